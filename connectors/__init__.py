@@ -1,0 +1,1 @@
+"""Connectors: how data enters the commons (public statistics and donated microdata)."""

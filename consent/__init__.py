@@ -1,0 +1,1 @@
+"""The consent registry: donors, programs, consent events, receipts and the transparency log."""

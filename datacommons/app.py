@@ -1,0 +1,102 @@
+"""The FastAPI application factory: the composition root of the HTTP service."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+import catalog.api
+import datacommons.tokens_api
+from datacommons import __version__
+from datacommons.config import Settings, get_settings
+from datacommons.db import make_engine, make_sessionmaker
+from datacommons.errors import DataCommonsError
+from datacommons.migrations import upgrade
+from datacommons.schemas import Health, error_responses
+from datacommons.storage import ParquetStore
+
+log = logging.getLogger("datacommons")
+
+API = "/api/v1"
+
+
+def error_response(status: int, message: str, errors: list[Any] | None = None,
+                   headers: dict[str, str] | None = None) -> JSONResponse:
+    """The one error body of the API."""
+    body = {"ok": False, "error": message, "status": status, "errors": errors or []}
+    return JSONResponse(jsonable_encoder(body), status_code=status, headers=headers)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Render every error, expected or not, as the API's JSON error body."""
+
+    @app.exception_handler(DataCommonsError)
+    async def _domain(_request: Request, exc: DataCommonsError) -> JSONResponse:
+        return error_response(exc.status, exc.message, exc.errors, exc.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [
+            {"loc": list(err.get("loc", ())), "msg": err.get("msg", ""), "type": err.get("type", "")}
+            for err in exc.errors()
+        ]
+        first = errors[0] if errors else {"loc": [], "msg": "invalid request"}
+        where = ".".join(str(part) for part in first["loc"])
+        return error_response(422, f"invalid request: {where}: {first['msg']}", errors)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return error_response(exc.status_code, str(exc.detail), headers=exc.headers)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unexpected error on %s %s", request.method, request.url.path)
+        return error_response(500, "internal error: the commons could not complete this request")
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the application for ``settings`` (by default, the process settings)."""
+    settings = settings or get_settings()
+    engine = make_engine(settings.database_url_resolved)
+    store = ParquetStore(settings.store_dir)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        if settings.migrate_on_start:
+            upgrade(engine)
+        store.ensure()
+        store.sweep()
+        yield
+        engine.dispose()
+
+    app = FastAPI(
+        title="Data commons for the social economy — Torino",
+        version=__version__,
+        description="Catalog, consent registry, quality gate and differentially-private queries "
+        "over public and donated data on social and labour inclusion in the Metropolitan City of Turin.",
+        lifespan=lifespan,
+        responses=error_responses(500),
+    )
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.sessionmaker = make_sessionmaker(engine)
+    app.state.store = store
+    install_error_handlers(app)
+
+    @app.get(f"{API}/health", tags=["meta"], response_model=Health)
+    def health() -> Health:
+        """Liveness: the service answers."""
+        return Health(ok=True, version=__version__)
+
+    app.include_router(catalog.api.router, prefix=API)
+    app.include_router(datacommons.tokens_api.router, prefix=API)
+    return app

@@ -1,0 +1,206 @@
+"""The ``datacommons`` command: the composition root of the command line.
+
+Exit codes: 0 success, 1 a check failed, 2 bad input — always with a one-line reason on stderr.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+from typing import Any
+
+import click
+from pydantic import ValidationError
+from sqlalchemy.orm import Session
+
+from catalog.schemas import DatasetPublic
+from datacommons import __version__, auth, registry
+from datacommons.config import Settings, get_settings
+from datacommons.db import make_engine, make_sessionmaker, transaction
+from datacommons.errors import DataCommonsError
+from datacommons.migrations import current_revision, upgrade
+
+
+def settings_of(ctx: click.Context) -> Settings:
+    """The settings of this invocation (read once, on first use)."""
+    obj = ctx.ensure_object(dict)
+    if "settings" not in obj:
+        obj["settings"] = get_settings()
+    return obj["settings"]
+
+
+@contextmanager
+def database(settings: Settings, *, immediate: bool = False) -> Iterator[Session]:
+    """A migrated database and one transaction on it, for one command."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    engine = make_engine(settings.database_url_resolved)
+    try:
+        upgrade(engine)
+        with transaction(make_sessionmaker(engine), immediate=immediate) as session:
+            yield session
+    finally:
+        engine.dispose()
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="datacommons")
+def cli() -> None:
+    """Data commons for the social economy of the Metropolitan City of Turin.
+
+    Settings come from DATACOMMONS_* environment variables (see docs/configuration.md).
+    """
+
+
+@cli.command()
+@click.pass_context
+def init(ctx: click.Context) -> None:
+    """Create the data directory and apply the database migrations."""
+    settings = settings_of(ctx)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    engine = make_engine(settings.database_url_resolved)
+    try:
+        upgrade(engine)
+        revision = current_revision(engine)
+    finally:
+        engine.dispose()
+    click.echo(f"database ready at revision {revision} ({engine.url.render_as_string()})")
+
+
+@cli.command()
+@click.option("--host", help="Address to listen on (default: DATACOMMONS_HOST).")
+@click.option("--port", type=click.IntRange(1, 65535), help="Port (default: DATACOMMONS_PORT).")
+@click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True,
+              help="Worker processes.")
+@click.pass_context
+def serve(ctx: click.Context, host: str | None, port: int | None, workers: int) -> None:
+    """Serve the API and the web front (migrating the database first)."""
+    import uvicorn
+
+    settings = settings_of(ctx)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    engine = make_engine(settings.database_url_resolved)
+    try:
+        upgrade(engine)  # once here, so that workers do not race to migrate
+    finally:
+        engine.dispose()
+    click.echo(f"serving on http://{host or settings.host}:{port or settings.port}/", err=True)
+    uvicorn.run("datacommons.app:create_app", factory=True, host=host or settings.host,
+                port=port or settings.port, workers=workers, log_level="info",
+                proxy_headers=False)
+
+
+@cli.command()
+@click.pass_context
+def demo(ctx: click.Context) -> None:
+    """Seed the demo datasets and one token per role, and print them (idempotent)."""
+    from datacommons.demo import run_demo
+
+    settings = settings_of(ctx)
+    result = run_demo(settings)
+    base = settings.public_url.rstrip("/")
+    click.echo("Demo data ready:")
+    for dataset_id, number in result.datasets.items():
+        click.echo(f"  {dataset_id:<24} version {number} published")
+    click.echo("\nDemo tokens (development only — anyone who reads them can use them):")
+    for role, token in result.tokens.items():
+        click.echo(f"  {role:<11} {token}")
+    click.echo(f"\nOpen {base}/docs for the API, {base}/api/v1/health to check it is up.")
+    click.echo(f'Try: curl -H "Authorization: Bearer {result.tokens["analyst"]}" '
+               f"{base}/api/v1/datasets")
+
+
+@cli.group()
+def token() -> None:
+    """Manage API tokens."""
+
+
+@token.command("create")
+@click.option("--role", required=True, type=click.Choice(auth.ROLES), help="The token's role.")
+@click.option("--name", required=True, help="Who or what the token is for.")
+@click.option("--organisation", help="The organisation it belongs to (default: the token's name).")
+@click.option("--donor-id", help="For a donor token: the donor's pseudonymous id.")
+@click.option("--ttl-days", type=click.IntRange(1, 3650),
+              help="Days until it expires (default: DATACOMMONS_TOKEN_TTL_DAYS).")
+@click.pass_context
+def token_create(ctx: click.Context, role: str, name: str, organisation: str | None,
+                 donor_id: str | None, ttl_days: int | None) -> None:
+    """Create a token and print it once (it is stored only as a hash)."""
+    settings = settings_of(ctx)
+    if role == "donor" and not donor_id:
+        raise click.UsageError("a donor token needs --donor-id")
+    with database(settings) as session:
+        org = None
+        if role != "donor":
+            org = auth.get_or_create_organisation(session, organisation or name)
+        ttl = timedelta(days=ttl_days or settings.token_ttl_days)
+        _record, clear = auth.create_token(session, role=role, name=name, organisation=org,
+                                           donor_id=donor_id, ttl=ttl)
+    click.echo(clear)
+
+
+@cli.group()
+def datasets() -> None:
+    """Look at the catalog's datasets."""
+
+
+@datasets.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON ({data, count}) instead of a table.")
+@click.pass_context
+def datasets_list(ctx: click.Context, as_json: bool) -> None:
+    """List every dataset with its current version."""
+    with database(settings_of(ctx)) as session:
+        items = [DatasetPublic.of(d) for d in registry.list_datasets(session)]
+    if as_json:
+        payload = {"data": [i.model_dump(mode="json") for i in items], "count": len(items)}
+        click.echo(json.dumps(payload, ensure_ascii=False, indent=2))
+        return
+    if not items:
+        click.echo("no datasets yet (try: datacommons demo)")
+        return
+    click.echo(f"{'ID':<28} {'ACCESS':<8} {'VERSION':>7} {'ROWS':>10}  TITLE")
+    for item in items:
+        cur = item.current_version
+        click.echo(f"{item.id:<28} {item.access:<8} {cur.number if cur else '-':>7} "
+                   f"{cur.rows if cur else '-':>10}  {item.title_en}")
+
+
+def one_line(text: str) -> str:
+    """Fold a message to one line for stderr."""
+    return " ".join(str(text).split())
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: run the CLI and turn every error into an exit code and a one-line reason."""
+    code: Any
+    try:
+        code = cli.main(args=argv, prog_name="datacommons", standalone_mode=False)
+    except click.UsageError as exc:
+        click.echo(f"datacommons: error: {one_line(exc.format_message())}", err=True)
+        code = 2
+    except click.Abort:
+        click.echo("datacommons: aborted", err=True)
+        code = 1
+    except ValidationError as exc:  # settings from the environment
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "settings"
+        click.echo(f"datacommons: error: invalid setting {where}: {one_line(first['msg'])}",
+                   err=True)
+        code = 2
+    except DataCommonsError as exc:
+        click.echo(f"datacommons: error: {one_line(exc.message)}", err=True)
+        code = exc.exit_code
+    except Exception as exc:  # an unexpected failure: one line, the traceback only when debugging
+        if os.environ.get("DATACOMMONS_LOG_LEVEL", "").upper() == "DEBUG":
+            raise
+        click.echo(f"datacommons: internal error: {type(exc).__name__}: {one_line(str(exc))} "
+                   "(set DATACOMMONS_LOG_LEVEL=DEBUG for the traceback)", err=True)
+        code = 1
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,113 @@
+"""Settings: one :class:`Settings`, read from ``DATACOMMONS_*`` environment variables (or ``.env``).
+
+Every field is documented in ``docs/configuration.md``; a test fails when the two drift.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from datacommons.errors import InvalidInput
+
+#: Values that must never be used as a secret outside development.
+UNSAFE_SECRETS = frozenset({"", "changeme", "change-me", "secret", "dev", "development", "test"})
+
+
+class Settings(BaseSettings):
+    """The configuration of one data commons instance."""
+
+    model_config = SettingsConfigDict(env_prefix="DATACOMMONS_", env_file=".env", extra="ignore")
+
+    env: Literal["development", "test", "production"] = Field(
+        "development",
+        description="Deployment environment. `production` refuses unsafe defaults "
+        "(a missing or placeholder secret key, demo seeding).",
+    )
+    data_dir: Path = Field(
+        Path("./var"),
+        description="Directory for the SQLite database, the Parquet store and generated keys.",
+    )
+    database_url: str | None = Field(
+        None,
+        description="SQLAlchemy URL of the database. Default: a SQLite file `datacommons.sqlite3` "
+        "in the data directory (WAL mode). Use `postgresql+psycopg://user:pass@host/db` for PostgreSQL.",
+    )
+    secret_key: SecretStr | None = Field(
+        None,
+        description="Master secret (at least 32 characters). Required in production; in development "
+        "and test a random one is generated once into `<data_dir>/secret.key`.",
+    )
+    host: str = Field("127.0.0.1", description="Address `datacommons serve` listens on.")
+    port: int = Field(8000, ge=1, le=65535, description="Port `datacommons serve` listens on.")
+    public_url: str = Field(
+        "http://127.0.0.1:8000",
+        description="Base URL the commons is reached at; used in printed links and in DCAT-AP identifiers.",
+    )
+    migrate_on_start: bool = Field(
+        True, description="Apply pending database migrations when the server starts."
+    )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        "INFO", description="Minimum level of log records written to standard error."
+    )
+    token_ttl_days: int = Field(
+        365, ge=1, description="Lifetime of a newly created API token, in days."
+    )
+
+    @model_validator(mode="after")
+    def _refuse_unsafe_production(self) -> Settings:
+        if self.env == "production":
+            key = self.secret_key.get_secret_value() if self.secret_key else ""
+            if key.strip().lower() in UNSAFE_SECRETS or len(key) < 32:
+                raise ValueError(
+                    "DATACOMMONS_SECRET_KEY must be set to a random value of at least 32 characters "
+                    "in production"
+                )
+        return self
+
+    @property
+    def database_url_resolved(self) -> str:
+        """The database URL in force: the configured one, or the SQLite file in the data directory."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'datacommons.sqlite3').resolve()}"
+
+    @property
+    def store_dir(self) -> Path:
+        """Where the Parquet store keeps dataset versions."""
+        return self.data_dir / "store"
+
+    def secret_key_bytes(self) -> bytes:
+        """The master secret; outside production it is generated once and kept in the data directory."""
+        if self.secret_key is not None and self.secret_key.get_secret_value():
+            return self.secret_key.get_secret_value().encode()
+        if self.env == "production":  # pragma: no cover - the validator already refused this
+            raise InvalidInput("DATACOMMONS_SECRET_KEY is required in production")
+        path = self.data_dir / "secret.key"
+        if not path.exists():
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_name(f".secret.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w") as fh:
+                fh.write(secrets.token_urlsafe(48))
+                fh.flush()
+                os.fsync(fh.fileno())
+            try:
+                os.link(tmp, path)  # atomic, and never overwrites a key another process wrote first
+            except FileExistsError:
+                pass
+            finally:
+                tmp.unlink(missing_ok=True)
+        return path.read_text().strip().encode()
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The settings of this process, read once."""
+    return Settings()

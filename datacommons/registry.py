@@ -1,0 +1,374 @@
+"""The catalog's records: Dataset, DatasetVersion, VersionTransition and AccessPolicy.
+
+A dataset is described once (bilingual titles, theme, publisher, access, geography, licence, keywords);
+each load of its data is a :class:`DatasetVersion` that moves through::
+
+    staged ──► validated ──► published
+       │  ▲        │
+       ▼  │        ▼
+      rejected ◄───┘          (a rejected version may be validated again once its suite is fixed)
+
+Published versions are immutable; the dataset's *current* version is the one served, and an older
+published version can be made current again. Every status change is a :class:`VersionTransition`
+recording who and when.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Any, Literal
+
+import pyarrow as pa
+from pydantic import BaseModel, Field, field_validator
+from sqlalchemy import JSON, BigInteger, ForeignKey, Integer, String, Text, UniqueConstraint, func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
+
+from datacommons.db import Base, utcnow
+from datacommons.errors import Conflict, InvalidInput, NotFound
+from datacommons.storage import ParquetStore, StoredFile
+
+Access = Literal["open", "private"]
+Status = Literal["staged", "validated", "rejected", "published"]
+STATUSES: tuple[Status, ...] = ("staged", "validated", "rejected", "published")
+
+#: Which status changes are allowed (publishing and rollback go through :func:`publish`).
+TRANSITIONS: dict[str, frozenset[str]] = {
+    "staged": frozenset({"validated", "rejected"}),
+    "rejected": frozenset({"validated", "rejected"}),
+    "validated": frozenset({"validated", "rejected", "published"}),
+    "published": frozenset(),
+}
+
+SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
+
+
+def check_slug(value: str) -> str:
+    """Return ``value`` if it is a valid dataset id (lower-case letters, digits, inner hyphens)."""
+    if not SLUG.match(value):
+        raise InvalidInput(
+            f"invalid dataset id {value!r}: use 1-64 lower-case letters, digits and inner hyphens"
+        )
+    return value
+
+
+class Dataset(Base):
+    """A dataset of the catalog, described in Italian and English."""
+
+    __tablename__ = "datasets"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    title_it: Mapped[str] = mapped_column(String(300))
+    title_en: Mapped[str] = mapped_column(String(300))
+    description_it: Mapped[str] = mapped_column(Text, default="")
+    description_en: Mapped[str] = mapped_column(Text, default="")
+    theme: Mapped[str] = mapped_column(String(16))
+    publisher: Mapped[str] = mapped_column(String(200))
+    access: Mapped[str] = mapped_column(String(16))
+    geography: Mapped[str] = mapped_column(String(32))
+    licence: Mapped[str] = mapped_column(String(300))
+    keywords: Mapped[list[str]] = mapped_column(JSON, default=list)
+    frequency: Mapped[str] = mapped_column(String(32), default="IRREG")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    modified_at: Mapped[datetime] = mapped_column(default=utcnow)
+    current_version_id: Mapped[int | None] = mapped_column(
+        ForeignKey("dataset_versions.id", use_alter=True, name="fk_datasets_current_version")
+    )
+
+    current_version: Mapped[DatasetVersion | None] = relationship(
+        foreign_keys=[current_version_id], post_update=True, lazy="joined"
+    )
+    policy: Mapped[AccessPolicy | None] = relationship(back_populates="dataset", lazy="selectin")
+
+
+class DatasetVersion(Base):
+    """One immutable load of a dataset's data: a Parquet file in the store plus its provenance."""
+
+    __tablename__ = "dataset_versions"
+    __table_args__ = (
+        UniqueConstraint("dataset_id", "content_hash", name="uq_dataset_versions_hash"),
+        UniqueConstraint("dataset_id", "number", name="uq_dataset_versions_number"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    dataset_id: Mapped[str] = mapped_column(ForeignKey("datasets.id", ondelete="CASCADE"), index=True)
+    number: Mapped[int] = mapped_column(Integer)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    rows: Mapped[int] = mapped_column(BigInteger)
+    size_bytes: Mapped[int] = mapped_column(BigInteger)
+    arrow_schema: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(16), default="staged", index=True)
+    provenance: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_by: Mapped[str] = mapped_column(String(200))
+    status_changed_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class VersionTransition(Base):
+    """A recorded status change of a version: from, to, who, when, why."""
+
+    __tablename__ = "version_transitions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    version_id: Mapped[int] = mapped_column(
+        ForeignKey("dataset_versions.id", ondelete="CASCADE"), index=True
+    )
+    from_status: Mapped[str | None] = mapped_column(String(16))
+    to_status: Mapped[str] = mapped_column(String(16))
+    actor: Mapped[str] = mapped_column(String(200))
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    note: Mapped[str] = mapped_column(Text, default="")
+
+
+class AccessPolicy(Base):
+    """How a private dataset may be queried: privacy unit, contribution bound, dimensions, budgets."""
+
+    __tablename__ = "access_policies"
+
+    dataset_id: Mapped[str] = mapped_column(
+        ForeignKey("datasets.id", ondelete="CASCADE"), primary_key=True
+    )
+    privacy_unit: Mapped[str] = mapped_column(String(100))
+    max_rows_per_unit: Mapped[int] = mapped_column(Integer)
+    public_dimensions: Mapped[dict[str, list[str]]] = mapped_column(JSON)
+    epsilon_total: Mapped[float] = mapped_column(default=10.0)
+    epsilon_per_organisation: Mapped[float] = mapped_column(default=3.0)
+    epsilon_per_query: Mapped[float] = mapped_column(default=1.0)
+
+    dataset: Mapped[Dataset] = relationship(back_populates="policy")
+
+
+class DatasetMeta(BaseModel):
+    """What describes a dataset, as given by a connector, the demo or an administrator."""
+
+    id: str
+    title_it: str = Field(min_length=1, max_length=300)
+    title_en: str = Field(min_length=1, max_length=300)
+    description_it: str = ""
+    description_en: str = ""
+    theme: str = Field("SOCI", description="EU data-theme code (SOCI, ECON, GOVE, REGI, ...)")
+    publisher: str = Field(min_length=1, max_length=200)
+    access: Access = "open"
+    geography: str = Field("ITC11", description="NUTS or ISTAT code of the area covered")
+    licence: str = "https://creativecommons.org/licenses/by/4.0/"
+    keywords: list[str] = Field(default_factory=list)
+    frequency: str = Field("IRREG", description="EU frequency code (ANNUAL, QUARTERLY, IRREG, ...)")
+
+    @field_validator("id")
+    @classmethod
+    def _slug(cls, value: str) -> str:
+        try:
+            return check_slug(value)
+        except InvalidInput as exc:
+            raise ValueError(exc.message) from exc
+
+
+class PolicySpec(BaseModel):
+    """An access policy, as declared for a private dataset."""
+
+    privacy_unit: str
+    max_rows_per_unit: int = Field(ge=1, le=1000)
+    public_dimensions: dict[str, list[str]]
+    epsilon_total: float = Field(10.0, gt=0)
+    epsilon_per_organisation: float = Field(3.0, gt=0)
+    epsilon_per_query: float = Field(1.0, gt=0)
+
+
+def schema_fields(schema: pa.Schema) -> list[dict[str, Any]]:
+    """An Arrow schema as JSON: one ``{name, type, nullable}`` per field."""
+    return [{"name": f.name, "type": str(f.type), "nullable": f.nullable} for f in schema]
+
+
+def upsert_dataset(session: Session, *, meta: DatasetMeta) -> Dataset:
+    """Create the dataset ``meta.id``, or update its description; return it."""
+    dataset = session.get(Dataset, meta.id)
+    values = meta.model_dump()
+    if dataset is None:
+        dataset = Dataset(**values)
+        session.add(dataset)
+    else:
+        changed = False
+        for key, value in values.items():
+            if getattr(dataset, key) != value:
+                setattr(dataset, key, value)
+                changed = True
+        if changed:
+            dataset.modified_at = utcnow()
+    session.flush()
+    return dataset
+
+
+def set_policy(session: Session, *, dataset: Dataset, spec: PolicySpec) -> AccessPolicy:
+    """Set (or replace) the access policy of a private dataset."""
+    if dataset.access != "private":
+        raise InvalidInput(f"dataset {dataset.id} is open: only private datasets have a policy")
+    policy = session.get(AccessPolicy, dataset.id)
+    if policy is None:
+        policy = AccessPolicy(dataset_id=dataset.id, **spec.model_dump())
+        session.add(policy)
+    else:
+        for key, value in spec.model_dump().items():
+            setattr(policy, key, value)
+    session.flush()
+    return policy
+
+
+def get_dataset(session: Session, dataset_id: str) -> Dataset:
+    """The dataset with this id, or :class:`NotFound`."""
+    dataset = session.get(Dataset, dataset_id)
+    if dataset is None:
+        raise NotFound(f"no dataset {dataset_id!r}")
+    return dataset
+
+
+def list_datasets(session: Session) -> list[Dataset]:
+    """Every dataset, by id."""
+    return list(session.scalars(select(Dataset).order_by(Dataset.id)))
+
+
+def list_versions(session: Session, dataset_id: str) -> list[DatasetVersion]:
+    """The versions of a dataset, newest first."""
+    get_dataset(session, dataset_id)
+    query = (
+        select(DatasetVersion)
+        .where(DatasetVersion.dataset_id == dataset_id)
+        .order_by(DatasetVersion.number.desc())
+    )
+    return list(session.scalars(query))
+
+
+def get_version(session: Session, dataset_id: str, number: int | None = None) -> DatasetVersion:
+    """Version ``number`` of a dataset; without a number, its newest version."""
+    query = select(DatasetVersion).where(DatasetVersion.dataset_id == dataset_id)
+    if number is None:
+        query = query.order_by(DatasetVersion.number.desc()).limit(1)
+    else:
+        query = query.where(DatasetVersion.number == number)
+    version = session.scalars(query).first()
+    if version is None:
+        get_dataset(session, dataset_id)
+        what = f"version {number}" if number is not None else "any version"
+        raise NotFound(f"dataset {dataset_id!r} has no {what}")
+    return version
+
+
+def stage_version(
+    session: Session,
+    *,
+    dataset: Dataset,
+    stored: StoredFile,
+    schema: pa.Schema,
+    provenance: dict[str, Any],
+    actor: str,
+) -> tuple[DatasetVersion, bool]:
+    """Register a stored file as a new staged version; the same content gives back the old version.
+
+    Returns the version and whether it is new.
+    """
+    query = select(DatasetVersion).where(
+        DatasetVersion.dataset_id == dataset.id,
+        DatasetVersion.content_hash == stored.content_hash,
+    )
+    existing = session.scalars(query).first()
+    if existing is not None:
+        return existing, False
+    number = (
+        session.scalar(
+            select(func.max(DatasetVersion.number)).where(DatasetVersion.dataset_id == dataset.id)
+        )
+        or 0
+    ) + 1
+    version = DatasetVersion(
+        dataset_id=dataset.id,
+        number=number,
+        content_hash=stored.content_hash,
+        rows=stored.rows,
+        size_bytes=stored.size,
+        arrow_schema=schema_fields(schema),
+        status="staged",
+        provenance=provenance,
+        created_by=actor,
+    )
+    try:
+        with session.begin_nested():
+            session.add(version)
+            session.flush()
+    except IntegrityError as exc:
+        raise Conflict(
+            f"another load of dataset {dataset.id} was staged at the same time; try again"
+        ) from exc
+    session.add(VersionTransition(version_id=version.id, from_status=None, to_status="staged",
+                                  actor=actor, note=provenance.get("connector", "")))
+    session.flush()
+    return version, True
+
+
+def transition(
+    session: Session, *, version: DatasetVersion, to: Status, actor: str, note: str = ""
+) -> DatasetVersion:
+    """Move a version to status ``to`` if the workflow allows it, recording who and when."""
+    if to not in TRANSITIONS[version.status]:
+        raise Conflict(
+            f"version {version.number} of {version.dataset_id} is {version.status}; "
+            f"it cannot become {to}"
+        )
+    session.add(VersionTransition(version_id=version.id, from_status=version.status, to_status=to,
+                                  actor=actor, note=note))
+    version.status = to
+    version.status_changed_at = utcnow()
+    session.flush()
+    return version
+
+
+def publish(session: Session, *, dataset_id: str, number: int, actor: str) -> DatasetVersion:
+    """Make version ``number`` the dataset's current one.
+
+    A validated version becomes published; an already published one becomes current again (a rollback).
+    Anything else is a :class:`Conflict`. Publishing the current version again changes nothing.
+    """
+    dataset = get_dataset(session, dataset_id)
+    version = get_version(session, dataset_id, number)
+    if version.status == "validated":
+        transition(session, version=version, to="published", actor=actor, note="published")
+    elif version.status == "published":
+        if dataset.current_version_id == version.id:
+            return version
+        session.add(VersionTransition(version_id=version.id, from_status="published",
+                                      to_status="published", actor=actor, note="made current again"))
+    else:
+        raise Conflict(
+            f"version {number} of {dataset_id} is {version.status}: only a validated version "
+            "can be published"
+        )
+    dataset.current_version_id = version.id
+    dataset.modified_at = utcnow()
+    session.flush()
+    return version
+
+
+def transitions_of(session: Session, version: DatasetVersion) -> list[VersionTransition]:
+    """The recorded status changes of a version, oldest first."""
+    query = (
+        select(VersionTransition)
+        .where(VersionTransition.version_id == version.id)
+        .order_by(VersionTransition.id)
+    )
+    return list(session.scalars(query))
+
+
+def stage_table(
+    session: Session,
+    *,
+    store: ParquetStore,
+    dataset: Dataset,
+    table: pa.Table,
+    provenance: dict[str, Any],
+    actor: str,
+) -> tuple[DatasetVersion, bool]:
+    """Write ``table`` to the store and stage it as a version of ``dataset`` (see :func:`stage_version`)."""
+    if table.num_rows == 0:
+        raise InvalidInput(f"no rows to stage for dataset {dataset.id}")
+    stored = store.write_table(table)
+    return stage_version(session, dataset=dataset, stored=stored, schema=table.schema,
+                         provenance=provenance, actor=actor)

@@ -1,0 +1,77 @@
+"""Administration of API tokens over HTTP (``/api/v1/admin/tokens``)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from fastapi import APIRouter, Request
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import select
+
+from datacommons import auth
+from datacommons.auth import AdminPrincipal, ApiToken, Role
+from datacommons.db import SessionDep
+from datacommons.schemas import ListOf, error_responses
+
+router = APIRouter(prefix="/admin/tokens", tags=["admin"],
+                   responses=error_responses(401, 403, 422))
+
+
+class TokenCreate(BaseModel):
+    """A token to create: role, name, and the organisation it belongs to."""
+
+    role: Role
+    name: str = Field(min_length=1, max_length=200)
+    organisation: str | None = Field(None, max_length=200)
+    donor_id: str | None = Field(None, max_length=64)
+    ttl_days: int | None = Field(None, ge=1, le=3650)
+
+
+class TokenPublic(BaseModel):
+    """A token as listed: never its value."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    hint: str
+    name: str
+    role: str
+    organisation_id: int | None
+    donor_id: str | None
+    created_at: datetime
+    expires_at: datetime | None
+    revoked_at: datetime | None
+
+
+class TokenCreated(TokenPublic):
+    """A new token, with its value: shown this once only."""
+
+    token: str
+
+
+@router.get("", response_model=ListOf[TokenPublic])
+def list_tokens(session: SessionDep, _admin: AdminPrincipal) -> ListOf[TokenPublic]:
+    """Every token (hint, role, owner, dates; never the value)."""
+    items = [TokenPublic.model_validate(t) for t in session.scalars(select(ApiToken))]
+    return ListOf[TokenPublic](data=items, count=len(items))
+
+
+@router.post("", response_model=TokenCreated, status_code=201)
+def create_token(body: TokenCreate, request: Request, session: SessionDep,
+                 _admin: AdminPrincipal) -> TokenCreated:
+    """Create a token; its value is in this answer and nowhere else."""
+    settings = request.app.state.settings
+    org = auth.get_or_create_organisation(session, body.organisation) if body.organisation else None
+    days = body.ttl_days or settings.token_ttl_days
+    token, clear = auth.create_token(session, role=body.role, name=body.name, organisation=org,
+                                     donor_id=body.donor_id, ttl=timedelta(days=days))
+    session.commit()
+    return TokenCreated(**TokenPublic.model_validate(token).model_dump(), token=clear)
+
+
+@router.post("/{token_id}/revoke", response_model=TokenPublic, responses=error_responses(404))
+def revoke_token(token_id: int, session: SessionDep, _admin: AdminPrincipal) -> TokenPublic:
+    """Revoke a token: it is refused from now on."""
+    token = auth.revoke_token(session, token_id)
+    session.commit()
+    return TokenPublic.model_validate(token)

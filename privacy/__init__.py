@@ -1,0 +1,1 @@
+"""The differential-privacy engine: query model, OpenDP mechanisms, budget ledger, releases, extracts."""
