@@ -1,0 +1,1 @@
+"""Test tooling: a throw-away PostgreSQL server, helpers shared by the suites."""
