@@ -70,6 +70,7 @@ class Dataset(Base):
     licence: Mapped[str] = mapped_column(String(300))
     keywords: Mapped[list[str]] = mapped_column(JSON, default=list)
     frequency: Mapped[str] = mapped_column(String(32), default="IRREG")
+    schema_spec: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     modified_at: Mapped[datetime] = mapped_column(default=utcnow)
     current_version_id: Mapped[int | None] = mapped_column(
@@ -139,6 +140,42 @@ class AccessPolicy(Base):
     dataset: Mapped[Dataset] = relationship(back_populates="policy")
 
 
+ColumnType = Literal["string", "integer", "float", "boolean", "date"]
+ColumnRole = Literal["key", "privacy_unit", "dimension", "time", "measure", "attribute"]
+
+
+class ColumnSpec(BaseModel):
+    """One declared column: its type, its role and the rules its values follow."""
+
+    name: str = Field(min_length=1, max_length=100)
+    type: ColumnType
+    role: ColumnRole = "attribute"
+    nullable: bool = True
+    unique: bool = False
+    codes: list[str] | None = Field(None, description="The allowed values (a closed code list)")
+    code_list: str | None = Field(
+        None, description="A named reference code list, e.g. 'comuni-ITC11' or 'nuts'"
+    )
+    min: float | None = None
+    max: float | None = None
+    description: str = ""
+
+
+class SchemaSpec(BaseModel):
+    """The declared schema of a dataset: what its versions must look like to pass the quality gate."""
+
+    columns: list[ColumnSpec]
+    keys: list[str] = Field(default_factory=list, description="Columns that together are unique")
+    expectations: list[dict[str, Any]] = Field(
+        default_factory=list,
+        description="Dataset-specific Great Expectations expectations: {'type': ..., 'kwargs': {...}}",
+    )
+
+    def column(self, name: str) -> ColumnSpec | None:
+        """The spec of column ``name``, if declared."""
+        return next((c for c in self.columns if c.name == name), None)
+
+
 class DatasetMeta(BaseModel):
     """What describes a dataset, as given by a connector, the demo or an administrator."""
 
@@ -154,6 +191,7 @@ class DatasetMeta(BaseModel):
     licence: str = "https://creativecommons.org/licenses/by/4.0/"
     keywords: list[str] = Field(default_factory=list)
     frequency: str = Field("IRREG", description="EU frequency code (ANNUAL, QUARTERLY, IRREG, ...)")
+    schema_spec: SchemaSpec | None = None
 
     @field_validator("id")
     @classmethod
@@ -183,7 +221,7 @@ def schema_fields(schema: pa.Schema) -> list[dict[str, Any]]:
 def upsert_dataset(session: Session, *, meta: DatasetMeta) -> Dataset:
     """Create the dataset ``meta.id``, or update its description; return it."""
     dataset = session.get(Dataset, meta.id)
-    values = meta.model_dump()
+    values = meta.model_dump(mode="json")
     if dataset is None:
         dataset = Dataset(**values)
         session.add(dataset)
