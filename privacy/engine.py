@@ -1,0 +1,265 @@
+"""The DP engine: plan a query (budget split, sensitivities, OpenDP noise scales), aggregate exactly
+with Polars over the consenting donors' truncated rows, then release with OpenDP noise.
+
+Every cell of the answer is a combination of public keys from the dataset's policy, whether or not any
+row falls in it, so the set of keys released never depends on the private data.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+import polars as pl
+
+from datacommons.registry import AccessPolicy
+from privacy import mechanisms
+from privacy.frames import RANK, eligible_series
+from privacy.query import Measure, Query
+
+PartKind = Literal["count", "sum", "histogram", "quantile"]
+QUANTILE_CANDIDATES = 101
+
+
+@dataclass(frozen=True)
+class Part:
+    """One noisy statistic of a measure: its sensitivity, epsilon and OpenDP noise scale.
+
+    Sensitivity and scale are in integer units; ``unit`` converts them to the column's units.
+    """
+
+    measure: int
+    kind: PartKind
+    column: str | None
+    sensitivity: int
+    epsilon: float
+    scale: float
+    unit: float = 1.0
+    low: float = 0.0
+    high: float = 0.0
+    candidates: tuple[float, ...] = ()
+    q: float = 0.5
+
+    def accuracy(self, alpha: float) -> float | None:
+        """Half-width of the (1 - alpha) interval of this part's noise, in the column's units."""
+        if self.kind == "quantile":
+            return None
+        return mechanisms.accuracy(self.scale, alpha) * self.unit
+
+
+@dataclass(frozen=True)
+class Plan:
+    """How a query will be answered: its cells and noisy parts."""
+
+    query: Query
+    group_by: list[str]
+    keys: list[tuple[str, ...]]
+    parts: list[Part]
+
+    @property
+    def epsilon(self) -> float:
+        return sum(p.epsilon for p in self.parts)
+
+
+def _is_float(arrow_type: str) -> bool:
+    return arrow_type in ("float", "double", "halffloat")
+
+
+def _parts_of(index: int, measure: Measure, *, k: int, epsilon: float, schema: dict[str, str],
+              ) -> list[Part]:
+    """The noisy statistics of one measure, each spending ``epsilon``."""
+    if measure.op == "count":
+        return [Part(index, "count", None, k, epsilon, mechanisms.laplace_scale(k, epsilon))]
+    if measure.op == "histogram":
+        bins = tuple(measure.bins or ())
+        return [Part(index, "histogram", measure.column, k, epsilon,
+                     mechanisms.laplace_scale(k, epsilon), candidates=bins)]
+    assert measure.column is not None and measure.bounds is not None
+    low, high = measure.bounds
+    if measure.op == "quantile":
+        candidates = tuple(float(c) for c in np.linspace(low, high, QUANTILE_CANDIDATES))
+        scale = mechanisms.quantile_scale(candidates, float(measure.q or 0.5), k, epsilon)
+        return [Part(index, "quantile", measure.column, k, epsilon, scale, low=low, high=high,
+                     candidates=candidates, q=float(measure.q or 0.5))]
+    factor = mechanisms.FIXED_POINT if _is_float(schema[measure.column]) else 1
+    int_low, int_high = math.floor(low * factor), math.ceil(high * factor)
+    sensitivity = k * max(abs(int_low), abs(int_high))
+    if measure.op == "sum":
+        return [Part(index, "sum", measure.column, sensitivity, epsilon,
+                     mechanisms.laplace_scale(sensitivity, epsilon), 1 / factor, low, high)]
+    # mean = noisy sum / noisy count: two noisy statistics, each with a part's epsilon
+    return [
+        Part(index, "sum", measure.column, sensitivity, epsilon,
+             mechanisms.laplace_scale(sensitivity, epsilon), 1 / factor, low, high),
+        Part(index, "count", None, k, epsilon, mechanisms.laplace_scale(k, epsilon)),
+    ]
+
+
+def plan_query(query: Query, *, policy: AccessPolicy, schema: dict[str, str]) -> Plan:
+    """Split the query's epsilon evenly over its noisy statistics and find each one's noise scale.
+
+    A mean is two statistics (a sum and a count), every other measure one — the split OpenDP's own
+    Polars Context makes. The query must already have passed :func:`privacy.query.check_query`.
+    """
+    k = policy.max_rows_per_unit
+    statistics = sum(2 if m.op == "mean" else 1 for m in query.measures)
+    per_part = query.epsilon / statistics
+    parts: list[Part] = []
+    for index, measure in enumerate(query.measures):
+        parts += _parts_of(index, measure, k=k, epsilon=per_part, schema=schema)
+    key_sets = [query.filters.get(c) or policy.public_dimensions[c] for c in query.group_by]
+    keys = list(itertools.product(*key_sets)) if query.group_by else [()]
+    return Plan(query=query, group_by=list(query.group_by), keys=keys, parts=parts)
+
+
+def _selected(frame: pl.DataFrame, plan: Plan, *, policy: AccessPolicy,
+              eligible: frozenset[str] | None) -> pl.LazyFrame:
+    lazy = frame.lazy().filter(pl.col(RANK) < policy.max_rows_per_unit)
+    if eligible is not None:
+        lazy = lazy.filter(pl.col(policy.privacy_unit).is_in(eligible_series(eligible).implode()))
+    for column, values in plan.query.filters.items():
+        lazy = lazy.filter(pl.col(column).cast(pl.String).is_in(values))
+    return lazy
+
+
+def exact_cells(frame: pl.DataFrame, plan: Plan, *, policy: AccessPolicy,
+                eligible: frozenset[str] | None) -> list[np.ndarray | list[np.ndarray]]:
+    """The exact value of every part in every cell (integer units), before any noise.
+
+    Returns, per part, an int64 array over the plan's cells; histograms give a (cells, bins) array and
+    quantiles a list of per-cell value arrays.
+    """
+    lazy = _selected(frame, plan, policy=policy, eligible=eligible)
+    by = [pl.col(c).cast(pl.String) for c in plan.group_by]
+    aggs: list[pl.Expr] = []
+    for i, part in enumerate(plan.parts):
+        name = f"p{i}"
+        if part.kind == "count":
+            aggs.append(pl.len().cast(pl.Int64).alias(name))
+        elif part.kind == "sum":
+            factor = round(1 / part.unit)
+            clipped = pl.col(part.column).cast(pl.Float64).fill_null(0).clip(part.low, part.high)
+            aggs.append((clipped * factor).round().cast(pl.Int64).sum().alias(name))
+        elif part.kind == "histogram":
+            edges = list(part.candidates)
+            value = pl.col(part.column).cast(pl.Float64).clip(edges[0], edges[-1])
+            for b in range(len(edges) - 1):
+                upper = value <= edges[b + 1] if b == len(edges) - 2 else value < edges[b + 1]
+                aggs.append(((value >= edges[b]) & upper).sum().cast(pl.Int64).alias(f"{name}_{b}"))
+        else:
+            clipped = pl.col(part.column).cast(pl.Float64).fill_null(part.low)
+            aggs.append(clipped.clip(part.low, part.high).alias(name))
+    if plan.group_by:
+        grouped = lazy.group_by(by).agg(aggs).collect()
+        keys = pl.DataFrame([list(col) for col in zip(*plan.keys, strict=True)],
+                            schema=plan.group_by, orient="col")
+        cells = keys.join(grouped, on=plan.group_by, how="left", nulls_equal=False,
+                          maintain_order="left")
+    else:
+        cells = lazy.select(aggs).collect()
+    out: list[np.ndarray | list[np.ndarray]] = []
+    for i, part in enumerate(plan.parts):
+        name = f"p{i}"
+        if part.kind == "histogram":
+            cols = [f"{name}_{b}" for b in range(len(part.candidates) - 1)]
+            out.append(cells.select(cols).fill_null(0).to_numpy().astype(np.int64))
+        elif part.kind == "quantile":
+            out.append([np.asarray(v if v is not None else [], dtype=float)
+                        for v in cells[name].to_list()])
+        else:
+            out.append(cells[name].fill_null(0).to_numpy().astype(np.int64))
+    return out
+
+
+def _noisy(part: Part, exact: np.ndarray | list[np.ndarray]) -> np.ndarray:
+    if part.kind == "quantile":
+        assert isinstance(exact, list)
+        return np.asarray([mechanisms.private_quantile(v, part.candidates, part.q, part.scale)
+                           for v in exact])
+    assert isinstance(exact, np.ndarray)
+    flat = mechanisms.noisy_integers(exact.ravel(), part.scale)
+    return flat.reshape(exact.shape)
+
+
+def release_cells(frame: pl.DataFrame, plan: Plan, *, policy: AccessPolicy,
+                  eligible: frozenset[str] | None) -> dict[str, Any]:
+    """Answer the query: exact aggregates, OpenDP noise, post-processing into answer rows."""
+    exact = exact_cells(frame, plan, policy=policy, eligible=eligible)
+    noisy = [_noisy(part, values) for part, values in zip(plan.parts, exact, strict=True)]
+    return {"rows": build_rows(plan, noisy), "measures": describe(plan)}
+
+
+def build_rows(plan: Plan, noisy: list[np.ndarray]) -> list[dict[str, Any]]:
+    """Post-process noisy parts into one row per cell (counts non-negative integers, flags)."""
+    alpha = plan.query.alpha
+    rows: list[dict[str, Any]] = [dict(zip(plan.group_by, key, strict=True)) for key in plan.keys]
+    by_measure: dict[int, list[tuple[Part, np.ndarray]]] = {}
+    for part, values in zip(plan.parts, noisy, strict=True):
+        by_measure.setdefault(part.measure, []).append((part, values))
+    for index, measure in enumerate(plan.query.measures):
+        name = measure.name
+        parts = by_measure[index]
+        for c, row in enumerate(rows):
+            if measure.op == "count":
+                part, values = parts[0]
+                a = part.accuracy(alpha) or 0.0
+                count = max(0, int(values[c]))
+                row[name] = count
+                row[f"{name}_ci"] = [max(0, math.floor(count - a)), math.ceil(count + a)]
+                row[f"{name}_unreliable"] = a >= count
+            elif measure.op == "sum":
+                part, values = parts[0]
+                a = part.accuracy(alpha) or 0.0
+                value = float(values[c]) * part.unit
+                row[name] = round(value, 2)
+                row[f"{name}_ci"] = [round(value - a, 2), round(value + a, 2)]
+                row[f"{name}_unreliable"] = a >= abs(value)
+            elif measure.op == "mean":
+                (s_part, sums), (c_part, counts) = parts
+                a_s, a_c = s_part.accuracy(alpha) or 0.0, c_part.accuracy(alpha) or 0.0
+                total, n = float(sums[c]) * s_part.unit, float(counts[c])
+                low, high = s_part.low, s_part.high
+                if n < 1:
+                    row[name], row[f"{name}_ci"], row[f"{name}_unreliable"] = None, None, True
+                    continue
+                mean = min(max(total / n, low), high)
+                lo = min(max((total - a_s) / (n + a_c), low), high)
+                hi = high if n - a_c < 1 else min(max((total + a_s) / (n - a_c), low), high)
+                row[name] = round(mean, 2)
+                row[f"{name}_ci"] = [round(min(lo, mean), 2), round(max(hi, mean), 2)]
+                row[f"{name}_unreliable"] = n <= a_c
+            elif measure.op == "histogram":
+                part, values = parts[0]
+                row[name] = [max(0, int(v)) for v in values[c]]
+            else:
+                part, values = parts[0]
+                row[name] = round(float(values[c]), 2)
+    return rows
+
+
+def describe(plan: Plan) -> list[dict[str, Any]]:
+    """Per measure: epsilon, and for each noisy part the OpenDP noise scale and interval half-width."""
+    alpha = plan.query.alpha
+    out = []
+    for index, measure in enumerate(plan.query.measures):
+        parts = [p for p in plan.parts if p.measure == index]
+        out.append({
+            "name": measure.name,
+            "op": measure.op,
+            "column": measure.column,
+            "epsilon": sum(p.epsilon for p in parts),
+            "alpha": alpha,
+            "parts": [{
+                "statistic": p.kind,
+                "mechanism": ("OpenDP private quantile (exponential mechanism)" if p.kind == "quantile"
+                              else "OpenDP discrete Laplace"),
+                "epsilon": p.epsilon,
+                "sensitivity": p.sensitivity * p.unit if p.kind != "quantile" else p.sensitivity,
+                "scale": p.scale * p.unit,
+                "ci_halfwidth": p.accuracy(alpha),
+            } for p in parts],
+        })
+    return out

@@ -1,0 +1,52 @@
+"""Private dataset versions loaded for querying, kept in memory.
+
+Versions are immutable and content-addressed, so a loaded frame is cached by its content hash and
+never goes stale. Each frame carries ``_rank``: the position of a row among its donor's rows, which
+bounds each donor's contribution (rows with ``_rank >= max_rows_per_unit`` are truncated).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+
+import polars as pl
+
+from datacommons.storage import ParquetStore
+
+RANK = "_rank"
+_CACHE: OrderedDict[tuple[str, str], pl.DataFrame] = OrderedDict()
+_LOCK = threading.Lock()
+CACHE_SIZE = 4
+
+
+def load_frame(store: ParquetStore, content_hash: str, privacy_unit: str) -> pl.DataFrame:
+    """The version's rows with their per-donor rank (cached)."""
+    key = (content_hash, privacy_unit)
+    with _LOCK:
+        if key in _CACHE:
+            _CACHE.move_to_end(key)
+            return _CACHE[key]
+    frame = pl.from_arrow(store.read_table(content_hash))
+    assert isinstance(frame, pl.DataFrame)
+    frame = frame.with_columns(pl.int_range(pl.len(), dtype=pl.UInt32).over(privacy_unit).alias(RANK))
+    with _LOCK:
+        _CACHE[key] = frame
+        while len(_CACHE) > CACHE_SIZE:
+            _CACHE.popitem(last=False)
+    return frame
+
+
+_ELIGIBLE: dict[tuple[int, int], pl.Series] = {}
+
+
+def eligible_series(donors: frozenset[str]) -> pl.Series:
+    """The eligible donors as a Series for ``is_in`` (cached: the same set is asked again and again)."""
+    key = (len(donors), hash(donors))
+    series = _ELIGIBLE.get(key)
+    if series is None:
+        series = pl.Series("eligible", sorted(donors), dtype=pl.String)
+        if len(_ELIGIBLE) > 16:
+            _ELIGIBLE.clear()
+        _ELIGIBLE[key] = series
+    return series

@@ -1,0 +1,152 @@
+"""The DP query model: what a social enterprise or researcher may ask of a private dataset.
+
+A query groups by public dimensions only (their key sets come from the dataset's policy, i.e. from
+public reference data, never from the private rows), filters on public dimensions, and asks for
+measures with declared bounds under one epsilon. :func:`check_query` turns every breach into a clear
+:class:`~datacommons.errors.InvalidInput` listing all problems at once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import re
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from datacommons.errors import InvalidInput
+from datacommons.registry import AccessPolicy
+
+MAX_CELLS = 50_000
+MAX_BINS = 100
+NUMERIC_TYPES = ("int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64",
+                 "float", "double", "halffloat")
+PURPOSE = re.compile(r"^dpv:[A-Za-z][A-Za-z0-9]*$")
+
+
+class Measure(BaseModel):
+    """One statistic: count, sum, mean, quantile or histogram (the last four over a bounded column)."""
+
+    op: Literal["count", "sum", "mean", "quantile", "histogram"]
+    column: str | None = None
+    bounds: tuple[float, float] | None = Field(
+        None, description="Clamping bounds [lower, upper]: required for every op but count"
+    )
+    q: float | None = Field(None, description="The quantile to estimate, in (0, 1) (op quantile)")
+    bins: list[float] | None = Field(
+        None, description="Histogram bin edges, increasing (op histogram); values are clamped into them"
+    )
+
+    @property
+    def name(self) -> str:
+        """The name of this measure's values in the answer rows."""
+        if self.op == "count":
+            return "count"
+        if self.op == "quantile":
+            return f"q{round((self.q or 0) * 100):02d}_{self.column}"
+        return f"{self.op if self.op != 'histogram' else 'hist'}_{self.column}"
+
+
+class Query(BaseModel):
+    """A differentially-private aggregate query."""
+
+    purpose: str = Field(description="The declared purpose, a W3C DPV term such as dpv:ScientificResearch")
+    group_by: list[str] = Field(default_factory=list)
+    filters: dict[str, list[str]] = Field(default_factory=dict)
+    measures: list[Measure] = Field(min_length=1, max_length=10)
+    epsilon: float = Field(gt=0, description="The privacy loss this query may spend")
+    alpha: float = Field(0.05, gt=0, lt=1, description="1 - confidence level of the intervals")
+
+    def canonical_hash(self) -> str:
+        """A stable hash of the question asked (what a repeat must match to reuse a release)."""
+        payload = self.model_dump(mode="json")
+        payload["group_by"] = list(payload["group_by"])
+        payload["filters"] = {k: sorted(v) for k, v in sorted(payload["filters"].items())}
+        text = json.dumps(payload, sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(text.encode()).hexdigest()
+
+
+def check_query(query: Query, *, policy: AccessPolicy, schema: dict[str, str]) -> None:
+    """Raise :class:`InvalidInput` naming every way ``query`` breaks the dataset's policy.
+
+    ``schema`` maps each column of the dataset to its Arrow type name.
+    """
+    errors: list[dict[str, Any]] = []
+
+    def bad(where: str, msg: str) -> None:
+        errors.append({"loc": where, "msg": msg})
+
+    dims = policy.public_dimensions
+    unit = policy.privacy_unit
+
+    def check_dimension(where: str, column: str) -> bool:
+        if column == unit:
+            bad(where, f"{column!r} identifies donors: it can never be grouped or filtered on")
+        elif column not in schema:
+            bad(where, f"unknown column {column!r}")
+        elif column not in dims:
+            bad(where, f"{column!r} is not a public dimension (public: {', '.join(sorted(dims))})")
+        else:
+            return True
+        return False
+
+    if not PURPOSE.match(query.purpose):
+        bad("purpose", f"{query.purpose!r} is not a DPV purpose such as dpv:ScientificResearch")
+    if len(set(query.group_by)) != len(query.group_by):
+        bad("group_by", "a column is repeated")
+    cells = 1
+    for i, column in enumerate(query.group_by):
+        if check_dimension(f"group_by.{i}", column):
+            keys = query.filters.get(column) or dims[column]
+            cells *= len(keys)
+    if cells > MAX_CELLS:
+        bad("group_by", f"{cells} cells is more than the {MAX_CELLS} a query may ask for")
+    for column, values in query.filters.items():
+        if check_dimension(f"filters.{column}", column):
+            unknown = sorted(set(values) - set(dims[column]))
+            if not values:
+                bad(f"filters.{column}", "an empty filter selects nothing")
+            elif unknown:
+                bad(f"filters.{column}", f"not in the public key set: {', '.join(unknown[:5])}")
+    names = [m.name for m in query.measures]
+    if len(set(names)) != len(names):
+        bad("measures", "the same measure is asked twice")
+    for i, measure in enumerate(query.measures):
+        where = f"measures.{i}"
+        if measure.op == "count":
+            continue
+        column = measure.column
+        if not column:
+            bad(where, f"{measure.op} needs a column")
+            continue
+        if column == unit:
+            bad(where, f"{column!r} identifies donors: it cannot be measured")
+            continue
+        if column not in schema:
+            bad(where, f"unknown column {column!r}")
+            continue
+        if schema[column] not in NUMERIC_TYPES:
+            bad(where, f"{column!r} is not numeric ({schema[column]})")
+        if measure.op == "histogram":
+            bins = measure.bins or []
+            if len(bins) < 2 or any(b >= c for b, c in zip(bins, bins[1:], strict=False)):
+                bad(where, "histogram needs at least two increasing bin edges")
+            elif len(bins) - 1 > MAX_BINS:
+                bad(where, f"at most {MAX_BINS} bins")
+            continue
+        if measure.bounds is None:
+            bad(where, f"{measure.op} of {column!r} needs bounds [lower, upper]")
+        else:
+            low, high = measure.bounds
+            if not (math.isfinite(low) and math.isfinite(high)) or low >= high:
+                bad(where, "bounds must be finite with lower < upper")
+        if measure.op == "quantile" and not (measure.q is not None and 0 < measure.q < 1):
+            bad(where, "quantile needs q between 0 and 1")
+    if query.epsilon > policy.epsilon_per_query:
+        bad("epsilon", f"{query.epsilon} is over this dataset's cap of {policy.epsilon_per_query} "
+                       "per query")
+    if errors:
+        first = errors[0]
+        raise InvalidInput(f"invalid query: {first['loc']}: {first['msg']}", errors=errors)
