@@ -1,0 +1,81 @@
+"""The privacy engine's HTTP routes: previews, releases, budgets and extracts."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Request
+from fastapi import Query as QueryParam
+from fastapi.responses import Response
+
+from datacommons import registry
+from datacommons.auth import Principal, require_role
+from datacommons.db import SessionDep
+from datacommons.schemas import ListOf, error_responses
+from privacy import extracts, ledger, service
+from privacy.query import Query
+from privacy.schemas import DatasetBudget, ExtractAnswer, Preview, QueryAnswer
+
+router = APIRouter(tags=["privacy"], responses=error_responses(401, 403, 422))
+
+Querier = Annotated[Principal, Depends(require_role("analyst", "researcher", "admin"))]
+Researcher = Annotated[Principal, Depends(require_role("researcher", "admin"))]
+
+
+@router.post("/datasets/{dataset_id}/queries/preview", response_model=Preview,
+             responses=error_responses(404, 409))
+def preview_query(dataset_id: str, query: Query, session: SessionDep, caller: Querier) -> Any:
+    """The epsilon a query would spend and the accuracy of each measure; spends nothing."""
+    return service.preview(session, dataset_id=dataset_id, query=query, principal=caller)
+
+
+@router.post("/datasets/{dataset_id}/queries", response_model=QueryAnswer,
+             responses=error_responses(404, 409, 429))
+def run_query(dataset_id: str, query: Query, request: Request, caller: Querier) -> Any:
+    """Release a differentially-private answer over consenting donors (a repeat spends nothing)."""
+    return service.release(request.app.state.sessionmaker, store=request.app.state.store,
+                           dataset_id=dataset_id, query=query, principal=caller)
+
+
+@router.get("/budget", response_model=ListOf[DatasetBudget])
+def my_budget(session: SessionDep, caller: Querier) -> Any:
+    """The caller's remaining budgets on every private dataset's current version."""
+    org = service.organisation_of(caller)
+    items = []
+    for dataset in registry.list_datasets(session):
+        if dataset.access != "private" or dataset.current_version is None or dataset.policy is None:
+            continue
+        current = ledger.budgets(session, version_id=dataset.current_version.id,
+                                 organisation_id=org, policy=dataset.policy)
+        items.append({"dataset": dataset.id, "version": dataset.current_version.number,
+                      "budget": {k: b.as_dict() for k, b in current.items()}})
+    return {"data": items, "count": len(items)}
+
+
+@router.post("/extracts", response_model=ExtractAnswer, status_code=201,
+             responses=error_responses(404, 409, 429))
+def create_extract(body: extracts.ExtractRequest, request: Request, caller: Researcher) -> Any:
+    """Release a set of marginal tables together under one epsilon."""
+    return extracts.create_extract(request.app.state.sessionmaker, store=request.app.state.store,
+                                   request=body, principal=caller)
+
+
+@router.get("/extracts/{extract_id}", responses=error_responses(404))
+def get_extract(extract_id: str, request: Request, session: SessionDep,
+                caller: Researcher) -> dict[str, Any]:
+    """The extract's metadata: DCAT distribution, DP parameters, accuracy per table."""
+    found = service.get_release(session, release_id=extract_id, kind="extract", principal=caller)
+    return extracts.metadata(found, base_url=request.app.state.settings.public_url)
+
+
+@router.get("/extracts/{extract_id}/download", responses={
+    **error_responses(404), 200: {"content": {"application/zip": {}},
+                                  "description": "A ZIP of the tables and metadata.json"}})
+def download_extract(extract_id: str, request: Request, session: SessionDep, caller: Researcher,
+                     format: Annotated[Literal["parquet", "csv"], QueryParam()] = "parquet",
+                     ) -> Response:
+    """The extract's tables (Parquet or CSV) with ``metadata.json``, as one ZIP."""
+    found = service.get_release(session, release_id=extract_id, kind="extract", principal=caller)
+    data = extracts.bundle(found, fmt=format, base_url=request.app.state.settings.public_url)
+    return Response(data, media_type="application/zip", headers={
+        "Content-Disposition": f'attachment; filename="extract-{extract_id}-{format}.zip"'})

@@ -1,0 +1,175 @@
+"""Extracts for researchers: several marginal tables released together under one epsilon, with a
+metadata file (the DCAT distribution, the DP parameters, the accuracy of each table).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import zipfile
+from typing import Any, Literal
+
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+from consent.eligibility import eligible_donors
+from pydantic import BaseModel, Field
+from sqlalchemy.orm import Session, sessionmaker
+
+from datacommons.auth import Principal
+from datacommons.db import utcnow
+from datacommons.errors import InvalidInput
+from datacommons.storage import ParquetStore
+from privacy import ledger
+from privacy.engine import plan_query, release_cells
+from privacy.frames import load_frame
+from privacy.models import Release
+from privacy.query import Measure, Query, check_query
+from privacy.service import (
+    answer_of,
+    budget_body,
+    commit_release,
+    find_release,
+    organisation_of,
+    target,
+)
+
+Format = Literal["parquet", "csv"]
+
+
+class ExtractTable(BaseModel):
+    """One marginal table of an extract."""
+
+    name: str = Field(pattern=r"^[a-z0-9_]{1,40}$")
+    group_by: list[str] = Field(default_factory=list)
+    filters: dict[str, list[str]] = Field(default_factory=dict)
+    measures: list[Measure] = Field(min_length=1, max_length=10)
+
+
+class ExtractRequest(BaseModel):
+    """An extract: tables released together, sharing one epsilon evenly."""
+
+    dataset: str
+    purpose: str
+    epsilon: float = Field(gt=0)
+    alpha: float = Field(0.05, gt=0, lt=1)
+    tables: list[ExtractTable] = Field(min_length=1, max_length=10)
+
+    def canonical_hash(self) -> str:
+        text = json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _queries(request: ExtractRequest) -> list[Query]:
+    if len({t.name for t in request.tables}) != len(request.tables):
+        raise InvalidInput("invalid extract: table names must be distinct")
+    share = request.epsilon / len(request.tables)
+    return [Query(purpose=request.purpose, group_by=t.group_by, filters=t.filters,
+                  measures=t.measures, epsilon=share, alpha=request.alpha) for t in request.tables]
+
+
+def create_extract(factory: sessionmaker[Session], *, store: ParquetStore, request: ExtractRequest,
+                   principal: Principal) -> dict[str, Any]:
+    """Release every table of the extract under the request's epsilon, stored as one release."""
+    org = organisation_of(principal)
+    queries = _queries(request)
+    query_hash = request.canonical_hash()
+    with factory() as session:
+        tgt = target(session, request.dataset)
+        if request.epsilon > tgt.policy.epsilon_per_query:
+            raise InvalidInput(f"invalid extract: epsilon {request.epsilon} is over this dataset's "
+                               f"cap of {tgt.policy.epsilon_per_query} per request")
+        for table, query in zip(request.tables, queries, strict=True):
+            try:
+                check_query(query, policy=tgt.policy, schema=tgt.schema)
+            except InvalidInput as exc:
+                raise InvalidInput(f"table {table.name}: {exc.message}", errors=exc.errors) from exc
+        existing = find_release(session, kind="extract", version_id=tgt.version.id, organisation_id=org,
+                         query_hash=query_hash)
+        if existing is not None:
+            return answer_of(existing, repeat=True, budget=budget_body(session, tgt, org))
+        ledger.check_available(session, version_id=tgt.version.id, organisation_id=org,
+                               policy=tgt.policy, epsilon=request.epsilon)
+        eligible = eligible_donors(session, dataset_id=request.dataset, purpose=request.purpose,
+                                   at=utcnow())
+    frame = load_frame(store, tgt.version.content_hash, tgt.policy.privacy_unit)
+    tables = []
+    for table, query in zip(request.tables, queries, strict=True):
+        plan = plan_query(query, policy=tgt.policy, schema=tgt.schema)
+        cells = release_cells(frame, plan, policy=tgt.policy, eligible=eligible)
+        tables.append({"name": table.name, "group_by": plan.group_by, "filters": table.filters,
+                       "epsilon": query.epsilon, **cells})
+    result = {"dataset": tgt.dataset.id, "version": tgt.version.number, "purpose": request.purpose,
+              "epsilon": request.epsilon, "alpha": request.alpha,
+              "contributions_per_donor": tgt.policy.max_rows_per_unit, "licence": tgt.dataset.licence,
+              "tables": tables}
+    return commit_release(factory, kind="extract", tgt=tgt, principal=principal,
+                           organisation_id=org, purpose=request.purpose, query_hash=query_hash,
+                           query=request.model_dump(mode="json"), result=result,
+                           epsilon=request.epsilon, donors=len(eligible))
+
+
+def metadata(release: Release, *, base_url: str) -> dict[str, Any]:
+    """The extract's metadata: DCAT distribution, DP parameters, accuracy per table, release ids."""
+    result = release.result
+    url = f"{base_url.rstrip('/')}/api/v1/extracts/{release.id}"
+    return {
+        "id": release.id,
+        "release_ids": [release.id],
+        "dataset": result["dataset"],
+        "version": result["version"],
+        "purpose": release.purpose,
+        "created_at": release.created_at.isoformat(),
+        "licence": result.get("licence"),
+        "differential_privacy": {
+            "library": "OpenDP", "mechanism": "discrete Laplace (counts, fixed-point sums)",
+            "privacy_unit": "donor", "contributions_per_donor": result.get("contributions_per_donor"),
+            "epsilon": release.epsilon, "alpha": result["alpha"],
+            "split": "evenly over the tables, then over each table's noisy statistics",
+        },
+        "tables": [{"name": t["name"], "group_by": t["group_by"], "filters": t["filters"],
+                    "epsilon": t["epsilon"], "cells": len(t["rows"]), "accuracy": t["measures"]}
+                   for t in result["tables"]],
+        "distributions": [
+            {"@type": "dcat:Distribution", "title": f"Extract {release.id} ({fmt.upper()})",
+             "accessURL": f"{url}/download?format={fmt}", "mediaType": "application/zip",
+             "format": fmt.upper(), "license": result.get("licence")}
+            for fmt in ("parquet", "csv")
+        ],
+    }
+
+
+def flat_table(rows: list[dict[str, Any]]) -> pa.Table:
+    """Answer rows as a flat table: intervals become _ci_low/_ci_high, histograms one column per bin."""
+    flat: list[dict[str, Any]] = []
+    for row in rows:
+        out: dict[str, Any] = {}
+        for key, value in row.items():
+            if key.endswith("_ci"):
+                low, high = value if value else (None, None)
+                out[f"{key}_low"], out[f"{key}_high"] = low, high
+            elif isinstance(value, list):
+                for i, v in enumerate(value):
+                    out[f"{key}_bin{i}"] = v
+            else:
+                out[key] = value
+        flat.append(out)
+    return pa.Table.from_pylist(flat)
+
+
+def bundle(release: Release, *, fmt: Format, base_url: str) -> bytes:
+    """A ZIP with each table as Parquet or CSV and ``metadata.json``."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for table in release.result["tables"]:
+            data = flat_table(table["rows"])
+            sink = io.BytesIO()
+            if fmt == "parquet":
+                pq.write_table(data, sink)
+            else:
+                pacsv.write_csv(data, sink)
+            archive.writestr(f"{table['name']}.{fmt}", sink.getvalue())
+        archive.writestr("metadata.json", json.dumps(metadata(release, base_url=base_url),
+                                                     ensure_ascii=False, indent=2))
+    return buffer.getvalue()

@@ -1,0 +1,115 @@
+"""What the privacy API answers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel
+
+
+class BudgetPublic(BaseModel):
+    """One budget, in epsilon."""
+
+    scope: str
+    limit: float
+    spent: float
+    remaining: float
+
+
+class Budgets(BaseModel):
+    """The budgets a query is charged to."""
+
+    version_total: BudgetPublic
+    organisation: BudgetPublic
+    per_query: BudgetPublic
+
+
+class NoisyPart(BaseModel):
+    """One noisy statistic of a measure."""
+
+    statistic: str
+    mechanism: str
+    epsilon: float
+    sensitivity: float
+    scale: float
+    ci_halfwidth: float | None
+
+
+class MeasureInfo(BaseModel):
+    """A measure's privacy cost and accuracy."""
+
+    name: str
+    op: str
+    column: str | None
+    epsilon: float
+    alpha: float
+    parts: list[NoisyPart]
+
+
+class Preview(BaseModel):
+    """Cost and accuracy of a query, before spending anything."""
+
+    dataset: str
+    version: int
+    purpose: str
+    epsilon: float
+    epsilon_spent: float
+    cells: int
+    affordable: bool
+    measures: list[MeasureInfo]
+    budget: Budgets
+
+
+class QueryAnswer(BaseModel):
+    """A released answer: noisy rows, epsilon spent, budgets left, scales and intervals."""
+
+    release_id: str
+    dataset: str
+    version: int
+    purpose: str
+    epsilon: float
+    epsilon_spent: float
+    alpha: float
+    repeat: bool
+    group_by: list[str]
+    measures: list[MeasureInfo]
+    rows: list[dict[str, Any]]
+    created_at: str
+    budget: Budgets
+
+
+class ExtractTableOut(BaseModel):
+    """One released table of an extract."""
+
+    name: str
+    group_by: list[str]
+    filters: dict[str, list[str]]
+    epsilon: float
+    measures: list[MeasureInfo]
+    rows: list[dict[str, Any]]
+
+
+class ExtractAnswer(BaseModel):
+    """A released extract."""
+
+    release_id: str
+    dataset: str
+    version: int
+    purpose: str
+    epsilon: float
+    epsilon_spent: float
+    alpha: float
+    repeat: bool
+    contributions_per_donor: int
+    licence: str | None
+    tables: list[ExtractTableOut]
+    created_at: str
+    budget: Budgets
+
+
+class DatasetBudget(BaseModel):
+    """The caller's budgets on one private dataset's current version."""
+
+    dataset: str
+    version: int
+    budget: Budgets

@@ -1,0 +1,172 @@
+"""Answering DP queries and extracts: purpose, eligible donors, budget, OpenDP noise, stored release.
+
+A release is all-or-nothing: the budget reservation, the stored release and its transparency-log
+entry are one transaction, committed before the answer leaves. The exact aggregation runs before that
+transaction (outside the write lock); if the budget is refused, the noisy answer is thrown away unseen.
+The same query from the same organisation on the same version returns the stored release and spends
+nothing.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from consent.eligibility import eligible_donors
+from consent.transparency import record_use
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from datacommons import registry
+from datacommons.auth import Organisation, Principal
+from datacommons.db import transaction, utcnow
+from datacommons.errors import Conflict, Forbidden, InvalidInput, NotFound
+from datacommons.registry import AccessPolicy, Dataset, DatasetVersion
+from datacommons.storage import ParquetStore
+from privacy import ledger
+from privacy.engine import Plan, describe, plan_query, release_cells
+from privacy.frames import load_frame
+from privacy.models import Release
+from privacy.query import Query, check_query
+
+
+@dataclass(frozen=True)
+class Target:
+    """What a query runs on: a private dataset's current version and its policy."""
+
+    dataset: Dataset
+    version: DatasetVersion
+    policy: AccessPolicy
+    schema: dict[str, str]
+
+
+def target(session: Session, dataset_id: str) -> Target:
+    """The private dataset's current published version and policy, or a clear error."""
+    dataset = registry.get_dataset(session, dataset_id)
+    if dataset.access != "private":
+        raise InvalidInput(f"dataset {dataset_id} is open: download it "
+                           f"(/api/v1/datasets/{dataset_id}/download); DP queries are for private data")
+    version = dataset.current_version
+    if version is None:
+        raise Conflict(f"dataset {dataset_id} has no published version yet")
+    policy = dataset.policy
+    if policy is None:
+        raise Conflict(f"dataset {dataset_id} has no access policy: an administrator must set one")
+    schema = {f["name"]: f["type"] for f in version.arrow_schema}
+    return Target(dataset, version, policy, schema)
+
+
+def organisation_of(principal: Principal) -> int:
+    """The organisation a query is charged to (donor tokens never query)."""
+    if principal.organisation_id is None:
+        raise Forbidden("queries are charged to an organisation; this token has none")
+    return principal.organisation_id
+
+
+def _plan(session: Session, dataset_id: str, query: Query) -> tuple[Target, Plan]:
+    tgt = target(session, dataset_id)
+    check_query(query, policy=tgt.policy, schema=tgt.schema)
+    return tgt, plan_query(query, policy=tgt.policy, schema=tgt.schema)
+
+
+def budget_body(session: Session, tgt: Target, organisation_id: int) -> dict[str, Any]:
+    current = ledger.budgets(session, version_id=tgt.version.id, organisation_id=organisation_id,
+                             policy=tgt.policy)
+    return {key: b.as_dict() for key, b in current.items()}
+
+
+def preview(session: Session, *, dataset_id: str, query: Query, principal: Principal,
+            ) -> dict[str, Any]:
+    """What the query would cost and how accurate it would be; spends nothing."""
+    org = organisation_of(principal)
+    tgt, plan = _plan(session, dataset_id, query)
+    budget = budget_body(session, tgt, org)
+    affordable = all(budget[k]["remaining"] + 1e-12 >= query.epsilon
+                     for k in ("version_total", "organisation"))
+    return {"dataset": tgt.dataset.id, "version": tgt.version.number, "purpose": query.purpose,
+            "epsilon": query.epsilon, "epsilon_spent": 0.0, "cells": len(plan.keys),
+            "affordable": affordable, "measures": describe(plan), "budget": budget}
+
+
+def find_release(session: Session, *, kind: str, version_id: int, organisation_id: int,
+          query_hash: str) -> Release | None:
+    return session.scalars(select(Release).where(
+        Release.kind == kind, Release.version_id == version_id,
+        Release.organisation_id == organisation_id, Release.query_hash == query_hash)).first()
+
+
+def answer_of(release: Release, *, repeat: bool, budget: dict[str, Any]) -> dict[str, Any]:
+    return {"release_id": release.id, **release.result, "repeat": repeat,
+            "epsilon_spent": 0.0 if repeat else release.epsilon,
+            "created_at": release.created_at.isoformat(), "budget": budget}
+
+
+def commit_release(factory: sessionmaker[Session], *, kind: str, tgt: Target, principal: Principal,
+                    organisation_id: int, purpose: str, query_hash: str, query: dict[str, Any],
+                    result: dict[str, Any], epsilon: float, donors: int) -> dict[str, Any]:
+    """Reserve the budget, store the release and log its use, in one transaction."""
+    try:
+        with transaction(factory, immediate=True) as session:
+            existing = find_release(session, kind=kind, version_id=tgt.version.id,
+                             organisation_id=organisation_id, query_hash=query_hash)
+            if existing is not None:
+                return answer_of(existing, repeat=True,
+                               budget=budget_body(session, tgt, organisation_id))
+            ledger.reserve(session, version_id=tgt.version.id, organisation_id=organisation_id,
+                           policy=tgt.policy, epsilon=epsilon)
+            release = Release(id=uuid.uuid4().hex, kind=kind, dataset_id=tgt.dataset.id,
+                              version_id=tgt.version.id, organisation_id=organisation_id,
+                              actor=principal.actor, purpose=purpose, query_hash=query_hash,
+                              query=query, result=result, epsilon=epsilon, donors=donors,
+                              created_at=utcnow())
+            session.add(release)
+            session.flush()
+            org = session.get(Organisation, organisation_id)
+            record_use(session, kind=kind, actor=principal.actor, purpose=purpose,
+                       datasets=[tgt.dataset.id], organisation=org.name if org else None,
+                       details={"release_id": release.id, "epsilon": epsilon,
+                                "version": tgt.version.number})
+            return answer_of(release, repeat=False, budget=budget_body(session, tgt, organisation_id))
+    except IntegrityError:
+        # the same query from the same organisation was committed a moment before: answer with it
+        with factory() as session:
+            existing = find_release(session, kind=kind, version_id=tgt.version.id,
+                             organisation_id=organisation_id, query_hash=query_hash)
+            if existing is None:
+                raise
+            return answer_of(existing, repeat=True, budget=budget_body(session, tgt, organisation_id))
+
+
+def release(factory: sessionmaker[Session], *, store: ParquetStore, dataset_id: str, query: Query,
+            principal: Principal) -> dict[str, Any]:
+    """Answer a DP query over the donors whose consent covers its purpose now."""
+    org = organisation_of(principal)
+    query_hash = query.canonical_hash()
+    with factory() as session:
+        tgt, plan = _plan(session, dataset_id, query)
+        existing = find_release(session, kind="query", version_id=tgt.version.id, organisation_id=org,
+                         query_hash=query_hash)
+        if existing is not None:
+            return answer_of(existing, repeat=True, budget=budget_body(session, tgt, org))
+        ledger.check_available(session, version_id=tgt.version.id, organisation_id=org,
+                               policy=tgt.policy, epsilon=query.epsilon)
+        eligible = eligible_donors(session, dataset_id=dataset_id, purpose=query.purpose,
+                                   at=utcnow())
+    frame = load_frame(store, tgt.version.content_hash, tgt.policy.privacy_unit)
+    cells = release_cells(frame, plan, policy=tgt.policy, eligible=eligible)
+    result = {"dataset": tgt.dataset.id, "version": tgt.version.number, "purpose": query.purpose,
+              "epsilon": query.epsilon, "alpha": query.alpha, "group_by": plan.group_by, **cells}
+    return commit_release(factory, kind="query", tgt=tgt, principal=principal,
+                           organisation_id=org, purpose=query.purpose, query_hash=query_hash,
+                           query=query.model_dump(mode="json"), result=result,
+                           epsilon=query.epsilon, donors=len(eligible))
+
+
+def get_release(session: Session, *, release_id: str, kind: str, principal: Principal) -> Release:
+    """A stored release of the caller's organisation (404 for anyone else's)."""
+    found = session.get(Release, release_id)
+    if found is None or found.kind != kind or found.organisation_id != principal.organisation_id:
+        raise NotFound(f"no {kind} {release_id}")
+    return found
