@@ -67,3 +67,19 @@ class DatasetPublic(BaseModel):
             modified_at=dataset.modified_at,
             current_version=VersionPublic.model_validate(current) if current else None,
         )
+
+
+class DatasetHit(DatasetPublic):
+    """A dataset in search results, with its relevance score."""
+
+    score: float
+
+
+class SearchPage(BaseModel):
+    """One page of search results with the total and the facet counts over all matches."""
+
+    data: list[DatasetHit]
+    count: int
+    facets: dict[str, dict[str, int]]
+    limit: int
+    offset: int

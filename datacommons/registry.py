@@ -248,6 +248,7 @@ def set_policy(session: Session, *, dataset: Dataset, spec: PolicySpec) -> Acces
     else:
         for key, value in spec.model_dump().items():
             setattr(policy, key, value)
+    dataset.modified_at = utcnow()
     session.flush()
     return policy
 

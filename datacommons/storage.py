@@ -13,6 +13,7 @@ import hashlib
 import os
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -96,6 +97,31 @@ class ParquetStore:
             return StoredFile(content_hash, final.stat().st_size, table.num_rows, created=True)
         finally:
             tmp.unlink(missing_ok=True)
+
+    def derived(self, content_hash: str, suffix: str, write: Callable[[Path], None]) -> Path:
+        """A file derived from a stored version (a CSV rendering, say), made once and kept.
+
+        ``write`` fills a temporary path; it is fsynced and renamed into place like a version, so a
+        reader never sees a partial file. Derived files are named by the version's hash: they never
+        go stale.
+        """
+        final = self.root / "derived" / content_hash[:2] / f"{content_hash}.{suffix}"
+        if final.is_file():
+            return final
+        if not self.exists(content_hash):
+            raise NotFound(f"dataset file {content_hash[:12]}… is missing from the store")
+        self.ensure()
+        tmp = self.tmp_dir / f"{uuid.uuid4().hex}.{suffix}.tmp"
+        try:
+            write(tmp)
+            with tmp.open("rb+") as fh:
+                os.fsync(fh.fileno())
+            final.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(tmp, final)
+            _fsync_dir(final.parent)
+        finally:
+            tmp.unlink(missing_ok=True)
+        return final
 
     def read_table(self, content_hash: str, columns: list[str] | None = None) -> pa.Table:
         """Read a stored version (all columns, or the ones named)."""
