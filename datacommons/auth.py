@@ -22,7 +22,7 @@ from fastapi import Depends, Request
 from sqlalchemy import ForeignKey, Integer, String, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from datacommons.db import Base, utcnow
+from datacommons.db import Base, SessionDep, utcnow
 from datacommons.errors import Forbidden, InvalidInput, NotFound, Unauthorized
 
 Role = Literal["admin", "analyst", "researcher", "donor"]
@@ -174,14 +174,15 @@ def bearer_token(request: Request) -> str | None:
     return request.cookies.get("dc_token") or None
 
 
-def get_principal(request: Request) -> Principal:
-    """FastAPI dependency: the authenticated caller (401 otherwise)."""
+def get_principal(request: Request, session: SessionDep) -> Principal:
+    """FastAPI dependency: the authenticated caller (401 otherwise).
+
+    It shares the request's session, so a request holds one database connection, not two.
+    """
     clear = bearer_token(request)
     if clear is None:
         raise Unauthorized("this endpoint needs an API token")
-    factory = request.app.state.sessionmaker
-    with factory() as session:
-        return authenticate(session, clear)
+    return authenticate(session, clear)
 
 
 def require_role(*roles: str) -> Callable[[Principal], Principal]:

@@ -7,7 +7,7 @@ request, a CLI command) owns the transaction.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Annotated, Any
@@ -78,8 +78,17 @@ def _sqlite_on_begin(conn: Connection) -> None:
     conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
+#: Connections per process. Sync endpoints run on a pool of 40 threads, and a request's teardown
+#: needs a thread too: fewer connections than threads could leave every thread waiting for one.
+POOL_SIZE = 10
+MAX_OVERFLOW = 40
+
+
 def make_engine(url: str, **kwargs: Any) -> Engine:
     """An engine for ``url``, with the SQLite pragmas the commons relies on."""
+    if ":memory:" not in url:
+        kwargs.setdefault("pool_size", POOL_SIZE)
+        kwargs.setdefault("max_overflow", MAX_OVERFLOW)
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"timeout": 30}, **kwargs)
         event.listen(engine, "connect", _sqlite_on_connect)
@@ -116,8 +125,13 @@ def transaction(factory: sessionmaker[Session], *, immediate: bool = False) -> I
         session.close()
 
 
-def get_session(request: Request) -> Iterator[Session]:
-    """FastAPI dependency: a session for one request (routers commit what they acknowledge)."""
+async def get_session(request: Request) -> AsyncIterator[Session]:
+    """FastAPI dependency: a session for one request (routers commit what they acknowledge).
+
+    It is ``async`` on purpose: its teardown (which returns the connection to the pool) then runs on
+    the event loop. A sync teardown needs a worker thread, and with every thread waiting for a
+    pooled connection that only a teardown would free, the server would deadlock under load.
+    """
     session: Session = request.app.state.sessionmaker()
     try:
         yield session

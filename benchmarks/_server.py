@@ -1,0 +1,73 @@
+"""Helpers for the benchmarks: a real server on loopback in a temporary data directory."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def bench_env(data_dir: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DATACOMMONS_")}
+    env.update({"DATACOMMONS_DATA_DIR": str(data_dir), "DATACOMMONS_ENV": "development",
+                "DATACOMMONS_LOG_LEVEL": "WARNING", "PYTHONPATH": str(ROOT), **extra})
+    return env
+
+
+@contextmanager
+def data_dir() -> Iterator[Path]:
+    with tempfile.TemporaryDirectory(prefix="datacommons-bench-") as tmp:
+        yield Path(tmp)
+
+
+@contextmanager
+def server(directory: Path, *, workers: int = 1, **extra: str) -> Iterator[str]:
+    """Run ``datacommons serve`` on a free loopback port; yield its base URL; stop it."""
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "datacommons.cli", "serve", "--port", str(port),
+         "--workers", str(workers)],
+        env=bench_env(directory, **extra), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"{base}/api/v1/health", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("the server did not start")
+            time.sleep(0.2)
+        yield base
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    if not ordered:
+        return float("nan")
+    index = min(len(ordered) - 1, max(0, round(p / 100 * (len(ordered) - 1))))
+    return ordered[index]
