@@ -6,14 +6,17 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 import catalog.api
+import catalog.web.pages
 import datacommons.tokens_api
 from datacommons import __version__
 from datacommons.config import Settings, get_settings
@@ -99,4 +102,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.include_router(catalog.api.router, prefix=API)
     app.include_router(datacommons.tokens_api.router, prefix=API)
+    app.include_router(catalog.web.pages.router)
+    app.mount("/static", StaticFiles(directory=str(catalog.web.pages.HERE / "static")), name="static")
+
+    @app.exception_handler(catalog.web.pages.SignInRequired)
+    async def _sign_in(_request: Request, exc: catalog.web.pages.SignInRequired) -> RedirectResponse:
+        return RedirectResponse("/login?" + urlencode({"next": exc.next_url}), status_code=303)
+
     return app

@@ -163,15 +163,30 @@ def authenticate(session: Session, clear: str) -> Principal:
     return Principal(token.id, token.role, token.name, token.organisation_id, token.donor_id)
 
 
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
 def bearer_token(request: Request) -> str | None:
-    """The token of a request: ``Authorization: Bearer …``, else the web front's session cookie."""
+    """The token of a request: ``Authorization: Bearer …``, else the web front's session cookie.
+
+    A cookie is sent by the browser whatever page asks, so an unsafe request authenticated by the
+    cookie must also carry the CSRF token (header ``X-CSRF-Token`` equal to the ``dc_csrf`` cookie,
+    which other sites cannot read).
+    """
     header = request.headers.get("authorization")
     if header:
         scheme, _, value = header.partition(" ")
         if scheme.lower() != "bearer" or not value.strip():
             raise Unauthorized("use 'Authorization: Bearer <token>'")
         return value.strip()
-    return request.cookies.get("dc_token") or None
+    cookie = request.cookies.get("dc_token")
+    if not cookie:
+        return None
+    if request.method not in SAFE_METHODS:
+        sent, expected = request.headers.get("x-csrf-token", ""), request.cookies.get("dc_csrf", "")
+        if not expected or not hmac.compare_digest(sent, expected):
+            raise Forbidden("missing or wrong CSRF token (X-CSRF-Token header)")
+    return cookie
 
 
 def get_principal(request: Request, session: SessionDep) -> Principal:

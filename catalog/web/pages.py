@@ -1,0 +1,162 @@
+"""The web front's pages: catalog, dataset, sign in and out.
+
+Each page is built from the same functions as its JSON twin (linked from the page). Pages sign in with
+an API token kept in an HttpOnly cookie; unsafe requests made with that cookie must carry the CSRF
+token (see :func:`datacommons.auth.bearer_token`).
+"""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+
+from catalog import search
+from catalog.charts import chart_for
+from catalog.schemas import DatasetPublic, VersionPublic
+from catalog.web.i18n import pick_lang, translator
+from datacommons import registry
+from datacommons.auth import Principal, authenticate
+from datacommons.db import SessionDep
+from datacommons.errors import Unauthorized
+
+HERE = Path(__file__).resolve().parent
+templates = Jinja2Templates(directory=str(HERE / "templates"))
+router = APIRouter(include_in_schema=False)
+
+TOKEN_COOKIE, CSRF_COOKIE, LANG_COOKIE = "dc_token", "dc_csrf", "dc_lang"
+
+
+class SignInRequired(Exception):
+    """Raised by a page that needs a signed-in user; the app redirects to the sign-in page."""
+
+    def __init__(self, next_url: str) -> None:
+        self.next_url = next_url
+
+
+def page_principal(request: Request, session: SessionDep) -> Principal | None:
+    """The signed-in user of a page, if any (an invalid cookie counts as signed out)."""
+    token = request.cookies.get(TOKEN_COOKIE)
+    if not token:
+        return None
+    try:
+        return authenticate(session, token)
+    except Unauthorized:
+        return None
+
+
+def require_page_user(request: Request, session: SessionDep) -> Principal:
+    """The signed-in user, or a redirect to the sign-in page."""
+    principal = page_principal(request, session)
+    if principal is None:
+        raise SignInRequired(str(request.url.path) + (f"?{request.url.query}" if request.url.query else ""))
+    return principal
+
+
+def render(request: Request, template: str, context: dict[str, Any], *,
+           principal: Principal | None, status: int = 200) -> HTMLResponse:
+    """Render a page with the language, the user and the CSRF token every page needs."""
+    lang = pick_lang(request)
+    params = dict(request.query_params)
+
+    def lang_query(code: str) -> str:
+        return urlencode({**params, "lang": code})
+
+    response = templates.TemplateResponse(request, template, {
+        "lang": lang, "t": translator(lang), "principal": principal, "lang_query": lang_query,
+        "csrf": request.cookies.get(CSRF_COOKIE, ""), "json_url": None, **context,
+    }, status_code=status)
+    if request.query_params.get("lang") in ("it", "en"):
+        response.set_cookie(LANG_COOKIE, lang, max_age=365 * 86400, samesite="lax")
+    return response
+
+
+@router.get("/login", response_class=HTMLResponse)
+def login_form(request: Request, session: SessionDep, next: str = "/") -> HTMLResponse:
+    return render(request, "login.html", {"next": next, "error": None},
+                  principal=page_principal(request, session))
+
+
+def _safe_next(target: str) -> str:
+    return target if target.startswith("/") and not target.startswith("//") else "/"
+
+
+@router.post("/login")
+def login(request: Request, session: SessionDep, token: Annotated[str, Form()],
+          next: Annotated[str, Form()] = "/") -> Response:
+    try:
+        authenticate(session, token.strip())
+    except Unauthorized:
+        t = translator(pick_lang(request))
+        return render(request, "login.html", {"next": next, "error": t("bad_token")},
+                      principal=None, status=401)
+    secure = request.app.state.settings.public_url.startswith("https://")
+    response = RedirectResponse(_safe_next(next), status_code=303)
+    response.set_cookie(TOKEN_COOKIE, token.strip(), httponly=True, samesite="lax", secure=secure,
+                        max_age=12 * 3600)
+    response.set_cookie(CSRF_COOKIE, secrets.token_urlsafe(24), samesite="strict", secure=secure,
+                        max_age=12 * 3600)
+    return response
+
+
+@router.post("/logout")
+def logout(request: Request, csrf: Annotated[str, Form()] = "") -> Response:
+    response = RedirectResponse("/login", status_code=303)
+    if csrf and secrets.compare_digest(csrf, request.cookies.get(CSRF_COOKIE, "")):
+        response.delete_cookie(TOKEN_COOKIE)
+        response.delete_cookie(CSRF_COOKIE)
+    return response
+
+
+FACET_NAMES = search.FACETS
+
+
+@router.get("/", response_class=HTMLResponse)
+def catalog_page(request: Request, session: SessionDep, q: str = "", offset: int = 0) -> HTMLResponse:
+    principal = require_page_user(request, session)
+    filters = {name: request.query_params.getlist(name) for name in FACET_NAMES
+               if request.query_params.getlist(name)}
+    limit = 20
+    result = search.search(session, request.app.state.store, q=q, filters=filters,
+                           limit=limit, offset=max(0, offset))
+    lang = pick_lang(request)
+
+    def facet_link(name: str, value: str) -> str:
+        chosen = {k: list(v) for k, v in filters.items()}
+        values = chosen.setdefault(name, [])
+        if value in values:
+            values.remove(value)
+        else:
+            values.append(value)
+        pairs = [("q", q), ("lang", lang)] + [(k, v) for k, vs in chosen.items() for v in vs]
+        return "/?" + urlencode(pairs)
+
+    def page_link(new_offset: int) -> str:
+        pairs = [("q", q), ("lang", lang), ("offset", str(max(0, new_offset)))]
+        pairs += [(k, v) for k, vs in filters.items() for v in vs]
+        return "/?" + urlencode(pairs)
+
+    api_pairs = [("q", q)] + [(k, v) for k, vs in filters.items() for v in vs]
+    return render(request, "catalog.html", {
+        "q": q, "filters": filters, "items": result.items, "count": result.count,
+        "facets": result.facets, "limit": limit, "offset": offset, "facet_link": facet_link,
+        "page_link": page_link, "json_url": "/api/v1/datasets?" + urlencode(api_pairs),
+    }, principal=principal)
+
+
+@router.get("/datasets/{dataset_id}", response_class=HTMLResponse)
+def dataset_page(dataset_id: str, request: Request, session: SessionDep) -> HTMLResponse:
+    principal = require_page_user(request, session)
+    dataset = registry.get_dataset(session, dataset_id)
+    versions = [VersionPublic.model_validate(v).model_dump(mode="json")
+                for v in registry.list_versions(session, dataset_id)]
+    return render(request, "dataset.html", {
+        "d": DatasetPublic.of(dataset).model_dump(mode="json"), "versions": versions,
+        "chart": chart_for(dataset, request.app.state.store),
+        "json_url": f"/api/v1/datasets/{dataset_id}",
+    }, principal=principal)
