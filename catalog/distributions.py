@@ -41,13 +41,13 @@ class Distribution(BaseModel):
     title_en: str
     access: Literal["open", "private"]
     access_url: str = Field(description="Where the data can be obtained (a download or an API endpoint)")
-    download_url: str | None = Field(None, description="Direct download link; none for the query endpoint")
+    download_url: str | None = Field(default=None, description="Direct download link; none for an API")
     media_type: str
     file_type: str = Field(description="Code in the EU file-type vocabulary (PARQUET, CSV, JSON)")
-    byte_size: int | None = Field(None, description="Size in bytes, when known before download")
-    checksum_sha256: str | None = Field(None, description="SHA-256 of the file, when it is a stored file")
+    byte_size: int | None = Field(default=None, description="Size in bytes, when known before download")
+    checksum_sha256: str | None = Field(default=None, description="SHA-256 of the file, if stored as is")
     licence: str
-    version: int | None = Field(None, description="The dataset version this distribution serves")
+    version: int | None = Field(default=None, description="The dataset version this distribution serves")
 
 
 def dataset_url(base_url: str, dataset_id: str) -> str:
