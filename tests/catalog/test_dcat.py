@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import pyarrow as pa
@@ -25,7 +25,7 @@ from datacommons import registry
 from datacommons.config import Settings
 from datacommons.db import transaction
 from datacommons.demo import COMUNI_ID, run_demo
-from datacommons.registry import DatasetMeta, PolicySpec
+from datacommons.registry import Dataset, DatasetMeta, PolicySpec
 from datacommons.storage import ParquetStore
 from tests.conftest import bearer
 from tests.support.shacl import load_shapes, validate
@@ -289,13 +289,15 @@ def test_the_default_page_holds_100_datasets(catalog_client: TestClient) -> None
 
 
 def test_jsonld_and_json_routes_of_a_dataset_do_not_clash(catalog_client: TestClient) -> None:
-    plain = catalog_client.get(f"/api/v1/datasets/{OPEN.id}")
-    linked = catalog_client.get(f"/api/v1/datasets/{OPEN.id}.jsonld")
+    plain_path, linked_path = f"/api/v1/datasets/{OPEN.id}", f"/api/v1/datasets/{OPEN.id}.jsonld"
+    for order in ((plain_path, linked_path), (linked_path, plain_path)):
+        answers = {path: catalog_client.get(path) for path in order}
+        plain, linked = answers[plain_path], answers[linked_path]
+        assert plain.headers["content-type"] == "application/json"
+        assert plain.json()["id"] == OPEN.id
+        assert linked.headers["content-type"] == "application/ld+json"
+        assert linked.json()["@id"] == f"{BASE}/api/v1/datasets/{OPEN.id}"
     versions = catalog_client.get(f"/api/v1/datasets/{OPEN.id}/versions")
-    assert plain.headers["content-type"] == "application/json"
-    assert plain.json()["id"] == OPEN.id
-    assert linked.headers["content-type"] == "application/ld+json"
-    assert linked.json()["@id"] == f"{BASE}/api/v1/datasets/{OPEN.id}"
     assert versions.status_code == 200 and versions.json()["count"] == 1
     missing = catalog_client.get("/api/v1/datasets/nessuno.jsonld")
     assert missing.status_code == 404
@@ -331,3 +333,20 @@ def test_the_shapes_reject_an_export_that_breaks_them(catalog_client: TestClient
     for broken in (untitled, untyped_theme):
         conforms, _text = validate(to_graph(broken), shapes)
         assert not conforms
+
+
+def test_a_municipality_code_and_an_unlisted_frequency_still_conform(shapes: rdflib.Graph) -> None:
+    """A comune (ISTAT code, not NUTS) becomes a described place; an unlisted code keeps its IRI."""
+    when = datetime(2025, 3, 1, 9, 30, tzinfo=UTC)
+    dataset = Dataset(
+        id="servizi-torino", title_it="Servizi", title_en="Services", description_it="", description_en="",
+        theme="soci", publisher="Comune di Torino", access="open", geography="001272", licence=CC_BY,
+        keywords=[], frequency="WEEKLY_2", created_at=when, modified_at=when, current_version=None)
+    document = dcat.dataset_document(dataset, base_url=BASE)
+    assert document["dct:spatial"] == {"@type": "dct:Location", "dct:identifier": "001272"}
+    assert document["dcat:theme"]["@id"] == f"{EU}/data-theme/SOCI"
+    assert document["dct:accrualPeriodicity"]["@id"] == f"{EU}/frequency/WEEKLY_2"
+    assert document["dct:accrualPeriodicity"]["skos:prefLabel"] == [
+        {"@value": "WEEKLY_2", "@language": "it"}, {"@value": "WEEKLY_2", "@language": "en"}]
+    assert document["dct:modified"] == {"@value": "2025-03-01T09:30:00+00:00", "@type": "xsd:dateTime"}
+    assert_conforms(document, shapes)
