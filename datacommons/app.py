@@ -16,6 +16,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 import catalog.api
+import catalog.dcat_api
 import catalog.web.pages
 import datacommons.tokens_api
 from datacommons import __version__
@@ -100,6 +101,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         """Liveness: the service answers."""
         return Health(ok=True, version=__version__)
 
+    # Before catalog.api: its /datasets/{dataset_id} would otherwise swallow /datasets/{id}.jsonld.
+    app.include_router(catalog.dcat_api.router, prefix=API)
     app.include_router(catalog.api.router, prefix=API)
     app.include_router(datacommons.tokens_api.router, prefix=API)
     app.include_router(catalog.web.pages.router)

@@ -1,0 +1,83 @@
+"""The controlled vocabularies the DCAT-AP export points to, with the labels it shows.
+
+The EU Publications Office authority tables (data themes, frequencies, access rights, file types,
+languages) and NUTS. Each concept is written into the export with its IRI and a label in Italian and
+English, because DCAT-AP asks every ``skos:Concept`` it meets to carry a ``skos:prefLabel``.
+"""
+
+from __future__ import annotations
+
+import re
+
+AUTHORITY = "http://publications.europa.eu/resource/authority"
+DATA_THEME_SCHEME = f"{AUTHORITY}/data-theme"
+FREQUENCY_SCHEME = f"{AUTHORITY}/frequency"
+ACCESS_RIGHT_SCHEME = f"{AUTHORITY}/access-right"
+FILE_TYPE_SCHEME = f"{AUTHORITY}/file-type"
+LANGUAGE_SCHEME = f"{AUTHORITY}/language"
+NUTS = "http://data.europa.eu/nuts/code"
+
+#: EU data themes: code -> (Italian, English).
+DATA_THEMES: dict[str, tuple[str, str]] = {
+    "AGRI": ("Agricoltura, pesca, silvicoltura e prodotti alimentari",
+             "Agriculture, fisheries, forestry and food"),
+    "ECON": ("Economia e finanze", "Economy and finance"),
+    "EDUC": ("Istruzione, cultura e sport", "Education, culture and sport"),
+    "ENER": ("Energia", "Energy"),
+    "ENVI": ("Ambiente", "Environment"),
+    "GOVE": ("Governo e settore pubblico", "Government and public sector"),
+    "HEAL": ("Salute", "Health"),
+    "INTR": ("Tematiche internazionali", "International issues"),
+    "JUST": ("Giustizia, sistema giuridico e sicurezza pubblica",
+             "Justice, legal system and public safety"),
+    "REGI": ("Regioni e città", "Regions and cities"),
+    "SOCI": ("Popolazione e società", "Population and society"),
+    "TECH": ("Scienza e tecnologia", "Science and technology"),
+    "TRAN": ("Trasporti", "Transport"),
+}
+
+#: EU frequencies (the common ones): code -> (Italian, English).
+FREQUENCIES: dict[str, tuple[str, str]] = {
+    "ANNUAL": ("Annuale", "Annual"),
+    "ANNUAL_2": ("Semestrale", "Semiannual"),
+    "ANNUAL_3": ("Tre volte all'anno", "Three times a year"),
+    "BIENNIAL": ("Biennale", "Biennial"),
+    "TRIENNIAL": ("Triennale", "Triennial"),
+    "QUADRENNIAL": ("Quadriennale", "Quadrennial"),
+    "QUINQUENNIAL": ("Quinquennale", "Quinquennial"),
+    "DECENNIAL": ("Decennale", "Decennial"),
+    "QUARTERLY": ("Trimestrale", "Quarterly"),
+    "BIMONTHLY": ("Bimestrale", "Bimonthly"),
+    "MONTHLY": ("Mensile", "Monthly"),
+    "MONTHLY_2": ("Bimensile", "Semimonthly"),
+    "WEEKLY": ("Settimanale", "Weekly"),
+    "DAILY": ("Quotidiano", "Daily"),
+    "CONT": ("Continuo", "Continuous"),
+    "UPDATE_CONT": ("Aggiornato di continuo", "Continuously updated"),
+    "IRREG": ("Irregolare", "Irregular"),
+    "NEVER": ("Mai", "Never"),
+    "UNKNOWN": ("Sconosciuto", "Unknown"),
+    "OTHER": ("Altro", "Other"),
+}
+
+#: EU access rights: our access -> (code, Italian, English).
+ACCESS_RIGHTS: dict[str, tuple[str, str, str]] = {
+    "open": ("PUBLIC", "Pubblico", "Public"),
+    "private": ("NON_PUBLIC", "Non pubblico", "Non-public"),
+}
+
+#: EU languages of the catalog's metadata: code -> (Italian, English).
+LANGUAGES: dict[str, tuple[str, str]] = {"ITA": ("Italiano", "Italian"), "ENG": ("Inglese", "English")}
+
+NUTS_CODE = re.compile(r"^[A-Z]{2}[A-Z0-9]{0,3}$")
+
+
+def code_iri(scheme: str, code: str) -> str:
+    """The IRI of ``code`` in an EU authority table (codes are upper case there)."""
+    return f"{scheme}/{code.strip().upper()}"
+
+
+def nuts_iri(code: str) -> str | None:
+    """The NUTS IRI of a NUTS code (IT, ITC1, ITC11); None for anything else (e.g. an ISTAT code)."""
+    code = code.strip().upper()
+    return f"{NUTS}/{code}" if NUTS_CODE.match(code) else None
