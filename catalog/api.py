@@ -8,7 +8,8 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse, Response
 
 from catalog import downloads, search
-from catalog.schemas import DatasetPublic, SearchPage, VersionPublic
+from catalog.distributions import distributions_of
+from catalog.schemas import DatasetDetail, DatasetPublic, SearchPage, VersionPublic
 from datacommons import registry
 from datacommons.auth import AnyRolePrincipal
 from datacommons.db import SessionDep
@@ -44,10 +45,14 @@ def list_datasets(
             "limit": limit, "offset": offset}
 
 
-@router.get("/datasets/{dataset_id}", response_model=DatasetPublic, responses=error_responses(404))
-def get_dataset(dataset_id: str, session: SessionDep, _caller: AnyRolePrincipal) -> DatasetPublic:
-    """One dataset's description and current version."""
-    return DatasetPublic.of(registry.get_dataset(session, dataset_id))
+@router.get("/datasets/{dataset_id}", response_model=DatasetDetail, responses=error_responses(404))
+def get_dataset(dataset_id: str, request: Request, session: SessionDep,
+                _caller: AnyRolePrincipal) -> DatasetDetail:
+    """One dataset's description, current version and distributions."""
+    dataset = registry.get_dataset(session, dataset_id)
+    base = request.app.state.settings.public_url
+    return DatasetDetail(**DatasetPublic.of(dataset).model_dump(),
+                         distributions=distributions_of(dataset, base_url=base))
 
 
 @router.get("/datasets/{dataset_id}/versions", response_model=ListOf[VersionPublic],

@@ -7,6 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
+from catalog.distributions import Distribution
 from datacommons.registry import Dataset, DatasetVersion
 
 
@@ -83,3 +84,9 @@ class SearchPage(BaseModel):
     facets: dict[str, dict[str, int]]
     limit: int
     offset: int
+
+
+class DatasetDetail(DatasetPublic):
+    """A dataset with the ways to get its data (downloads, or the DP query endpoint)."""
+
+    distributions: list[Distribution]

@@ -59,3 +59,15 @@ def test_unpublished_or_unknown(client: TestClient, tokens, catalog) -> None:  #
     assert client.get("/api/v1/datasets/nope/download", headers=headers).status_code == 404
     bad = client.get(URL, params={"format": "xlsx"}, headers=headers)
     assert bad.status_code == 422
+
+
+def test_detail_lists_the_distributions(client: TestClient, tokens, catalog) -> None:  # type: ignore[no-untyped-def]
+    headers = bearer(tokens["analyst"])
+    open_one = client.get("/api/v1/datasets/disoccupazione-piemonte", headers=headers).json()
+    assert [(d["format"], d["download_url"]) for d in open_one["distributions"]] == [
+        ("parquet", "http://127.0.0.1:8000/api/v1/datasets/disoccupazione-piemonte/download?format=parquet"),
+        ("csv", "http://127.0.0.1:8000/api/v1/datasets/disoccupazione-piemonte/download?format=csv"),
+    ]
+    private = client.get("/api/v1/datasets/inserimento-lavorativo", headers=headers).json()
+    assert [(d["format"], d["access_url"], d["download_url"]) for d in private["distributions"]] == [
+        ("dp-queries", "http://127.0.0.1:8000/api/v1/datasets/inserimento-lavorativo/queries", None)]
