@@ -29,6 +29,9 @@ class DriftThresholds:
     max_listed: int = 20  #: how many new or vanished categories a warning lists
 
 
+DEFAULT_THRESHOLDS = DriftThresholds()
+
+
 def category_columns(spec: SchemaSpec) -> list[str]:
     """The columns whose set of values is compared: dimensions, time, and coded columns."""
     return [
@@ -50,7 +53,7 @@ def _mean(column: pa.ChunkedArray) -> float | None:
 
 def drift_warnings(
     spec: SchemaSpec, *, new: pa.Table, old: pa.Table, old_number: int,
-    thresholds: DriftThresholds = DriftThresholds(),
+    thresholds: DriftThresholds = DEFAULT_THRESHOLDS,
 ) -> list[dict[str, Any]]:
     """The warnings for ``new`` against ``old`` (version ``old_number``, the current published one)."""
     warnings: list[dict[str, Any]] = []

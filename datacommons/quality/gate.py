@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from datacommons import registry
 from datacommons.errors import CheckFailed, Conflict, NotFound
-from datacommons.quality.drift import DriftThresholds, drift_warnings
+from datacommons.quality.drift import DEFAULT_THRESHOLDS, DriftThresholds, drift_warnings
 from datacommons.quality.engine import gx, plain, run_checks, to_frame
 from datacommons.quality.models import ValidationReport, latest_report
 from datacommons.quality.suite import derive_checks, resolve_code_lists
@@ -75,7 +75,7 @@ def validate_version(
     store: ParquetStore,
     version: DatasetVersion,
     actor: str,
-    thresholds: DriftThresholds = DriftThresholds(),
+    thresholds: DriftThresholds = DEFAULT_THRESHOLDS,
 ) -> ValidationReport:
     """Validate ``version`` against its dataset's suite; store the report; validate or reject it.
 
