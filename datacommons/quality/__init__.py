@@ -13,7 +13,20 @@ Part of the kernel: it imports only other kernel modules.
 
 from __future__ import annotations
 
-from datacommons.quality.gate import publish_version, validate_version
-from datacommons.quality.models import ValidationReport
+from typing import Any
 
 __all__ = ["ValidationReport", "publish_version", "validate_version"]
+
+
+def __getattr__(name: str) -> Any:
+    # Lazy, because importing Great Expectations takes seconds: the migrations (which need only the
+    # table) and the commands that never validate should not pay for it.
+    if name == "ValidationReport":
+        from datacommons.quality.models import ValidationReport
+
+        return ValidationReport
+    if name in ("publish_version", "validate_version"):
+        from datacommons.quality import gate
+
+        return getattr(gate, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

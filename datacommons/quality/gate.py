@@ -24,7 +24,6 @@ from sqlalchemy.orm import Session
 from datacommons import registry
 from datacommons.errors import CheckFailed, Conflict, NotFound
 from datacommons.quality.drift import DEFAULT_THRESHOLDS, DriftThresholds, drift_warnings
-from datacommons.quality.engine import gx, plain, run_checks, to_frame
 from datacommons.quality.models import ValidationReport, latest_report
 from datacommons.quality.suite import derive_checks, resolve_code_lists
 from datacommons.registry import DatasetVersion, SchemaSpec
@@ -83,6 +82,9 @@ def validate_version(
     when the suite itself cannot be built (a code list whose reference is not published, an invalid
     dataset-specific expectation) — then nothing is stored and the status does not change.
     """
+    # Great Expectations takes seconds to import: only a validation pays for it.
+    from datacommons.quality.engine import gx, plain, run_checks, to_frame
+
     dataset = registry.get_dataset(session, version.dataset_id)
     started = time.perf_counter()
     spec = SchemaSpec.model_validate(dataset.schema_spec) if dataset.schema_spec else None

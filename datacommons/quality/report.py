@@ -15,7 +15,6 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlalchemy.orm import Session
 
 from datacommons import registry
-from datacommons.quality.engine import plain
 from datacommons.quality.models import ValidationReport
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -37,7 +36,7 @@ def report_data(session: Session, report: ValidationReport, *, api: str = "/api/
         "id": report.id,
         "current_status": version.status if version is not None else None,
         "transitions": [
-            {"from": t.from_status, "to": t.to_status, "actor": t.actor, "at": plain(t.at),
+            {"from": t.from_status, "to": t.to_status, "actor": t.actor, "at": t.at.isoformat(),
              "note": t.note}
             for t in transitions
         ],
