@@ -26,7 +26,7 @@ from datacommons.errors import CheckFailed, Conflict, NotFound
 from datacommons.quality.drift import DEFAULT_THRESHOLDS, DriftThresholds, drift_warnings
 from datacommons.quality.models import ValidationReport, latest_report
 from datacommons.quality.suite import derive_checks, resolve_code_lists
-from datacommons.registry import DatasetVersion, SchemaSpec
+from datacommons.registry import DatasetVersion, SchemaSpec, Status
 from datacommons.storage import ParquetStore
 
 NO_SCHEMA = ("the dataset declares no schema (schema_spec): there is nothing to validate it against; "
@@ -135,7 +135,7 @@ def validate_version(
     session.flush()
     status_before = version.status
     if version.status != "published":
-        target = "validated" if success else "rejected"
+        target: Status = "validated" if success else "rejected"
         note = f"validation report {record.id}: " + (
             f"{evaluated} expectations passed" if success
             else error or f"{len(failures)} of {evaluated} expectations failed"

@@ -49,6 +49,7 @@ class ReportPublic(BaseModel):
     warnings: list[dict[str, Any]]
     compared_with: int | None
     great_expectations_version: str
+    transitions: list[dict[str, Any]] = []
     links: dict[str, str] = {}
 
 

@@ -127,3 +127,21 @@ def test_unknown_versions_and_reports_are_404(client: TestClient, tokens: dict[s
     assert client.post(f"{BASE}/1/validate", headers=admin).json()["error"] == (
         f"no dataset {MICRO_ID!r}")
     assert client.get("/api/v1/admin/reports/999.html", headers=admin).status_code == 404
+
+
+def test_the_report_page_escapes_the_values_it_shows(
+    app, sessions, client: TestClient, tokens: dict[str, str]  # type: ignore[no-untyped-def]
+) -> None:
+    with transaction(sessions, immediate=True) as session:
+        seed_comuni(session, app.state.store)
+        stage(session, app.state.store,
+              micro_rows(pathway=["<script>alert(1)</script>", "work-grant", "internship",
+                                  "internship"]))
+    admin = bearer(tokens["admin"])
+    assert client.post(f"{BASE}/1/validate", headers=admin).status_code == 409
+    report = client.get(f"{BASE}/1/report", headers=admin).json()
+    assert [(t["from"], t["to"]) for t in report["transitions"]] == [
+        (None, "staged"), ("staged", "rejected")]
+    html = client.get(report["links"]["html"], headers=admin).text
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "<script>" not in html
