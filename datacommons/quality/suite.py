@@ -128,6 +128,8 @@ def derive_checks(spec: SchemaSpec, *, code_lists: Mapping[str, Sequence[Any]]) 
                                 {"column": name, "value_set": value_set}, "schema",
                                 f"{name} is one of {len(value_set)} values ({' + '.join(sources)})",
                                 one))
+        if (col.min is not None or col.max is not None) and col.type not in ("integer", "float"):
+            raise InvalidInput(f"column {name}: min/max apply to integer and float columns only")
         if col.min is not None or col.max is not None:
             bounds = {"min_value": col.min, "max_value": col.max}
             if col.type == "integer":
