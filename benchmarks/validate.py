@@ -1,8 +1,9 @@
 """Benchmark: validating the 2.2-million-row synthetic microdata vs reading it into memory.
 
 Target: the Great Expectations run takes at most 3x as long as reading the Parquet file into the
-in-memory form the gate validates (``pq.read_table(...)`` then ``datacommons.quality.engine.to_frame``:
-pandas with nullable dtypes). Both are measured in this run, on the same file; the ratio is printed.
+in-memory form the gate validates (``pq.read_table(...)`` then
+``datacommons.quality.engine.to_frame``: pandas with nullable dtypes). Both are measured in this
+run, on the same file; the ratio is printed.
 
     .venv/bin/python benchmarks/validate.py [--rows 2200000] [--repeat 3]
 

@@ -1,10 +1,13 @@
-"""The quality gate: every new dataset version is validated with Great Expectations before publication.
+"""The quality gate: every new dataset version is validated with Great Expectations before it is
+published.
 
-- :mod:`.suite` derives the expectation suite from a dataset's declared :class:`~datacommons.registry.SchemaSpec`;
+- :mod:`.suite` derives the expectation suite from a dataset's declared
+  :class:`~datacommons.registry.SchemaSpec`;
 - :mod:`.engine` runs it with Great Expectations (pandas) and turns the results into plain JSON;
 - :mod:`.drift` compares a version with the dataset's current published one (warnings only);
-- :mod:`.gate` validates a version, stores the report and moves the version to validated or rejected;
-  it also publishes (only validated versions) through :func:`datacommons.registry.publish`;
+- :mod:`.gate` validates a version, stores the report and moves the version to validated or
+  rejected; it also publishes (only validated versions) through
+  :func:`datacommons.registry.publish`;
 - :mod:`.report` renders a stored report as an HTML page for administrators;
 - :mod:`.api` is the admin router.
 

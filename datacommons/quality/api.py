@@ -24,14 +24,15 @@ API = "/api/v1"
 
 
 def _public(session: registry.Session, report_id: int) -> ReportPublic:
-    return ReportPublic.model_validate(report_data(session, get_report(session, report_id), api=API))
+    data = report_data(session, get_report(session, report_id), api=API)
+    return ReportPublic.model_validate(data)
 
 
 @router.post("/datasets/{dataset_id}/versions/{number}/validate", response_model=ReportPublic,
              responses=error_responses(404, 409, 422))
 def validate(dataset_id: str, number: int, request: Request,
              caller: AdminPrincipal) -> ReportPublic:
-    """Validate a version now: 200 with the report if it passes, 409 naming the failing expectations.
+    """Validate a version now: 200 with the report if it passes, 409 naming what failed.
 
     Either way the report is stored and the version becomes validated or rejected.
     """
@@ -52,7 +53,7 @@ def validate(dataset_id: str, number: int, request: Request,
              responses=error_responses(404, 409))
 def publish(dataset_id: str, number: int, request: Request,
             caller: AdminPrincipal) -> PublicationPublic:
-    """Publish a validated version, or make an older published version current again (409 otherwise)."""
+    """Publish a validated version, or make an older published one current again (else 409)."""
     with transaction(request.app.state.sessionmaker, immediate=True) as session:
         version = publish_version(session, dataset_id=dataset_id, number=number, actor=caller.actor)
         dataset = registry.get_dataset(session, dataset_id)

@@ -55,7 +55,7 @@ def drift_warnings(
     spec: SchemaSpec, *, new: pa.Table, old: pa.Table, old_number: int,
     thresholds: DriftThresholds = DEFAULT_THRESHOLDS,
 ) -> list[dict[str, Any]]:
-    """The warnings for ``new`` against ``old`` (version ``old_number``, the current published one)."""
+    """The warnings for ``new`` against ``old`` (``old_number``, the current published version)."""
     warnings: list[dict[str, Any]] = []
     before, after = old.num_rows, new.num_rows
     change = (after - before) / before if before else None
@@ -80,7 +80,8 @@ def drift_warnings(
                 listed = sorted(values, key=str)[: thresholds.max_listed]
                 warnings.append({
                     "kind": kind, "column": name, "values": listed, "count": len(values),
-                    "message": f"{len(values)} value(s) of {name} {verb} since version {old_number}: "
+                    "message": f"{len(values)} value(s) of {name} {verb} since version "
+                               f"{old_number}: "
                                + ", ".join(map(str, listed))
                                + (" …" if len(values) > len(listed) else ""),
                 })

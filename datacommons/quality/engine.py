@@ -1,7 +1,7 @@
 """Running a suite with Great Expectations (pandas engine) and turning its results into plain JSON.
 
-Each run uses its own ephemeral context (no files, no analytics, no progress bars). The whole suite is
-validated in one call so that GE shares metrics between expectations; results are matched back to
+Each run uses its own ephemeral context (no files, no analytics, no progress bars). The whole suite
+is validated in one call so that GE shares metrics between expectations; results are matched back to
 their :class:`~datacommons.quality.suite.Check` by an index kept in each expectation's ``meta``.
 """
 
@@ -40,14 +40,16 @@ from great_expectations.expectations.expectation_configuration import (  # noqa:
 )
 
 # GE labels each in-memory batch with an MD5 of the whole frame (``hash_pandas_object``) when it is
-# under 1 GB, twice per run: on 2.2 million rows that costs twice the read itself and checks nothing.
+# under 1 GB, twice per run: on 2.2 million rows that costs twice the read itself and checks
+# nothing.
 # The batch is ours and lives for one run, so the fingerprint is switched off (GE has no setting).
 gx_pandas.HASH_THRESHOLD = 0
 
 #: How many unexpected values a report shows per expectation.
 EXAMPLES = 5
 #: BASIC gives counts and the first unexpected values; SUMMARY would add the unexpected rows' index,
-#: which costs a filtered copy of the whole frame per expectation and tells an administrator nothing.
+#: which costs a filtered copy of the whole frame per expectation and tells an administrator
+#: nothing.
 RESULT_FORMAT = {"result_format": "BASIC", "partial_unexpected_count": EXAMPLES * 4}
 
 #: Arrow types read as pandas' nullable dtypes, so that GE recognises the dtype of a string column.
@@ -187,7 +189,8 @@ def run_checks(
             "origin": check.origin, "rule": check.rule, "kwargs": _shown_kwargs(check.kwargs),
         }
         if res is None:
-            row.update(success=False, skipped=True, exception="not run: a column it needs is missing",
+            row.update(success=False, skipped=True,
+                       exception="not run: a column it needs is missing",
                        element_count=None, unexpected_count=None, unexpected_percent=None,
                        observed_value=None, examples=[], examples_withheld=False)
             rows.append(row)

@@ -1,11 +1,11 @@
 """The quality gate: validate a version, store its report, and publish only what passed.
 
-:func:`validate_version` runs after every ingest and on demand (CLI, admin API). It reads the version
-from the Parquet store, derives the suite from the dataset's declared schema, runs it with Great
-Expectations, compares the version with the dataset's current published one (drift warnings), stores
-a :class:`ValidationReport` and moves the version to ``validated`` or ``rejected`` through
-:func:`datacommons.registry.transition` (who and when are recorded there). A published version may be
-checked again: its report is stored, its status does not change.
+:func:`validate_version` runs after every ingest and on demand (CLI, admin API). It reads the
+version from the Parquet store, derives the suite from the dataset's declared schema, runs it with
+Great Expectations, compares the version with the dataset's current published one (drift warnings),
+stores a :class:`ValidationReport` and moves the version to ``validated`` or ``rejected`` through
+:func:`datacommons.registry.transition` (who and when are recorded there). A published version may
+be checked again: its report is stored, its status does not change.
 
 :func:`publish_version` publishes through :func:`datacommons.registry.publish` (only validated
 versions; an older published version can be made current again) and, when refused, names the failing
@@ -29,8 +29,8 @@ from datacommons.quality.suite import derive_checks, resolve_code_lists
 from datacommons.registry import DatasetVersion, SchemaSpec, Status
 from datacommons.storage import ParquetStore
 
-NO_SCHEMA = ("the dataset declares no schema (schema_spec): there is nothing to validate it against; "
-             "declare its columns and validate again")
+NO_SCHEMA = ("the dataset declares no schema (schema_spec): there is nothing to validate it "
+             "against; declare its columns and validate again")
 
 
 def _privacy_columns(spec: SchemaSpec | None) -> list[str]:
@@ -185,14 +185,17 @@ def failure_error(report: ValidationReport) -> CheckFailed:
     body = report.report
     named = body.get("error") or ", ".join(body["failures"])
     return CheckFailed(
-        f"version {body['version']} of {body['dataset_id']} failed validation (report {report.id}): "
-        f"{named}",
-        errors=[{"expectation": r["name"], "rule": r["rule"], "unexpected_count": r["unexpected_count"],
-                 "exception": r["exception"]} for r in body["expectations"] if not r["success"]],
+        f"version {body['version']} of {body['dataset_id']} failed validation "
+        f"(report {report.id}): {named}",
+        errors=[{"expectation": r["name"], "rule": r["rule"],
+                 "unexpected_count": r["unexpected_count"], "exception": r["exception"]}
+                for r in body["expectations"] if not r["success"]],
     )
 
 
-def publish_version(session: Session, *, dataset_id: str, number: int, actor: str) -> DatasetVersion:
+def publish_version(
+    session: Session, *, dataset_id: str, number: int, actor: str
+) -> DatasetVersion:
     """Publish version ``number`` (or make a published one current again); only validated versions.
 
     A refusal is a :class:`~datacommons.errors.Conflict` whose ``errors`` name the failing

@@ -27,7 +27,9 @@ def environment() -> Environment:
                        trim_blocks=True, lstrip_blocks=True)
 
 
-def report_data(session: Session, report: ValidationReport, *, api: str = "/api/v1") -> dict[str, Any]:
+def report_data(
+    session: Session, report: ValidationReport, *, api: str = "/api/v1"
+) -> dict[str, Any]:
     """Everything a report page shows: the stored report, the version's history and the links."""
     version = session.get(registry.DatasetVersion, report.version_id)
     transitions = registry.transitions_of(session, version) if version is not None else []

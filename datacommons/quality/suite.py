@@ -1,7 +1,8 @@
 """Deriving the expectation suite of a dataset from its declared schema.
 
-The suite is a list of :class:`Check` — a Great Expectations expectation (snake-case type and kwargs)
-with where it came from and a one-line rule an administrator can read. For every declared column:
+The suite is a list of :class:`Check` — a Great Expectations expectation (snake-case type and
+kwargs) with where it came from and a one-line rule an administrator can read. For every declared
+column:
 
 - it exists, and its values have the declared type;
 - it has no nulls when it is not nullable, a key, or the privacy unit (the donor id);
@@ -141,15 +142,17 @@ def derive_checks(spec: SchemaSpec, *, code_lists: Mapping[str, Sequence[Any]]) 
             checks.append(Check("expect_column_values_to_be_between", {"column": name, **bounds},
                                 "schema", f"{name} is {text}", one))
     if len(spec.keys) > 1:
-        checks.append(Check("expect_compound_columns_to_be_unique", {"column_list": list(spec.keys)},
-                            "schema", f"({', '.join(spec.keys)}) is unique together",
-                            tuple(spec.keys)))
+        checks.append(Check("expect_compound_columns_to_be_unique",
+                            {"column_list": list(spec.keys)}, "schema",
+                            f"({', '.join(spec.keys)}) is unique together", tuple(spec.keys)))
     for index, item in enumerate(spec.expectations):
         kind = item.get("type") or item.get("expectation_type")
         kwargs = item.get("kwargs", {})
-        if not isinstance(kind, str) or not kind.startswith("expect_") or not isinstance(kwargs, dict):
+        if not isinstance(kind, str) or not kind.startswith("expect_") \
+                or not isinstance(kwargs, dict):
             raise InvalidInput(
-                f"dataset-specific expectation #{index + 1} needs a 'type' (expect_...) and 'kwargs'"
+                f"dataset-specific expectation #{index + 1} needs a 'type' (expect_...) and "
+                "'kwargs'"
             )
         rule = str(item.get("description") or item.get("meta", {}).get("notes") or kind)
         checks.append(Check(kind, dict(kwargs), "config", rule, _columns_of(kwargs)))
@@ -164,7 +167,7 @@ def code_list_names(spec: SchemaSpec) -> list[str]:
 def resolve_code_lists(
     session: Session, *, store: ParquetStore, spec: SchemaSpec
 ) -> dict[str, list[Any]]:
-    """The values of every code list of ``spec``: distinct values of a column of a published dataset.
+    """The values of every code list of ``spec``: the distinct values of a published column.
 
     A code list is named ``"<dataset-id>:<column>"``; the reference dataset must have a current
     published version holding that column, or :class:`InvalidInput` says what is missing.
