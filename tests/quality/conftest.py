@@ -21,30 +21,50 @@ DONORS = ["D0000001", "D0000002", "D0000003", "D0000004"]
 SPEC: dict[str, Any] = {
     "columns": [
         {"name": "donor_id", "type": "string", "role": "privacy_unit"},
-        {"name": "comune", "type": "string", "role": "dimension",
-         "code_list": "comuni-torino:codice_comune", "nullable": False},
+        {
+            "name": "comune",
+            "type": "string",
+            "role": "dimension",
+            "code_list": "comuni-torino:codice_comune",
+            "nullable": False,
+        },
         {"name": "sex", "type": "string", "role": "dimension", "codes": ["F", "M"]},
-        {"name": "pathway", "type": "string", "role": "dimension",
-         "codes": ["internship", "work-grant", "art14-hiring"]},
+        {
+            "name": "pathway",
+            "type": "string",
+            "role": "dimension",
+            "codes": ["internship", "work-grant", "art14-hiring"],
+        },
         {"name": "employed_12m", "type": "integer", "role": "measure", "min": 0, "max": 1},
         {"name": "monthly_wage", "type": "float", "role": "measure", "min": 0},
         {"name": "year", "type": "integer", "role": "time", "min": 2019, "max": 2024},
     ],
     "keys": ["donor_id", "year"],
     "expectations": [
-        {"type": "expect_column_values_to_be_between",
-         "kwargs": {"column": "monthly_wage", "max_value": 0, "row_condition": "employed_12m == 0",
-                    "condition_parser": "pandas"},
-         "description": "no wage without employment"},
+        {
+            "type": "expect_column_values_to_be_between",
+            "kwargs": {
+                "column": "monthly_wage",
+                "max_value": 0,
+                "row_condition": "employed_12m == 0",
+                "condition_parser": "pandas",
+            },
+            "description": "no wage without employment",
+        },
     ],
 }
 
 
 def micro_meta(spec: dict[str, Any] | None = None) -> DatasetMeta:
     """The private microdata's description, with ``spec`` as its declared schema."""
-    return DatasetMeta(id=MICRO_ID, title_it="Esiti di inserimento lavorativo",
-                       title_en="Job-placement outcomes", publisher="Cooperativa (test)",
-                       access="private", schema_spec=SchemaSpec.model_validate(spec or SPEC))
+    return DatasetMeta(
+        id=MICRO_ID,
+        title_it="Esiti di inserimento lavorativo",
+        title_en="Job-placement outcomes",
+        publisher="Cooperativa (test)",
+        access="private",
+        schema_spec=SchemaSpec.model_validate(spec or SPEC),
+    )
 
 
 def micro_rows(n: int = 4, **changes: Any) -> dict[str, list[Any]]:
@@ -82,10 +102,20 @@ def reference(session_factory: sessionmaker[Session], store: ParquetStore) -> No
         seed_comuni(session, store)
 
 
-def stage(session: Session, store: ParquetStore, rows: dict[str, list[Any]],
-          spec: dict[str, Any] | None = None) -> DatasetVersion:
+def stage(
+    session: Session,
+    store: ParquetStore,
+    rows: dict[str, list[Any]],
+    spec: dict[str, Any] | None = None,
+) -> DatasetVersion:
     """Declare the microdata dataset and stage ``rows`` as a new version of it."""
     dataset = registry.upsert_dataset(session, meta=micro_meta(spec))
-    version, _ = registry.stage_table(session, store=store, dataset=dataset, table=table_of(rows),
-                                      provenance={"connector": "test"}, actor="test:ingest")
+    version, _ = registry.stage_table(
+        session,
+        store=store,
+        dataset=dataset,
+        table=table_of(rows),
+        provenance={"connector": "test"},
+        actor="test:ingest",
+    )
     return version
