@@ -18,6 +18,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 import catalog.api
 import catalog.dcat_api
 import catalog.web.pages
+import datacommons.quality.api
 import datacommons.tokens_api
 from datacommons import __version__
 from datacommons.config import Settings, get_settings
@@ -105,6 +106,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(catalog.dcat_api.router, prefix=API)
     app.include_router(catalog.api.router, prefix=API)
     app.include_router(datacommons.tokens_api.router, prefix=API)
+    app.include_router(datacommons.quality.api.router, prefix=API)
     app.include_router(catalog.web.pages.router)
     app.mount("/static", StaticFiles(directory=str(catalog.web.pages.HERE / "static")), name="static")
 

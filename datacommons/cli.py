@@ -113,6 +113,50 @@ def demo(ctx: click.Context) -> None:
                f"{base}/api/v1/datasets")
 
 
+@cli.command()
+@click.argument("dataset")
+@click.option("--version", "number", type=click.IntRange(1), help="The version (default: the newest).")
+@click.pass_context
+def validate(ctx: click.Context, dataset: str, number: int | None) -> None:
+    """Validate a dataset version with its expectation suite (exit 1 if it fails).
+
+    The report is stored, the version becomes validated or rejected, and a summary is printed with
+    the failing expectations named and the address of the report page.
+    """
+    from datacommons.quality.gate import failure_error, summary_lines, validate_version
+    from datacommons.storage import ParquetStore
+
+    settings = settings_of(ctx)
+    with database(settings, immediate=True) as session:
+        version = registry.get_version(session, dataset, number)
+        report = validate_version(session, store=ParquetStore(settings.store_dir), version=version,
+                                  actor=f"cli:{os.environ.get('USER', 'operator')}")
+        lines = summary_lines(report)
+        error = None if report.success else failure_error(report)
+        report_id = report.id
+    for line in lines:
+        click.echo(line)
+    click.echo(f"report: {settings.public_url.rstrip('/')}/api/v1/admin/reports/{report_id}.html")
+    if error is not None:
+        raise error
+
+
+@cli.command()
+@click.argument("dataset")
+@click.option("--version", "number", type=click.IntRange(1), required=True,
+              help="The version to publish (or to make current again).")
+@click.pass_context
+def publish(ctx: click.Context, dataset: str, number: int) -> None:
+    """Publish a validated version, or make an older published version current again."""
+    from datacommons.quality.gate import publish_version
+
+    with database(settings_of(ctx), immediate=True) as session:
+        version = publish_version(session, dataset_id=dataset, number=number,
+                                  actor=f"cli:{os.environ.get('USER', 'operator')}")
+        number = version.number
+    click.echo(f"{dataset} version {number} is published and current")
+
+
 @cli.group()
 def token() -> None:
     """Manage API tokens."""

@@ -8,15 +8,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-import pyarrow as pa
-
 from connectors.istat_comuni import TURIN_NUTS3, read_comuni, reference_path, turin_subset
 from datacommons import auth, registry
 from datacommons.config import Settings
 from datacommons.db import make_engine, make_sessionmaker, transaction
-from datacommons.errors import CheckFailed, InvalidInput
+from datacommons.errors import InvalidInput
 from datacommons.migrations import upgrade
-from datacommons.registry import DatasetMeta
+from datacommons.quality.gate import failure_error, validate_version
+from datacommons.registry import ColumnSpec, DatasetMeta, SchemaSpec
 from datacommons.storage import ParquetStore, file_sha256
 
 ACTOR = "system:demo"
@@ -47,6 +46,34 @@ COMUNI_META = DatasetMeta(
     licence="https://creativecommons.org/licenses/by/3.0/it/",
     keywords=["comuni", "municipalities", "geografia", "geography", "ISTAT", "NUTS", "Torino", "Turin"],
     frequency="ANNUAL",
+    schema_spec=SchemaSpec(
+        columns=[
+            ColumnSpec(name="codice_comune", type="string", role="key", unique=True,
+                       description="ISTAT code of the comune (6 characters)"),
+            ColumnSpec(name="comune", type="string", role="attribute", nullable=False),
+            ColumnSpec(name="denominazione_completa", type="string", nullable=False),
+            ColumnSpec(name="codice_catastale", type="string", unique=True, nullable=False),
+            ColumnSpec(name="sigla_provincia", type="string", role="dimension", codes=["TO"]),
+            ColumnSpec(name="unita_sovracomunale", type="string", role="dimension"),
+            ColumnSpec(name="codice_regione", type="string", role="dimension", codes=["01"]),
+            ColumnSpec(name="regione", type="string", role="dimension", codes=["Piemonte"]),
+            ColumnSpec(name="capoluogo", type="boolean", nullable=False),
+            ColumnSpec(name="nuts1", type="string", role="dimension", codes=["ITC"]),
+            ColumnSpec(name="nuts2", type="string", role="dimension", codes=["ITC1"]),
+            ColumnSpec(name="nuts3", type="string", role="dimension", codes=[TURIN_NUTS3]),
+        ],
+        keys=["codice_comune"],
+        expectations=[
+            {"type": "expect_table_row_count_to_equal", "kwargs": {"value": 312},
+             "description": "the Metropolitan City of Turin has 312 comuni"},
+            {"type": "expect_column_values_to_match_regex",
+             "kwargs": {"column": "codice_comune", "regex": r"^001\d{3}$"},
+             "description": "ISTAT codes of the province of Turin are 001 + 3 digits"},
+            {"type": "expect_column_distinct_values_to_contain_set",
+             "kwargs": {"column": "codice_comune", "value_set": ["001272"]},
+             "description": "Torino (001272) is present"},
+        ],
+    ),
 )
 
 
@@ -58,17 +85,8 @@ class DemoResult:
     tokens: dict[str, str] = field(default_factory=dict)
 
 
-def check_reference_geography(table: pa.Table) -> None:
-    """The structural checks the Turin reference must pass before it is published."""
-    codes = table["codice_comune"].to_pylist()
-    if len(codes) != 312 or len(set(codes)) != 312:
-        raise CheckFailed(f"the Turin reference must have 312 distinct comuni, found {len(set(codes))}")
-    if "001272" not in codes:
-        raise CheckFailed("the Turin reference lacks Torino (001272)")
-
-
 def seed_comuni(session: registry.Session, store: ParquetStore) -> registry.DatasetVersion:
-    """Stage, check and publish the reference geography from ISTAT's list."""
+    """Stage, validate (quality gate) and publish the reference geography from ISTAT's list."""
     path = reference_path()
     table = turin_subset(read_comuni(path))
     dataset = registry.upsert_dataset(session, meta=COMUNI_META)
@@ -85,9 +103,9 @@ def seed_comuni(session: registry.Session, store: ParquetStore) -> registry.Data
     version, _ = registry.stage_table(session, store=store, dataset=dataset, table=table,
                                       provenance=provenance, actor=ACTOR)
     if version.status in ("staged", "rejected"):
-        check_reference_geography(table)
-        registry.transition(session, version=version, to="validated", actor=ACTOR,
-                            note="reference geography: 312 distinct comuni, Torino present")
+        report = validate_version(session, store=store, version=version, actor=ACTOR)
+        if not report.success:
+            raise failure_error(report)
     registry.publish(session, dataset_id=dataset.id, number=version.number, actor=ACTOR)
     return version
 

@@ -8,6 +8,7 @@ from sqlalchemy import text
 # Every table of every package, so that autogenerate sees them all. Only the tooling imports these;
 # the kernel itself never does.
 import datacommons.auth  # noqa: F401,E402
+import datacommons.quality.models  # noqa: F401,E402
 import datacommons.registry  # noqa: F401,E402
 import privacy.models  # noqa: F401,E402
 from datacommons.db import Base, make_engine
