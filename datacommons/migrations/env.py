@@ -11,6 +11,7 @@ from datacommons.db import Base, make_engine
 # the kernel itself never does.
 import datacommons.auth  # noqa: F401,E402
 import datacommons.registry  # noqa: F401,E402
+import consent.models  # noqa: F401,E402
 
 PG_MIGRATION_LOCK = 7286001  # advisory lock id: concurrent starters migrate one at a time
 
