@@ -79,7 +79,7 @@ def get_consent(session: Session, *, donor_id: str, consent_id: str) -> Consent:
     """The donor's consent ``consent_id``; another donor's consent is :class:`NotFound` too."""
     consent = session.get(Consent, consent_id)
     if consent is None or consent.donor_id != donor_id:
-        raise NotFound(f"no consent {consent_id!r}")
+        raise NotFound("no such consent among yours")
     return consent
 
 
