@@ -34,6 +34,7 @@ from consent.models import (
     DonorDataset,
     DonorKey,
     Program,
+    TextDataset,
 )
 from consent.receipts import Signer, iso
 from datacommons import auth
@@ -178,10 +179,10 @@ def contributed_datasets(session: Session, donor_id: str) -> set[str]:
     text version they consented to."""
     registered = set(session.scalars(select(DonorDataset.dataset_id)
                                      .where(DonorDataset.donor_id == donor_id)))
-    texts = session.scalars(select(ConsentText).join(ConsentPeriod,
-                                                     ConsentPeriod.text_id == ConsentText.id)
-                            .where(ConsentPeriod.donor_id == donor_id).distinct())
-    return registered | {d for t in texts for d in t.datasets}
+    consented = set(session.scalars(select(TextDataset.dataset_id)
+                                    .join(ConsentPeriod, ConsentPeriod.text_id == TextDataset.text_id)
+                                    .where(ConsentPeriod.donor_id == donor_id)))
+    return registered | consented
 
 
 def consent_public(session: Session, consent: Consent, *, at: datetime | None = None,
@@ -247,8 +248,8 @@ def erase(session: Session, *, donor_id: str, signer: Signer, at: datetime | Non
     From this instant no release or extract uses their records; earlier ones are left as they were.
     The pseudonymous consent events stay (DGA art. 21 records), with nothing left to re-identify.
     """
-    at = at or utcnow()
     ledger.lock_donor(session, donor_id)
+    at = at or utcnow()
     for consent in ledger.list_consents(session, donor_id):
         if ledger.state_of(session, consent, at).status == "active":
             ledger.withdraw(session, donor_id=donor_id, consent_id=consent.id, signer=signer, at=at,

@@ -143,8 +143,8 @@ def grant(session: Session, *, donor_id: str, program_id: str, text_version: int
     changes nothing; in force on an older version it is ``renewed`` on the current one; withdrawn or
     expired it is ``given`` again. A text version other than the current one is a :class:`Conflict`.
     """
-    at = at or utcnow()
     lock_donor(session, donor_id)
+    at = at or utcnow()  # read the clock once the lock is held: events of a donor stay in order
     program = programs.get_program(session, program_id)
     text = programs.current_text(session, program)
     _check_version(program, text, text_version)
@@ -177,8 +177,8 @@ def grant(session: Session, *, donor_id: str, program_id: str, text_version: int
 def renew(session: Session, *, donor_id: str, consent_id: str, text_version: int, signer: Signer,
           duration_days: int | None = None, at: datetime | None = None) -> Consent:
     """Renew a consent that is in force or has expired, on the current text version."""
-    at = at or utcnow()
     lock_donor(session, donor_id)
+    at = at or utcnow()  # read the clock once the lock is held: events of a donor stay in order
     consent = get_consent(session, donor_id=donor_id, consent_id=consent_id)
     state = state_of(session, consent, at)
     if state.status in ("withdrawn", "none"):
@@ -196,8 +196,8 @@ def renew(session: Session, *, donor_id: str, consent_id: str, text_version: int
 def withdraw(session: Session, *, donor_id: str, consent_id: str, signer: Signer,
              at: datetime | None = None, reason: str = "withdrawn by the donor") -> Consent:
     """Withdraw a consent now: from this instant no query uses the donor's records for it."""
-    at = at or utcnow()
     lock_donor(session, donor_id)
+    at = at or utcnow()  # read the clock once the lock is held: events of a donor stay in order
     consent = get_consent(session, donor_id=donor_id, consent_id=consent_id)
     state = state_of(session, consent, at)
     if state.status != "active":
