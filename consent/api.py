@@ -12,12 +12,14 @@ Donor routes act only on the calling donor (``principal.donor_id``); another don
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import HTMLResponse
+from pydantic_core import to_jsonable_python
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -120,12 +122,8 @@ def my_uses(session: SessionDep, principal: DonorPrincipal) -> ListOf[UsePublic]
 @router.get("/donors/me/export", responses=DONOR_ERRORS)
 def my_export(request: Request, session: SessionDep, principal: DonorPrincipal) -> Response:
     """Everything held about you, as one JSON file (with every receipt)."""
-    import json
-
-    from fastapi.encoders import jsonable_encoder
-
     data = donors.export(session, donor_id=_me(principal), signer=signer_of(request))
-    return Response(json.dumps(jsonable_encoder(data), ensure_ascii=False, indent=2),
+    return Response(json.dumps(to_jsonable_python(data), ensure_ascii=False, indent=2),
                     media_type="application/json",
                     headers={"Content-Disposition":
                              f'attachment; filename="donor-{_me(principal)}.json"'})

@@ -275,7 +275,7 @@ def audit_verify(ctx: click.Context) -> None:
 @click.pass_context
 def audit_report(ctx: click.Context, year: int, fmt: str) -> None:
     """Print the yearly data-altruism activity report (DGA art. 20(2))."""
-    from fastapi.encoders import jsonable_encoder
+    from pydantic_core import to_jsonable_python
 
     from consent import report
 
@@ -284,7 +284,7 @@ def audit_report(ctx: click.Context, year: int, fmt: str) -> None:
     if fmt == "html":
         click.echo(report.render_html(data, json_url=f"altruism-{year}.json"))
     else:
-        click.echo(json.dumps(jsonable_encoder(data), ensure_ascii=False, indent=2))
+        click.echo(json.dumps(to_jsonable_python(data), ensure_ascii=False, indent=2))
 
 
 def one_line(text: str) -> str:
