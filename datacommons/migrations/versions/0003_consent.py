@@ -180,6 +180,8 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_consent_periods_consent_id'), ['consent_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_consent_periods_donor_id'), ['donor_id'], unique=False)
         batch_op.create_index('ix_consent_periods_text_active', ['text_id', 'void', 'valid_from'], unique=False)
+        batch_op.create_index('ix_consent_periods_text_until', ['text_id', 'void', 'valid_until'], unique=False)
+        batch_op.create_index('ix_consent_periods_text_ended', ['text_id', 'void', 'ended_at'], unique=False)
 
     # The single rows that serialise writers: the eligibility change counter and the log's head.
     op.bulk_insert(sa.table('consent_counter', sa.column('id', sa.Integer()),
@@ -191,6 +193,8 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     with op.batch_alter_table('consent_periods', schema=None) as batch_op:
+        batch_op.drop_index('ix_consent_periods_text_ended')
+        batch_op.drop_index('ix_consent_periods_text_until')
         batch_op.drop_index('ix_consent_periods_text_active')
         batch_op.drop_index(batch_op.f('ix_consent_periods_donor_id'))
         batch_op.drop_index(batch_op.f('ix_consent_periods_consent_id'))
