@@ -77,7 +77,8 @@ def _query_donors(session: Session, text_ids: list[int], at: datetime) -> frozen
         return frozenset()
     connection = session.connection()
     dialect = connection.dialect
-    process = ConsentPeriod.__table__.c.valid_from.type.bind_processor(dialect)
+    column_type = ConsentPeriod.__table__.c.valid_from.type
+    process = column_type.dialect_impl(dialect).bind_processor(dialect)
     instant = process(at) if process else at
     mark = "?" if dialect.paramstyle == "qmark" else "%s"
     sql = ("SELECT donor_id FROM consent_periods"
