@@ -136,7 +136,8 @@ def seed_consent(session: Session, *, dataset_id: str, donor_ids: list[str], org
     for table, name in ((Donor, "donors"), (DonorDataset, "links"), (Consent, "consents"),
                         (ConsentEvent, "events"), (ConsentPeriod, "periods")):
         for start in range(0, len(rows[name]), BATCH):
-            session.execute(insert(table), rows[name][start:start + BATCH])
+            # Core executemany on the table: the ORM's bulk path would insert row by row here.
+            session.execute(insert(table.__table__), rows[name][start:start + BATCH])
     result.donors_added = len(new_ids)
     if new_ids:
         eligibility.bump(session)
