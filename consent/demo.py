@@ -20,7 +20,7 @@ from consent.models import Consent, ConsentEvent, ConsentPeriod, Donor, DonorDat
 from consent.receipts import Signer
 from datacommons import auth
 from datacommons.config import Settings, get_settings
-from datacommons.db import utcnow
+from datacommons.db import Base, utcnow
 
 DEMO_DONOR = "demo-donor-0001"
 ACTOR = "system:demo"
@@ -137,7 +137,8 @@ def seed_consent(session: Session, *, dataset_id: str, donor_ids: list[str], org
                         (ConsentEvent, "events"), (ConsentPeriod, "periods")):
         for start in range(0, len(rows[name]), BATCH):
             # Core executemany on the table: the ORM's bulk path would insert row by row here.
-            session.execute(insert(table.__table__), rows[name][start:start + BATCH])
+            session.execute(insert(Base.metadata.tables[table.__tablename__]),
+                            rows[name][start:start + BATCH])
     result.donors_added = len(new_ids)
     if new_ids:
         eligibility.bump(session)

@@ -121,8 +121,8 @@ def eligible_donors(session: Session, *, dataset_id: str, purpose: str,
     """
     if at.tzinfo is None:
         raise InvalidInput("eligible_donors needs a timezone-aware instant")
-    bind = session.get_bind()
-    key = (bind.url.render_as_string(hide_password=True), dataset_id, purpose)
+    url = session.get_bind().engine.url
+    key = (url.render_as_string(hide_password=True), dataset_id, purpose)
     current = counter(session)
     with _lock:
         hit = _cache.get(key)

@@ -7,10 +7,10 @@ Create Date: 2026-11-25
 
 from __future__ import annotations
 
-from alembic import op
 import sqlalchemy as sa
-import datacommons.db
+from alembic import op
 
+import datacommons.db
 
 revision = '0003'
 down_revision = '0002'
