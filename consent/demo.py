@@ -120,7 +120,7 @@ def seed_consent(session: Session, *, dataset_id: str, donor_ids: list[str], org
             rows["consents"].append({"id": consent_id, "donor_id": donor_id,
                                      "program_id": program_id, "created_at": given_at})
             base = {"consent_id": consent_id, "text_id": text.id, "kid": key.kid,
-                    "data_categories": list(text.data_categories), "receipt": None}
+                    "receipt": None}
             rows["events"].append({**base, "record_id": str(uuid.uuid4()), "event": "given",
                                    "at": given_at, "valid_until": until, "reason": ""})
             if withdrawn:

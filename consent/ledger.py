@@ -101,7 +101,7 @@ def record_event(session: Session, *, consent: Consent, event: EventKind, at: da
     """Append an event (with its receipt) and update the periods eligibility reads."""
     key = keys.active_key(session, secret=signer.secret)
     row = ConsentEvent(record_id=str(uuid.uuid4()), consent_id=consent.id, event=event, at=at,
-                       text_id=text.id, data_categories=list(text.data_categories),
+                       text_id=text.id,
                        valid_until=valid_until, reason=reason, kid=key.kid)
     session.add(row)
     period = _open_period(session, consent)

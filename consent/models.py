@@ -136,7 +136,6 @@ class ConsentEvent(Base):
     event: Mapped[str] = mapped_column(String(16))
     at: Mapped[datetime] = mapped_column()
     text_id: Mapped[int] = mapped_column(ForeignKey("consent_texts.id"))
-    data_categories: Mapped[list[str]] = mapped_column(JSON)
     valid_until: Mapped[datetime | None] = mapped_column()
     reason: Mapped[str] = mapped_column(String(200), default="")
     kid: Mapped[str] = mapped_column(String(64))

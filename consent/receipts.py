@@ -73,7 +73,7 @@ def claims_of(*, event: ConsentEvent, consent: Consent, program: Program, text: 
         "purpose": {"id": program.purpose, "iri": purpose_iri(program.purpose)},
         "notice": {"version": text.version, "sha256": text.sha256, "languages": ["it", "en"]},
         "datasets": list(text.datasets),
-        "data_categories": list(event.data_categories),
+        "data_categories": list(text.data_categories),
         "valid_until": iso(event.valid_until),
         "legal_basis": "GDPR art. 6(1)(a) and 9(2)(a): consent; EU Data Governance Act art. 25",
         "controller": {"name": program.controller, "contact": program.controller_contact},

@@ -150,7 +150,6 @@ def upgrade() -> None:
     sa.Column('event', sa.String(length=16), nullable=False),
     sa.Column('at', datacommons.db.UTCDateTime(timezone=True), nullable=False),
     sa.Column('text_id', sa.Integer(), nullable=False),
-    sa.Column('data_categories', sa.JSON(), nullable=False),
     sa.Column('valid_until', datacommons.db.UTCDateTime(timezone=True), nullable=True),
     sa.Column('reason', sa.String(length=200), nullable=False),
     sa.Column('kid', sa.String(length=64), nullable=False),
