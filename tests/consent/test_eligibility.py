@@ -145,3 +145,35 @@ def test_cached_answers_follow_changes_made_by_another_process(settings, session
         other.dispose()
     assert eligible(session_factory, now + timedelta(seconds=4)) == {"D0000002"}
     assert eligible(session_factory, now + timedelta(seconds=2)) == {"D0000001", "D0000002"}
+
+
+def test_eligibility_agrees_with_the_state_derived_from_the_events(session_factory,
+                                                                   signer: Signer) -> None:  # type: ignore[no-untyped-def]
+    import random
+
+    setup_program(session_factory, duration_days=3)
+    ids = [f"D{i:07d}" for i in range(1, 7)]
+    add_donors(session_factory, *ids)
+    rng = random.Random(20261125)
+    at = T0
+    for _step in range(40):
+        at += timedelta(hours=rng.choice([1, 7, 30, 80]))
+        donor_id = rng.choice(ids)
+        with transaction(session_factory, immediate=True) as session:
+            consents = ledger.list_consents(session, donor_id)
+            state = ledger.state_of(session, consents[0], at).status if consents else "none"
+            if state == "active" and rng.random() < 0.6:
+                ledger.withdraw(session, donor_id=donor_id, consent_id=consents[0].id,
+                                signer=signer, at=at)
+            else:
+                ledger.grant(session, donor_id=donor_id, program_id=PROGRAM["id"], text_version=1,
+                             signer=signer, at=at)
+    with session_factory() as session:
+        consents = {c.donor_id: c for d in ids for c in ledger.list_consents(session, d)}
+        events = {d: ledger.events_of(session, c.id) for d, c in consents.items()}
+    probe = T0
+    while probe < at + timedelta(days=4):
+        derived = {d for d, evs in events.items()
+                   if ledger.derive_state(evs, probe).status == "active"}
+        assert eligible(session_factory, probe) == derived, probe
+        probe += timedelta(hours=5)
