@@ -19,8 +19,11 @@ import catalog.api
 import catalog.dcat_api
 import catalog.web.pages
 import datacommons.quality.api
+import consent.api
+import privacy.api
+from consent.transparency import log_publication
 import datacommons.tokens_api
-from datacommons import __version__
+from datacommons import __version__, registry
 from datacommons.config import Settings, get_settings
 from datacommons.db import make_engine, make_sessionmaker
 from datacommons.errors import DataCommonsError
@@ -69,6 +72,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the application for ``settings`` (by default, the process settings)."""
+    registry.on_publication(log_publication)
     settings = settings or get_settings()
     engine = make_engine(settings.database_url_resolved)
     store = ParquetStore(settings.store_dir)
@@ -106,6 +110,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(catalog.dcat_api.router, prefix=API)
     app.include_router(catalog.api.router, prefix=API)
     app.include_router(datacommons.tokens_api.router, prefix=API)
+    # Before the quality router: its /admin/reports/{report_id} would swallow /admin/reports/altruism.
+    app.include_router(consent.api.router, prefix=API)
+    app.include_router(consent.api.admin_router, prefix=API)
+    app.include_router(consent.api.wellknown_router)
     app.include_router(datacommons.quality.api.router, prefix=API)
     app.include_router(catalog.web.pages.router)
     app.mount("/static", StaticFiles(directory=str(catalog.web.pages.HERE / "static")), name="static")
@@ -114,4 +122,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def _sign_in(_request: Request, exc: catalog.web.pages.SignInRequired) -> RedirectResponse:
         return RedirectResponse("/login?" + urlencode({"next": exc.next_url}), status_code=303)
 
+    app.include_router(privacy.api.router, prefix=API)
     return app

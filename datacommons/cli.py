@@ -18,11 +18,15 @@ from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from catalog.schemas import DatasetPublic
+from consent.transparency import log_publication
 from datacommons import __version__, auth, registry
 from datacommons.config import Settings, get_settings
 from datacommons.db import make_engine, make_sessionmaker, transaction
-from datacommons.errors import DataCommonsError
+from datacommons.errors import CheckFailed, DataCommonsError
 from datacommons.migrations import current_revision, upgrade
+
+
+registry.on_publication(log_publication)
 
 
 def settings_of(ctx: click.Context) -> Settings:
@@ -210,6 +214,125 @@ def datasets_list(ctx: click.Context, as_json: bool) -> None:
         cur = item.current_version
         click.echo(f"{item.id:<28} {item.access:<8} {cur.number if cur else '-':>7} "
                    f"{cur.rows if cur else '-':>10}  {item.title_en}")
+
+
+@cli.group()
+def consent() -> None:
+    """Consent receipts and the keys that sign them."""
+
+
+def _read_receipt(value: str) -> str:
+    """The compact JWS given on the command line: itself, a file path, or - for stdin."""
+    if value == "-":
+        text = sys.stdin.read()
+    elif "." not in value.strip() or os.path.exists(value):
+        try:
+            with open(value, encoding="utf-8") as fh:
+                text = fh.read()
+        except OSError as exc:
+            raise click.UsageError(f"cannot read receipt file {value}: {exc.strerror}") from exc
+    else:
+        text = value
+    text = text.strip()
+    if text.startswith("{"):  # a saved API answer ({"receipt": ...}) is accepted too
+        try:
+            text = str(json.loads(text)["receipt"])
+        except (ValueError, KeyError, TypeError) as exc:
+            raise click.UsageError("the JSON given has no 'receipt' field") from exc
+    if not text:
+        raise click.UsageError("no receipt given")
+    return text
+
+
+@consent.command("verify")
+@click.argument("receipt")
+@click.option("--jwks", "jwks_file", type=click.Path(exists=True, dir_okay=False),
+              help="Verify with the keys of this JWKS file (e.g. a saved /.well-known/jwks.json) "
+                   "instead of the keys in the database.")
+@click.pass_context
+def consent_verify(ctx: click.Context, receipt: str, jwks_file: str | None) -> None:
+    """Verify a consent receipt offline and print its claims.
+
+    RECEIPT is the compact JWS, a file holding it, or - to read it from standard input. Exit 0 when
+    the signature and the claims are valid, 1 when they are not, 2 when RECEIPT is not a receipt.
+    """
+    from consent import keys, receipts
+
+    token = _read_receipt(receipt)
+    keys.header_of(token)  # bad input (exit 2) before anything else
+    if jwks_file:
+        try:
+            with open(jwks_file, encoding="utf-8") as fh:
+                key_set = json.load(fh)
+        except ValueError as exc:
+            raise click.UsageError(f"{jwks_file} is not a JSON key set") from exc
+    else:
+        with database(settings_of(ctx)) as session:
+            key_set = keys.jwks(session)
+    claims = receipts.verify(token, key_set)
+    click.echo(json.dumps(claims, ensure_ascii=False, indent=2, sort_keys=True))
+
+
+@consent.command("rotate-key")
+@click.pass_context
+def consent_rotate_key(ctx: click.Context) -> None:
+    """Sign new receipts with a fresh Ed25519 key; print its kid (old receipts stay verifiable)."""
+    from consent import keys
+
+    settings = settings_of(ctx)
+    with database(settings, immediate=True) as session:
+        record = keys.create_key(session, secret=settings.secret_key_bytes())
+    click.echo(record.kid)
+
+
+@consent.command("expire")
+@click.pass_context
+def consent_expire(ctx: click.Context) -> None:
+    """Record an 'expired' event, with its receipt, for every consent whose duration ended."""
+    from consent import ledger
+    from consent.receipts import Signer
+
+    settings = settings_of(ctx)
+    with database(settings, immediate=True) as session:
+        count = ledger.expire_due(session, signer=Signer.of(settings))
+    click.echo(f"{count} consent(s) expired")
+
+
+@cli.group()
+def audit() -> None:
+    """The transparency log of every use of data (DGA art. 20)."""
+
+
+@audit.command("verify")
+@click.pass_context
+def audit_verify(ctx: click.Context) -> None:
+    """Check the log's hash chain: exit 0 if intact, 1 naming the first bad entry."""
+    from consent import transparency
+
+    with database(settings_of(ctx)) as session:
+        result = transparency.verify_chain(session)
+    if not result.ok:
+        raise CheckFailed(f"transparency log broken at entry {result.first_bad_id}: {result.reason}")
+    click.echo(f"transparency log intact: {result.count} entries")
+
+
+@audit.command("report")
+@click.option("--year", type=click.IntRange(2000, 2100), required=True, help="The year reported.")
+@click.option("--format", "fmt", type=click.Choice(["json", "html"]), default="json",
+              show_default=True, help="Output format.")
+@click.pass_context
+def audit_report(ctx: click.Context, year: int, fmt: str) -> None:
+    """Print the yearly data-altruism activity report (DGA art. 20(2))."""
+    from pydantic_core import to_jsonable_python
+
+    from consent import report
+
+    with database(settings_of(ctx)) as session:
+        data = report.altruism_report(session, year=year, organisation=report.ORGANISATION)
+    if fmt == "html":
+        click.echo(report.render_html(data, json_url=f"altruism-{year}.json"))
+    else:
+        click.echo(json.dumps(to_jsonable_python(data), ensure_ascii=False, indent=2))
 
 
 def one_line(text: str) -> str:

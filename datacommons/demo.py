@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from connectors.istat_comuni import TURIN_NUTS3, read_comuni, reference_path, turin_subset
+from consent.transparency import log_publication
+from consent.demo import seed_consent
 from datacommons import auth, registry
 from datacommons.config import Settings
 from datacommons.db import make_engine, make_sessionmaker, transaction
@@ -20,6 +22,11 @@ from datacommons.storage import ParquetStore, file_sha256
 
 ACTOR = "system:demo"
 COMUNI_ID = "comuni-torino"
+PRIVATE_ID = "inserimento-lavorativo"
+#: The organisation that donates the private dataset's records (and registers their donors).
+DONOR_ORGANISATION = "Cooperativa sociale Il Ponte (demo)"
+#: The donors of the private dataset. TODO(merge): the ids of the synthetic microdata generator.
+DEMO_DONOR_IDS = [f"D{i:07d}" for i in range(1, 501)]
 
 #: One demo token per role: (role, token name, organisation or donor id).
 DEMO_TOKENS: tuple[tuple[str, str, str], ...] = (
@@ -115,6 +122,7 @@ def run_demo(settings: Settings) -> DemoResult:
     if settings.env == "production":
         raise InvalidInput("the demo seeds well-known tokens and is refused in production")
     settings.data_dir.mkdir(parents=True, exist_ok=True)
+    registry.on_publication(log_publication)
     engine = make_engine(settings.database_url_resolved)
     try:
         upgrade(engine)
@@ -134,6 +142,9 @@ def run_demo(settings: Settings) -> DemoResult:
         with transaction(factory, immediate=True) as session:
             version = seed_comuni(session, store)
             result.datasets[COMUNI_ID] = version.number
+        with transaction(factory, immediate=True) as session:
+            seed_consent(session, dataset_id=PRIVATE_ID, donor_ids=DEMO_DONOR_IDS,
+                         organisation=DONOR_ORGANISATION, settings=settings)
         return result
     finally:
         engine.dispose()

@@ -16,6 +16,7 @@ recording who and when.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any, Literal
 
@@ -360,6 +361,20 @@ def transition(
     return version
 
 
+PublicationHook = Callable[[Session, "DatasetVersion", str], None]
+_PUBLICATION_HOOKS: list[PublicationHook] = []
+
+
+def on_publication(hook: PublicationHook) -> None:
+    """Call ``hook(session, version, actor)`` whenever a version becomes a dataset's current one.
+
+    The composition root uses it to log publications in the transparency log, which lives in a
+    package the kernel may not import. Registering the same hook twice has no effect.
+    """
+    if hook not in _PUBLICATION_HOOKS:
+        _PUBLICATION_HOOKS.append(hook)
+
+
 def publish(session: Session, *, dataset_id: str, number: int, actor: str) -> DatasetVersion:
     """Make version ``number`` the dataset's current one.
 
@@ -383,6 +398,8 @@ def publish(session: Session, *, dataset_id: str, number: int, actor: str) -> Da
     dataset.current_version_id = version.id
     dataset.modified_at = utcnow()
     session.flush()
+    for hook in _PUBLICATION_HOOKS:
+        hook(session, version, actor)
     return version
 
 

@@ -12,6 +12,7 @@ import datacommons.quality.models  # noqa: F401,E402
 import datacommons.registry  # noqa: F401,E402
 import privacy.models  # noqa: F401,E402
 from datacommons.db import Base, make_engine
+import consent.models  # noqa: F401,E402
 
 PG_MIGRATION_LOCK = 7286001  # advisory lock id: concurrent starters migrate one at a time
 

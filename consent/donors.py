@@ -1,0 +1,267 @@
+"""Donors: self-registration, registration by an organisation with one-time claim codes, the donor's
+own view and export, and erasure by crypto-shredding.
+
+A donor is known by a pseudonym (for donors registered by an organisation, the one their records
+carry in the donated dataset). Name and e-mail, when given, are stored only encrypted under the
+donor's own data key (:mod:`consent.crypto`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.orm import Session
+
+from consent import eligibility, ledger, programs, receipts, transparency
+from consent.crypto import (
+    InvalidTag,
+    decrypt_field,
+    encrypt_field,
+    new_data_key,
+    unwrap_key,
+    wrap_key,
+)
+from consent.models import (
+    Consent,
+    ConsentPeriod,
+    ConsentText,
+    Donor,
+    DonorDataset,
+    DonorKey,
+    Program,
+    TextDataset,
+)
+from consent.receipts import Signer, iso
+from datacommons import auth
+from datacommons.auth import ApiToken, Organisation
+from datacommons.db import utcnow
+from datacommons.errors import Conflict, InvalidInput, NotFound
+
+PSEUDONYM_MAX = 64
+
+
+def new_pseudonym() -> str:
+    """A fresh pseudonym for a self-registered donor."""
+    return "dn-" + secrets.token_hex(8)
+
+
+def _hash_code(donor_id: str, code: str) -> str:
+    return hashlib.sha256(f"{donor_id}:{code}".encode()).hexdigest()
+
+
+def set_personal_data(session: Session, *, donor: Donor, kek: bytes, name: str | None,
+                      email: str | None) -> None:
+    """Store name and e-mail encrypted under the donor's data key (created if the donor has none)."""
+    if name is None and email is None:
+        return
+    record = session.get(DonorKey, donor.id)
+    if record is None:
+        data_key = new_data_key()
+        session.add(DonorKey(donor_id=donor.id, wrapped_key=wrap_key(kek, data_key,
+                                                                     donor_id=donor.id)))
+    else:
+        data_key = unwrap_key(kek, record.wrapped_key, donor_id=donor.id)
+    if name is not None:
+        donor.name_ct = encrypt_field(data_key, name, donor_id=donor.id, field="name")
+    if email is not None:
+        donor.email_ct = encrypt_field(data_key, email, donor_id=donor.id, field="email")
+    session.flush()
+
+
+def personal_data(session: Session, *, donor: Donor, kek: bytes) -> dict[str, str | None]:
+    """The donor's name and e-mail in clear (None where absent, or shredded by erasure)."""
+    record = session.get(DonorKey, donor.id)
+    if record is None:
+        return {"name": None, "email": None}
+    data_key = unwrap_key(kek, record.wrapped_key, donor_id=donor.id)
+    out: dict[str, str | None] = {}
+    for field in ("name", "email"):
+        sealed = getattr(donor, f"{field}_ct")
+        try:
+            out[field] = decrypt_field(data_key, sealed, donor_id=donor.id,
+                                       field=field) if sealed else None
+        except InvalidTag:  # pragma: no cover - only if the database was tampered with
+            out[field] = None
+    return out
+
+
+def _check_email(email: str | None) -> None:
+    if email is not None and ("@" not in email or len(email) > 320 or " " in email.strip()):
+        raise InvalidInput("that does not look like an e-mail address")
+
+
+def register_self(session: Session, *, kek: bytes, name: str | None = None,
+                  email: str | None = None) -> tuple[Donor, str]:
+    """A donor registers themselves: a new pseudonym and a donor token (its value returned once)."""
+    _check_email(email)
+    donor = Donor(id=new_pseudonym(), source="self")
+    session.add(donor)
+    session.flush()
+    set_personal_data(session, donor=donor, kek=kek, name=name, email=email)
+    _token, clear = auth.create_token(session, role="donor", name=f"donor {donor.id}",
+                                      donor_id=donor.id)
+    return donor, clear
+
+
+def register_for_organisation(session: Session, *, organisation: str, donor_ids: list[str],
+                              dataset_ids: list[str], with_codes: bool = True,
+                              ) -> list[dict[str, Any]]:
+    """An organisation registers the donors whose records it donates to ``dataset_ids``.
+
+    Each donor not yet claimed gets a fresh one-time claim code (returned here and never again) to
+    give to the person, who claims their identity with it (:func:`claim`). Registering again adds
+    datasets and replaces unclaimed codes.
+    """
+    if not donor_ids:
+        raise InvalidInput("give at least one donor id")
+    for donor_id in donor_ids:
+        if not donor_id or len(donor_id) > PSEUDONYM_MAX or not donor_id.isprintable():
+            raise InvalidInput(f"invalid donor id {donor_id!r}")
+    org = auth.get_or_create_organisation(session, organisation)
+    existing = {d.id: d for d in session.scalars(select(Donor).where(Donor.id.in_(donor_ids)))}
+    out = []
+    for donor_id in dict.fromkeys(donor_ids):
+        donor = existing.get(donor_id)
+        if donor is None:
+            donor = Donor(id=donor_id, source="organisation", organisation_id=org.id)
+            session.add(donor)
+        elif donor.erased_at is not None:
+            raise Conflict(f"donor {donor_id} was erased and cannot be registered again")
+        elif donor.organisation_id not in (None, org.id):
+            raise Conflict(f"donor {donor_id} belongs to another organisation")
+        code = None
+        if with_codes and donor.claimed_at is None:
+            code = secrets.token_urlsafe(12)
+            donor.claim_code_hash = _hash_code(donor_id, code)
+        out.append({"donor_id": donor_id, "claim_code": code})
+    session.flush()
+    have = {(r.donor_id, r.dataset_id) for r in session.execute(
+        select(DonorDataset.donor_id, DonorDataset.dataset_id)
+        .where(DonorDataset.donor_id.in_(donor_ids)))}
+    session.add_all(DonorDataset(donor_id=d, dataset_id=ds) for d in dict.fromkeys(donor_ids)
+                    for ds in dataset_ids if (d, ds) not in have)
+    session.flush()
+    return out
+
+
+def claim(session: Session, *, donor_id: str, code: str, kek: bytes, name: str | None = None,
+          email: str | None = None) -> tuple[Donor, str]:
+    """A person claims the donor record their organisation registered, with its one-time code."""
+    _check_email(email)
+    donor = session.scalars(select(Donor).where(Donor.id == donor_id).with_for_update()).first()
+    # One answer for every failure, so the endpoint does not reveal which donor ids exist.
+    if (donor is None or donor.erased_at is not None or donor.claim_code_hash is None
+            or not hmac.compare_digest(donor.claim_code_hash, _hash_code(donor_id, code))):
+        raise NotFound("unknown donor id or claim code (a code works only once)")
+    donor.claim_code_hash = None
+    donor.claimed_at = utcnow()
+    set_personal_data(session, donor=donor, kek=kek, name=name, email=email)
+    _token, clear = auth.create_token(session, role="donor", name=f"donor {donor.id}",
+                                      donor_id=donor.id)
+    return donor, clear
+
+
+def get_donor(session: Session, donor_id: str) -> Donor:
+    """A donor who has not been erased, or :class:`NotFound`."""
+    donor = session.get(Donor, donor_id)
+    if donor is None or donor.erased_at is not None:
+        raise NotFound("no such donor (it may have been erased)")
+    return donor
+
+
+def contributed_datasets(session: Session, donor_id: str) -> set[str]:
+    """The datasets a donor contributed to: registered for by their organisation, or covered by a
+    text version they consented to."""
+    registered = set(session.scalars(select(DonorDataset.dataset_id)
+                                     .where(DonorDataset.donor_id == donor_id)))
+    consented = set(session.scalars(select(TextDataset.dataset_id)
+                                    .join(ConsentPeriod, ConsentPeriod.text_id == TextDataset.text_id)
+                                    .where(ConsentPeriod.donor_id == donor_id)))
+    return registered | consented
+
+
+def consent_public(session: Session, consent: Consent, *, at: datetime | None = None,
+                   with_events: bool = True, signer: Signer | None = None) -> dict[str, Any]:
+    """A consent as its donor sees it: program, state derived from the events, and the events."""
+    at = at or utcnow()
+    events = ledger.events_of(session, consent.id)
+    state = ledger.derive_state(events, at)
+    program = session.get(Program, consent.program_id)
+    assert program is not None
+    text = session.get(ConsentText, state.text_id) if state.text_id else None
+    out: dict[str, Any] = {
+        "id": consent.id, "program_id": consent.program_id, "purpose": program.purpose,
+        "status": state.status, "since": state.since, "valid_until": state.valid_until,
+        "text_version": text.version if text else None,
+        "text_sha256": text.sha256 if text else None,
+        "created_at": consent.created_at,
+    }
+    if with_events:
+        versions = {t.id: t.version for t in programs.list_texts(session, program)}
+        out["events"] = [
+            {"id": e.id, "record_id": e.record_id, "event": e.event, "at": e.at,
+             "text_version": versions.get(e.text_id), "valid_until": e.valid_until,
+             "reason": e.reason or None, "kid": e.kid,
+             **({"receipt": receipts.render(session, event=e, signer=signer)} if signer else {})}
+            for e in events]
+    return out
+
+
+def profile(session: Session, *, donor_id: str, kek: bytes) -> dict[str, Any]:
+    """What the donor sees on their page: pseudonym, personal data, datasets and consents."""
+    donor = get_donor(session, donor_id)
+    org = session.get(Organisation, donor.organisation_id) if donor.organisation_id else None
+    return {
+        "donor_id": donor.id, "source": donor.source,
+        "organisation": org.name if org else None,
+        "registered_at": donor.created_at, "claimed_at": donor.claimed_at,
+        **personal_data(session, donor=donor, kek=kek),
+        "datasets": sorted(contributed_datasets(session, donor.id)),
+        "consents": [consent_public(session, c, with_events=False)
+                     for c in ledger.list_consents(session, donor.id)],
+    }
+
+
+def export(session: Session, *, donor_id: str, signer: Signer) -> dict[str, Any]:
+    """Everything held about the donor, as one JSON document (GDPR arts. 15 and 20)."""
+    data = profile(session, donor_id=donor_id, kek=signer.kek)
+    data["consents"] = [consent_public(session, c, signer=signer)
+                        for c in ledger.list_consents(session, donor_id)]
+    data["uses"] = [transparency.entry_public(e)
+                    for e in transparency.uses_touching(session, set(data["datasets"]))]
+    tokens = session.scalars(select(ApiToken).where(ApiToken.donor_id == donor_id))
+    data["tokens"] = [{"hint": t.hint, "created_at": t.created_at, "expires_at": t.expires_at,
+                       "revoked_at": t.revoked_at} for t in tokens]
+    data["exported_at"] = iso(utcnow())
+    data["format"] = "datacommons-donor-export/1"
+    return data
+
+
+def erase(session: Session, *, donor_id: str, signer: Signer, at: datetime | None = None) -> None:
+    """Erase a donor: withdraw every consent in force, shred the data key, revoke their tokens.
+
+    From this instant no release or extract uses their records; earlier ones are left as they were.
+    The pseudonymous consent events stay (DGA art. 21 records), with nothing left to re-identify.
+    """
+    ledger.lock_donor(session, donor_id)
+    at = at or utcnow()
+    for consent in ledger.list_consents(session, donor_id):
+        if ledger.state_of(session, consent, at).status == "active":
+            ledger.withdraw(session, donor_id=donor_id, consent_id=consent.id, signer=signer, at=at,
+                            reason="erasure requested by the donor")
+    session.execute(update(ConsentPeriod).where(ConsentPeriod.donor_id == donor_id)
+                    .values(void=True))
+    session.execute(delete(DonorKey).where(DonorKey.donor_id == donor_id))
+    session.execute(update(ApiToken).where(ApiToken.donor_id == donor_id,
+                                           ApiToken.revoked_at.is_(None)).values(revoked_at=at))
+    donor = session.get(Donor, donor_id)
+    assert donor is not None
+    donor.erased_at = at
+    donor.claim_code_hash = None
+    eligibility.bump(session)
+    session.flush()

@@ -1,0 +1,146 @@
+"""Which donors' records a query may use: :func:`eligible_donors`, on the hot path of every query.
+
+A donor is eligible for (dataset, purpose) at instant t when they are not erased and one of their
+consent periods, for a text version that covers the dataset in a program with that purpose, is in
+force at t: ``valid_from <= t < ended_at`` and ``t < valid_until`` (a withdrawal or an expiry at t
+already excludes them).
+
+Answers are cached per process. Every change eligibility depends on (a consent event, an erasure)
+moves the counter row of ``consent_counter`` in the same transaction, so a cached answer is reused
+only while the counter is unchanged — correct across processes — and only for instants inside the
+window between the neighbouring period boundaries, where the answer cannot differ.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from consent.models import ConsentCounter, ConsentPeriod, ConsentText, Program, TextDataset
+from datacommons.errors import InvalidInput
+
+COUNTER_ID = 1
+_CACHE_SIZE = 64
+
+
+@dataclass(frozen=True)
+class _Cached:
+    counter: int
+    window_from: datetime | None  # the answer holds for window_from <= t < window_to
+    window_to: datetime | None
+    donors: frozenset[str]
+
+
+_cache: dict[tuple[str, str, str], _Cached] = {}
+_lock = threading.Lock()
+
+
+def bump(session: Session) -> None:
+    """Record that eligibility may have changed (call in the transaction that changes it).
+
+    The UPDATE also takes the row's write lock, so concurrent changes are serialised.
+    """
+    session.execute(update(ConsentCounter).where(ConsentCounter.id == COUNTER_ID)
+                    .values(counter=ConsentCounter.counter + 1))
+
+
+def counter(session: Session) -> int:
+    """The current value of the change counter."""
+    return int(session.scalar(select(ConsentCounter.counter)
+                              .where(ConsentCounter.id == COUNTER_ID)) or 0)
+
+
+def _scope(dataset_id: str, purpose: str):  # type: ignore[no-untyped-def]
+    """The text versions that cover ``dataset_id`` in a program for ``purpose``."""
+    return (select(TextDataset.text_id)
+            .join(ConsentText, ConsentText.id == TextDataset.text_id)
+            .join(Program, Program.id == ConsentText.program_id)
+            .where(TextDataset.dataset_id == dataset_id, Program.purpose == purpose))
+
+
+def _text_ids(session: Session, dataset_id: str, purpose: str) -> list[int]:
+    return [int(i) for i in session.scalars(_scope(dataset_id, purpose))]
+
+
+def _query_donors(session: Session, text_ids: list[int], at: datetime) -> frozenset[str]:
+    """The donors with a period in force at ``at`` for one of ``text_ids``.
+
+    Half a million pseudonyms must load well under a second, so this goes to the driver's cursor
+    directly (SQLAlchemy's per-row result processing would double the time). The instant is bound
+    in the column type's own storage format, so comparisons match what the ORM wrote.
+    """
+    if not text_ids:
+        return frozenset()
+    connection = session.connection()
+    dialect = connection.dialect
+    column_type = ConsentPeriod.__table__.c.valid_from.type
+    process = column_type.dialect_impl(dialect).bind_processor(dialect)
+    instant = process(at) if process else at
+    mark = "?" if dialect.paramstyle == "qmark" else "%s"
+    sql = ("SELECT donor_id FROM consent_periods"
+           f" WHERE text_id IN ({', '.join(str(i) for i in text_ids)}) AND void = {mark}"
+           f" AND valid_from <= {mark} AND (ended_at IS NULL OR ended_at > {mark})"
+           f" AND (valid_until IS NULL OR valid_until > {mark})")
+    cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute(sql, (False, instant, instant, instant))
+        return frozenset(row[0] for row in cursor.fetchall())
+    finally:
+        cursor.close()
+
+
+def _window(session: Session, text_ids: list[int],
+            at: datetime) -> tuple[datetime | None, datetime | None]:
+    """The nearest period boundaries at or before ``at`` and after it: the answer is constant between.
+
+    Each bound is one index lookup per text version and boundary column.
+    """
+    before: datetime | None = None
+    after: datetime | None = None
+    for text_id in text_ids:
+        for col in (ConsentPeriod.valid_from, ConsentPeriod.valid_until, ConsentPeriod.ended_at):
+            live = (ConsentPeriod.text_id == text_id, ConsentPeriod.void.is_(False))
+            low = session.scalar(select(func.max(col)).where(*live, col <= at))
+            high = session.scalar(select(func.min(col)).where(*live, col > at))
+            if low is not None and (before is None or low > before):
+                before = low
+            if high is not None and (after is None or high < after):
+                after = high
+    return before, after
+
+
+def eligible_donors(session: Session, *, dataset_id: str, purpose: str,
+                    at: datetime) -> frozenset[str]:
+    """The pseudonyms of non-erased donors whose consent for ``purpose`` covers ``dataset_id`` at ``at``.
+
+    The pseudonyms are those of the dataset's privacy-unit column (e.g. ``D0000001``).
+    """
+    if at.tzinfo is None:
+        raise InvalidInput("eligible_donors needs a timezone-aware instant")
+    url = session.get_bind().engine.url
+    key = (url.render_as_string(hide_password=True), dataset_id, purpose)
+    current = counter(session)
+    with _lock:
+        hit = _cache.get(key)
+    if (hit is not None and hit.counter == current
+            and (hit.window_from is None or hit.window_from <= at)
+            and (hit.window_to is None or at < hit.window_to)):
+        return hit.donors
+    text_ids = _text_ids(session, dataset_id, purpose)
+    donors = _query_donors(session, text_ids, at)
+    window_from, window_to = _window(session, text_ids, at)
+    with _lock:
+        if len(_cache) >= _CACHE_SIZE:
+            _cache.pop(next(iter(_cache)))
+        _cache[key] = _Cached(current, window_from, window_to, donors)
+    return donors
+
+
+def clear_cache() -> None:
+    """Forget every cached answer (benchmarks measure cold calls with it)."""
+    with _lock:
+        _cache.clear()

@@ -1,0 +1,218 @@
+"""The consent registry's tables: donors, programs and their text versions, consents and their events,
+signing keys, the eligibility change counter and the transparency log.
+
+A consent's current state is derived from its events (:mod:`consent.ledger`); :class:`ConsentPeriod`
+is the projection of those events that eligibility queries read, written in the same transaction as
+the events it mirrors.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from datacommons.db import Base, utcnow
+
+
+class Donor(Base):
+    """A data donor, known by a pseudonym; name and e-mail only as ciphertext under the donor's key."""
+
+    __tablename__ = "donors"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    source: Mapped[str] = mapped_column(String(16))  # "self" or "organisation"
+    organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"), index=True)
+    name_ct: Mapped[bytes | None] = mapped_column(LargeBinary)
+    email_ct: Mapped[bytes | None] = mapped_column(LargeBinary)
+    claim_code_hash: Mapped[str | None] = mapped_column(String(64))
+    claimed_at: Mapped[datetime | None] = mapped_column()
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    erased_at: Mapped[datetime | None] = mapped_column()
+
+
+class DonorKey(Base):
+    """A donor's data key, wrapped under the instance key; deleting it shreds the donor's personal data."""
+
+    __tablename__ = "donor_keys"
+
+    donor_id: Mapped[str] = mapped_column(ForeignKey("donors.id"), primary_key=True)
+    wrapped_key: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class DonorDataset(Base):
+    """A dataset a donor's records were donated to, as registered by their organisation."""
+
+    __tablename__ = "donor_datasets"
+
+    donor_id: Mapped[str] = mapped_column(ForeignKey("donors.id"), primary_key=True)
+    dataset_id: Mapped[str] = mapped_column(String(64), primary_key=True, index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Program(Base):
+    """A data-altruism program: one purpose, a controller, a retention, and versioned consent texts."""
+
+    __tablename__ = "consent_programs"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    title_it: Mapped[str] = mapped_column(String(300))
+    title_en: Mapped[str] = mapped_column(String(300))
+    purpose: Mapped[str] = mapped_column(String(100), index=True)
+    controller: Mapped[str] = mapped_column(String(300))
+    controller_contact: Mapped[str] = mapped_column(String(300), default="")
+    retention_days: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_by: Mapped[str] = mapped_column(String(200))
+    current_text_id: Mapped[int | None] = mapped_column(Integer)
+
+
+class ConsentText(Base):
+    """One version of a program's consent text and of the scope it asks consent for.
+
+    The scope (datasets, data categories, duration) belongs to the version, so a new version never
+    widens what donors who read an older one agreed to.
+    """
+
+    __tablename__ = "consent_texts"
+    __table_args__ = (UniqueConstraint("program_id", "version", name="uq_consent_texts_version"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    program_id: Mapped[str] = mapped_column(ForeignKey("consent_programs.id"), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    text_it: Mapped[str] = mapped_column(Text)
+    text_en: Mapped[str] = mapped_column(Text)
+    datasets: Mapped[list[str]] = mapped_column(JSON)
+    data_categories: Mapped[list[str]] = mapped_column(JSON)
+    duration_days: Mapped[int | None] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class TextDataset(Base):
+    """Which datasets a text version covers (the index eligibility queries join on)."""
+
+    __tablename__ = "consent_text_datasets"
+
+    text_id: Mapped[int] = mapped_column(ForeignKey("consent_texts.id"), primary_key=True)
+    dataset_id: Mapped[str] = mapped_column(String(64), primary_key=True, index=True)
+
+
+class Consent(Base):
+    """A donor's consent to one program (one record per donor and program; its events tell its story)."""
+
+    __tablename__ = "consents"
+    __table_args__ = (UniqueConstraint("donor_id", "program_id", name="uq_consents_donor_program"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    donor_id: Mapped[str] = mapped_column(ForeignKey("donors.id"), index=True)
+    program_id: Mapped[str] = mapped_column(ForeignKey("consent_programs.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ConsentEvent(Base):
+    """Something that happened to a consent: given, withdrawn, expired or renewed; with its receipt."""
+
+    __tablename__ = "consent_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    record_id: Mapped[str] = mapped_column(String(36), unique=True)
+    consent_id: Mapped[str] = mapped_column(ForeignKey("consents.id"), index=True)
+    event: Mapped[str] = mapped_column(String(16))
+    at: Mapped[datetime] = mapped_column()
+    text_id: Mapped[int] = mapped_column(ForeignKey("consent_texts.id"))
+    valid_until: Mapped[datetime | None] = mapped_column()
+    reason: Mapped[str] = mapped_column(String(200), default="")
+    kid: Mapped[str] = mapped_column(String(64))
+    #: The signed receipt; None only for bulk-seeded events, whose receipt is signed when first asked
+    #: for (Ed25519 signatures are deterministic, so it is the same receipt every time).
+    receipt: Mapped[str | None] = mapped_column(Text)
+
+
+class ConsentPeriod(Base):
+    """A span during which a consent was in force: the projection eligibility reads.
+
+    In force at instant t when ``valid_from <= t``, ``t < ended_at`` (withdrawn or superseded) and
+    ``t < valid_until`` (expiry). ``void`` marks the periods of an erased donor, never used again.
+    """
+
+    __tablename__ = "consent_periods"
+    # One index per boundary column: eligibility reads the periods of a text version in force at t,
+    # and finds the boundaries nearest t by index lookups.
+    __table_args__ = (Index("ix_consent_periods_text_active", "text_id", "void", "valid_from"),
+                      Index("ix_consent_periods_text_until", "text_id", "void", "valid_until"),
+                      Index("ix_consent_periods_text_ended", "text_id", "void", "ended_at"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    consent_id: Mapped[str] = mapped_column(ForeignKey("consents.id"), index=True)
+    donor_id: Mapped[str] = mapped_column(String(64), index=True)
+    text_id: Mapped[int] = mapped_column(ForeignKey("consent_texts.id"))
+    valid_from: Mapped[datetime] = mapped_column()
+    valid_until: Mapped[datetime | None] = mapped_column()
+    ended_at: Mapped[datetime | None] = mapped_column()
+    void: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class ConsentCounter(Base):
+    """One row whose counter moves in the same transaction as every change eligibility depends on."""
+
+    __tablename__ = "consent_counter"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    counter: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class SigningKey(Base):
+    """An Ed25519 receipt-signing key; the private half encrypted under the instance key."""
+
+    __tablename__ = "consent_signing_keys"
+
+    kid: Mapped[str] = mapped_column(String(64), primary_key=True)
+    public_jwk: Mapped[dict[str, Any]] = mapped_column(JSON)
+    private_ct: Mapped[bytes] = mapped_column(LargeBinary)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    retired_at: Mapped[datetime | None] = mapped_column()
+
+
+class TransparencyEntry(Base):
+    """One use of data (a DP release, an extract, a publication), hash-chained to the one before."""
+
+    __tablename__ = "transparency_log"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    at: Mapped[datetime] = mapped_column()
+    kind: Mapped[str] = mapped_column(String(16))
+    actor: Mapped[str] = mapped_column(String(200))
+    organisation: Mapped[str | None] = mapped_column(String(200))
+    purpose: Mapped[str] = mapped_column(String(100))
+    datasets: Mapped[list[str]] = mapped_column(JSON)
+    fee_eur: Mapped[float | None] = mapped_column(Float)
+    details: Mapped[dict[str, Any]] = mapped_column(JSON)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    entry_hash: Mapped[str] = mapped_column(String(64))
+
+
+class TransparencyHead(Base):
+    """The last entry of the log (its number and hash): appends lock it, verification checks it."""
+
+    __tablename__ = "transparency_head"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    seq: Mapped[int] = mapped_column(BigInteger, default=0)
+    entry_hash: Mapped[str] = mapped_column(String(64))

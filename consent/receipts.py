@@ -1,0 +1,115 @@
+"""Consent receipts: one signed record per consent event.
+
+The claims follow ISO/IEC TS 27560:2023 (consent record information structure) and the Kantara
+Initiative Consent Receipt 1.1: record id, schema version, the donor's pseudonym, the program, the
+purpose, the text version and its hash, the event, its time and the controller. They are signed with
+Ed25519 as a compact JWS whose payload is JWT-shaped (``iss``, ``sub``, ``iat``, ``jti``), so any
+JOSE library verifies it against ``/.well-known/jwks.json``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from consent import keys
+from consent.dpv import purpose_iri
+from consent.models import Consent, ConsentEvent, ConsentText, Program, SigningKey
+from datacommons.config import Settings
+from datacommons.errors import CheckFailed
+
+SCHEMA_VERSION = "datacommons-consent-receipt/1"
+SCHEMA_BASIS = "ISO/IEC TS 27560:2023; Kantara Consent Receipt 1.1"
+#: Claims a receipt must carry to be one of ours.
+REQUIRED = ("record_id", "schema_version", "sub", "program", "purpose", "notice", "event",
+            "event_time", "controller", "consent_id", "iss", "iat", "jti")
+
+
+@dataclass(frozen=True)
+class Signer:
+    """What signing receipts needs: the instance secret (it unlocks the keys) and the issuer URL."""
+
+    secret: bytes
+    issuer: str
+
+    @classmethod
+    def of(cls, settings: Settings) -> Signer:
+        """The signer of an instance."""
+        return cls(settings.secret_key_bytes(), settings.public_url.rstrip("/"))
+
+    @property
+    def kek(self) -> bytes:
+        """The key-encryption key of donors' data keys."""
+        from consent.crypto import derive_kek
+
+        return derive_kek(self.secret)
+
+
+def iso(value: Any) -> str | None:
+    """An instant as ISO 8601 UTC with a Z, or None."""
+    if value is None:
+        return None
+    return value.isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+def claims_of(*, event: ConsentEvent, consent: Consent, program: Program, text: ConsentText,
+              issuer: str) -> dict[str, Any]:
+    """The receipt claims of one consent event."""
+    return {
+        "iss": issuer,
+        "sub": consent.donor_id,
+        "iat": int(event.at.timestamp()),
+        "jti": event.record_id,
+        "record_id": event.record_id,
+        "schema_version": SCHEMA_VERSION,
+        "schema_basis": SCHEMA_BASIS,
+        "consent_id": consent.id,
+        "event": event.event,
+        "event_time": iso(event.at),
+        "reason": event.reason or None,
+        "program": {"id": program.id, "title_it": program.title_it, "title_en": program.title_en},
+        "purpose": {"id": program.purpose, "iri": purpose_iri(program.purpose)},
+        "notice": {"version": text.version, "sha256": text.sha256, "languages": ["it", "en"]},
+        "datasets": list(text.datasets),
+        "data_categories": list(text.data_categories),
+        "valid_until": iso(event.valid_until),
+        "legal_basis": "GDPR art. 6(1)(a) and 9(2)(a): consent; EU Data Governance Act art. 25",
+        "controller": {"name": program.controller, "contact": program.controller_contact},
+        "retention_days": program.retention_days,
+    }
+
+
+def issue(session: Session, *, event: ConsentEvent, signer: Signer) -> str:
+    """Sign the receipt of ``event`` with the event's key and store it on the event."""
+    event.receipt = render(session, event=event, signer=signer)
+    return event.receipt
+
+
+def render(session: Session, *, event: ConsentEvent, signer: Signer) -> str:
+    """The receipt of ``event``: the stored one, or signed now with the key recorded on the event."""
+    if event.receipt:
+        return event.receipt
+    consent = session.get(Consent, event.consent_id)
+    text = session.get(ConsentText, event.text_id)
+    assert consent is not None and text is not None
+    program = session.get(Program, consent.program_id)
+    assert program is not None
+    record = session.get(SigningKey, event.kid)
+    assert record is not None
+    claims = claims_of(event=event, consent=consent, program=program, text=text,
+                       issuer=signer.issuer)
+    return keys.sign(claims, record=record, secret=signer.secret)
+
+
+def verify(token: str, key_set: dict[str, Any]) -> dict[str, Any]:
+    """The claims of a valid receipt; :class:`CheckFailed` (or InvalidInput) otherwise."""
+    claims = keys.verify(token, key_set)
+    missing = [name for name in REQUIRED if name not in claims]
+    if missing:
+        raise CheckFailed(f"the receipt lacks the claims {', '.join(missing)}")
+    if claims["schema_version"] != SCHEMA_VERSION:
+        raise CheckFailed(f"unknown receipt schema {claims['schema_version']!r}")
+    return claims
+

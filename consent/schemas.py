@@ -1,0 +1,193 @@
+"""Request and response bodies of the consent registry's routes."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+
+class DonorCreate(BaseModel):
+    """Self-registration: name and e-mail are optional and stored only encrypted."""
+
+    name: str | None = Field(None, max_length=200)
+    email: str | None = Field(None, max_length=320)
+
+
+class DonorClaim(BaseModel):
+    """Claiming the donor record an organisation registered, with its one-time code."""
+
+    donor_id: str = Field(min_length=1, max_length=64)
+    code: str = Field(min_length=1, max_length=100)
+    name: str | None = Field(None, max_length=200)
+    email: str | None = Field(None, max_length=320)
+
+
+class DonorCreated(BaseModel):
+    """A donor and their token: the token is shown this once only."""
+
+    donor_id: str
+    token: str
+
+
+class ConsentSummary(BaseModel):
+    """A consent and its state, derived from its events."""
+
+    id: str
+    program_id: str
+    purpose: str
+    status: str
+    since: datetime | None
+    valid_until: datetime | None
+    text_version: int | None
+    text_sha256: str | None
+    created_at: datetime
+
+
+class EventPublic(BaseModel):
+    """One event of a consent."""
+
+    id: int
+    record_id: str
+    event: str
+    at: datetime
+    text_version: int | None
+    valid_until: datetime | None
+    reason: str | None
+    kid: str
+    receipt: str | None = None
+
+
+class ConsentPublic(ConsentSummary):
+    """A consent with its events."""
+
+    events: list[EventPublic]
+
+
+class DonorProfile(BaseModel):
+    """What the registry holds about the calling donor."""
+
+    donor_id: str
+    source: str
+    organisation: str | None
+    registered_at: datetime
+    claimed_at: datetime | None
+    name: str | None
+    email: str | None
+    datasets: list[str]
+    consents: list[ConsentSummary]
+
+
+class ConsentCreate(BaseModel):
+    """Giving consent: the program and the version of its text the donor read."""
+
+    program_id: str = Field(min_length=1, max_length=64)
+    text_version: int = Field(ge=1)
+    duration_days: int | None = Field(None, ge=1, le=3650,
+                                      description="A shorter duration than the program's, if wanted")
+
+
+class ConsentRenew(BaseModel):
+    """Renewing consent on the current text version."""
+
+    text_version: int = Field(ge=1)
+    duration_days: int | None = Field(None, ge=1, le=3650)
+
+
+class ConsentWithReceipt(BaseModel):
+    """A consent after an event, with the receipt of that event."""
+
+    consent: ConsentPublic
+    receipt: str
+
+
+class ReceiptPublic(BaseModel):
+    """A signed receipt (compact JWS) and its claims."""
+
+    consent_id: str
+    event_id: int
+    event: str
+    kid: str
+    receipt: str
+    claims: dict[str, Any]
+
+
+class UsePublic(BaseModel):
+    """An entry of the transparency log."""
+
+    id: int
+    at: datetime
+    kind: str
+    actor: str
+    organisation: str | None
+    purpose: str
+    datasets: list[str]
+    fee_eur: float | None
+    details: dict[str, Any]
+    prev_hash: str
+    entry_hash: str
+
+
+class TextPublic(BaseModel):
+    """A version of a program's consent text."""
+
+    version: int
+    sha256: str
+    text_it: str
+    text_en: str
+    datasets: list[str]
+    data_categories: list[str]
+    duration_days: int | None
+    published_at: datetime
+
+
+class ProgramPublic(BaseModel):
+    """A data-altruism program and its current text."""
+
+    id: str
+    title_it: str
+    title_en: str
+    purpose: str
+    purpose_iri: str
+    purpose_label_it: str
+    purpose_label_en: str
+    controller: str
+    controller_contact: str
+    retention_days: int
+    created_at: datetime
+    current_text: TextPublic
+
+
+class OrgDonorsCreate(BaseModel):
+    """An organisation registers the donors whose records it donates to some datasets."""
+
+    organisation: str = Field(min_length=1, max_length=200)
+    dataset_ids: list[str] = Field(min_length=1)
+    donor_ids: list[str] = Field(min_length=1, max_length=10000)
+
+
+class ClaimCode(BaseModel):
+    """A registered donor and their one-time claim code (None once claimed)."""
+
+    donor_id: str
+    claim_code: str | None
+
+
+class ChainStatus(BaseModel):
+    """The result of checking the transparency log's hash chain."""
+
+    ok: bool
+    count: int
+    first_bad_id: int | None
+    reason: str | None
+
+
+class KeyPublic(BaseModel):
+    """A receipt-signing key (its public half)."""
+
+    kid: str
+    active: bool
+    created_at: datetime
+    retired_at: datetime | None
+    public_jwk: dict[str, Any]
