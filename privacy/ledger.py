@@ -65,7 +65,7 @@ def budgets(session: Session, *, version_id: int, organisation_id: int,
     spent = dict(session.execute(
         select(BudgetAccount.scope, BudgetAccount.spent_nano).where(
             BudgetAccount.version_id == version_id,
-            BudgetAccount.scope.in_([TOTAL, org_scope(organisation_id)]))).tuples().all())
+            BudgetAccount.scope.in_([TOTAL, org_scope(organisation_id)]))).all())
     return {
         "version_total": Budget(TOTAL, policy.epsilon_total, spent.get(TOTAL, 0) / NANO),
         "organisation": Budget(org_scope(organisation_id), policy.epsilon_per_organisation,

@@ -124,7 +124,8 @@ def commit_release(factory: sessionmaker[Session], *, kind: str, tgt: Target, pr
             session.add(release)
             session.flush()
             org = session.get(Organisation, organisation_id)
-            record_use(session, kind=kind, actor=principal.actor, purpose=purpose,
+            record_use(session, kind="release" if kind == "query" else "extract",
+                       actor=principal.actor, purpose=purpose,
                        datasets=[tgt.dataset.id], organisation=org.name if org else None,
                        details={"release_id": release.id, "epsilon": epsilon,
                                 "version": tgt.version.number})
