@@ -14,6 +14,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 import catalog.api
+import connectors.api
 import datacommons.tokens_api
 from datacommons import __version__
 from datacommons.config import Settings, get_settings
@@ -99,4 +100,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.include_router(catalog.api.router, prefix=API)
     app.include_router(datacommons.tokens_api.router, prefix=API)
+    app.include_router(connectors.api.router, prefix=API)
     return app

@@ -11,6 +11,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import click
@@ -111,6 +112,55 @@ def demo(ctx: click.Context) -> None:
     click.echo(f"\nOpen {base}/docs for the API, {base}/api/v1/health to check it is up.")
     click.echo(f'Try: curl -H "Authorization: Bearer {result.tokens["analyst"]}" '
                f"{base}/api/v1/datasets")
+
+
+def parse_params(pairs: tuple[str, ...]) -> dict[str, str]:
+    """``k=v`` pairs as a dict; ``k=@path`` reads the value from a file (e.g. a JSON declaration)."""
+    params: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise click.UsageError(f"--param {pair!r}: expected KEY=VALUE")
+        if value.startswith("@"):
+            try:
+                value = Path(value[1:]).read_text(encoding="utf-8")
+            except OSError as exc:
+                raise click.UsageError(f"--param {key}: cannot read {value[1:]} ({exc.strerror})") from exc
+        params[key.strip()] = value
+    return params
+
+
+@cli.command()
+@click.argument("connector")
+@click.option("--file", "file", type=click.Path(path_type=Path, dir_okay=False),
+              help="A local copy of the source, or the donated file.")
+@click.option("--param", "params", multiple=True, metavar="KEY=VALUE",
+              help="A connector parameter (repeatable); KEY=@FILE reads the value from FILE.")
+@click.pass_context
+def ingest(ctx: click.Context, connector: str, file: Path | None, params: tuple[str, ...]) -> None:
+    """Pull data with CONNECTOR and stage it as new dataset versions.
+
+    Built-in connectors: eurostat, istat, istat-comuni, ckan, file, plan2030 (see
+    docs/connectors/). The same content or an unchanged source stages nothing new.
+    """
+    from connectors.ingest import ingest as run_ingest
+    from connectors.progress import terminal_progress
+    from datacommons.storage import ParquetStore
+
+    settings = settings_of(ctx)
+    values = parse_params(params)
+    with database(settings, immediate=True) as session:
+        result = run_ingest(session, store=ParquetStore(settings.store_dir), connector_name=connector,
+                            file=file, params=values, actor="cli:ingest",
+                            progress=terminal_progress())
+    for item in result.staged:
+        if item.created:
+            click.echo(f"staged {item.dataset_id} version {item.version} ({item.rows} rows)")
+        else:
+            click.echo(f"unchanged {item.dataset_id}: version {item.version} ({item.status}) "
+                       "already holds this content")
+    for skipped in result.unchanged:
+        click.echo(f"unchanged {skipped.dataset_id}: {skipped.reason}")
 
 
 @cli.group()

@@ -1,26 +1,38 @@
-"""``datacommons demo``: seed the demo catalog and tokens (idempotent).
+"""``datacommons demo``: seed the demo catalog and tokens (idempotent, offline).
 
-Part of the composition root (with ``app.py`` and ``cli.py``): it may import every package.
+Part of the composition root (with ``app.py`` and ``cli.py``): it may import every package. Every demo
+dataset enters through the real connectors' local-file path, from snapshots shipped in the package
+(``connectors/reference/``, ``connectors/samples/``) or, for the donated microdata, from the synthetic
+generator written to a file first.
 """
 
 from __future__ import annotations
 
+import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
 
-import pyarrow as pa
+import pyarrow.parquet as pq
 
-from connectors.istat_comuni import TURIN_NUTS3, read_comuni, reference_path, turin_subset
+from connectors import synthetic
+from connectors.http import HttpClient
+from connectors.ingest import IngestResult, ingest
+from connectors.istat_comuni import TURIN_ID, check_reference_geography, reference_path
 from datacommons import auth, registry
 from datacommons.config import Settings
 from datacommons.db import make_engine, make_sessionmaker, transaction
 from datacommons.errors import CheckFailed, InvalidInput
 from datacommons.migrations import upgrade
-from datacommons.registry import DatasetMeta
-from datacommons.storage import ParquetStore, file_sha256
+from datacommons.storage import ParquetStore
 
 ACTOR = "system:demo"
-COMUNI_ID = "comuni-torino"
+COMUNI_ID = TURIN_ID
+SAMPLES = Path(__file__).resolve().parents[1] / "connectors" / "samples"
+#: Donors in the demo's synthetic donation (about 40,000 rows).
+DEMO_DONORS = 28_000
+DEMO_SEED = 2030
 
 #: One demo token per role: (role, token name, organisation or donor id).
 DEMO_TOKENS: tuple[tuple[str, str, str], ...] = (
@@ -28,25 +40,6 @@ DEMO_TOKENS: tuple[tuple[str, str, str], ...] = (
     ("analyst", "Demo analyst", "Cooperativa sociale Il Ponte (demo)"),
     ("researcher", "Demo researcher", "Università di Torino — gruppo di ricerca (demo)"),
     ("donor", "Demo donor", "demo-donor-0001"),
-)
-
-COMUNI_META = DatasetMeta(
-    id=COMUNI_ID,
-    title_it="Comuni della Città metropolitana di Torino",
-    title_en="Municipalities of the Metropolitan City of Turin",
-    description_it="I 312 comuni della Città metropolitana di Torino (NUTS3 ITC11) con codici ISTAT, "
-    "codice catastale e codici NUTS 2021: la geografia di riferimento di ogni dataset del commons. "
-    "Fonte: ISTAT, Elenco dei comuni italiani.",
-    description_en="The 312 municipalities of the Metropolitan City of Turin (NUTS3 ITC11) with ISTAT "
-    "codes, cadastral code and NUTS 2021 codes: the reference geography every dataset of the commons "
-    "is checked against. Source: ISTAT, list of Italian municipalities.",
-    theme="REGI",
-    publisher="ISTAT",
-    access="open",
-    geography=TURIN_NUTS3,
-    licence="https://creativecommons.org/licenses/by/3.0/it/",
-    keywords=["comuni", "municipalities", "geografia", "geography", "ISTAT", "NUTS", "Torino", "Turin"],
-    frequency="ANNUAL",
 )
 
 
@@ -58,38 +51,71 @@ class DemoResult:
     tokens: dict[str, str] = field(default_factory=dict)
 
 
-def check_reference_geography(table: pa.Table) -> None:
-    """The structural checks the Turin reference must pass before it is published."""
-    codes = table["codice_comune"].to_pylist()
-    if len(codes) != 312 or len(set(codes)) != 312:
-        raise CheckFailed(f"the Turin reference must have 312 distinct comuni, found {len(set(codes))}")
-    if "001272" not in codes:
-        raise CheckFailed("the Turin reference lacks Torino (001272)")
-
-
-def seed_comuni(session: registry.Session, store: ParquetStore) -> registry.DatasetVersion:
-    """Stage, check and publish the reference geography from ISTAT's list."""
-    path = reference_path()
-    table = turin_subset(read_comuni(path))
-    dataset = registry.upsert_dataset(session, meta=COMUNI_META)
-    provenance = {
-        "connector": "istat-comuni",
-        "connector_version": "1",
-        "source_url": "https://www.istat.it/classificazione/codici-dei-comuni-delle-province-e-delle-regioni/",
-        "source_file": path.name,
-        "source_sha256": file_sha256(path),
-        "retrieved_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "filter": "nuts3 = ITC11",
-        "attribution": "Fonte: ISTAT",
-    }
-    version, _ = registry.stage_table(session, store=store, dataset=dataset, table=table,
-                                      provenance=provenance, actor=ACTOR)
-    if version.status in ("staged", "rejected"):
+def check_structure(session: registry.Session, store: ParquetStore, dataset_id: str,
+                    number: int) -> str:
+    """A structural check of a demo version until the quality gate lands: its columns are the
+    declared ones and the declared non-null columns have no nulls. Returns the note to record."""
+    dataset = registry.get_dataset(session, dataset_id)
+    version = registry.get_version(session, dataset_id, number)
+    table = store.read_table(version.content_hash)
+    spec = registry.SchemaSpec.model_validate(dataset.schema_spec or {"columns": []})
+    declared = [c.name for c in spec.columns]
+    if declared and table.column_names != declared:
+        raise CheckFailed(f"{dataset_id} version {number}: columns {table.column_names} are not the "
+                          f"declared {declared}")
+    for column in spec.columns:
+        if not column.nullable and table[column.name].null_count:
+            raise CheckFailed(f"{dataset_id} version {number}: column {column.name} has nulls")
+    if dataset_id == TURIN_ID:
         check_reference_geography(table)
-        registry.transition(session, version=version, to="validated", actor=ACTOR,
-                            note="reference geography: 312 distinct comuni, Torino present")
-    registry.publish(session, dataset_id=dataset.id, number=version.number, actor=ACTOR)
-    return version
+        return "reference geography: 312 distinct comuni, Torino present"
+    return f"structural check: {len(declared)} declared columns, {table.num_rows} rows"
+
+
+def publish_staged(session: registry.Session, store: ParquetStore, result: IngestResult
+                   ) -> dict[str, int]:
+    """Validate (structurally) and publish every version an ingest staged; return them by dataset."""
+    published: dict[str, int] = {}
+    for item in result.staged:
+        version = registry.get_version(session, item.dataset_id, item.version)
+        if version.status in ("staged", "rejected"):
+            note = check_structure(session, store, item.dataset_id, item.version)
+            registry.transition(session, version=version, to="validated", actor=ACTOR, note=note)
+        registry.publish(session, dataset_id=item.dataset_id, number=item.version, actor=ACTOR)
+        published[item.dataset_id] = item.version
+    return published
+
+
+def _demo_steps(work: Path) -> list[tuple[str, Path | None, dict[str, Any]]]:
+    """(connector, file, params) of each demo ingest, in order: the reference geography first."""
+    donation = work / "inserimento-lavorativo-demo.parquet"
+    pq.write_table(synthetic.generate(n_donors=DEMO_DONORS, seed=DEMO_SEED), donation)
+    return [
+        ("istat-comuni", reference_path(), {}),
+        ("plan2030", None, {}),
+        ("eurostat", SAMPLES / "eurostat_lfst_r_lfu3rt.csv", {}),
+        ("istat", SAMPLES / "istat_151_914.csv", {}),
+        ("file", donation, {"schema": "inserimento-lavorativo"}),
+    ]
+
+
+def seed_datasets(factory: Callable[..., Any], store: ParquetStore) -> dict[str, int]:
+    """Ingest and publish every demo dataset, each connector in its own transaction."""
+    published: dict[str, int] = {}
+
+    def offline(request: Any) -> Any:
+        raise InvalidInput(f"the demo is offline: no request to {request.url}")
+
+    import httpx
+
+    with tempfile.TemporaryDirectory(prefix="demo-") as tmp, \
+            HttpClient(transport=httpx.MockTransport(offline), attempts=1) as http:
+        for connector, file, params in _demo_steps(Path(tmp)):
+            with transaction(factory, immediate=True) as session:
+                result = ingest(session, store=store, connector_name=connector, file=file,
+                                params=params, actor=ACTOR, http=http)
+                published.update(publish_staged(session, store, result))
+    return published
 
 
 def run_demo(settings: Settings) -> DemoResult:
@@ -113,9 +139,7 @@ def run_demo(settings: Settings) -> DemoResult:
                     value=auth.derived_token_value(secret, f"demo:{role}"),
                 )
                 result.tokens[role] = clear
-        with transaction(factory, immediate=True) as session:
-            version = seed_comuni(session, store)
-            result.datasets[COMUNI_ID] = version.number
+        result.datasets.update(seed_datasets(factory, store))
         return result
     finally:
         engine.dispose()
