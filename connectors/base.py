@@ -208,3 +208,13 @@ def dataset_slug(text: str, *, prefix: str = "") -> str:
     while "--" in slug:
         slug = slug.replace("--", "-")
     return f"{prefix}{slug}"[:64].strip("-")
+
+
+def line_number(path: Path, text: str, *, encoding: str = "utf-8") -> int | None:
+    """The 1-based number of the line of ``path`` that reads exactly ``text`` (slow; for errors)."""
+    wanted = text.encode(encoding, "replace").rstrip(b"\r\n")
+    with path.open("rb") as fh:
+        for number, line in enumerate(fh, start=1):
+            if line.rstrip(b"\r\n") == wanted:
+                return number
+    return None

@@ -20,7 +20,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
-from connectors.base import sniff
+from connectors.base import line_number, sniff
 from datacommons.errors import InvalidInput
 
 PREFIX_COLUMNS = ("DATAFLOW", "LAST UPDATE")
@@ -90,9 +90,7 @@ def _encoding_error(path: Path, source: str) -> None:
 def _bad_row(path: Path, source: str, row: pacsv.InvalidRow) -> InvalidInput:
     number = row.number
     if number is None:  # parallel parsing does not always know the line: find it
-        data = path.read_bytes()
-        at = data.find(row.text.encode("utf-8", "replace"))
-        number = data.count(b"\n", 0, at) + 1 if at >= 0 else None
+        number = line_number(path, row.text)
     where = f"row {number}" if number is not None else "a row"
     return InvalidInput(f"{source}: {where} has {row.actual_columns} fields instead of "
                         f"{row.expected_columns} (a truncated or malformed file?)")

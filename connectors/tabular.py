@@ -16,7 +16,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from connectors.base import sniff
+from connectors.base import line_number, sniff
 from datacommons.errors import InvalidInput
 
 Format = Literal["csv", "xlsx", "parquet"]
@@ -89,26 +89,30 @@ def _cell(value: Any) -> str | None:
 def _read_xlsx(path: Path, source: str) -> pa.Table:
     from openpyxl import load_workbook
 
-    try:
-        book = load_workbook(path, read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
-        raise InvalidInput(f"{source}: not a valid XLSX file (truncated or corrupt: {exc})") from exc
-    try:
-        rows = book.worksheets[0].iter_rows(values_only=True)
-        header = next(rows, None)
-        if not header or all(h is None for h in header):
-            raise InvalidInput(f"{source}: the first sheet is empty")
-        names = [str(h).strip() if h is not None else f"column_{i + 1}" for i, h in enumerate(header)]
-        columns: list[list[str | None]] = [[] for _ in names]
-        for row in rows:
-            if row is None or all(v is None for v in row):
-                continue
-            for i in range(len(names)):
-                columns[i].append(_cell(row[i]) if i < len(row) else None)
-    except zipfile.BadZipFile as exc:
-        raise InvalidInput(f"{source}: not a valid XLSX file (truncated or corrupt: {exc})") from exc
-    finally:
-        book.close()
+    with path.open("rb") as fh:  # a file object: openpyxl would refuse a name without .xlsx
+        try:
+            book = load_workbook(fh, read_only=True, data_only=True)
+        except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
+            raise InvalidInput(f"{source}: not a valid XLSX file (truncated or corrupt: "
+                               f"{exc})") from exc
+        try:
+            rows = book.worksheets[0].iter_rows(values_only=True)
+            header = next(rows, None)
+            if not header or all(h is None for h in header):
+                raise InvalidInput(f"{source}: the first sheet is empty")
+            names = [str(h).strip() if h is not None else f"column_{i + 1}"
+                     for i, h in enumerate(header)]
+            columns: list[list[str | None]] = [[] for _ in names]
+            for row in rows:
+                if row is None or all(v is None for v in row):
+                    continue
+                for i in range(len(names)):
+                    columns[i].append(_cell(row[i]) if i < len(row) else None)
+        except (zipfile.BadZipFile, EOFError) as exc:
+            raise InvalidInput(f"{source}: not a valid XLSX file (truncated or corrupt: "
+                               f"{exc})") from exc
+        finally:
+            book.close()
     return pa.table({n: pa.array(c, pa.string()) for n, c in zip(names, columns, strict=True)})
 
 
@@ -159,9 +163,7 @@ def _read_csv(path: Path, source: str, head: bytes, encoding: str,
         row = bad[0]
         number = row.number
         if number is None:
-            data = path.read_bytes()
-            at = data.find(row.text.encode(encoding, "replace"))
-            number = data.count(b"\n", 0, at) + 1 if at >= 0 else None
+            number = line_number(path, row.text, encoding=encoding)
         where = f"row {number}" if number is not None else "a row"
         raise InvalidInput(f"{source}: {where} has {row.actual_columns} fields instead of "
                            f"{row.expected_columns} (a truncated or malformed file?)")
@@ -233,13 +235,16 @@ def _raise_bad(values: pa.ChunkedArray, good: Any, kind: str, source: str, colum
 
 
 def infer_types(table: pa.Table) -> pa.Table:
-    """Text columns that hold only integers or only numbers become integer or float columns."""
+    """Text columns that hold only integers or only numbers become integer or float columns
+    (codes with leading zeros stay text)."""
     out = table
     for i, name in enumerate(table.column_names):
         column = table[name]
         if not pa.types.is_string(column.type):
             continue
         trimmed = pc.utf8_trim_whitespace(column)
+        if pc.any(pc.match_substring_regex(trimmed, r"^0[0-9]")).as_py():
+            continue  # a code with leading zeros (ISTAT 001272, a CAP): text, not a number
         for target in (pa.int64(), pa.float64()):
             try:
                 candidate = trimmed if target == pa.int64() else pc.replace_substring(trimmed, ",", ".")
