@@ -60,6 +60,13 @@ COLUMNS: dict[str, str | Callable[[str], int | None]] = {
     "nuts2": _nuts("2"),
     "nuts3": _nuts("3"),
 }
+#: What the codes of each comune look like: a bad one (often the cut last row) is named.
+CODE_PATTERNS = (
+    ("codice_comune", r"^[0-9]{6}$", "a 6-digit ISTAT code"),
+    ("nuts1", r"^IT[A-Z]$", "a NUTS1 code"),
+    ("nuts2", r"^IT[A-Z][0-9]$", "a NUTS2 code"),
+    ("nuts3", r"^IT[A-Z][0-9][0-9A-Z]$", "a NUTS3 code"),
+)
 REQUIRED = ("codice_comune", "comune", "sigla_provincia", "regione", "nuts1", "nuts2", "nuts3")
 
 
@@ -121,12 +128,15 @@ def read_comuni(path: Path, *, source: str | None = None) -> pa.Table:
     if "capoluogo" in mapping:
         flag = pc.equal(table["capoluogo"], "1")
         table = table.set_column(table.column_names.index("capoluogo"), "capoluogo", flag)
-    codes = table["codice_comune"]
-    if pc.any(pc.not_equal(pc.utf8_length(codes), 6)).as_py():
-        raise InvalidInput(f"{source}: column {mapping['codice_comune']!r} holds codes that are not "
-                           "6 characters long")
     if table.num_rows == 0:
         raise InvalidInput(f"{source}: the file has a header but no comuni")
+    for column, pattern, what in CODE_PATTERNS:
+        bad = pc.invert(pc.match_substring_regex(table[column], pattern))
+        if pc.any(bad).as_py():
+            at = pc.index(bad, True).as_py()
+            hint = " (a truncated file?)" if at == table.num_rows - 1 else ""
+            raise InvalidInput(f"{source}: row {at + 2}, column {mapping[column].strip()!r}: "
+                               f"{table[column][at].as_py()!r} is not {what}{hint}")
     return table
 
 
