@@ -265,10 +265,11 @@ class IstatComuniConnector(Connector[IstatComuniConfig]):
         turin = turin_subset(every)
         if turin.num_rows == 0:
             raise InvalidInput(f"{shown}: no comune has NUTS3 {TURIN_NUTS3} (not ISTAT's list?)")
-        common = {"source_url": url, "retrieved_at": retrieved, "sha256": digest,
-                  "upstream_last_update": last, "source_file": shown, "source_page": SOURCE_PAGE,
-                  "attribution": "Fonte: ISTAT"}
+        extra = {"source_file": shown, "source_page": SOURCE_PAGE, "attribution": "Fonte: ISTAT"}
         yield Load(meta=italy_meta(every), table=every.sort_by("codice_comune"),
-                   provenance=self.provenance(**common))
+                   provenance=self.provenance(source_url=url, retrieved_at=retrieved, sha256=digest,
+                                              upstream_last_update=last, **extra))
         yield Load(meta=turin_meta(turin), table=turin,
-                   provenance=self.provenance(**common, filter=f"nuts3 = {TURIN_NUTS3}"))
+                   provenance=self.provenance(source_url=url, retrieved_at=retrieved, sha256=digest,
+                                              upstream_last_update=last, **extra,
+                                              filter=f"nuts3 = {TURIN_NUTS3}"))

@@ -9,12 +9,13 @@ generator written to a file first.
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pyarrow.parquet as pq
+from sqlalchemy.orm import Session, sessionmaker
 
 from connectors import synthetic
 from connectors.http import HttpClient
@@ -99,14 +100,12 @@ def _demo_steps(work: Path) -> list[tuple[str, Path | None, dict[str, Any]]]:
     ]
 
 
-def seed_datasets(factory: Callable[..., Any], store: ParquetStore) -> dict[str, int]:
+def seed_datasets(factory: sessionmaker[Session], store: ParquetStore) -> dict[str, int]:
     """Ingest and publish every demo dataset, each connector in its own transaction."""
     published: dict[str, int] = {}
 
-    def offline(request: Any) -> Any:
+    def offline(request: httpx.Request) -> httpx.Response:
         raise InvalidInput(f"the demo is offline: no request to {request.url}")
-
-    import httpx
 
     with tempfile.TemporaryDirectory(prefix="demo-") as tmp, \
             HttpClient(transport=httpx.MockTransport(offline), attempts=1) as http:

@@ -70,3 +70,13 @@ def test_a_plugin_that_is_not_a_connector_is_refused(monkeypatch: pytest.MonkeyP
     monkeypatch.setattr(catalogue, "entry_points", lambda group: [point])
     with pytest.raises(InvalidInput, match="entry point bad = json:loads is not a Connector class"):
         catalogue.available()
+
+
+def test_every_builtin_has_a_docs_page_listing_its_parameters() -> None:
+    docs = Path(__file__).resolve().parents[2] / "docs" / "connectors"
+    for name, cls in catalogue.BUILTINS.items():
+        page = (docs / f"{name}.md").read_text()
+        assert page.startswith(f"# `{name}`"), name
+        for field, info in cls.config_type.model_fields.items():
+            assert f"`{info.alias or field}`" in page, (name, field)
+        assert "## Example" in page and f"datacommons ingest {name}" in page
