@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -23,8 +22,11 @@ from connectors.http import HttpClient
 from connectors.ingest import IngestResult, ingest
 from datacommons.auth import AdminPrincipal, Principal
 from datacommons.db import transaction
-from datacommons.errors import InvalidInput
+from datacommons.errors import InvalidInput, PayloadTooLarge
 from datacommons.schemas import ListOf, error_responses
+
+#: The largest file an administrator may upload (a donation of the metropolitan scale is ~60 MB).
+MAX_UPLOAD_BYTES = 1 << 30
 
 router = APIRouter(prefix="/admin", tags=["admin"], responses=error_responses(401, 403, 422))
 
@@ -123,10 +125,19 @@ async def run_ingest(connector: str, request: Request, admin: AdminPrincipal) ->
         path: Path | None = None
         if upload is not None:
             path = Path(tmp) / _safe_name(upload.filename)
-            with path.open("wb") as fh:
-                await run_in_threadpool(shutil.copyfileobj, upload.file, fh, 1 << 20)
+            await run_in_threadpool(_save, upload, path)
         result = await run_in_threadpool(_ingest, request, admin, connector, path, params)
     return IngestPublic.of(result)
+
+
+def _save(upload: UploadFile, path: Path) -> None:
+    size = 0
+    with path.open("wb") as fh:
+        while chunk := upload.file.read(1 << 20):
+            size += len(chunk)
+            if size > MAX_UPLOAD_BYTES:
+                raise PayloadTooLarge(f"{path.name}: larger than {MAX_UPLOAD_BYTES >> 20} MB")
+            fh.write(chunk)
 
 
 def _ingest(request: Request, admin: Principal, connector: str, path: Path | None,

@@ -13,6 +13,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import pyarrow as pa
+import pyarrow.compute as pc
+
 from connectors.base import Connector, ConnectorConfig, Load, Unchanged, dataset_slug
 from connectors.http import SourceRejected, SourceUnavailable
 from connectors.sdmx import SdmxData, flow_id, parse_last_update, read_sdmx_csv
@@ -57,6 +60,7 @@ class EurostatConfig(ConnectorConfig):
     flows: list[str] = DEFAULT_FLOWS
     geo: list[str] = ["IT", "ITC1"]
     start_period: str | None = None
+    key: str | None = None
     base_url: str = BASE_URL
 
 
@@ -66,9 +70,11 @@ def dataset_id(flow: str) -> str:
 
 
 def flow_key(flow: str, geo: list[str]) -> str:
-    """The SDMX 2.1 series key: every dimension open except ``geo``."""
-    dims = FLOWS[flow].dimensions if flow in FLOWS else ("freq", "geo")
-    return ".".join("+".join(geo) if d == "geo" else "" for d in dims)
+    """The SDMX 2.1 series key: every dimension open except ``geo`` (``all`` for an unknown flow,
+    whose rows are then filtered here)."""
+    if flow not in FLOWS:
+        return "all"
+    return ".".join("+".join(geo) if d == "geo" else "" for d in FLOWS[flow].dimensions)
 
 
 def meta_for(flow: str, data: SdmxData) -> DatasetMeta:
@@ -111,7 +117,8 @@ class EurostatConnector(Connector[EurostatConfig]):
 
     def data_url(self, flow: str) -> str:
         """The URL of a flow's observations for the configured areas."""
-        return f"{self.config.base_url}/data/{flow.upper()}/{flow_key(flow, self.config.geo)}"
+        key = self.config.key or flow_key(flow, self.config.geo)
+        return f"{self.config.base_url}/data/{flow.upper()}/{key}"
 
     def data_params(self) -> dict[str, str]:
         """Query parameters of a data request."""
@@ -163,7 +170,12 @@ class EurostatConnector(Connector[EurostatConfig]):
             yield self._load(flow, data, download.url, download.retrieved_at, download.sha256)
 
     def _load(self, flow: str, data: SdmxData, url: str, retrieved: str, digest: str) -> Load:
-        return Load(meta=meta_for(flow, data), table=data.table,
+        table = data.table
+        if "geo" in table.column_names:  # whatever the key asked for, keep the configured areas
+            table = table.filter(pc.is_in(table["geo"], pa.array(self.config.geo)))
+        if table.num_rows == 0:
+            raise InvalidInput(f"eurostat {flow}: no observation for geo {','.join(self.config.geo)}")
+        return Load(meta=meta_for(flow, data), table=table,
                     provenance=self.provenance(source_url=url, retrieved_at=retrieved,
                                                sha256=digest,
                                                upstream_last_update=data.last_update,

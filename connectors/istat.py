@@ -11,6 +11,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import pyarrow as pa
+import pyarrow.compute as pc
+
 from connectors.base import Connector, ConnectorConfig, Load, Unchanged
 from connectors.sdmx import SdmxData, flow_id, read_sdmx_csv
 from datacommons.errors import InvalidInput
@@ -52,6 +55,7 @@ class IstatConfig(ConnectorConfig):
     flows: list[str] = list(FLOWS)
     areas: list[str] = ["ITC1", "ITC11"]
     start_period: str | None = None
+    key: str | None = None
     base_url: str = BASE_URL
 
 
@@ -62,9 +66,10 @@ def dataset_id(flow: str) -> str:
 
 def flow_key(flow: str, areas: list[str]) -> str:
     """The SDMX series key: annual, the configured areas, every other dimension open."""
-    dims = FLOWS[flow].dimensions if flow in FLOWS else ("FREQ", "REF_AREA")
+    if flow not in FLOWS:
+        return "all"  # an unknown flow: everything, filtered to the areas here
     parts = {"FREQ": "A", "REF_AREA": "+".join(areas)}
-    return ".".join(parts.get(d, "") for d in dims)
+    return ".".join(parts.get(d, "") for d in FLOWS[flow].dimensions)
 
 
 def meta_for(flow: str, data: SdmxData, areas: list[str]) -> DatasetMeta:
@@ -107,7 +112,8 @@ class IstatConnector(Connector[IstatConfig]):
 
     def data_url(self, flow: str) -> str:
         """The URL of a flow's observations for the configured areas."""
-        return f"{self.config.base_url}/data/{flow}/{flow_key(flow, self.config.areas)}"
+        key = self.config.key or flow_key(flow, self.config.areas)
+        return f"{self.config.base_url}/data/{flow}/{key}"
 
     def extract(self, *, file: Path | None) -> Iterator[Load | Unchanged]:
         """Each configured flow (or the one SDMX-CSV file given) as a tidy dataset."""
@@ -130,8 +136,12 @@ class IstatConnector(Connector[IstatConfig]):
 
     def _load(self, flow: str, data: SdmxData, url: str, retrieved: str, digest: str,
               last_modified: str | None) -> Load:
-        return Load(meta=meta_for(flow, data, self.config.areas),
-                    table=data.table,
+        table = data.table
+        if "ref_area" in table.column_names:  # whatever the key asked for, keep the areas
+            table = table.filter(pc.is_in(table["ref_area"], pa.array(self.config.areas)))
+        if table.num_rows == 0:
+            raise InvalidInput(f"istat {flow}: no observation for {','.join(self.config.areas)}")
+        return Load(meta=meta_for(flow, data, self.config.areas), table=table,
                     provenance=self.provenance(source_url=url, retrieved_at=retrieved,
                                                sha256=digest, upstream_last_update=last_modified,
                                                dataflow=data.dataflow,

@@ -87,3 +87,24 @@ def test_an_unknown_package_is_refused(run, versions) -> None:  # type: ignore[n
     with pytest.raises(InvalidInput, match="ckan package_show: GET .* answered 404"):
         run("ckan", params={"package": "nope"}, http=ckan.client())
     assert ckan.urls == [url] and versions() == {}
+
+
+def test_a_truncated_xlsx_resource_is_refused(run, versions, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    data = (FIXTURES / "ckan/albo_cooperative_sociali.xlsx").read_bytes()
+    path = tmp_path / "albo.xlsx"
+    path.write_bytes(data[: len(data) - 300])
+    with pytest.raises(InvalidInput, match=r"^albo.xlsx: not a valid XLSX file \(truncated or "
+                                           "corrupt"):
+        run("ckan", file=path, params={"dataset": "albo"})
+    assert versions() == {}
+
+
+def test_a_latin1_csv_with_its_encoding_declared(run, store, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path / "albo.csv"
+    text = (FIXTURES / "ckan/albo_cooperative_sociali.csv").read_text().replace("Ponte", "Ponte è")
+    path.write_bytes(text.encode("latin-1"))
+    with pytest.raises(InvalidInput, match=r"^albo.csv: row 2 is not utf-8 \(byte 0xe8"):
+        run("ckan", file=path, params={"dataset": "albo"})
+    result = run("ckan", file=path, params={"dataset": "albo", "encoding": "latin-1"})
+    table = store.read_table(result.staged[0].content_hash)
+    assert table["denominazione"][0].as_py() == "Cooperativa Sociale Il Ponte è"

@@ -59,3 +59,13 @@ def test_the_same_answer_twice_stages_nothing_new(run, versions) -> None:  # typ
     again = run("istat", params={"flows": "151_914"}, http=source().client())
     assert [(s.version, s.created) for s in again.staged] == [(1, False)]
     assert versions() == {"istat-151-914": [1]}
+
+
+def test_an_explicit_key_and_areas_filter_the_rows(run, store) -> None:  # type: ignore[no-untyped-def]
+    url = f"{BASE}/151_914/A.ITC11.UNEM_R.9.Y15-74"
+    istat = Recorded({url: fixture("istat/151_914.csv")})
+    result = run("istat", params={"flows": "151_914", "areas": "ITC11",
+                                  "key": "A.ITC11.UNEM_R.9.Y15-74"}, http=istat.client())
+    assert istat.urls == [url]
+    table = store.read_table(result.staged[0].content_hash)
+    assert set(table["ref_area"].to_pylist()) == {"ITC11"} and table.num_rows == 18
