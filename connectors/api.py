@@ -120,6 +120,10 @@ async def run_ingest(connector: str, request: Request, admin: AdminPrincipal) ->
     else:
         body = await request.body()
         payload = _params(body.decode("utf-8", "replace")) if body.strip() else {}
+        unknown = sorted(set(payload) - {"params"})
+        if unknown:  # a parameter outside "params" would otherwise be silently ignored
+            raise InvalidInput(f"unknown field {', '.join(unknown)}: put connector parameters "
+                               'under "params"')
         params = _params(payload.get("params", {}))
     with tempfile.TemporaryDirectory(prefix="upload-") as tmp:
         path: Path | None = None

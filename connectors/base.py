@@ -28,6 +28,7 @@ from __future__ import annotations
 import types
 import typing
 from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -168,6 +169,10 @@ class Connector(Generic[ConfigT]):
                           params=self.config.model_dump(mode="json", exclude_defaults=True,
                                                          by_alias=True),
                           extra=extra)
+
+    def converting(self, what: str) -> AbstractContextManager[Callable[[int], None]]:
+        """A progress spinner while ``what`` is parsed and converted (in a terminal only)."""
+        return self.context.progress.task(f"{what}: convert", total=None)
 
     def local_source(self, file: Path) -> tuple[str, str, str]:
         """``(source_url, retrieved_at, sha256)`` for a local file given with ``--file``."""

@@ -147,7 +147,8 @@ class EurostatConnector(Connector[EurostatConfig]):
     def extract(self, *, file: Path | None) -> Iterator[Load | Unchanged]:
         """Each configured flow (or the one SDMX-CSV file given) as a tidy dataset."""
         if file is not None:
-            data = read_sdmx_csv(file, source=file.name)
+            with self.converting(file.name):
+                data = read_sdmx_csv(file, source=file.name)
             flow = flow_id(data.dataflow)
             url, retrieved, digest = self.local_source(file)
             yield self._load(flow, data, url, retrieved, digest)
@@ -164,7 +165,8 @@ class EurostatConnector(Connector[EurostatConfig]):
             download = self.context.http.download(
                 self.data_url(flow), source=f"eurostat {flow}", params=self.data_params(),
                 dest_dir=self.context.work_dir, progress=self.context.progress)
-            data = read_sdmx_csv(download.path, source=f"eurostat {flow} ({download.url})")
+            with self.converting(f"eurostat {flow}"):
+                data = read_sdmx_csv(download.path, source=f"eurostat {flow} ({download.url})")
             if flow_id(data.dataflow) != flow:
                 raise InvalidInput(f"eurostat {flow}: the answer is flow {data.dataflow}")
             yield self._load(flow, data, download.url, download.retrieved_at, download.sha256)

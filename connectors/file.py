@@ -269,9 +269,10 @@ class FileConnector(Connector[FileConfig]):
             raise InvalidInput("file: give the donated file with --file PATH")
         decl = self.config.schema_
         source = file.name
-        raw = read_table(file, source=source, fmt=self.config.format,
-                         encoding=self.config.encoding, delimiter=self.config.delimiter)
-        table, dropped = check_table(raw, decl, source)
+        with self.converting(source):
+            raw = read_table(file, source=source, fmt=self.config.format,
+                             encoding=self.config.encoding, delimiter=self.config.delimiter)
+            table, dropped = check_table(raw, decl, source)
         _url, retrieved, digest = self.local_source(file)
         yield Load(meta=decl.meta(), table=table, policy=decl.policy(),
                    provenance=self.provenance(

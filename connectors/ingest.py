@@ -22,7 +22,7 @@ from connectors.catalogue import get_connector
 from connectors.http import HttpClient
 from connectors.progress import NullProgress, Progress
 from datacommons import registry
-from datacommons.errors import InvalidInput, NotFound
+from datacommons.errors import Conflict, InvalidInput, NotFound
 from datacommons.storage import ParquetStore
 
 
@@ -115,6 +115,14 @@ def ingest(
             client.close()
 
 
+def _check_owner(session: Session, dataset_id: str, connector: str) -> None:
+    """A dataset is loaded by one connector: a donation cannot overwrite the Turin reference."""
+    latest = latest_provenance(session, dataset_id)
+    owner = (latest or {}).get("connector")
+    if owner and owner != connector:
+        raise Conflict(f"dataset {dataset_id} is loaded by connector {owner}, not {connector}")
+
+
 def _stage(session: Session, *, store: ParquetStore, connector: str, items: list[Load | Unchanged],
            actor: str, progress: Progress) -> IngestResult:
     result = IngestResult(connector=connector)
@@ -125,6 +133,7 @@ def _stage(session: Session, *, store: ParquetStore, connector: str, items: list
         if isinstance(item, Unchanged):
             result.unchanged.append(item)
             continue
+        _check_owner(session, item.meta.id, item.provenance.connector)
         dataset = registry.upsert_dataset(session, meta=item.meta)
         if item.policy is not None:
             registry.set_policy(session, dataset=dataset, spec=item.policy)

@@ -118,7 +118,8 @@ class IstatConnector(Connector[IstatConfig]):
     def extract(self, *, file: Path | None) -> Iterator[Load | Unchanged]:
         """Each configured flow (or the one SDMX-CSV file given) as a tidy dataset."""
         if file is not None:
-            data = read_sdmx_csv(file, source=file.name)
+            with self.converting(file.name):
+                data = read_sdmx_csv(file, source=file.name)
             url, retrieved, digest = self.local_source(file)
             yield self._load(flow_id(data.dataflow), data, url, retrieved, digest, None)
             return
@@ -128,7 +129,8 @@ class IstatConnector(Connector[IstatConfig]):
                 self.data_url(flow), source=f"istat {flow}", params=params,
                 headers={"Accept": ACCEPT_CSV}, dest_dir=self.context.work_dir,
                 progress=self.context.progress)
-            data = read_sdmx_csv(download.path, source=f"istat {flow} ({download.url})")
+            with self.converting(f"istat {flow}"):
+                data = read_sdmx_csv(download.path, source=f"istat {flow} ({download.url})")
             if flow_id(data.dataflow) != flow.lower():
                 raise InvalidInput(f"istat {flow}: the answer is flow {data.dataflow}")
             yield self._load(flow, data, download.url, download.retrieved_at, download.sha256,

@@ -229,7 +229,12 @@ def check_reference_geography(table: pa.Table) -> None:
 
 def turin_codes() -> list[str]:
     """The 312 ISTAT codes of the Turin reference, from the bundled list (public reference data)."""
-    return turin_subset(read_comuni(reference_path()))["codice_comune"].to_pylist()
+    return list(_turin_codes())
+
+
+@lru_cache(maxsize=1)
+def _turin_codes() -> tuple[str, ...]:
+    return tuple(turin_subset(read_comuni(reference_path()))["codice_comune"].to_pylist())
 
 
 class IstatComuniConfig(ConnectorConfig):
@@ -261,7 +266,8 @@ class IstatComuniConnector(Connector[IstatComuniConfig]):
             url, retrieved, digest = self.local_source(file)
             last, shown = None, file.name
         sniff(path, source=shown)
-        every = read_comuni(path, source=shown)
+        with self.converting(shown):
+            every = read_comuni(path, source=shown)
         turin = turin_subset(every)
         if turin.num_rows == 0:
             raise InvalidInput(f"{shown}: no comune has NUTS3 {TURIN_NUTS3} (not ISTAT's list?)")

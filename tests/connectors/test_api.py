@@ -78,6 +78,9 @@ def test_unknown_connector_and_bad_params(client: TestClient, tokens) -> None:  
     bad = client.post("/api/v1/admin/ingest/eurostat", json={"params": {"flow": "x"}}, headers=admin)
     assert bad.status_code == 422
     assert bad.json()["error"] == "connector eurostat: parameter flow: Extra inputs are not permitted"
+    outside = client.post("/api/v1/admin/ingest/eurostat", json={"flows": ["x"]}, headers=admin)
+    assert outside.status_code == 422
+    assert outside.json()["error"] == 'unknown field flows: put connector parameters under "params"'
     not_json = client.post("/api/v1/admin/ingest/eurostat", content=b"{", headers={
         **admin, "Content-Type": "application/json"})
     assert not_json.status_code == 422 and not_json.json()["error"].startswith("params: not valid JSON")

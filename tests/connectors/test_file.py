@@ -201,3 +201,17 @@ def test_synthetic_generator_is_deterministic_and_bounded() -> None:
     unemployed_wages = first.filter(pc.equal(first["employed_12m"], 0))["monthly_wage"]
     assert pc.max(unemployed_wages).as_py() == 0.0
     assert first["donor_id"][0].as_py() == "D0000001"
+
+
+def test_a_donation_cannot_take_over_a_dataset_of_another_connector(run, versions,  # type: ignore[no-untyped-def]
+                                                                     tmp_path) -> None:
+    from datacommons.errors import Conflict
+
+    run("plan2030")
+    decl = {"dataset": "plan2030", "title_it": "x", "title_en": "x", "publisher": "x",
+            "pseudonym": "p", "max_rows_per_unit": 1, "columns": [{"name": "p", "type": "string"}]}
+    path = tmp_path / "d.csv"
+    path.write_text("p\nA\n")
+    with pytest.raises(Conflict, match="dataset plan2030 is loaded by connector plan2030, not file"):
+        run("file", file=path, params={"schema": json.dumps(decl)})
+    assert versions() == {"plan2030": [1]}
