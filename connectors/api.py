@@ -19,7 +19,7 @@ from starlette.datastructures import UploadFile
 
 from connectors.catalogue import available
 from connectors.http import HttpClient
-from connectors.ingest import IngestResult, ingest
+from connectors.ingest import IngestResult, extract, stage
 from datacommons.auth import AdminPrincipal, Principal
 from datacommons.db import transaction
 from datacommons.errors import InvalidInput, PayloadTooLarge
@@ -148,7 +148,10 @@ def _ingest(request: Request, admin: Principal, connector: str, path: Path | Non
             params: dict[str, Any]) -> IngestResult:
     state = request.app.state
     transport = getattr(state, "connector_transport", None)  # tests inject recorded responses
-    with HttpClient(transport=transport) as http, \
-            transaction(state.sessionmaker, immediate=True) as session:
-        return ingest(session, store=state.store, connector_name=connector, file=path,
-                      params=params, actor=admin.actor, http=http)
+    # Read and check first, without holding the write lock during downloads; then stage.
+    with HttpClient(transport=transport) as http, transaction(state.sessionmaker) as session:
+        items = extract(session, store=state.store, connector_name=connector, file=path,
+                        params=params, http=http)
+    with transaction(state.sessionmaker, immediate=True) as session:
+        return stage(session, store=state.store, connector_name=connector, items=items,
+                     actor=admin.actor)

@@ -85,6 +85,28 @@ def ingest(
     ``params`` configure the connector (strings from the command line are converted to their types);
     ``file`` is a local copy of the source. Raises :class:`InvalidInput` (exit 2, HTTP 422) for a bad
     connector name, parameter or input; the caller rolls back its transaction on any error.
+    This is :func:`extract` then :func:`stage` on one session; callers that must not hold a write
+    lock during a long download (the CLI, the API) call the two in separate transactions.
+    """
+    items = extract(session, store=store, connector_name=connector_name, file=file,
+                    params=params, http=http, progress=progress)
+    return stage(session, store=store, connector_name=connector_name, items=items, actor=actor,
+                 progress=progress)
+
+
+def extract(
+    session: Session,
+    *,
+    store: ParquetStore,
+    connector_name: str,
+    file: Path | None = None,
+    params: Mapping[str, Any] | None = None,
+    http: HttpClient | None = None,
+    progress: Progress | None = None,
+) -> list[Load | Unchanged]:
+    """Run the connector and return every load, read and checked, without writing anything.
+
+    The session is only read (the newest version's provenance, to skip unchanged sources).
     """
     cls = get_connector(connector_name)
     if file is not None and not cls.accepts_file:
@@ -101,18 +123,19 @@ def ingest(
     store.ensure()
     own_http = http is None
     client = http or HttpClient()
-    progress = progress or NullProgress()
     try:
         with tempfile.TemporaryDirectory(prefix="ingest-", dir=store.tmp_dir) as work:
-            context = Context(http=client, work_dir=Path(work), progress=progress,
+            context = Context(http=client, work_dir=Path(work), progress=progress or NullProgress(),
                               latest_provenance=lambda d: latest_provenance(session, d))
             connector = cls(config, context=context)
             items = list(connector.extract(file=Path(file) if file is not None else None))
-            return _stage(session, store=store, connector=connector_name, items=items,
-                          actor=actor, progress=progress)
     finally:
         if own_http:
             client.close()
+    ids = [i.meta.id if isinstance(i, Load) else i.dataset_id for i in items]
+    if len(set(ids)) != len(ids):
+        raise InvalidInput(f"connector {connector_name} yielded a dataset twice: {sorted(ids)}")
+    return items
 
 
 def _check_owner(session: Session, dataset_id: str, connector: str) -> None:
@@ -123,12 +146,12 @@ def _check_owner(session: Session, dataset_id: str, connector: str) -> None:
         raise Conflict(f"dataset {dataset_id} is loaded by connector {owner}, not {connector}")
 
 
-def _stage(session: Session, *, store: ParquetStore, connector: str, items: list[Load | Unchanged],
-           actor: str, progress: Progress) -> IngestResult:
-    result = IngestResult(connector=connector)
-    ids = [i.meta.id if isinstance(i, Load) else i.dataset_id for i in items]
-    if len(set(ids)) != len(ids):
-        raise InvalidInput(f"connector {connector} yielded a dataset twice: {sorted(ids)}")
+def stage(session: Session, *, store: ParquetStore, connector_name: str,
+          items: list[Load | Unchanged], actor: str, progress: Progress | None = None
+          ) -> IngestResult:
+    """Stage each load of :func:`extract` as a dataset version (the same content: the same version)."""
+    progress = progress or NullProgress()
+    result = IngestResult(connector=connector_name)
     for item in items:
         if isinstance(item, Unchanged):
             result.unchanged.append(item)
