@@ -83,7 +83,7 @@ def test_cli_truncated_file_exits_2_and_adds_no_version(settings, tmp_path: Path
     path = tmp_path / "lfst_r_lfu3rt.csv"
     path.write_text(BAD["truncated"][0])
     result = run_cli(settings, "ingest", "eurostat", "--file", str(path))
-    assert (result.returncode, result.stdout) == (2, "")
+    assert (result.returncode, result.stdout) == (2, ""), result.stderr
     assert result.stderr == f"datacommons: error: {BAD['truncated'][1]}\n"
     listing = json.loads(run_cli(settings, "datasets", "list", "--json").stdout)
     assert [(d["id"], d["current_version"]) for d in listing["data"]] == [
