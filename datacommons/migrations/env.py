@@ -5,11 +5,12 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import text
 
+from datacommons.db import Base, make_engine
+
 # Every table of every package, so that autogenerate sees them all. Only the tooling imports these;
 # the kernel itself never does.
 import datacommons.auth  # noqa: F401,E402
 import datacommons.registry  # noqa: F401,E402
-from datacommons.db import Base, make_engine
 
 PG_MIGRATION_LOCK = 7286001  # advisory lock id: concurrent starters migrate one at a time
 

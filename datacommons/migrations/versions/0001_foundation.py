@@ -7,10 +7,10 @@ Create Date: 2026-11-25
 
 from __future__ import annotations
 
-import sqlalchemy as sa
 from alembic import op
-
+import sqlalchemy as sa
 import datacommons.db
+
 
 revision = '0001'
 down_revision = None
