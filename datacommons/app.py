@@ -22,6 +22,7 @@ import datacommons.quality.api
 import consent.api
 import privacy.api
 from consent.transparency import log_publication
+import connectors.api
 import datacommons.tokens_api
 from datacommons import __version__, registry
 from datacommons.config import Settings, get_settings
@@ -123,4 +124,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return RedirectResponse("/login?" + urlencode({"next": exc.next_url}), status_code=303)
 
     app.include_router(privacy.api.router, prefix=API)
+    app.include_router(connectors.api.router, prefix=API)
     return app

@@ -1,32 +1,45 @@
-"""``datacommons demo``: seed the demo catalog and tokens (idempotent).
+"""``datacommons demo``: seed the demo catalog and tokens (idempotent, offline).
 
-Part of the composition root (with ``app.py`` and ``cli.py``): it may import every package.
+Part of the composition root (with ``app.py`` and ``cli.py``): it may import every package. Every demo
+dataset enters through the real connectors' local-file path, from snapshots shipped in the package
+(``connectors/reference/``, ``connectors/samples/``) or, for the donated microdata, from the synthetic
+generator written to a file first.
 """
 
 from __future__ import annotations
 
+import tempfile
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
 
-from connectors.istat_comuni import TURIN_NUTS3, read_comuni, reference_path, turin_subset
-from consent.transparency import log_publication
+import httpx
+import pyarrow.parquet as pq
+from sqlalchemy.orm import Session, sessionmaker
+
+from connectors import synthetic
+from connectors.http import HttpClient
+from connectors.ingest import IngestResult, ingest
+from connectors.istat_comuni import TURIN_ID, reference_path
 from consent.demo import seed_consent
+from consent.transparency import log_publication
 from datacommons import auth, registry
 from datacommons.config import Settings
 from datacommons.db import make_engine, make_sessionmaker, transaction
 from datacommons.errors import InvalidInput
 from datacommons.migrations import upgrade
 from datacommons.quality.gate import failure_error, validate_version
-from datacommons.registry import ColumnSpec, DatasetMeta, SchemaSpec
-from datacommons.storage import ParquetStore, file_sha256
+from datacommons.storage import ParquetStore
 
 ACTOR = "system:demo"
-COMUNI_ID = "comuni-torino"
-PRIVATE_ID = "inserimento-lavorativo"
+COMUNI_ID = TURIN_ID
+SAMPLES = Path(__file__).resolve().parents[1] / "connectors" / "samples"
+#: Donors in the demo's synthetic donation (about 40,000 rows).
+DEMO_DONORS = 28_000
+DEMO_SEED = 2030
+PRIVATE_ID = synthetic.DATASET_ID
 #: The organisation that donates the private dataset's records (and registers their donors).
 DONOR_ORGANISATION = "Cooperativa sociale Il Ponte (demo)"
-#: The donors of the private dataset. TODO(merge): the ids of the synthetic microdata generator.
-DEMO_DONOR_IDS = [f"D{i:07d}" for i in range(1, 501)]
 
 #: One demo token per role: (role, token name, organisation or donor id).
 DEMO_TOKENS: tuple[tuple[str, str, str], ...] = (
@@ -34,53 +47,6 @@ DEMO_TOKENS: tuple[tuple[str, str, str], ...] = (
     ("analyst", "Demo analyst", "Cooperativa sociale Il Ponte (demo)"),
     ("researcher", "Demo researcher", "Università di Torino — gruppo di ricerca (demo)"),
     ("donor", "Demo donor", "demo-donor-0001"),
-)
-
-COMUNI_META = DatasetMeta(
-    id=COMUNI_ID,
-    title_it="Comuni della Città metropolitana di Torino",
-    title_en="Municipalities of the Metropolitan City of Turin",
-    description_it="I 312 comuni della Città metropolitana di Torino (NUTS3 ITC11) con codici ISTAT, "
-    "codice catastale e codici NUTS 2021: la geografia di riferimento di ogni dataset del commons. "
-    "Fonte: ISTAT, Elenco dei comuni italiani.",
-    description_en="The 312 municipalities of the Metropolitan City of Turin (NUTS3 ITC11) with ISTAT "
-    "codes, cadastral code and NUTS 2021 codes: the reference geography every dataset of the commons "
-    "is checked against. Source: ISTAT, list of Italian municipalities.",
-    theme="REGI",
-    publisher="ISTAT",
-    access="open",
-    geography=TURIN_NUTS3,
-    licence="https://creativecommons.org/licenses/by/3.0/it/",
-    keywords=["comuni", "municipalities", "geografia", "geography", "ISTAT", "NUTS", "Torino", "Turin"],
-    frequency="ANNUAL",
-    schema_spec=SchemaSpec(
-        columns=[
-            ColumnSpec(name="codice_comune", type="string", role="key", unique=True,
-                       description="ISTAT code of the comune (6 characters)"),
-            ColumnSpec(name="comune", type="string", role="attribute", nullable=False),
-            ColumnSpec(name="denominazione_completa", type="string", nullable=False),
-            ColumnSpec(name="codice_catastale", type="string", unique=True, nullable=False),
-            ColumnSpec(name="sigla_provincia", type="string", role="dimension", codes=["TO"]),
-            ColumnSpec(name="unita_sovracomunale", type="string", role="dimension"),
-            ColumnSpec(name="codice_regione", type="string", role="dimension", codes=["01"]),
-            ColumnSpec(name="regione", type="string", role="dimension", codes=["Piemonte"]),
-            ColumnSpec(name="capoluogo", type="boolean", nullable=False),
-            ColumnSpec(name="nuts1", type="string", role="dimension", codes=["ITC"]),
-            ColumnSpec(name="nuts2", type="string", role="dimension", codes=["ITC1"]),
-            ColumnSpec(name="nuts3", type="string", role="dimension", codes=[TURIN_NUTS3]),
-        ],
-        keys=["codice_comune"],
-        expectations=[
-            {"type": "expect_table_row_count_to_equal", "kwargs": {"value": 312},
-             "description": "the Metropolitan City of Turin has 312 comuni"},
-            {"type": "expect_column_values_to_match_regex",
-             "kwargs": {"column": "codice_comune", "regex": r"^001\d{3}$"},
-             "description": "ISTAT codes of the province of Turin are 001 + 3 digits"},
-            {"type": "expect_column_distinct_values_to_contain_set",
-             "kwargs": {"column": "codice_comune", "value_set": ["001272"]},
-             "description": "Torino (001272) is present"},
-        ],
-    ),
 )
 
 
@@ -92,29 +58,71 @@ class DemoResult:
     tokens: dict[str, str] = field(default_factory=dict)
 
 
-def seed_comuni(session: registry.Session, store: ParquetStore) -> registry.DatasetVersion:
-    """Stage, validate (quality gate) and publish the reference geography from ISTAT's list."""
-    path = reference_path()
-    table = turin_subset(read_comuni(path))
-    dataset = registry.upsert_dataset(session, meta=COMUNI_META)
-    provenance = {
-        "connector": "istat-comuni",
-        "connector_version": "1",
-        "source_url": "https://www.istat.it/classificazione/codici-dei-comuni-delle-province-e-delle-regioni/",
-        "source_file": path.name,
-        "source_sha256": file_sha256(path),
-        "retrieved_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "filter": "nuts3 = ITC11",
-        "attribution": "Fonte: ISTAT",
-    }
-    version, _ = registry.stage_table(session, store=store, dataset=dataset, table=table,
-                                      provenance=provenance, actor=ACTOR)
-    if version.status in ("staged", "rejected"):
-        report = validate_version(session, store=store, version=version, actor=ACTOR)
-        if not report.success:
-            raise failure_error(report)
-    registry.publish(session, dataset_id=dataset.id, number=version.number, actor=ACTOR)
+def publish_staged(session: registry.Session, store: ParquetStore, result: IngestResult
+                   ) -> dict[str, int]:
+    """Publish every version an ingest staged; the quality gate has already run on each (at ingest).
+
+    A demo version that did not pass the gate stops the demo with the failing expectations named.
+    """
+    published: dict[str, int] = {}
+    for item in result.staged:
+        version = registry.get_version(session, item.dataset_id, item.version)
+        if version.status in ("staged", "rejected"):
+            report = validate_version(session, store=store, version=version, actor=ACTOR)
+            if not report.success:
+                raise failure_error(report)
+        registry.publish(session, dataset_id=item.dataset_id, number=item.version, actor=ACTOR)
+        published[item.dataset_id] = item.version
+    return published
+
+
+def seed_comuni(session: Session, store: ParquetStore) -> registry.DatasetVersion:
+    """Ingest ISTAT's list (shipped copy) and publish the Turin reference and the Italian list."""
+    result = ingest(session, store=store, connector_name="istat-comuni", file=reference_path(),
+                    params={}, actor=ACTOR)
+    publish_staged(session, store, result)
+    version = registry.get_dataset(session, TURIN_ID).current_version
+    assert version is not None
     return version
+
+
+def _demo_steps(work: Path) -> list[tuple[str, Path | None, dict[str, Any]]]:
+    """(connector, file, params) of each demo ingest, in order: the reference geography first."""
+    donation = work / "inserimento-lavorativo-demo.parquet"
+    pq.write_table(synthetic.generate(n_donors=DEMO_DONORS, seed=DEMO_SEED), donation)
+    return [
+        ("istat-comuni", reference_path(), {}),
+        ("plan2030", None, {}),
+        ("eurostat", SAMPLES / "eurostat_lfst_r_lfu3rt.csv", {}),
+        ("istat", SAMPLES / "istat_151_914.csv", {}),
+        ("file", donation, {"schema": "inserimento-lavorativo"}),
+    ]
+
+
+def seed_datasets(factory: sessionmaker[Session], store: ParquetStore) -> dict[str, int]:
+    """Ingest and publish every demo dataset, each connector in its own transaction."""
+    published: dict[str, int] = {}
+
+    def offline(request: httpx.Request) -> httpx.Response:
+        raise InvalidInput(f"the demo is offline: no request to {request.url}")
+
+    with tempfile.TemporaryDirectory(prefix="demo-") as tmp, \
+            HttpClient(transport=httpx.MockTransport(offline), attempts=1) as http:
+        for connector, file, params in _demo_steps(Path(tmp)):
+            with transaction(factory, immediate=True) as session:
+                result = ingest(session, store=store, connector_name=connector, file=file,
+                                params=params, actor=ACTOR, http=http)
+                published.update(publish_staged(session, store, result))
+    return published
+
+
+def donated_ids(session: Session, store: ParquetStore) -> list[str]:
+    """The donor pseudonyms in the demo's published donation (the donors the organisation registers)."""
+    version = registry.get_dataset(session, PRIVATE_ID).current_version
+    if version is None:
+        raise InvalidInput(f"{PRIVATE_ID} has no published version")
+    donors = store.read_table(version.content_hash, columns=["donor_id"])["donor_id"]
+    return sorted(set(donors.to_pylist()))
 
 
 def run_demo(settings: Settings) -> DemoResult:
@@ -139,11 +147,9 @@ def run_demo(settings: Settings) -> DemoResult:
                     value=auth.derived_token_value(secret, f"demo:{role}"),
                 )
                 result.tokens[role] = clear
+        result.datasets.update(seed_datasets(factory, store))
         with transaction(factory, immediate=True) as session:
-            version = seed_comuni(session, store)
-            result.datasets[COMUNI_ID] = version.number
-        with transaction(factory, immediate=True) as session:
-            seed_consent(session, dataset_id=PRIVATE_ID, donor_ids=DEMO_DONOR_IDS,
+            seed_consent(session, dataset_id=PRIVATE_ID, donor_ids=donated_ids(session, store),
                          organisation=DONOR_ORGANISATION, settings=settings)
         return result
     finally:

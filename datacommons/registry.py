@@ -243,13 +243,16 @@ def set_policy(session: Session, *, dataset: Dataset, spec: PolicySpec) -> Acces
     if dataset.access != "private":
         raise InvalidInput(f"dataset {dataset.id} is open: only private datasets have a policy")
     policy = session.get(AccessPolicy, dataset.id)
+    values = spec.model_dump()
     if policy is None:
-        policy = AccessPolicy(dataset_id=dataset.id, **spec.model_dump())
+        policy = AccessPolicy(dataset_id=dataset.id, **values)
         session.add(policy)
+    elif all(getattr(policy, key) == value for key, value in values.items()):
+        return policy
     else:
-        for key, value in spec.model_dump().items():
+        for key, value in values.items():
             setattr(policy, key, value)
-    dataset.modified_at = utcnow()
+    dataset.modified_at = utcnow()  # the catalog's facets (years of private data) follow the policy
     session.flush()
     return policy
 

@@ -47,7 +47,7 @@ OPEN = DatasetMeta(
     theme="ECON", publisher="Eurostat", geography="ITC1", frequency="ANNUAL",
     keywords=["lavoro", "employment"])
 PRIVATE = DatasetMeta(
-    id="inserimento-lavorativo", title_it="Inserimento lavorativo", title_en="Job placement",
+    id="percorsi-privati", title_it="Percorsi di inserimento", title_en="Job placement",
     description_it="Microdati donati dalle cooperative sociali.",
     description_en="Microdata donated by social cooperatives.",
     theme="SOCI", publisher="Cooperativa sociale Il Ponte", access="private", geography="ITC11",
@@ -58,8 +58,14 @@ UNVERSIONED = DatasetMeta(
     geography="IT", frequency="IRREG", licence=CC_BY)
 
 #: What each dataset of the catalog must say: theme, frequency, access right, licence, NUTS code.
+CC_BY_IT = "https://creativecommons.org/licenses/by/3.0/it/"
 EXPECTED = {
-    COMUNI_ID: ("REGI", "ANNUAL", "PUBLIC", "https://creativecommons.org/licenses/by/3.0/it/", "ITC11"),
+    COMUNI_ID: ("REGI", "ANNUAL", "PUBLIC", CC_BY_IT, "ITC11"),
+    "comuni-italia": ("REGI", "ANNUAL", "PUBLIC", CC_BY_IT, "IT"),
+    "eurostat-lfst-r-lfu3rt": ("SOCI", "ANNUAL", "PUBLIC", CC_BY, "ITC1"),
+    "inserimento-lavorativo": ("SOCI", "IRREG", "NON_PUBLIC", CC_BY, "ITC11"),
+    "istat-151-914": ("SOCI", "ANNUAL", "PUBLIC", CC_BY_IT, "ITC11"),
+    "plan2030": ("SOCI", "IRREG", "PUBLIC", CC_BY, "ITC11"),
     OPEN.id: ("ECON", "ANNUAL", "PUBLIC", CC_BY, "ITC1"),
     PRIVATE.id: ("SOCI", "QUARTERLY", "NON_PUBLIC", CC_BY, "ITC11"),
     UNVERSIONED.id: ("GOVE", "IRREG", "PUBLIC", CC_BY, "IT"),
@@ -249,16 +255,16 @@ def test_an_open_dataset_without_a_version_has_no_distribution(catalog_client: T
 def test_the_catalog_is_paged_with_hydra_links(catalog_client: TestClient, shapes: rdflib.Graph) -> None:
     seen: list[str] = []
     for page in (1, 2):
-        answer = catalog_client.get("/api/v1/catalog.jsonld", params={"page": page, "page_size": 3})
+        answer = catalog_client.get("/api/v1/catalog.jsonld", params={"page": page, "page_size": 5})
         assert answer.status_code == 200, answer.text
         catalog, view = answer.json()["@graph"]
         seen += [d["dct:identifier"] for d in catalog["dcat:dataset"]]
-        link = f"{BASE}/api/v1/catalog.jsonld?page={{}}&page_size=3"
+        link = f"{BASE}/api/v1/catalog.jsonld?page={{}}&page_size=5"
         expected_view = {
             "@id": link.format(page),
             "@type": ["hydra:PartialCollectionView", "hydra:PagedCollection"],
-            "hydra:totalItems": {"@value": "4", "@type": "xsd:nonNegativeInteger"},
-            "hydra:itemsPerPage": {"@value": "3", "@type": "xsd:nonNegativeInteger"},
+            "hydra:totalItems": {"@value": str(len(EXPECTED)), "@type": "xsd:nonNegativeInteger"},
+            "hydra:itemsPerPage": {"@value": "5", "@type": "xsd:nonNegativeInteger"},
             "hydra:first": {"@id": link.format(1)}, "hydra:firstPage": {"@id": link.format(1)},
             "hydra:last": {"@id": link.format(2)}, "hydra:lastPage": {"@id": link.format(2)},
         }
@@ -270,13 +276,13 @@ def test_the_catalog_is_paged_with_hydra_links(catalog_client: TestClient, shape
                               "hydra:previousPage": {"@id": link.format(1)}}
         assert view == expected_view
         graph = assert_conforms(answer.json(), shapes)  # every page is a valid catalog
-        assert graph.value(URIRef(link.format(page)), HYDRA.totalItems).toPython() == 4
+        assert graph.value(URIRef(link.format(page)), HYDRA.totalItems).toPython() == len(EXPECTED)
     assert seen == sorted(EXPECTED)
 
-    beyond = catalog_client.get("/api/v1/catalog.jsonld", params={"page": 3, "page_size": 3})
+    beyond = catalog_client.get("/api/v1/catalog.jsonld", params={"page": 3, "page_size": 5})
     assert beyond.status_code == 404
     assert beyond.json() == {"ok": False, "status": 404, "errors": [],
-                             "error": "no page 3: the catalog has 2 page(s) of 3"}
+                             "error": "no page 3: the catalog has 2 page(s) of 5"}
     too_big = catalog_client.get("/api/v1/catalog.jsonld", params={"page_size": 501})
     assert too_big.status_code == 422
     assert too_big.json()["error"].startswith("invalid request: query.page_size:")

@@ -50,3 +50,49 @@ def test_empty_file_is_refused(tmp_path: Path) -> None:
     path.write_bytes(b"")
     with pytest.raises(InvalidInput, match="empty.csv: the file is empty"):
         read_comuni(path)
+
+
+# --- the istat-comuni connector, run as a user would -------------------------------------------
+
+REAL_LIST = Path("/work/shared/data/istat/Elenco-comuni-italiani.csv")
+
+
+def _real_list() -> Path:
+    """ISTAT's real file: the shared copy when present, else the identical bundled one."""
+    return REAL_LIST if REAL_LIST.is_file() else reference_path()
+
+
+def test_ingest_stages_italy_and_the_turin_reference_once(settings) -> None:  # type: ignore[no-untyped-def]
+    import json
+
+    from tests.support.cli import run_cli
+
+    first = run_cli(settings, "ingest", "istat-comuni", "--file", str(_real_list()))
+    assert first.returncode == 0, first.stderr
+    assert first.stdout.splitlines() == [
+        "staged comuni-italia version 1 (7901 rows): validated",
+        "staged comuni-torino version 1 (312 rows): validated"]
+    second = run_cli(settings, "ingest", "istat-comuni", "--file", str(_real_list()))
+    assert second.returncode == 0, second.stderr
+    assert second.stdout.splitlines() == [
+        "unchanged comuni-italia: version 1 (validated) already holds this content",
+        "unchanged comuni-torino: version 1 (validated) already holds this content"]
+    listing = json.loads(run_cli(settings, "datasets", "list", "--json").stdout)
+    assert sorted(d["id"] for d in listing["data"]) == ["comuni-italia", "comuni-torino"]
+
+
+def test_a_truncated_list_exits_2_and_stages_nothing(settings, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    import json
+
+    from tests.support.cli import run_cli
+
+    data = _real_list().read_bytes()
+    cut = tmp_path / "Elenco-comuni-italiani.csv"
+    cut.write_bytes(data[: len(data) // 2])
+    result = run_cli(settings, "ingest", "istat-comuni", "--file", str(cut))
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1
+    assert result.stderr.startswith("datacommons: error: Elenco-comuni-italiani.csv: ")
+    assert "truncated" in result.stderr
+    listing = json.loads(run_cli(settings, "datasets", "list", "--json").stdout)
+    assert listing == {"data": [], "count": 0}
