@@ -90,7 +90,7 @@ async def paced(url_of, headers: dict[str, str], clients: int, seconds: float,
         async def user(i: int) -> None:
             nonlocal errors
             rng = random.Random(i)
-            await asyncio.sleep(rng.uniform(0, 0.6))
+            await asyncio.sleep(rng.uniform(0, 3.0))
             while time.monotonic() < stop:
                 start = time.perf_counter()
                 try:
@@ -99,7 +99,7 @@ async def paced(url_of, headers: dict[str, str], clients: int, seconds: float,
                 except httpx.HTTPError:
                     errors += 1
                 latencies.append(time.perf_counter() - start)
-                await asyncio.sleep(rng.uniform(0.2, 0.6))
+                await asyncio.sleep(rng.uniform(1.0, 3.0))
         await asyncio.gather(*(user(i) for i in range(clients)))
     return latencies, errors
 

@@ -75,7 +75,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the application for ``settings`` (by default, the process settings)."""
     registry.on_publication(log_publication)
     settings = settings or get_settings()
-    engine = make_engine(settings.database_url_resolved)
+    engine = make_engine(settings.database_url_resolved, pool_size=settings.db_pool_size,
+                         max_overflow=settings.db_max_overflow)
     store = ParquetStore(settings.store_dir)
 
     @asynccontextmanager

@@ -44,6 +44,14 @@ class Settings(BaseSettings):
         description="Master secret (at least 32 characters). Required in production; in development "
         "and test a random one is generated once into `<data_dir>/secret.key`.",
     )
+    db_pool_size: int = Field(
+        20, ge=1, le=1000, description="Database connections each server process keeps open."
+    )
+    db_max_overflow: int = Field(
+        200, ge=0, le=5000,
+        description="Extra connections a server process may open under load. On PostgreSQL keep "
+        "workers x (pool size + overflow) under the server's max_connections (or use a pooler).",
+    )
     host: str = Field("127.0.0.1", description="Address `datacommons serve` listens on.")
     port: int = Field(8000, ge=1, le=65535, description="Port `datacommons serve` listens on.")
     public_url: str = Field(

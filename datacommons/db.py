@@ -78,10 +78,12 @@ def _sqlite_on_begin(conn: Connection) -> None:
     conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
-#: Connections per process. Sync endpoints run on a pool of 40 threads, and a request's teardown
-#: needs a thread too: fewer connections than threads could leave every thread waiting for one.
-POOL_SIZE = 10
-MAX_OVERFLOW = 40
+#: Connections per process (the server sets them from DATACOMMONS_DB_POOL_SIZE / _MAX_OVERFLOW).
+#: A request holds its connection until its response is sent; under load many requests wait to
+#: send while 40 worker threads need connections of their own, so the pool must be larger than
+#: the thread pool or every thread ends up waiting for a connection.
+POOL_SIZE = 20
+MAX_OVERFLOW = 200
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
