@@ -13,10 +13,8 @@ Run: .venv/bin/python benchmarks/dp_query.py [--rows 2200000] [--repeat 7]
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
 import tempfile
-import time
 import warnings
 from pathlib import Path
 
@@ -26,6 +24,7 @@ import polars as pl
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from benchmarks._server import timed  # noqa: E402
 from connectors import synthetic  # noqa: E402
 from connectors.istat_comuni import turin_codes  # noqa: E402
 from datacommons.registry import AccessPolicy  # noqa: E402
@@ -37,13 +36,6 @@ from privacy.query import Query, check_query  # noqa: E402
 EPSILON = 1.0
 
 
-def timed(fn, repeat: int) -> tuple[float, object]:  # type: ignore[no-untyped-def]
-    times, result = [], None
-    for _ in range(repeat):
-        start = time.perf_counter()
-        result = fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times), result
 
 
 def main() -> int:

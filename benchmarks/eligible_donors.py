@@ -15,7 +15,6 @@ Usage: python benchmarks/eligible_donors.py [--donors 500000] [--database-url UR
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
 import tempfile
 import time
@@ -25,6 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from sqlalchemy import select, text  # noqa: E402
 
+from benchmarks._server import timed  # noqa: E402
 from consent import eligibility, ledger  # noqa: E402
 from consent.demo import seed_consent  # noqa: E402
 from consent.models import Consent  # noqa: E402
@@ -37,14 +37,6 @@ DATASET = "inserimento-lavorativo"
 PURPOSE = "dpv:ScientificResearch"
 
 
-def timed(fn, repeat: int = 1) -> tuple[float, object]:  # type: ignore[no-untyped-def]
-    """Median seconds of ``repeat`` calls, and the last result."""
-    times, result = [], None
-    for _ in range(repeat):
-        start = time.perf_counter()
-        result = fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times), result
 
 
 def main() -> None:

@@ -25,7 +25,7 @@ from connectors.base import Connector, ConnectorConfig, Load, Unchanged
 from connectors.istat_comuni import TURIN_ID, turin_codes
 from connectors.tabular import ColumnType, convert_column, read_table
 from datacommons.errors import InvalidInput
-from datacommons.registry import ColumnSpec, DatasetMeta, PolicySpec, SchemaSpec, check_slug
+from datacommons.registry import ColumnSpec, DatasetMeta, PolicySpec, SchemaSpec, Slug
 
 TURIN_CODE_LIST = f"{TURIN_ID}:codice_comune"
 
@@ -57,7 +57,7 @@ class DeclaredColumn(BaseModel):
 class DonationSchema(BaseModel):
     """The declaration that comes with a donated file."""
 
-    dataset: str
+    dataset: Slug
     title_it: str
     title_en: str
     description_it: str = ""
@@ -72,14 +72,6 @@ class DonationSchema(BaseModel):
     epsilon_total: float = Field(10.0, gt=0)
     epsilon_per_organisation: float = Field(3.0, gt=0)
     epsilon_per_query: float = Field(1.0, gt=0)
-
-    @field_validator("dataset")
-    @classmethod
-    def _slug(cls, value: str) -> str:
-        try:
-            return check_slug(value)
-        except InvalidInput as exc:
-            raise ValueError(exc.message) from exc
 
     @model_validator(mode="after")
     def _pseudonym_declared(self) -> DonationSchema:

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from consent.dpv import PURPOSES, check_purpose, purpose_iri
 from consent.models import ConsentText, Program, TextDataset
 from datacommons.errors import Conflict, InvalidInput, NotFound
-from datacommons.registry import check_slug
+from datacommons.registry import Slug, check_slug
 
 #: What a consent form says about the donor's rights, in both languages.
 RIGHTS = {
@@ -59,7 +59,7 @@ class TextSpec(BaseModel):
 class ProgramSpec(BaseModel):
     """A new program, with the first version of its text."""
 
-    id: str
+    id: Slug
     title_it: str = Field(min_length=1, max_length=300)
     title_en: str = Field(min_length=1, max_length=300)
     purpose: str
@@ -67,14 +67,6 @@ class ProgramSpec(BaseModel):
     controller_contact: str = Field("", max_length=300)
     retention_days: int = Field(ge=1, le=36500)
     text: TextSpec
-
-    @field_validator("id")
-    @classmethod
-    def _slug(cls, value: str) -> str:
-        try:
-            return check_slug(value)
-        except InvalidInput as exc:
-            raise ValueError(exc.message) from exc
 
     @field_validator("purpose")
     @classmethod

@@ -18,10 +18,10 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import pyarrow as pa
-from pydantic import BaseModel, Field, field_validator
+from pydantic import AfterValidator, BaseModel, Field
 from sqlalchemy import JSON, BigInteger, ForeignKey, Integer, String, Text, UniqueConstraint, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
@@ -52,6 +52,17 @@ def check_slug(value: str) -> str:
             f"invalid dataset id {value!r}: use 1-64 lower-case letters, digits and inner hyphens"
         )
     return value
+
+
+def _slug_for_pydantic(value: str) -> str:
+    try:
+        return check_slug(value)
+    except InvalidInput as exc:
+        raise ValueError(exc.message) from exc
+
+
+#: A dataset (or program) id in a pydantic model: validated like :func:`check_slug`.
+Slug = Annotated[str, AfterValidator(_slug_for_pydantic)]
 
 
 class Dataset(Base):
@@ -180,7 +191,7 @@ class SchemaSpec(BaseModel):
 class DatasetMeta(BaseModel):
     """What describes a dataset, as given by a connector, the demo or an administrator."""
 
-    id: str
+    id: Slug
     title_it: str = Field(min_length=1, max_length=300)
     title_en: str = Field(min_length=1, max_length=300)
     description_it: str = ""
@@ -193,14 +204,6 @@ class DatasetMeta(BaseModel):
     keywords: list[str] = Field(default_factory=list)
     frequency: str = Field("IRREG", description="EU frequency code (ANNUAL, QUARTERLY, IRREG, ...)")
     schema_spec: SchemaSpec | None = None
-
-    @field_validator("id")
-    @classmethod
-    def _slug(cls, value: str) -> str:
-        try:
-            return check_slug(value)
-        except InvalidInput as exc:
-            raise ValueError(exc.message) from exc
 
 
 class PolicySpec(BaseModel):
