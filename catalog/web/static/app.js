@@ -33,6 +33,7 @@ function say(text, bad) {
 }
 
 function fmt(x) {
+  if (Array.isArray(x)) return "[" + x.map(fmt).join(", ") + "]";
   return typeof x === "number" ? (Number.isInteger(x) ? String(x) : x.toFixed(2)) : String(x);
 }
 
