@@ -11,7 +11,7 @@ import secrets
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlalchemy.orm import Session
 
 from catalog.web.pages import CSRF_COOKIE, TOKEN_COOKIE, page_principal, render
@@ -46,6 +46,13 @@ def donor_page(request: Request, session: SessionDep) -> HTMLResponse:
         kek = Signer.of(request.app.state.settings).kek
         context["portal"] = portal_data(session, donor_id=principal.donor_id, kek=kek)
     return render(request, "donor.html", context, principal=principal)
+
+
+@router.get("/donor/register")
+def donor_register_again(request: Request) -> RedirectResponse:
+    """The registration answer's own links (e.g. the language switch) lead back to the portal."""
+    lang = request.query_params.get("lang")
+    return RedirectResponse("/donor" + (f"?lang={lang}" if lang in ("it", "en") else ""), status_code=303)
 
 
 @router.post("/donor/register", response_class=HTMLResponse)

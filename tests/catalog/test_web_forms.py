@@ -48,3 +48,8 @@ def test_admin_page_is_for_administrators(client: TestClient, tokens, catalog) -
     assert chain["ok"] and f"Chain intact ({chain['count']} entries)" in page.text
     assert "inserimento-lavorativo" in page.text
     assert "/api/v1/admin/reports/altruism.html" in page.text
+
+
+def test_the_registration_answer_links_back_to_the_portal(client: TestClient) -> None:
+    answer = client.get("/donor/register", params={"lang": "en"}, follow_redirects=False)
+    assert answer.status_code == 303 and answer.headers["location"] == "/donor?lang=en"
