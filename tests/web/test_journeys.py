@@ -30,6 +30,9 @@ def accessible(page) -> None:  # type: ignore[no-untyped-def]
         'input:not([type=hidden]), select, textarea')].filter(
         (f) => !(f.labels && f.labels.length) && !f.getAttribute('aria-label')).map((f) => f.name)""")
     assert unlabelled == []
+    page.evaluate("() => document.activeElement && document.activeElement.blur()")
+    page.keyboard.press("Tab")  # the first stop of the keyboard is the skip link
+    assert page.evaluate("() => document.activeElement.className") == "skip"
 
 
 def smallest_dimension(page) -> str:  # type: ignore[no-untyped-def]
@@ -117,6 +120,7 @@ def test_donor_registers_grants_withdraws_exports_and_erases(page, site: Site) -
     program.locator("summary").click()
     assert len(program.locator(".consent-text").inner_text()) > 40
     assert program.locator(".consent-status").inner_text() == "no consent"
+    DOCS_SHOTS.mkdir(parents=True, exist_ok=True)
     page.set_viewport_size({"width": 1200, "height": 900})
     page.screenshot(path=str(DOCS_SHOTS / "donor.png"))
     page.set_viewport_size({"width": 412, "height": 900})
