@@ -63,6 +63,7 @@ def admin_data(session: Session) -> dict[str, Any]:
 
 @router.get("/admin", response_class=HTMLResponse)
 def admin_page(request: Request, session: SessionDep) -> HTMLResponse:
+    """The administration page (administrators only)."""
     principal = require_page_user(request, session)
     if principal.role != "admin":
         raise Forbidden("the administration page is for administrators")

@@ -40,6 +40,7 @@ def portal_data(session: Session, *, donor_id: str, kek: bytes) -> dict[str, Any
 
 @router.get("/donor", response_class=HTMLResponse)
 def donor_page(request: Request, session: SessionDep) -> HTMLResponse:
+    """The portal of the signed-in donor, or the registration form."""
     principal = page_principal(request, session)
     context: dict[str, Any] = {"portal": None, "new_token": None, "error": None}
     if principal is not None and principal.role == "donor" and principal.donor_id:

@@ -132,8 +132,10 @@ TEXTS: dict[str, dict[str, str]] = {
     "your_data": {"it": "I tuoi dati", "en": "Your data"},
     "export": {"it": "Esporta i miei dati (JSON)", "en": "Export my data (JSON)"},
     "erase": {"it": "Cancellami", "en": "Erase me"},
-    "erase_confirm": {"it": "Cancellare davvero i tuoi dati? I consensi saranno ritirati e il token revocato.",
-                      "en": "Really erase your data? Your consents will be withdrawn and your token revoked."},
+    "erase_confirm": {"it": "Cancellare davvero i tuoi dati? I consensi saranno ritirati e il token "
+                            "revocato.",
+                      "en": "Really erase your data? Your consents will be withdrawn and your token "
+                            "revoked."},
     "erased": {"it": "I tuoi dati sono stati cancellati.", "en": "Your data has been erased."},
     # administration
     "audit_chain": {"it": "Registro di trasparenza", "en": "Transparency log"},

@@ -10,6 +10,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
+from sqlalchemy.orm import Session
 
 from catalog.web.pages import render, require_page_user
 from consent import programs
@@ -20,7 +21,7 @@ from datacommons.errors import InvalidInput
 router = APIRouter(include_in_schema=False)
 
 
-def query_choices(session: registry.Session, dataset: registry.Dataset) -> dict[str, Any]:
+def query_choices(session: Session, dataset: registry.Dataset) -> dict[str, Any]:
     """What the builder offers: the purposes of programs covering the dataset, its public
     dimensions, its bounded numeric columns and its per-query epsilon cap."""
     if dataset.access != "private" or dataset.policy is None:
@@ -37,6 +38,7 @@ def query_choices(session: registry.Session, dataset: registry.Dataset) -> dict[
 
 @router.get("/query/{dataset_id}", response_class=HTMLResponse)
 def query_page(dataset_id: str, request: Request, session: SessionDep) -> HTMLResponse:
+    """The query builder of a private dataset."""
     principal = require_page_user(request, session)
     dataset = registry.get_dataset(session, dataset_id)
     return render(request, "query.html", {
