@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import re
 import zipfile
 from pathlib import Path
@@ -35,6 +36,19 @@ def accessible(page) -> None:  # type: ignore[no-untyped-def]
     assert page.evaluate("() => document.activeElement.className") == "skip"
 
 
+def wide_shot(page, name: str) -> None:  # type: ignore[no-untyped-def]
+    """A desktop-sized screenshot for the README: in test-artifacts/, and in docs/screenshots/ too
+    when ``DATACOMMONS_UPDATE_SCREENSHOTS=1`` (so a test run does not rewrite tracked files)."""
+    page.set_viewport_size({"width": 1200, "height": 900})
+    targets = [ARTIFACTS / f"readme-{name}.png"]
+    if os.environ.get("DATACOMMONS_UPDATE_SCREENSHOTS") == "1":
+        targets.append(DOCS_SHOTS / f"{name}.png")
+    for target in targets:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(target))
+    page.set_viewport_size({"width": 412, "height": 900})
+
+
 def smallest_dimension(page) -> str:  # type: ignore[no-untyped-def]
     """The public dimension with the fewest values (a short table and chart)."""
     boxes = page.locator("input[name=group_by]")
@@ -45,10 +59,7 @@ def smallest_dimension(page) -> str:  # type: ignore[no-untyped-def]
 
 def test_analyst_previews_runs_and_sees_a_chart(page, site: Site) -> None:  # type: ignore[no-untyped-def]
     sign_in(page, site.tokens["analyst"], "/?lang=en")
-    DOCS_SHOTS.mkdir(parents=True, exist_ok=True)
-    page.set_viewport_size({"width": 1200, "height": 900})
-    page.screenshot(path=str(DOCS_SHOTS / "catalog.png"))
-    page.set_viewport_size({"width": 412, "height": 900})
+    wide_shot(page, "catalog")
     accessible(page)
     shot(page, "analyst-1-catalog")
     page.locator(f"main a[href^='/datasets/{PRIVATE}']").first.click()
@@ -120,10 +131,7 @@ def test_donor_registers_grants_withdraws_exports_and_erases(page, site: Site) -
     program.locator("summary").click()
     assert len(program.locator(".consent-text").inner_text()) > 40
     assert program.locator(".consent-status").inner_text() == "no consent"
-    DOCS_SHOTS.mkdir(parents=True, exist_ok=True)
-    page.set_viewport_size({"width": 1200, "height": 900})
-    page.screenshot(path=str(DOCS_SHOTS / "donor.png"))
-    page.set_viewport_size({"width": 412, "height": 900})
+    wide_shot(page, "donor")
     shot(page, "donor-1-registered")
     program.get_by_role("button", name="Give consent").click()
     page.wait_for_load_state("load")
