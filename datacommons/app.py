@@ -17,7 +17,10 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 import catalog.api
 import catalog.dcat_api
+import catalog.web.admin_pages
+import catalog.web.donor_pages
 import catalog.web.pages
+import catalog.web.query_pages
 import datacommons.quality.api
 import consent.api
 import privacy.api
@@ -118,6 +121,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(consent.api.wellknown_router)
     app.include_router(datacommons.quality.api.router, prefix=API)
     app.include_router(catalog.web.pages.router)
+    app.include_router(catalog.web.query_pages.router)
+    app.include_router(catalog.web.donor_pages.router)
+    app.include_router(catalog.web.admin_pages.router)
     app.mount("/static", StaticFiles(directory=str(catalog.web.pages.HERE / "static")), name="static")
 
     @app.exception_handler(catalog.web.pages.SignInRequired)

@@ -1,0 +1,86 @@
+"""The donor portal (``/donor``): register, read and grant consent, withdraw, receipts, uses, export,
+erase. Signed out it offers registration; the new donor token becomes the session and is shown once.
+
+Reading is done here from the consent services; the buttons (grant, withdraw, receipt, erase) call
+the JSON API through ``static/app.js``.
+"""
+
+from __future__ import annotations
+
+import secrets
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+from sqlalchemy.orm import Session
+
+from catalog.web.pages import CSRF_COOKIE, TOKEN_COOKIE, page_principal, render
+from consent import donors, ledger, programs, transparency
+from consent.receipts import Signer
+from datacommons.auth import authenticate
+from datacommons.db import SessionDep, transaction
+from datacommons.errors import InvalidInput
+
+router = APIRouter(include_in_schema=False)
+
+
+def portal_data(session: Session, *, donor_id: str, kek: bytes) -> dict[str, Any]:
+    """What a signed-in donor sees: their record, every program with its current text and the
+    donor's consent to it, and every use of the datasets they contributed to."""
+    consents = [donors.consent_public(session, c, with_events=False)
+                for c in ledger.list_consents(session, donor_id)]
+    by_program = {c["program_id"]: c for c in consents}
+    items = [{"program": programs.program_public(session, p), "consent": by_program.get(p.id)}
+             for p in programs.list_programs(session)]
+    uses = [transparency.entry_public(e) for e in
+            transparency.uses_touching(session, donors.contributed_datasets(session, donor_id))]
+    return {"profile": donors.profile(session, donor_id=donor_id, kek=kek),
+            "programs": items, "uses": uses}
+
+
+@router.get("/donor", response_class=HTMLResponse)
+def donor_page(request: Request, session: SessionDep) -> HTMLResponse:
+    """The portal of the signed-in donor, or the registration form."""
+    principal = page_principal(request, session)
+    context: dict[str, Any] = {"portal": None, "new_token": None, "error": None}
+    if principal is not None and principal.role == "donor" and principal.donor_id:
+        kek = Signer.of(request.app.state.settings).kek
+        context["portal"] = portal_data(session, donor_id=principal.donor_id, kek=kek)
+    return render(request, "donor.html", context, principal=principal)
+
+
+@router.get("/donor/register")
+def donor_register_again(request: Request) -> RedirectResponse:
+    """The registration answer's own links (e.g. the language switch) lead back to the portal."""
+    lang = request.query_params.get("lang")
+    return RedirectResponse("/donor" + (f"?lang={lang}" if lang in ("it", "en") else ""), status_code=303)
+
+
+@router.post("/donor/register", response_class=HTMLResponse)
+def donor_register(request: Request, name: Annotated[str, Form()] = "",
+                   email: Annotated[str, Form()] = "") -> HTMLResponse:
+    """Register a donor; their token becomes this browser's session and is shown this once."""
+    settings = request.app.state.settings
+    signer = Signer.of(settings)
+    try:
+        with transaction(request.app.state.sessionmaker, immediate=True) as session:
+            donor, token = donors.register_self(session, kek=signer.kek, name=name.strip() or None,
+                                                email=email.strip() or None)
+            donor_id = donor.id
+    except InvalidInput as exc:
+        return render(request, "donor.html", {"portal": None, "new_token": None,
+                                              "error": exc.message}, principal=None, status=422)
+    csrf = secrets.token_urlsafe(24)
+    with request.app.state.sessionmaker() as session:
+        principal = authenticate(session, token)
+        portal = portal_data(session, donor_id=donor_id, kek=signer.kek)
+    request.cookies[CSRF_COOKIE] = csrf  # the page rendered now already carries the new CSRF token
+    response = render(request, "donor.html", {"portal": portal, "new_token": token, "error": None},
+                      principal=principal, status=201)
+    secure = settings.public_url.startswith("https://")
+    response.set_cookie(TOKEN_COOKIE, token, httponly=True, samesite="lax", secure=secure,
+                        max_age=12 * 3600)
+    response.set_cookie(CSRF_COOKIE, csrf, samesite="strict", secure=secure, max_age=12 * 3600)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+

@@ -1,0 +1,48 @@
+"""The query builder page: purpose, dimensions, measures and epsilon over a private dataset.
+
+The page only offers the choices; ``static/app.js`` asks the JSON API for the preview, the release and
+the extract (with the session cookie and the CSRF header), so the privacy rules live in one place.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse
+from sqlalchemy.orm import Session
+
+from catalog.web.pages import render, require_page_user
+from consent import programs
+from datacommons import registry
+from datacommons.db import SessionDep
+from datacommons.errors import InvalidInput
+
+router = APIRouter(include_in_schema=False)
+
+
+def query_choices(session: Session, dataset: registry.Dataset) -> dict[str, Any]:
+    """What the builder offers: the purposes of programs covering the dataset, its public
+    dimensions, its bounded numeric columns and its per-query epsilon cap."""
+    if dataset.access != "private" or dataset.policy is None:
+        raise InvalidInput(f"dataset {dataset.id} is open: download it instead of querying it")
+    purposes = sorted({p.purpose for p in programs.list_programs(session)
+                       if dataset.id in programs.current_text(session, p).datasets})
+    schema = registry.SchemaSpec.model_validate(dataset.schema_spec or {"columns": []})
+    numeric = [{"name": c.name, "min": c.min, "max": c.max} for c in schema.columns
+               if c.type in ("integer", "float") and c.min is not None and c.max is not None
+               and c.role in ("measure", "attribute")]
+    return {"purposes": purposes, "dimensions": dict(dataset.policy.public_dimensions),
+            "numeric": numeric, "epsilon_per_query": dataset.policy.epsilon_per_query}
+
+
+@router.get("/query/{dataset_id}", response_class=HTMLResponse)
+def query_page(dataset_id: str, request: Request, session: SessionDep) -> HTMLResponse:
+    """The query builder of a private dataset."""
+    principal = require_page_user(request, session)
+    dataset = registry.get_dataset(session, dataset_id)
+    return render(request, "query.html", {
+        "dataset": dataset, "choices": query_choices(session, dataset),
+        "can_extract": principal.role in ("researcher", "admin"),
+        "json_url": "/api/v1/budget",
+    }, principal=principal)

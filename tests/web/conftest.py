@@ -1,0 +1,95 @@
+"""Browser journeys: a real server on loopback with the demo data, driven by Debian's headless Chromium.
+
+One server per test module (the demo takes a few seconds); on ``--db=postgresql`` it uses a fresh
+database on the session's PostgreSQL server. Screenshots go to ``test-artifacts/`` (git-ignored).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlencode, urlsplit
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from benchmarks._server import bench_env, server
+
+CHROMIUM = "/usr/bin/chromium"
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--disable-quic", "--no-first-run"]
+
+
+@dataclass
+class Site:
+    """A running demo server: its base URL, its demo tokens and its environment."""
+
+    base: str
+    tokens: dict[str, str]
+    env: dict[str, str]
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory, pg_url: str | None) -> Iterator[Site]:
+    directory = tmp_path_factory.mktemp("web")
+    extra: dict[str, str] = {}
+    if pg_url is not None:
+        name = f"web_{uuid.uuid4().hex[:12]}"
+        admin = create_engine(pg_url, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text(f"CREATE DATABASE {name}"))
+        admin.dispose()
+        extra["DATACOMMONS_DATABASE_URL"] = make_url(pg_url).set(database=name).render_as_string(False)
+    env = bench_env(directory, **extra)
+    demo = subprocess.run([sys.executable, "-m", "datacommons.cli", "demo"], env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert demo.returncode == 0, demo.stderr
+    tokens = dict(re.findall(r"^\s+(admin|analyst|researcher|donor)\s+(\S+)$", demo.stdout, re.M))
+    assert set(tokens) == {"admin", "analyst", "researcher", "donor"}, demo.stdout
+    with server(directory, **extra) as base:
+        yield Site(base=base, tokens=tokens, env=env)
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[object]:
+    """Debian's Chromium, headless (missing Chromium is a failure, not a skip)."""
+    from playwright.sync_api import sync_playwright
+
+    assert os.path.exists(CHROMIUM), f"{CHROMIUM} is missing: run scripts/system-deps.sh"
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser, site: Site) -> Iterator[object]:  # type: ignore[no-untyped-def]
+    """A fresh browser context (no cookies) on a phone-sized screen, accepting downloads."""
+    context = browser.new_context(viewport={"width": 412, "height": 900}, accept_downloads=True,
+                                  base_url=site.base, locale="en-GB")
+    context.set_default_timeout(15_000)
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+def shot(page, name: str) -> None:  # type: ignore[no-untyped-def]
+    """Save a full-page screenshot as a test artifact."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def sign_in(page, token: str, next_url: str = "/") -> None:  # type: ignore[no-untyped-def]
+    """Sign in through the login form, with the keyboard only."""
+    page.goto("/login?" + urlencode({"next": next_url}))
+    page.get_by_label(re.compile("Access token|Token di accesso")).fill(token)
+    page.keyboard.press("Enter")
+    page.wait_for_url(lambda url: urlsplit(url).path == next_url.split("?")[0])
