@@ -21,12 +21,12 @@ import catalog.web.admin_pages
 import catalog.web.donor_pages
 import catalog.web.pages
 import catalog.web.query_pages
-import datacommons.quality.api
+import connectors.api
 import consent.api
+import datacommons.quality.api
+import datacommons.tokens_api
 import privacy.api
 from consent.transparency import log_publication
-import connectors.api
-import datacommons.tokens_api
 from datacommons import __version__, registry
 from datacommons.config import Settings, get_settings
 from datacommons.db import make_engine, make_sessionmaker

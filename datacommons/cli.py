@@ -26,7 +26,6 @@ from datacommons.db import make_engine, make_sessionmaker, transaction
 from datacommons.errors import CheckFailed, DataCommonsError
 from datacommons.migrations import current_revision, upgrade
 
-
 registry.on_publication(log_publication)
 
 

@@ -13,10 +13,10 @@ from typing import Any, Literal
 import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
-from consent.eligibility import eligible_donors
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session, sessionmaker
 
+from consent.eligibility import eligible_donors
 from datacommons.auth import Principal
 from datacommons.db import utcnow
 from datacommons.errors import InvalidInput

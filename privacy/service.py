@@ -13,12 +13,12 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from consent.eligibility import eligible_donors
-from consent.transparency import record_use
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from consent.eligibility import eligible_donors
+from consent.transparency import record_use
 from datacommons import registry
 from datacommons.auth import Organisation, Principal
 from datacommons.db import transaction, utcnow

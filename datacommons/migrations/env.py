@@ -5,6 +5,8 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import text
 
+import consent.models  # noqa: F401,E402
+
 # Every table of every package, so that autogenerate sees them all. Only the tooling imports these;
 # the kernel itself never does.
 import datacommons.auth  # noqa: F401,E402
@@ -12,7 +14,6 @@ import datacommons.quality.models  # noqa: F401,E402
 import datacommons.registry  # noqa: F401,E402
 import privacy.models  # noqa: F401,E402
 from datacommons.db import Base, make_engine
-import consent.models  # noqa: F401,E402
 
 PG_MIGRATION_LOCK = 7286001  # advisory lock id: concurrent starters migrate one at a time
 
