@@ -18,7 +18,7 @@ import pyarrow.compute as pc
 
 from connectors.base import Connector, ConnectorConfig, Load, Unchanged, dataset_slug
 from connectors.http import SourceRejected, SourceUnavailable
-from connectors.sdmx import SdmxData, flow_id, parse_last_update, read_sdmx_csv
+from connectors.sdmx import SdmxData, flow_id, parse_last_update, read_sdmx_csv, tidy_columns
 from datacommons.errors import InvalidInput
 from datacommons.registry import ColumnSpec, DatasetMeta, SchemaSpec
 
@@ -82,20 +82,12 @@ def meta_for(flow: str, data: SdmxData) -> DatasetMeta:
     known = FLOWS.get(flow)
     title_it = known.title_it if known else f"Eurostat {flow}"
     title_en = known.title_en if known else f"Eurostat {flow}"
-    columns = [
-        ColumnSpec(name=d, type="string", role="dimension", nullable=False,
-                   **({"codes": ["IT"], "code_list": "comuni-italia:nuts2"} if d == "geo" else {}))
-        for d in data.dimensions
-    ]
-    columns += [
-        ColumnSpec(name="time", type="string", role="time", nullable=False,
-                   description="Reference period (year, or year-quarter)"),
-        ColumnSpec(name="value", type="float", role="measure", nullable=True, min=0,
-                   description="Observed value; null where Eurostat publishes ':'"),
-        ColumnSpec(name="flag", type="string", role="attribute", nullable=True,
-                   description="Eurostat observation flag (b break, p provisional, u low "
-                   "reliability, ...)"),
-    ]
+    columns = tidy_columns(
+        data, area="geo", area_rules={"codes": ["IT"], "code_list": "comuni-italia:nuts2"},
+        time_description="Reference period (year, or year-quarter)",
+        value=ColumnSpec(name="value", type="float", role="measure", nullable=True, min=0,
+                         description="Observed value; null where Eurostat publishes ':'"),
+        flag_description="Eurostat observation flag (b break, p provisional, u low reliability, ...)")
     return DatasetMeta(
         id=dataset_id(flow), title_it=title_it, title_en=title_en,
         description_it=f"Eurostat, flusso {flow} (SDMX 2.1), filtrato a Italia e Piemonte (ITC1).",

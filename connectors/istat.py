@@ -15,7 +15,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from connectors.base import Connector, ConnectorConfig, Load, Unchanged
-from connectors.sdmx import SdmxData, flow_id, read_sdmx_csv
+from connectors.sdmx import SdmxData, flow_id, read_sdmx_csv, tidy_columns
 from datacommons.errors import InvalidInput
 from datacommons.registry import ColumnSpec, DatasetMeta, SchemaSpec
 
@@ -75,18 +75,11 @@ def flow_key(flow: str, areas: list[str]) -> str:
 def meta_for(flow: str, data: SdmxData, areas: list[str]) -> DatasetMeta:
     """The dataset description of an ISTAT flow, with its declared schema."""
     known = FLOWS.get(flow)
-    columns = [
-        ColumnSpec(name=d, type="string", role="dimension", nullable=False,
-                   **({"codes": list(areas)} if d == "ref_area" else {}))
-        for d in data.dimensions
-    ]
-    columns += [
-        ColumnSpec(name="time", type="string", role="time", nullable=False),
-        ColumnSpec(name="value", type="float", role="measure", nullable=True, min=0, max=100,
-                   description="Rate, per cent"),
-        ColumnSpec(name="flag", type="string", role="attribute", nullable=True,
-                   description="ISTAT observation status"),
-    ]
+    columns = tidy_columns(
+        data, area="ref_area", area_rules={"codes": list(areas)},
+        value=ColumnSpec(name="value", type="float", role="measure", nullable=True, min=0, max=100,
+                         description="Rate, per cent"),
+        flag_description="ISTAT observation status")
     return DatasetMeta(
         id=dataset_id(flow),
         title_it=known.title_it if known else f"ISTAT {flow}",

@@ -15,6 +15,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -22,6 +23,7 @@ import pyarrow.csv as pacsv
 
 from connectors.base import line_number, sniff
 from datacommons.errors import InvalidInput
+from datacommons.registry import ColumnSpec
 
 PREFIX_COLUMNS = ("DATAFLOW", "LAST UPDATE")
 FLAG_COLUMNS = ("OBS_FLAG", "OBS_STATUS")
@@ -189,3 +191,21 @@ def _split_flags(table: pa.Table, value_col: str, flag: str | None, source: str)
     else:
         out = out.append_column("OBS_FLAG", letters)
     return out
+
+
+def tidy_columns(data: SdmxData, *, area: str, area_rules: dict[str, Any], value: ColumnSpec,
+                 flag_description: str, time_description: str = "") -> list[ColumnSpec]:
+    """The declared schema of a tidy SDMX table: its dimensions (non-null strings; the ``area``
+    dimension with ``area_rules`` such as codes or a code list), then time, value and flag."""
+    columns = [
+        ColumnSpec(name=d, type="string", role="dimension", nullable=False,
+                   **(area_rules if d == area else {}))
+        for d in data.dimensions
+    ]
+    return columns + [
+        ColumnSpec(name="time", type="string", role="time", nullable=False,
+                   description=time_description),
+        value,
+        ColumnSpec(name="flag", type="string", role="attribute", nullable=True,
+                   description=flag_description),
+    ]
