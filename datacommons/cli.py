@@ -24,6 +24,7 @@ from datacommons import __version__, auth, registry
 from datacommons.config import Settings, get_settings
 from datacommons.db import make_engine, make_sessionmaker, transaction
 from datacommons.errors import CheckFailed, DataCommonsError
+from datacommons.logs import configure_logging, log_config
 from datacommons.migrations import current_revision, upgrade
 
 registry.on_publication(log_publication)
@@ -92,9 +93,12 @@ def serve(ctx: click.Context, host: str | None, port: int | None, workers: int) 
     finally:
         engine.dispose()
     click.echo(f"serving on http://{host or settings.host}:{port or settings.port}/", err=True)
+    configure_logging(settings.log_level)
+    # Trust X-Forwarded-For only from the configured proxies: it sets the address rate limits key on.
     uvicorn.run("datacommons.app:create_app", factory=True, host=host or settings.host,
-                port=port or settings.port, workers=workers, log_level="info",
-                proxy_headers=False)
+                port=port or settings.port, workers=workers, log_config=log_config(settings.log_level),
+                access_log=False, proxy_headers=bool(settings.forwarded_allow_ips),
+                forwarded_allow_ips=settings.forwarded_allow_ips)
 
 
 @cli.command()

@@ -11,7 +11,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, model_validator
+from limits import parse
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from datacommons.errors import InvalidInput
@@ -67,6 +68,47 @@ class Settings(BaseSettings):
     token_ttl_days: int = Field(
         365, ge=1, description="Lifetime of a newly created API token, in days."
     )
+    max_body_bytes: int = Field(
+        1 << 20, ge=1024, description="Largest request body accepted, in bytes (413 beyond it).",
+    )
+    max_upload_bytes: int = Field(
+        256 << 20, ge=1024,
+        description="Largest file upload accepted by `POST /api/v1/admin/ingest/{connector}`, in bytes.",
+    )
+    body_idle_timeout: float = Field(
+        30.0, gt=0, description="Seconds a request body may stall before the request is refused (408).",
+    )
+    body_total_timeout: float = Field(
+        600.0, gt=0, description="Seconds a whole request body (an upload) may take to arrive (408).",
+    )
+    rate_limit_query: str = Field(
+        "120/minute",
+        description="Rate limit per token on DP queries, previews and extracts "
+        "(`limits` notation: `N/second|minute|hour|day`; 429 beyond it).",
+    )
+    rate_limit_login: str = Field(
+        "20/minute",
+        description="Rate limit per client address on sign-in, donor registration and claim codes.",
+    )
+    cors_origins: list[str] = Field(
+        default_factory=list,
+        description="Origins allowed to call the API from a browser (CORS), as a JSON list, e.g. "
+        '`["https://portal.example.org"]`. Empty: CORS closed.',
+    )
+    forwarded_allow_ips: str | None = Field(
+        None,
+        description="Addresses of trusted reverse proxies (comma-separated) whose X-Forwarded-For "
+        "header gives the client address used by the login rate limit. Empty: no proxy trusted.",
+    )
+
+    @field_validator("rate_limit_query", "rate_limit_login")
+    @classmethod
+    def _rate_limit(cls, value: str) -> str:
+        try:
+            parse(value)
+        except ValueError as exc:
+            raise ValueError(f"not a rate limit like '120/minute': {value!r}") from exc
+        return value
 
     @model_validator(mode="after")
     def _refuse_unsafe_production(self) -> Settings:

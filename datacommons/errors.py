@@ -8,7 +8,8 @@ handler in :mod:`datacommons.app` renders every error as
     DataCommonsError (500, exit 1)
     ├── BadRequest (400, exit 2)           the input is wrong; nothing was done
     │   ├── InvalidInput (422, exit 2)     well-formed, but fails a rule (unknown column, bad slug, ...)
-    │   └── PayloadTooLarge (413, exit 2)  a body or upload over its limit
+    │   ├── PayloadTooLarge (413, exit 2)  a body or upload over its limit
+    │   └── RequestTimeout (408, exit 2)   a body that arrives too slowly
     ├── Unauthorized (401, exit 2)         no token, or an unknown, expired or revoked one
     ├── Forbidden (403, exit 2)            a known caller without the role or the right to this record
     ├── NotFound (404, exit 2)             no such dataset, version, token, ...
@@ -67,6 +68,13 @@ class PayloadTooLarge(BadRequest):
 
     status = 413
     default_message = "payload too large"
+
+
+class RequestTimeout(BadRequest):
+    """A request body did not arrive in time (a stalled or deliberately slow upload)."""
+
+    status = 408
+    default_message = "request body timeout"
 
 
 class Unauthorized(DataCommonsError):

@@ -37,6 +37,7 @@ ERROR_TEXTS = {
     401: "No token, or an unknown, expired or revoked one",
     403: "The token lacks the role, or the record is not the caller's",
     404: "No such record",
+    408: "The request body arrived too slowly",
     409: "The record's state forbids this",
     413: "The body or upload is too large",
     422: "Invalid input",

@@ -18,7 +18,9 @@ from privacy.schemas import DatasetBudget, ExtractAnswer, Preview, QueryAnswer
 
 router = APIRouter(tags=["privacy"], responses=error_responses(401, 403, 422))
 
-Querier = Annotated[Principal, Depends(require_role("analyst", "researcher", "admin"))]
+#: The roles that may query private datasets (the query builder page uses the same list).
+QUERY_ROLES = ("analyst", "researcher", "admin")
+Querier = Annotated[Principal, Depends(require_role(*QUERY_ROLES))]
 Researcher = Annotated[Principal, Depends(require_role("researcher", "admin"))]
 
 

@@ -12,11 +12,10 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 from sqlalchemy.orm import Session
 
-from catalog.web.pages import render, require_page_user
+from catalog.web.pages import forbidden_page, render, require_page_user
 from consent import programs, transparency
 from datacommons import registry
 from datacommons.db import SessionDep
-from datacommons.errors import Forbidden
 from datacommons.quality.models import reports_of
 from privacy import ledger
 
@@ -66,7 +65,7 @@ def admin_page(request: Request, session: SessionDep) -> HTMLResponse:
     """The administration page (administrators only)."""
     principal = require_page_user(request, session)
     if principal.role != "admin":
-        raise Forbidden("the administration page is for administrators")
+        return forbidden_page(request, principal, "forbidden_admin")
     return render(request, "admin.html", {"data": admin_data(session),
                                           "json_url": "/api/v1/admin/audit/verify"},
                   principal=principal)

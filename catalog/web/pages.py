@@ -58,6 +58,11 @@ def require_page_user(request: Request, session: SessionDep) -> Principal:
     return principal
 
 
+def forbidden_page(request: Request, principal: Principal, reason: str) -> HTMLResponse:
+    """The page a signed-in user without the role sees (403), with ways out."""
+    return render(request, "forbidden.html", {"reason": reason}, principal=principal, status=403)
+
+
 def render(request: Request, template: str, context: dict[str, Any], *,
            principal: Principal | None, status: int = 200) -> HTMLResponse:
     """Render a page with the language, the user and the CSRF token every page needs."""

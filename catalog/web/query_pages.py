@@ -12,11 +12,12 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 from sqlalchemy.orm import Session
 
-from catalog.web.pages import render, require_page_user
+from catalog.web.pages import forbidden_page, render, require_page_user
 from consent import programs
 from datacommons import registry
 from datacommons.db import SessionDep
 from datacommons.errors import InvalidInput
+from privacy.api import QUERY_ROLES
 
 router = APIRouter(include_in_schema=False)
 
@@ -40,6 +41,8 @@ def query_choices(session: Session, dataset: registry.Dataset) -> dict[str, Any]
 def query_page(dataset_id: str, request: Request, session: SessionDep) -> HTMLResponse:
     """The query builder of a private dataset."""
     principal = require_page_user(request, session)
+    if principal.role not in QUERY_ROLES:
+        return forbidden_page(request, principal, "forbidden_query")
     dataset = registry.get_dataset(session, dataset_id)
     return render(request, "query.html", {
         "dataset": dataset, "choices": query_choices(session, dataset),

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from fastapi.testclient import TestClient
 
+from consent import ledger
+from consent.receipts import Signer
+from datacommons.db import transaction, utcnow
 from tests.catalog.test_pages import sign_in
+from tests.consent.conftest import make_program, register
 
 
 def test_query_builder_offers_the_policy_dimensions(client: TestClient, tokens, catalog) -> None:  # type: ignore[no-untyped-def]
@@ -37,10 +43,23 @@ def test_donor_registers_signed_out_and_gets_a_session(client: TestClient) -> No
     assert bad.status_code == 422
 
 
+def test_the_query_builder_is_not_for_donors(client: TestClient, tokens, catalog) -> None:  # type: ignore[no-untyped-def]
+    sign_in(client, tokens["donor"])
+    refused = client.get("/query/inserimento-lavorativo", params={"lang": "it"})
+    assert refused.status_code == 403
+    assert "Le interrogazioni sono riservate ad analisti e ricercatori." in refused.text
+    sign_in(client, tokens["analyst"])
+    assert client.get("/query/inserimento-lavorativo").status_code == 200
+
+
 def test_admin_page_is_for_administrators(client: TestClient, tokens, catalog) -> None:  # type: ignore[no-untyped-def]
     assert client.get("/admin", follow_redirects=False).headers["location"] == "/login?next=%2Fadmin"
     sign_in(client, tokens["analyst"])
-    assert client.get("/admin").status_code == 403
+    refused = client.get("/admin", params={"lang": "en"})
+    assert refused.status_code == 403
+    assert refused.headers["content-type"].startswith("text/html")
+    assert "<title>Not allowed" in refused.text and "This page is for administrators" in refused.text
+    assert "inserimento-lavorativo" not in refused.text  # nothing of the admin page leaks
     sign_in(client, tokens["admin"])
     page = client.get("/admin", params={"lang": "en"})
     assert page.status_code == 200
@@ -53,3 +72,27 @@ def test_admin_page_is_for_administrators(client: TestClient, tokens, catalog) -
 def test_the_registration_answer_links_back_to_the_portal(client: TestClient) -> None:
     answer = client.get("/donor/register", params={"lang": "en"}, follow_redirects=False)
     assert answer.status_code == 303 and answer.headers["location"] == "/donor?lang=en"
+
+
+def test_an_expired_consent_is_renewed_from_the_portal(client: TestClient, tokens, settings,  # type: ignore[no-untyped-def]
+                                                       sessions) -> None:
+    program = make_program(client, tokens["admin"])
+    donor_id, token = register(client)
+    with transaction(sessions, immediate=True) as session:
+        consent, _ = ledger.grant(session, donor_id=donor_id, program_id=program["id"],
+                                  text_version=1, signer=Signer.of(settings), duration_days=30,
+                                  at=utcnow() - timedelta(days=60))
+        consent_id = consent.id
+    sign_in(client, token)
+    page = client.get("/donor", params={"lang": "en"}).text
+    assert "consent expired" in page
+    renew = f'data-api="/api/v1/consents/{consent_id}/renew" data-body=\'{{"text_version": 1}}\''
+    assert renew in page and "Renew consent" in page and "Withdraw consent" not in page
+
+    # what the button does: the page's script posts with the CSRF header
+    answer = client.post(f"/api/v1/consents/{consent_id}/renew", json={"text_version": 1},
+                         headers={"X-CSRF-Token": client.cookies.get("dc_csrf") or ""})
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["consent"]["status"] == "active"
+    page = client.get("/donor", params={"lang": "en"}).text
+    assert "consent given" in page and "Withdraw consent" in page and "Renew consent" not in page

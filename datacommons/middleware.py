@@ -1,0 +1,257 @@
+"""The HTTP guards every request passes before a router sees it.
+
+Outermost first: request id (asgi-correlation-id), access log, security headers, CORS (closed unless
+configured), body limits (size and slow-upload timeouts), rate limits. Each guard answers with the
+API's JSON error body, so a refusal reads like every other error of the commons.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from http.cookies import SimpleCookie
+
+from asgi_correlation_id import CorrelationIdMiddleware
+from fastapi import FastAPI
+from fastapi.responses import JSONResponse
+from limits import RateLimitItem, parse
+from limits.storage import MemoryStorage
+from limits.strategies import MovingWindowRateLimiter
+from starlette.middleware.cors import CORSMiddleware
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from datacommons.config import Settings
+from datacommons.errors import DataCommonsError, PayloadTooLarge, RequestTimeout, TooManyRequests
+
+access_log = logging.getLogger("datacommons.access")
+
+#: Pages may load only what the commons serves itself: no CDN, no inline script, no framing.
+PAGE_CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+            "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'")
+#: Swagger UI starts itself with an inline script (its assets are still served by the commons).
+DOCS_CSP = PAGE_CSP.replace("script-src 'self'", "script-src 'self' 'unsafe-inline'")
+SECURITY_HEADERS = {
+    b"x-content-type-options": b"nosniff",
+    b"referrer-policy": b"no-referrer",
+    b"x-frame-options": b"DENY",
+    b"cross-origin-opener-policy": b"same-origin",
+}
+
+#: Routes where a guessing attack would look for a way in: per client address.
+LOGIN_ROUTES = re.compile(r"^/(login|donor/register|api/v1/donors(/claim)?)$")
+#: Routes that spend privacy budget or compute: per token.
+QUERY_ROUTES = re.compile(r"^/api/v1/(datasets/[^/]+/queries(/preview)?|extracts)$")
+#: Routes that take file uploads, with the larger limit.
+UPLOAD_ROUTES = re.compile(r"^/api/v1/admin/ingest/")
+
+
+def send_error(exc: DataCommonsError) -> JSONResponse:
+    """The JSON error response for ``exc``, for guards that answer before the app."""
+    return JSONResponse(exc.body(), status_code=exc.status, headers=exc.headers)
+
+
+class SecurityHeaders:
+    """Add the security headers to every response (a stricter CSP than any page needs)."""
+
+    def __init__(self, app: ASGIApp, *, docs_path: str = "/docs") -> None:
+        self.app = app
+        self.docs_path = docs_path
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        csp = DOCS_CSP if scope["path"] == self.docs_path else PAGE_CSP
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                present = {name.lower() for name, _ in headers}
+                extra = {**SECURITY_HEADERS, b"content-security-policy": csp.encode()}
+                headers += [(k, v) for k, v in extra.items() if k not in present]
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+class AccessLog:
+    """One JSON log line per request: method, path (never the query string), status, duration."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500  # what the server answers when the app raises before responding
+
+        async def send_watching(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_watching)
+        finally:
+            access_log.info("%s %s %s", scope["method"], scope["path"], status, extra={
+                "method": scope["method"], "path": scope["path"], "status": status,
+                "duration_ms": round((time.perf_counter() - started) * 1000, 1)})
+
+
+@dataclass(frozen=True)
+class BodyLimit:
+    """How much of a request body may arrive, and how fast."""
+
+    max_bytes: int
+    max_upload_bytes: int
+    idle_timeout: float
+    total_timeout: float
+
+
+class BodyLimits:
+    """Refuse bodies over their size limit (413) and bodies that arrive too slowly (408).
+
+    A declared ``Content-Length`` over the limit is refused before a byte is read. Otherwise the body
+    is counted as it streams: once over the limit, or once the client stalls, the guard answers
+    itself and tells the app the client went away, so nothing half-received is ever acted on.
+    """
+
+    def __init__(self, app: ASGIApp, *, limit: BodyLimit) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] in {"GET", "HEAD", "OPTIONS"}:
+            await self.app(scope, receive, send)
+            return
+        upload = bool(UPLOAD_ROUTES.match(scope["path"]))
+        cap = self.limit.max_upload_bytes if upload else self.limit.max_bytes
+        refusal = PayloadTooLarge(f"request body larger than the limit of {cap} bytes")
+        declared = _header(scope, b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > cap:
+            await send_error(refusal)(scope, receive, send)
+            return
+
+        received = 0
+        deadline = time.monotonic() + self.limit.total_timeout
+        answered = False
+        started = False
+
+        async def answer(exc: DataCommonsError) -> Message:
+            nonlocal answered
+            if not started and not answered:
+                answered = True
+                await send_error(exc)(scope, _no_body, send)
+            return {"type": "http.disconnect"}
+
+        async def guarded_receive() -> Message:
+            nonlocal received
+            if answered:
+                return {"type": "http.disconnect"}
+            wait = min(self.limit.idle_timeout, deadline - time.monotonic())
+            try:
+                message = await asyncio.wait_for(receive(), timeout=max(wait, 0.001))
+            except TimeoutError:
+                return await answer(RequestTimeout(
+                    f"request body did not arrive in time (idle limit {self.limit.idle_timeout:g} s, "
+                    f"total limit {self.limit.total_timeout:g} s)"))
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > cap:
+                    return await answer(refusal)
+            return message
+
+        async def guarded_send(message: Message) -> None:
+            nonlocal started
+            if answered:
+                return  # the guard already answered; whatever the app says now is moot
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        await self.app(scope, guarded_receive, guarded_send)
+
+
+async def _no_body() -> Message:
+    return {"type": "http.request", "body": b"", "more_body": False}
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope.get("headers", []):
+        if key.lower() == name:
+            return bytes(value).decode("latin-1")
+    return None
+
+
+class RateLimits:
+    """Per-caller rate limits: login-like routes per client address, query routes per token.
+
+    Counters live in this process (a moving window from the ``limits`` library); with N worker
+    processes a caller may reach N times the limit, which still bounds a guessing attack.
+    """
+
+    def __init__(self, app: ASGIApp, *, login: str, query: str) -> None:
+        self.app = app
+        self.limiter = MovingWindowRateLimiter(MemoryStorage())
+        self.rules: list[tuple[re.Pattern[str], str, RateLimitItem, Callable[[Scope], str]]] = [
+            (LOGIN_ROUTES, "login", parse(login), _client_key),
+            (QUERY_ROUTES, "query", parse(query), _token_key),
+        ]
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] == "POST":
+            for pattern, name, item, key_of in self.rules:
+                if pattern.match(scope["path"]):
+                    key = key_of(scope)
+                    if not self.limiter.hit(item, name, key):
+                        reset = self.limiter.get_window_stats(item, name, key).reset_time
+                        retry = max(1, int(reset - time.time() + 0.999))
+                        await send_error(TooManyRequests(
+                            f"rate limit of {item} exceeded for {name} requests; retry in {retry} s",
+                            headers={"Retry-After": str(retry)}))(scope, receive, send)
+                        return
+                    break
+        await self.app(scope, receive, send)
+
+
+def _client_key(scope: Scope) -> str:
+    client = scope.get("client")
+    return client[0] if client else "unknown"
+
+
+def _token_key(scope: Scope) -> str:
+    """A hash of the caller's token (bearer or cookie), or the client address without one."""
+    authorization = _header(scope, b"authorization") or ""
+    token = authorization[7:].strip() if authorization.lower().startswith("bearer ") else ""
+    if not token:
+        cookie = SimpleCookie(_header(scope, b"cookie") or "")
+        token = cookie["dc_token"].value if "dc_token" in cookie else ""
+    if not token:
+        return "client:" + _client_key(scope)
+    return "token:" + hashlib.sha256(token.encode()).hexdigest()
+
+
+def install_middleware(app: FastAPI, settings: Settings) -> None:
+    """Wrap ``app`` in the guards, outermost last (Starlette wraps in reverse order of adding)."""
+    app.add_middleware(RateLimits, login=settings.rate_limit_login, query=settings.rate_limit_query)
+    app.add_middleware(BodyLimits, limit=BodyLimit(
+        max_bytes=settings.max_body_bytes, max_upload_bytes=settings.max_upload_bytes,
+        idle_timeout=settings.body_idle_timeout, total_timeout=settings.body_total_timeout))
+    if settings.cors_origins:
+        app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins,
+                           allow_methods=["GET", "POST", "DELETE"],
+                           allow_headers=["Authorization", "Content-Type", "X-CSRF-Token"],
+                           expose_headers=["X-Request-ID", "ETag", "Retry-After"])
+    app.add_middleware(SecurityHeaders)
+    app.add_middleware(AccessLog)
+    app.add_middleware(CorrelationIdMiddleware, header_name="X-Request-ID")
+
