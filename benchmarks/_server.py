@@ -38,13 +38,19 @@ def data_dir() -> Iterator[Path]:
 
 
 @contextmanager
-def server(directory: Path, *, workers: int = 1, **extra: str) -> Iterator[str]:
-    """Run ``datacommons serve`` on a free loopback port; yield its base URL; stop it."""
+def server(directory: Path, *, workers: int = 1, log_path: Path | None = None,
+           **extra: str) -> Iterator[str]:
+    """Run ``datacommons serve`` on a free loopback port; yield its base URL; stop it.
+
+    The server's log (standard error) goes to ``log_path`` when given, else nowhere.
+    """
     port = free_port()
+    log = log_path.open("ab") if log_path is not None else None
     process = subprocess.Popen(
         [sys.executable, "-m", "datacommons.cli", "serve", "--port", str(port),
          "--workers", str(workers)],
-        env=bench_env(directory, **extra), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        env=bench_env(directory, **extra), stdout=subprocess.DEVNULL,
+        stderr=log if log is not None else subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
@@ -64,6 +70,9 @@ def server(directory: Path, *, workers: int = 1, **extra: str) -> Iterator[str]:
             process.wait(timeout=20)
         except subprocess.TimeoutExpired:
             process.kill()
+            process.wait()
+        if log is not None:
+            log.close()
 
 
 def percentile(values: list[float], p: float) -> float:

@@ -6,6 +6,7 @@ Exit codes: 0 success, 1 a check failed, 2 bad input — always with a one-line 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import sys
 from collections.abc import Iterator
@@ -35,6 +36,7 @@ def settings_of(ctx: click.Context) -> Settings:
     obj = ctx.ensure_object(dict)
     if "settings" not in obj:
         obj["settings"] = get_settings()
+        configure_logging(obj["settings"].log_level)
     return obj["settings"]
 
 
@@ -92,8 +94,8 @@ def serve(ctx: click.Context, host: str | None, port: int | None, workers: int) 
         upgrade(engine)  # once here, so that workers do not race to migrate
     finally:
         engine.dispose()
-    click.echo(f"serving on http://{host or settings.host}:{port or settings.port}/", err=True)
-    configure_logging(settings.log_level)
+    logging.getLogger("datacommons").info(
+        "serving on http://%s:%s/", host or settings.host, port or settings.port)
     # Trust X-Forwarded-For only from the configured proxies: it sets the address rate limits key on.
     uvicorn.run("datacommons.app:create_app", factory=True, host=host or settings.host,
                 port=port or settings.port, workers=workers, log_config=log_config(settings.log_level),

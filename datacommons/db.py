@@ -88,6 +88,8 @@ MAX_OVERFLOW = 200
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
     """An engine for ``url``, with the SQLite pragmas the commons relies on."""
+    # Statement parameters hold token hashes and encrypted personal data: never in a log or an error.
+    kwargs.setdefault("hide_parameters", True)
     if ":memory:" not in url:
         kwargs.setdefault("pool_size", POOL_SIZE)
         kwargs.setdefault("max_overflow", MAX_OVERFLOW)

@@ -15,6 +15,8 @@ import logging.config
 import re
 from typing import Any
 
+from pythonjsonlogger.core import RESERVED_ATTRS
+
 #: Shapes of secrets that must never reach a log line, whatever code wrote it.
 SECRET_PATTERNS = (
     re.compile(r"dc_[A-Za-z0-9_\-]{20,}"),               # API tokens (auth.TOKEN_PREFIX)
@@ -53,9 +55,12 @@ def log_config(level: str = "INFO") -> dict[str, Any]:
         "formatters": {
             "json": {
                 "()": "pythonjsonlogger.json.JsonFormatter",
-                "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s %(correlation_id)s",
-                "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger",
+                "fmt": "%(levelname)s %(name)s %(message)s %(correlation_id)s",
+                "timestamp": "time",  # ISO 8601, UTC
+                "rename_fields": {"levelname": "level", "name": "logger",
                                   "correlation_id": "request_id"},
+                # uvicorn adds a copy of its messages with terminal colour codes: not for files.
+                "reserved_attrs": [*RESERVED_ATTRS, "color_message"],
             },
         },
         "handlers": {
@@ -67,6 +72,9 @@ def log_config(level: str = "INFO") -> dict[str, Any]:
             "uvicorn.access": {"handlers": [], "propagate": False},
             "uvicorn": {"level": level},
             "uvicorn.error": {"level": level},
+            # Chatty at INFO (one line per migration step, per GE expectation class): heard at DEBUG.
+            **{name: {"level": "DEBUG" if level == "DEBUG" else "WARNING"}
+               for name in ("alembic", "great_expectations")},
         },
         "root": {"handlers": ["stderr"], "level": level},
     }

@@ -1,0 +1,103 @@
+"""The logs of a whole demo run are structured, carry request ids, and hold no secret or personal data.
+
+The demo is seeded and served at DEBUG level (the most a log can say), then driven through every
+kind of user: sign-in, donor registration with a name and an e-mail, an organisation's claim code,
+consent, a DP query and an extract, token creation, a wrong token. Every secret and every piece of
+personal data seen on the way is then searched for in everything the processes wrote to stderr.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import httpx
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from benchmarks._server import bench_env, server
+
+NAME = "Giulia Logtest-Rossi"
+EMAIL = "giulia.logtest@example.org"
+
+
+def test_a_demo_run_logs_json_lines_without_secrets(tmp_path: Path, pg_url: str | None) -> None:
+    extra = {"DATACOMMONS_LOG_LEVEL": "DEBUG", "DATACOMMONS_SECRET_KEY": "s3cret-" + uuid.uuid4().hex * 2}
+    if pg_url is not None:
+        name = f"logs_{uuid.uuid4().hex[:12]}"
+        admin = create_engine(pg_url, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text(f"CREATE DATABASE {name}"))
+        admin.dispose()
+        extra["DATACOMMONS_DATABASE_URL"] = make_url(pg_url).set(database=name).render_as_string(False)
+    demo = subprocess.run([sys.executable, "-m", "datacommons.cli", "demo"],
+                          env=bench_env(tmp_path, **extra), capture_output=True, text=True,
+                          timeout=300)
+    assert demo.returncode == 0, demo.stderr
+    tokens = dict(re.findall(r"^\s+(admin|analyst|researcher|donor)\s+(\S+)$", demo.stdout, re.M))
+    secrets = [*tokens.values(), extra["DATACOMMONS_SECRET_KEY"], NAME, EMAIL]
+
+    log_path = tmp_path / "server.log"
+    request_ids: list[str] = []
+    with server(tmp_path, log_path=log_path, **extra) as base, httpx.Client(base_url=base) as http:
+        def call(method: str, path: str, token: str | None = None, **kw: object) -> httpx.Response:
+            headers = {"Authorization": f"Bearer {token}"} if token else {}
+            answer = http.request(method, path, headers=headers, **kw)  # type: ignore[arg-type]
+            request_ids.append(answer.headers["x-request-id"])
+            return answer
+
+        assert call("POST", "/login", data={"token": tokens["analyst"]}).status_code == 303
+        registered = call("POST", "/api/v1/donors", json={"name": NAME, "email": EMAIL})
+        assert registered.status_code == 201
+        donor_token = registered.json()["token"]
+        codes = call("POST", "/api/v1/admin/donors", tokens["admin"], json={
+            "organisation": "Cooperativa Logtest", "donor_ids": ["LOGTEST-1"],
+            "dataset_ids": ["inserimento-lavorativo"]})
+        assert codes.status_code == 201, codes.text
+        code = codes.json()["data"][0]["claim_code"]
+        claimed = call("POST", "/api/v1/donors/claim",
+                       json={"donor_id": "LOGTEST-1", "code": code, "name": NAME, "email": EMAIL})
+        assert claimed.status_code == 201, claimed.text
+        program = call("GET", "/api/v1/programs", donor_token).json()["data"][0]
+        given = call("POST", "/api/v1/consents", donor_token, json={
+            "program_id": program["id"], "text_version": program["current_text"]["version"]})
+        assert given.status_code == 201, given.text
+        assert call("GET", "/api/v1/donors/me/export", donor_token).status_code == 200
+        query = {"purpose": program["purpose"], "measures": [{"op": "count"}], "epsilon": 0.1}
+        assert call("POST", "/api/v1/datasets/inserimento-lavorativo/queries", tokens["analyst"],
+                    json=query).status_code == 200
+        created = call("POST", "/api/v1/admin/tokens", tokens["admin"],
+                       json={"role": "analyst", "name": "logtest", "organisation": "org-logtest"})
+        assert created.status_code == 201, created.text
+        wrong = "dc_" + "W" * 43
+        assert call("GET", "/api/v1/datasets", wrong).status_code == 401
+        secrets += [donor_token, code, claimed.json()["token"], created.json()["token"], wrong]
+
+    server_log = log_path.read_text()
+    records = [json.loads(line) for line in server_log.splitlines()]  # every line is one JSON object
+    assert records, "the server wrote no log"
+    for record in records:
+        assert {"time", "level", "logger", "message", "request_id"} <= set(record)
+    access = [r for r in records if r["logger"] == "datacommons.access"]
+    assert [r["request_id"] for r in access if r["path"] != "/api/v1/health"] == request_ids
+    assert all(set(r) >= {"method", "path", "status", "duration_ms"} for r in access)
+    assert [r["status"] for r in access if r["request_id"] == request_ids[-1]] == [401]
+
+    everything = demo.stdout.split("Demo tokens")[0] + demo.stderr + server_log
+    for secret in secrets:
+        assert secret not in everything, f"a secret or personal datum reached the logs: {secret[:6]}…"
+
+
+def test_a_token_in_a_message_is_masked_whatever_code_logs_it() -> None:
+    from datacommons.logs import Redact
+
+    token = "dc_" + "A1b2" * 11
+    record = logging.LogRecord("x", logging.WARNING, __file__, 1, "refused %s with %s",
+                               (token, "Authorization: Bearer abcdefgh12345678"), None)
+    assert Redact().filter(record)
+    assert record.getMessage() == "refused [redacted] with Authorization: [redacted]"
