@@ -38,9 +38,9 @@ def data_dir() -> Iterator[Path]:
 
 
 @contextmanager
-def server(directory: Path, *, workers: int = 1, log_path: Path | None = None,
-           **extra: str) -> Iterator[str]:
-    """Run ``datacommons serve`` on a free loopback port; yield its base URL; stop it.
+def server_process(directory: Path, *, workers: int = 1, log_path: Path | None = None,
+                   **extra: str) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """Run ``datacommons serve`` on a free loopback port; yield its base URL and process; stop it.
 
     The server's log (standard error) goes to ``log_path`` when given, else nowhere.
     """
@@ -63,7 +63,7 @@ def server(directory: Path, *, workers: int = 1, log_path: Path | None = None,
             if process.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError("the server did not start")
             time.sleep(0.2)
-        yield base
+        yield base, process
     finally:
         process.terminate()
         try:
@@ -73,6 +73,14 @@ def server(directory: Path, *, workers: int = 1, log_path: Path | None = None,
             process.wait()
         if log is not None:
             log.close()
+
+
+@contextmanager
+def server(directory: Path, *, workers: int = 1, log_path: Path | None = None,
+           **extra: str) -> Iterator[str]:
+    """Run ``datacommons serve`` on a free loopback port; yield its base URL; stop it."""
+    with server_process(directory, workers=workers, log_path=log_path, **extra) as (base, _):
+        yield base
 
 
 def percentile(values: list[float], p: float) -> float:
