@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from catalog.schemas import DatasetPublic
 from consent.transparency import log_publication
 from datacommons import __version__, auth, registry
-from datacommons.config import Settings, get_settings
+from datacommons.config import Settings, get_settings, write_secret_file
 from datacommons.db import make_engine, make_sessionmaker, transaction
 from datacommons.errors import CheckFailed, DataCommonsError
 from datacommons.logs import configure_logging, log_config
@@ -348,6 +348,31 @@ def consent_rotate_key(ctx: click.Context) -> None:
     with database(settings, immediate=True) as session:
         record = keys.create_key(session, secret=settings.secret_key_bytes())
     click.echo(record.kid)
+
+
+@consent.command("rotate-secret")
+@click.option("--new-secret-file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              required=True, help="File holding the new secret (at least 32 characters).")
+@click.pass_context
+def consent_rotate_secret(ctx: click.Context, new_secret_file: Path) -> None:
+    """Re-wrap every donor key and signing key under a new instance secret (stop the servers first).
+
+    With DATACOMMONS_SECRET_KEY set, set it to the new secret before starting the servers again;
+    without it (development), the generated secret file in the data directory is replaced.
+    """
+    from consent.rekey import rotate_secret
+
+    settings = settings_of(ctx)
+    new_secret = new_secret_file.read_text(encoding="utf-8").strip()
+    with database(settings, immediate=True) as session:
+        done = rotate_secret(session, old_secret=settings.secret_key_bytes(),
+                             new_secret=new_secret.encode())
+    click.echo(f"re-wrapped {done.donor_keys} donor key(s) and {done.signing_keys} signing key(s)")
+    if settings.secret_key is None:
+        write_secret_file(settings.secret_key_path, new_secret, replace=True)
+        click.echo(f"the new secret is now in {settings.secret_key_path}")
+    else:
+        click.echo("now set DATACOMMONS_SECRET_KEY to the new secret and restart every server process")
 
 
 @consent.command("expire")

@@ -133,28 +133,41 @@ class Settings(BaseSettings):
         """Where the Parquet store keeps dataset versions."""
         return self.data_dir / "store"
 
+    @property
+    def secret_key_path(self) -> Path:
+        """Where the generated secret is kept when ``secret_key`` is not set (development, test)."""
+        return self.data_dir / "secret.key"
+
     def secret_key_bytes(self) -> bytes:
         """The master secret; outside production it is generated once and kept in the data directory."""
         if self.secret_key is not None and self.secret_key.get_secret_value():
             return self.secret_key.get_secret_value().encode()
         if self.env == "production":  # pragma: no cover - the validator already refused this
             raise InvalidInput("DATACOMMONS_SECRET_KEY is required in production")
-        path = self.data_dir / "secret.key"
+        path = self.secret_key_path
         if not path.exists():
-            self.data_dir.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_name(f".secret.{os.getpid()}.{secrets.token_hex(4)}.tmp")
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            with os.fdopen(fd, "w") as fh:
-                fh.write(secrets.token_urlsafe(48))
-                fh.flush()
-                os.fsync(fh.fileno())
-            try:
-                os.link(tmp, path)  # atomic, and never overwrites a key another process wrote first
-            except FileExistsError:
-                pass
-            finally:
-                tmp.unlink(missing_ok=True)
+            write_secret_file(path, secrets.token_urlsafe(48), replace=False)
         return path.read_text().strip().encode()
+
+
+def write_secret_file(path: Path, value: str, *, replace: bool) -> None:
+    """Write a secret (mode 0600) atomically; without ``replace``, a file already there wins."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".secret.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(value)
+        fh.flush()
+        os.fsync(fh.fileno())
+    try:
+        if replace:
+            os.replace(tmp, path)
+        else:
+            os.link(tmp, path)  # atomic, and never overwrites a key another process wrote first
+    except FileExistsError:
+        pass
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 @lru_cache
