@@ -35,6 +35,10 @@ PAGE_CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 's
             "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'")
 #: Swagger UI starts itself with an inline script (its assets are still served by the commons).
 DOCS_CSP = PAGE_CSP.replace("script-src 'self'", "script-src 'self' 'unsafe-inline'")
+#: Self-contained HTML documents under the API (reports, printable consent forms) carry their own
+#: ``<style>`` so that a saved copy still reads well; they run no script at all.
+DOCUMENT_CSP = ("default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; "
+                "form-action 'none'; frame-ancestors 'none'")
 SECURITY_HEADERS = {
     b"x-content-type-options": b"nosniff",
     b"referrer-policy": b"no-referrer",
@@ -66,7 +70,13 @@ class SecurityHeaders:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        csp = DOCS_CSP if scope["path"] == self.docs_path else PAGE_CSP
+        path = scope["path"]
+        if path == self.docs_path:
+            csp = DOCS_CSP
+        elif path.startswith("/api/") and path.endswith(".html"):
+            csp = DOCUMENT_CSP
+        else:
+            csp = PAGE_CSP
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":

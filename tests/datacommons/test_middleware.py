@@ -145,7 +145,10 @@ def test_a_stalled_body_times_out_with_408() -> None:
                                             idle_timeout=0.2, total_timeout=5))
     scope = {"type": "http", "method": "POST", "path": "/api/v1/donors", "headers": []}
     started = time.monotonic()
-    asyncio.run(guard(scope, receive, send))
+    # In a thread of its own: a browser test in the same worker may hold this thread's event loop.
+    thread = threading.Thread(target=asyncio.run, args=(guard(scope, receive, send),))
+    thread.start()
+    thread.join(timeout=10)
     assert time.monotonic() - started < 3
     assert sent[0]["type"] == "http.response.start" and sent[0]["status"] == 408
     assert b"request body did not arrive in time" in sent[1]["body"]
@@ -217,3 +220,12 @@ def test_queries_are_rate_limited_per_token(settings: Settings, tokens: dict[str
 def test_a_bad_rate_limit_setting_is_refused() -> None:
     with pytest.raises(ValueError, match="not a rate limit like '120/minute'"):
         Settings(_env_file=None, rate_limit_query="lots")
+
+
+def test_self_contained_documents_may_style_but_not_script(client: TestClient,
+                                                           tokens: dict[str, str]) -> None:
+    report = client.get("/api/v1/admin/reports/altruism.html", headers=bearer(tokens["admin"]))
+    assert report.status_code == 200 and "<style" in report.text
+    csp = report.headers["content-security-policy"]
+    assert "style-src 'unsafe-inline'" in csp and "default-src 'none'" in csp
+    assert "script-src" not in csp  # falls back to default-src 'none': no script at all

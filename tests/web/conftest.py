@@ -77,8 +77,12 @@ def page(browser, site: Site) -> Iterator[object]:  # type: ignore[no-untyped-de
                                   base_url=site.base, locale="en-GB")
     context.set_default_timeout(15_000)
     page = context.new_page()
+    errors: list[str] = []
+    page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
     yield page
     context.close()
+    # The pages work under their Content-Security-Policy: the browser blocked nothing they use.
+    assert not [e for e in errors if "Content Security Policy" in e], errors
 
 
 def shot(page, name: str) -> None:  # type: ignore[no-untyped-def]
