@@ -28,6 +28,7 @@ import consent.api
 import datacommons.quality.api
 import datacommons.tokens_api
 import privacy.api
+import privacy.policy_api
 from consent.transparency import log_publication
 from datacommons import __version__, registry
 from datacommons.config import Settings, get_settings
@@ -151,5 +152,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return RedirectResponse("/login?" + urlencode({"next": exc.next_url}), status_code=303)
 
     app.include_router(privacy.api.router, prefix=API)
+    app.include_router(privacy.policy_api.router, prefix=API)
     app.include_router(connectors.api.router, prefix=API)
     return app
