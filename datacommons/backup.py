@@ -491,7 +491,7 @@ class _Source:
         self.members: dict[str, tarfile.TarInfo] = {}
         if path.is_file():
             try:
-                self.tar = tarfile.open(path, "r:")
+                self.tar = tarfile.open(path, "r:")  # noqa: SIM115 - closed by close()
             except (tarfile.TarError, OSError) as exc:
                 raise InvalidInput(f"{path} is not a backup: neither a directory nor a readable "
                                    ".tar file") from exc
@@ -522,10 +522,10 @@ class _Source:
             with (self.path / name).open("rb") as fh:
                 yield fh
             return
-        fh = self.tar.extractfile(self.members[name])
-        assert fh is not None  # size() has checked it is a regular file
-        with fh:
-            yield fh
+        member = self.tar.extractfile(self.members[name])
+        assert member is not None  # size() has checked it is a regular file
+        with member:
+            yield member
 
 
 @contextmanager
@@ -639,13 +639,14 @@ def _plan_secret(settings: Settings, manifest: dict[str, Any], *, force: bool) -
     return _SecretPlan(True, target, replaces=current is not None)
 
 
-def _apply_secret(plan: _SecretPlan, source: _Source) -> Path | None:
-    """Install the backup's secret.key; return the path to remove should the restore fail."""
+def _apply_secret(plan: _SecretPlan, source: _Source) -> Callable[[], None]:
+    """Install the backup's secret.key; return what undoes it should the restore fail."""
     if not plan.write:
-        return None
+        return lambda: None
     plan.target.parent.mkdir(parents=True, exist_ok=True)
+    aside: Path | None = None
     if plan.replaces:
-        aside = plan.target.with_name(f"secret.key.replaced-{utcnow():%Y%m%dT%H%M%S}")
+        aside = plan.target.with_name(f"secret.key.replaced-{utcnow():%Y%m%dT%H%M%S%f}")
         os.replace(plan.target, aside)
     tmp = plan.target.with_name(f".secret.{secrets.token_hex(4)}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -658,7 +659,14 @@ def _apply_secret(plan: _SecretPlan, source: _Source) -> Path | None:
     finally:
         tmp.unlink(missing_ok=True)
     _fsync_dir(plan.target.parent)
-    return None if plan.replaces else plan.target
+
+    def undo() -> None:
+        if aside is not None:
+            os.replace(aside, plan.target)  # the target's own secret, back in place
+        else:
+            plan.target.unlink(missing_ok=True)
+
+    return undo
 
 
 def _restore_store(source: _Source, manifest: dict[str, Any], store: ParquetStore,
@@ -775,14 +783,14 @@ def _fill_deferred(conn: Connection, table: Table, pk: list[str],
     """Set the foreign keys that close a cycle, once the rows they point to are all in."""
     by_columns: dict[tuple[str, ...], list[dict[str, Any]]] = {}
     for item in later:
-        params = {f"k_{k}": v for k, v in item["pk"].items()}
-        params.update({f"v_{c}": v for c, v in item["values"].items()})
-        by_columns.setdefault(tuple(sorted(item["values"])), []).append(params)
-    for columns, params in by_columns.items():
+        row = {f"k_{k}": v for k, v in item["pk"].items()}
+        row.update({f"v_{c}": v for c, v in item["values"].items()})
+        by_columns.setdefault(tuple(sorted(item["values"])), []).append(row)
+    for columns, rows in by_columns.items():
         statement = (table.update()
                      .where(*[table.c[k] == bindparam(f"k_{k}") for k in pk])
                      .values({c: bindparam(f"v_{c}") for c in columns}))
-        conn.execute(statement, params)
+        conn.execute(statement, rows)
 
 
 def _reset_sequences(conn: Connection, tables: list[Table]) -> None:
@@ -852,6 +860,13 @@ def _load_database(conn: Connection, source: _Source, manifest: dict[str, Any],
     upgrade(conn)  # a backup of an older version: bring it to this version's schema
 
 
+def _sqlite_pragma(conn: Connection, pragma: str) -> None:
+    """Run a pragma on SQLite's own connection, outside any transaction SQLAlchemy would begin."""
+    driver = conn.connection.driver_connection
+    assert driver is not None
+    driver.execute(pragma)
+
+
 def restore_backup(*, settings: Settings, src: Path, force: bool = False,
                    progress: Progress | None = None) -> dict[str, Any]:
     """Restore the backup at ``src`` into the database and data directory of ``settings``.
@@ -887,23 +902,22 @@ def restore_backup(*, settings: Settings, src: Path, force: bool = False,
                 Path(sqlite_file).parent.mkdir(parents=True, exist_ok=True)
             settings.data_dir.mkdir(parents=True, exist_ok=True)
             _restore_store(source, manifest, ParquetStore(settings.store_dir), progress)
-            created_secret = _apply_secret(plan, source)
+            undo_secret = _apply_secret(plan, source)
             try:
                 with engine.connect() as conn:
                     if engine.dialect.name == "sqlite":
                         # Foreign keys are checked once, all rows loaded (PRAGMA foreign_key_check
                         # above); the pragma only changes outside a transaction, hence the driver.
-                        conn.connection.driver_connection.execute("PRAGMA foreign_keys=OFF")
+                        _sqlite_pragma(conn, "PRAGMA foreign_keys=OFF")
                         conn = conn.execution_options(immediate=True)
                     try:
                         with conn.begin():
                             _load_database(conn, source, manifest, managed, progress)
                     finally:
                         if engine.dialect.name == "sqlite":
-                            conn.connection.driver_connection.execute("PRAGMA foreign_keys=ON")
+                            _sqlite_pragma(conn, "PRAGMA foreign_keys=ON")
             except BaseException:
-                if created_secret is not None:
-                    created_secret.unlink(missing_ok=True)
+                undo_secret()
                 raise
         finally:
             engine.dispose()

@@ -21,9 +21,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import MetaData, create_engine, func, inspect, select, text
 from sqlalchemy.engine import make_url
 
-from consent import donors, ledger, programs, transparency
-from consent.models import TransparencyEntry
 from connectors.istat_comuni import reference_path
+from consent import donors, ledger, programs, transparency
+from consent.models import ConsentEvent, TransparencyEntry
 from consent.receipts import Signer
 from datacommons.app import create_app
 from datacommons.backup import make_backup
@@ -134,9 +134,9 @@ def test_the_demo_restored_into_an_empty_instance_is_the_same_commons(
     backup.parent.mkdir()
     out = ok(run_cli(source, "backup", str(backup)))
     counts = table_counts(source)
+    stored = sum(p.stat().st_size for p in (backup / "store").rglob("*.parquet"))
     assert out == (f"backup written to {backup}: {len(counts)} tables, {sum(counts.values())} rows, "
-                   f"6 dataset files ({sum(p.stat().st_size for p in (backup / 'store').rglob('*.parquet')) / 1e6:.1f} MB), "
-                   "instance secret included\n")
+                   f"6 dataset files ({stored / 1e6:.1f} MB), instance secret included\n")
     assert sorted(p.name for p in backup.iterdir()) == ["db", "keys", "manifest.json", "store"]
 
     restored = target("restored", secret=None)
@@ -429,3 +429,46 @@ def test_restore_refuses_a_secret_that_would_not_decrypt_the_backup(
 
     assert ok(run_cli(settings, "restore", "--check", str(backup))).startswith(
         f"backup {backup} is intact: ")
+
+
+def test_restore_installs_the_backups_secret_file_and_keeps_a_replaced_one(
+        tmp_path: Path, database_url: str, target: Target) -> None:
+    # Development: the secret is <data_dir>/secret.key, and the backup carries it.
+    source = Settings(_env_file=None, env="test", data_dir=tmp_path / "source",
+                      database_url=database_url)
+    seed_small(source)
+    backup = tmp_path / "b.tar"
+    ok(run_cli(source, "backup", str(backup)))
+    again = run_cli(source, "backup", str(backup))
+    assert (again.returncode, again.stderr) == (
+        2, f"datacommons: error: {backup} already exists: a backup never overwrites anything, "
+           "choose a new name\n")
+
+    restored = target("restored", secret=None)
+    restored.data_dir.mkdir()
+    (restored.data_dir / "secret.key").write_text("another-instance-secret-" + "z" * 40)
+    result = run_cli(restored, "restore", str(backup))
+    assert (result.returncode, result.stderr) == (
+        2, f"datacommons: error: {restored.data_dir / 'secret.key'} holds another instance "
+           "secret: pass --force to replace it (the old one is kept next to it)\n")
+
+    ok(run_cli(restored, "restore", "--force", str(backup)))
+    assert (restored.data_dir / "secret.key").read_bytes() == \
+        (source.data_dir / "secret.key").read_bytes()
+    [kept] = restored.data_dir.glob("secret.key.replaced-*")
+    assert kept.read_text() == "another-instance-secret-" + "z" * 40
+    # With the restored secret, the restored signing key signs new receipts, and old ones verify.
+    engine = make_engine(restored.database_url_resolved)
+    with transaction(make_sessionmaker(engine), immediate=True) as session:
+        old = session.scalars(select(ConsentEvent.receipt).where(
+            ConsentEvent.receipt.is_not(None))).first()
+        donors.register_for_organisation(session, organisation="Coop", donor_ids=["N0000001"],
+                                         dataset_ids=["inserimento-lavorativo"])
+        consent, _ = ledger.grant(session, donor_id="N0000001", program_id=PROGRAM["id"],
+                                  text_version=1, signer=Signer.of(restored))
+        new = ledger.events_of(session, consent.id)[-1].receipt
+    engine.dispose()
+    assert old and new
+    for receipt in (old, new):
+        ok(run_cli(restored, "consent", "verify", receipt))
+    assert ok(run_cli(restored, "audit", "verify")) == "transparency log intact: 3 entries\n"
