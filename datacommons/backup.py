@@ -338,8 +338,8 @@ def _dump_table(conn: Connection, table: Table, writer: _HashingWriter,
     selected = [cast(c, Text).label(c.name) if info["type"] == "json" else c
                 for c, info in zip(table.columns, columns, strict=True)]
     order = list(table.primary_key.columns) or list(table.columns)
-    result = conn.execution_options(stream_results=True, yield_per=2000).execute(
-        select(*selected).order_by(*order))
+    result = conn.execute(select(*selected).order_by(*order),
+                          execution_options={"stream_results": True, "yield_per": 2000})
     tags = [info["type"] for info in columns]
     rows = 0
     for partition in result.partitions():
@@ -406,7 +406,10 @@ def make_backup(*, settings: Settings, dest: Path, progress: Progress | None = N
         files: dict[str, dict[str, Any]] = {}
         engine = make_engine(settings.database_url_resolved, pool_size=1, max_overflow=0)
         try:
+            if engine.dialect.name == "sqlite" and not Path(engine.url.database or "").is_file():
+                raise InvalidInput(f"no database at {engine.url.database}: nothing to back up")
             with _snapshot(engine) as conn:
+                taken_at = utcnow()
                 revisions = current_heads(conn)
                 if not revisions:
                     raise InvalidInput("the database has never been migrated: nothing to back up "
@@ -459,7 +462,7 @@ def make_backup(*, settings: Settings, dest: Path, progress: Progress | None = N
         manifest = {
             "format": FORMAT,
             "format_version": FORMAT_VERSION,
-            "created_at": utcnow().isoformat(),
+            "created_at": taken_at.isoformat(),
             "datacommons_version": __version__,
             "database": {"dialect": dialect, "revisions": revisions},
             "tables": tables,
