@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from alembic import context
-from sqlalchemy import text
+from sqlalchemy import Connection, text
 
 import consent.models  # noqa: F401,E402
 
@@ -14,26 +14,37 @@ import datacommons.quality.models  # noqa: F401,E402
 import datacommons.registry  # noqa: F401,E402
 import privacy.models  # noqa: F401,E402
 from datacommons.db import Base, make_engine
-
-PG_MIGRATION_LOCK = 7286001  # advisory lock id: concurrent starters migrate one at a time
+from datacommons.migrations import PG_MIGRATION_LOCK
 
 config = context.config
-engine = config.attributes.get("engine") or make_engine(config.get_main_option("sqlalchemy.url"))
+
+
+def _configure(connection: Connection) -> None:
+    context.configure(
+        connection=connection,
+        target_metadata=Base.metadata,
+        render_as_batch=connection.dialect.name == "sqlite",
+        compare_type=True,
+    )
 
 
 def run_migrations_online() -> None:
-    is_sqlite = engine.dialect.name == "sqlite"
+    given: Connection | None = config.attributes.get("connection")
+    if given is not None:
+        # A caller's connection already in its transaction (a restore): Alembic sees the external
+        # transaction and migrates inside it, so schema and rows commit or roll back together.
+        _configure(given)
+        with context.begin_transaction():
+            context.run_migrations()
+        return
+    engine = config.attributes.get("engine") or make_engine(
+        str(config.get_main_option("sqlalchemy.url")))
     with engine.execution_options(immediate=True).connect() as connection:
         if engine.dialect.name == "postgresql":
             connection.execute(text(f"SELECT pg_advisory_lock({PG_MIGRATION_LOCK})"))
             connection.commit()
         try:
-            context.configure(
-                connection=connection,
-                target_metadata=Base.metadata,
-                render_as_batch=is_sqlite,
-                compare_type=True,
-            )
+            _configure(connection)
             with context.begin_transaction():
                 context.run_migrations()
         finally:
