@@ -434,7 +434,7 @@ def backup(ctx: click.Context, dest: Path) -> None:
     DEST is a new directory, or a file name ending in .tar for one archive. Safe while the server
     runs: the database is read in one snapshot. A backup holds token hashes, encrypted donor data
     and (outside production) the instance secret: keep it as safe as the server itself. See
-    docs/operations-backup.md.
+    docs/operations.md.
     """
     from connectors.progress import terminal_progress
     from datacommons.backup import Summary, make_backup
