@@ -13,6 +13,7 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 import catalog.api
@@ -29,7 +30,7 @@ import privacy.api
 from consent.transparency import log_publication
 from datacommons import __version__, registry
 from datacommons.config import Settings, get_settings
-from datacommons.db import make_engine, make_sessionmaker
+from datacommons.db import make_engine, make_sessionmaker, unavailable_error
 from datacommons.errors import DataCommonsError
 from datacommons.migrations import upgrade
 from datacommons.schemas import Health, error_responses
@@ -67,6 +68,17 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
         return error_response(exc.status_code, str(exc.detail), headers=exc.headers)
+
+    @app.exception_handler(SQLAlchemyError)
+    async def _database(request: Request, exc: SQLAlchemyError) -> JSONResponse:
+        # A database that is down, restarting or locked is a 503 the client may retry, wherever
+        # the request met it (authentication, a read, a write), never an internal error.
+        unavailable = unavailable_error(exc)
+        if unavailable is None:
+            return await _unexpected(request, exc)
+        log.warning("database unavailable on %s %s: %s", request.method, request.url.path,
+                    type(getattr(exc, "orig", None) or exc).__name__)
+        return error_response(unavailable.status, unavailable.message, headers=unavailable.headers)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
