@@ -25,16 +25,14 @@ import pyarrow.csv as pacsv
 from sqlalchemy import select
 
 from connectors import synthetic
-from consent import donors, programs
 from consent.models import Consent, ConsentEvent
-from datacommons import auth, registry
+from datacommons import registry
 from datacommons.config import Settings
 from datacommons.db import transaction
 from datacommons.registry import DatasetMeta
 from datacommons.storage import ParquetStore
 from privacy.ledger import TOTAL, to_nano
 from privacy.models import Release
-from tests.consent.conftest import PROGRAM
 from tests.conftest import bearer
 from tests.privacy.test_api import DATASET, QUERY, publish_private
 from tests.reliability.checks import (
@@ -45,6 +43,7 @@ from tests.reliability.checks import (
     check_store,
 )
 from tests.reliability.driver import Drive, Job
+from tests.reliability.seed import admin_token, analyst_tokens, grant_body, program_and_donors
 from tests.reliability.server import Server, wait_until
 from tests.support.cli import run_cli
 
@@ -67,12 +66,6 @@ def kill_in_flight(server: Server, drive: Drive, name: str) -> None:
     assert drive.cut, "the kill cut no request in flight"
     print(f"{name}: killed after {marks} marks + {extra:.3f}s; {len(drive.acknowledged)} "
           f"acknowledged, {len(drive.cut)} cut off in flight")
-
-
-def admin_token(factory) -> str:  # type: ignore[no-untyped-def]
-    with transaction(factory) as session:
-        org = auth.get_or_create_organisation(session, "Città metropolitana")
-        return auth.create_token(session, role="admin", name="operator", organisation=org)[1]
 
 
 def test_kill_during_ingests(settings: Settings, session_factory) -> None:  # type: ignore[no-untyped-def]
@@ -178,16 +171,8 @@ def test_kill_during_publications(settings: Settings, session_factory) -> None: 
 
 
 def test_kill_during_consent_writes(settings: Settings, session_factory) -> None:  # type: ignore[no-untyped-def]
-    ids = [f"D{i:07d}" for i in range(1, 5)]
-    tokens: dict[str, str] = {}
-    with transaction(session_factory, immediate=True) as session:
-        programs.create_program(session, spec=programs.ProgramSpec.model_validate(PROGRAM),
-                                actor="test")
-        donors.register_for_organisation(session, organisation="Coop", donor_ids=ids,
-                                         dataset_ids=[DATASET])
-        for donor_id in ids:
-            tokens[donor_id] = auth.create_token(session, role="donor", name=donor_id,
-                                                 donor_id=donor_id)[1]
+    tokens = program_and_donors(session_factory, 4)
+    ids = sorted(tokens)
 
     def step(donor_id: str, n: int, consent_id: list[str]) -> Job:
         headers = bearer(tokens[donor_id])
@@ -195,7 +180,7 @@ def test_kill_during_consent_writes(settings: Settings, session_factory) -> None
         def send(client: httpx.Client) -> httpx.Response:
             if n % 2 == 0:
                 answer = client.post("/api/v1/consents", headers=headers,
-                                     json={"program_id": PROGRAM["id"], "text_version": 1})
+                                     json=grant_body())
                 if answer.status_code == 201:
                     consent_id[:] = [answer.json()["consent"]["id"]]
                 return answer
@@ -244,7 +229,7 @@ def test_kill_during_consent_writes(settings: Settings, session_factory) -> None
                 [mine] = client.get("/api/v1/consents", headers=headers).json()["data"] or [None]
                 if mine is None or mine["status"] == "withdrawn":
                     answer = client.post("/api/v1/consents", headers=headers,
-                                         json={"program_id": PROGRAM["id"], "text_version": 1})
+                                         json=grant_body())
                     assert answer.status_code == 201, answer.text
                 else:
                     answer = client.post(f"/api/v1/consents/{mine['id']}/withdraw", headers=headers)
@@ -260,11 +245,7 @@ def test_kill_during_budget_reservations(settings: Settings, session_factory) ->
     total, per_org, epsilon = 2.0, 1.0, 0.1
     publish_private(session_factory, settings, total=total, per_org=per_org, n_rows=2000,
                     n_donors=900)
-    tokens = []
-    with transaction(session_factory) as session:
-        for name in ("Coop A", "Coop B", "Università"):
-            org = auth.get_or_create_organisation(session, name)
-            tokens.append(auth.create_token(session, role="analyst", name=name, organisation=org)[1])
+    tokens = analyst_tokens(session_factory, ["Coop A", "Coop B", "Università"])
     url = f"/api/v1/datasets/{DATASET}/queries"
 
     def lane(token: str) -> Iterator[Job]:
