@@ -74,6 +74,10 @@ def init(ctx: click.Context) -> None:
     click.echo(f"database ready at revision {revision} ({engine.url.render_as_string()})")
 
 
+#: How long a worker may take to answer the supervisor before it is deemed hung and replaced.
+WORKER_HEALTHCHECK_SECONDS = 60
+
+
 @cli.command()
 @click.option("--host", help="Address to listen on (default: DATACOMMONS_HOST).")
 @click.option("--port", type=click.IntRange(1, 65535), help="Port (default: DATACOMMONS_PORT).")
@@ -92,9 +96,12 @@ def serve(ctx: click.Context, host: str | None, port: int | None, workers: int) 
     finally:
         engine.dispose()
     click.echo(f"serving on http://{host or settings.host}:{port or settings.port}/", err=True)
+    # Each worker is a fresh interpreter that imports the whole commons before it answers the
+    # supervisor's health pings; on a small machine starting several at once takes longer than
+    # uvicorn's default 5 s, and it would kill and restart them over and over.
     uvicorn.run("datacommons.app:create_app", factory=True, host=host or settings.host,
                 port=port or settings.port, workers=workers, log_level="info",
-                proxy_headers=False)
+                proxy_headers=False, timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS)
 
 
 @cli.command()

@@ -93,11 +93,14 @@ class Server:
                 time.sleep(0.1)
         return self
 
-    def _all_workers_started(self) -> bool:
+    def output(self) -> str:
+        """What the server printed since it was last started."""
         with self.log.open("rb") as log:
             log.seek(self._log_start)
-            text = log.read().decode(errors="replace")
-        return text.count("Application startup complete") >= self.workers
+            return log.read().decode(errors="replace")
+
+    def _all_workers_started(self) -> bool:
+        return self.output().count("Application startup complete") >= self.workers
 
     def kill(self) -> None:
         """SIGKILL the server (the whole process group): no shutdown code runs."""
