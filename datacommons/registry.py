@@ -238,15 +238,16 @@ def upsert_dataset(session: Session, *, meta: DatasetMeta) -> Dataset:
     if not lock_dataset(session, meta.id):
         try:
             with session.begin_nested():
-                dataset = Dataset(**values)
-                session.add(dataset)
+                created = Dataset(**values)
+                session.add(created)
                 session.flush()
-            return dataset
+            return created
         except IntegrityError:
             # Another load created it a moment before (PostgreSQL): lock it and update it below.
             lock_dataset(session, meta.id)
     dataset = session.get(Dataset, meta.id, populate_existing=True)
-    assert dataset is not None
+    if dataset is None:  # pragma: no cover - locked above, it cannot vanish
+        raise NotFound(f"no dataset {meta.id!r}")
     changed = False
     for key, value in values.items():
         if getattr(dataset, key) != value:
