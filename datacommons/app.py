@@ -52,7 +52,10 @@ def install_error_handlers(app: FastAPI) -> None:
     """Render every error, expected or not, as the API's JSON error body."""
 
     @app.exception_handler(DataCommonsError)
-    async def _domain(_request: Request, exc: DataCommonsError) -> JSONResponse:
+    async def _domain(request: Request, exc: DataCommonsError) -> JSONResponse:
+        if exc.status >= 500:  # a dependency is down: the operator should hear of it
+            log.warning("%s %s answered %d: %s", request.method, request.url.path, exc.status,
+                        exc.message)
         return error_response(exc.status, exc.message, exc.errors, exc.headers)
 
     @app.exception_handler(RequestValidationError)
