@@ -14,6 +14,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from swagger_ui_bundle import swagger_ui_path
 
@@ -32,7 +33,7 @@ import privacy.policy_api
 from consent.transparency import log_publication
 from datacommons import __version__, registry
 from datacommons.config import Settings, get_settings
-from datacommons.db import make_engine, make_sessionmaker
+from datacommons.db import make_engine, make_sessionmaker, unavailable_error
 from datacommons.errors import DataCommonsError
 from datacommons.middleware import install_middleware
 from datacommons.migrations import upgrade
@@ -55,7 +56,10 @@ def install_error_handlers(app: FastAPI) -> None:
     """Render every error, expected or not, as the API's JSON error body."""
 
     @app.exception_handler(DataCommonsError)
-    async def _domain(_request: Request, exc: DataCommonsError) -> JSONResponse:
+    async def _domain(request: Request, exc: DataCommonsError) -> JSONResponse:
+        if exc.status >= 500:  # a dependency is down: the operator should hear of it
+            log.warning("%s %s answered %d: %s", request.method, request.url.path, exc.status,
+                        exc.message)
         return error_response(exc.status, exc.message, exc.errors, exc.headers)
 
     @app.exception_handler(RequestValidationError)
@@ -71,6 +75,17 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
         return error_response(exc.status_code, str(exc.detail), headers=exc.headers)
+
+    @app.exception_handler(SQLAlchemyError)
+    async def _database(request: Request, exc: SQLAlchemyError) -> JSONResponse:
+        # A database that is down, restarting or locked is a 503 the client may retry, wherever
+        # the request met it (authentication, a read, a write), never an internal error.
+        unavailable = unavailable_error(exc)
+        if unavailable is None:
+            return await _unexpected(request, exc)
+        log.warning("database unavailable on %s %s: %s", request.method, request.url.path,
+                    type(getattr(exc, "orig", None) or exc).__name__)
+        return error_response(unavailable.status, unavailable.message, headers=unavailable.headers)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -77,6 +77,10 @@ def init(ctx: click.Context) -> None:
     click.echo(f"database ready at revision {revision} ({engine.url.render_as_string()})")
 
 
+#: How long a worker may take to answer the supervisor before it is deemed hung and replaced.
+WORKER_HEALTHCHECK_SECONDS = 60
+
+
 @cli.command()
 @click.option("--host", help="Address to listen on (default: DATACOMMONS_HOST).")
 @click.option("--port", type=click.IntRange(1, 65535), help="Port (default: DATACOMMONS_PORT).")
@@ -97,10 +101,14 @@ def serve(ctx: click.Context, host: str | None, port: int | None, workers: int) 
     logging.getLogger("datacommons").info(
         "serving on http://%s:%s/", host or settings.host, port or settings.port)
     # Trust X-Forwarded-For only from the configured proxies: it sets the address rate limits key on.
+    # Each worker is a fresh interpreter that imports the whole commons before it answers the
+    # supervisor's health pings; on a small machine starting several at once takes longer than
+    # uvicorn's default 5 s, and it would kill and restart them over and over.
     uvicorn.run("datacommons.app:create_app", factory=True, host=host or settings.host,
                 port=port or settings.port, workers=workers, log_config=log_config(settings.log_level),
                 access_log=False, proxy_headers=bool(settings.forwarded_allow_ips),
-                forwarded_allow_ips=settings.forwarded_allow_ips)
+                forwarded_allow_ips=settings.forwarded_allow_ips,
+                timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS)
 
 
 @cli.command()

@@ -7,6 +7,7 @@ request, a CLI command) owns the transaction.
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -15,7 +16,8 @@ from typing import Annotated, Any
 from fastapi import Depends, Request
 from sqlalchemy import DateTime, Engine, MetaData, TypeDecorator, create_engine, event
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 from datacommons.errors import Unavailable
@@ -67,7 +69,7 @@ def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
     cursor.close()
 
 
@@ -77,6 +79,9 @@ def _sqlite_on_begin(conn: Connection) -> None:
     immediate = conn.get_execution_options().get("immediate", False)
     conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
+
+#: How long a SQLite statement waits for another writer's lock before failing (then: 503).
+SQLITE_BUSY_TIMEOUT_MS = 30_000
 
 #: Connections per process (the server sets them from DATACOMMONS_DB_POOL_SIZE / _MAX_OVERFLOW).
 #: A request holds its connection until its response is sent; under load many requests wait to
@@ -94,7 +99,8 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         kwargs.setdefault("pool_size", POOL_SIZE)
         kwargs.setdefault("max_overflow", MAX_OVERFLOW)
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": 30}, **kwargs)
+        engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
+                               **kwargs)
         event.listen(engine, "connect", _sqlite_on_connect)
         event.listen(engine, "begin", _sqlite_on_begin)
         return engine
@@ -121,12 +127,47 @@ def transaction(factory: sessionmaker[Session], *, immediate: bool = False) -> I
     try:
         with session.begin():
             yield session
-    except DBAPIError as exc:
-        if exc.connection_invalidated:
-            raise Unavailable("the database connection was lost; try again") from exc
+    except SQLAlchemyError as exc:
+        unavailable = unavailable_error(exc)
+        if unavailable is not None:
+            raise unavailable from exc
         raise
     finally:
         session.close()
+
+
+#: Messages of SQLite errors a retry can cure (another writer's lock, a full or vanished disk).
+SQLITE_TRANSIENT = ("locked", "busy", "disk i/o error", "unable to open", "disk is full")
+RETRY_AFTER = {"Retry-After": "2"}
+
+
+def unavailable_error(exc: BaseException) -> Unavailable | None:
+    """The 503 a database failure stands for, or ``None`` when a retry cannot help.
+
+    Lost or refused connections, a server that is down, a lock held beyond the busy timeout, a
+    serialization failure or an exhausted pool are the database being unavailable for a moment:
+    the request did nothing and may be sent again. Anything else (a constraint, a missing table, a
+    bad statement) is a bug and stays a 500.
+    """
+    if isinstance(exc, PoolTimeout):
+        return Unavailable("the database has no free connection (too much load); try again",
+                           headers=RETRY_AFTER)
+    if not isinstance(exc, DBAPIError):
+        return None
+    if exc.connection_invalidated:
+        return Unavailable("the database connection was lost; try again", headers=RETRY_AFTER)
+    if not isinstance(exc, OperationalError | InterfaceError):
+        return None
+    if isinstance(exc.orig, sqlite3.Error):
+        text = str(exc.orig).lower()
+        if "locked" in text or "busy" in text:
+            return Unavailable("the database is busy (another write holds its lock); try again",
+                               headers=RETRY_AFTER)
+        if any(part in text for part in SQLITE_TRANSIENT):
+            return Unavailable(f"the database cannot be used ({text}); try again later",
+                               headers=RETRY_AFTER)
+        return None
+    return Unavailable("the database is unavailable; try again later", headers=RETRY_AFTER)
 
 
 async def get_session(request: Request) -> AsyncIterator[Session]:

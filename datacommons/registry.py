@@ -222,21 +222,39 @@ def schema_fields(schema: pa.Schema) -> list[dict[str, Any]]:
     return [{"name": f.name, "type": str(f.type), "nullable": f.nullable} for f in schema]
 
 
+def lock_dataset(session: Session, dataset_id: str) -> bool:
+    """Lock the dataset's row until the transaction ends; return whether it exists.
+
+    On PostgreSQL this makes concurrent loads of one dataset wait for each other (as SQLite's write
+    lock already does), so they never race for the same version number.
+    """
+    found = session.execute(select(Dataset.id).where(Dataset.id == dataset_id).with_for_update())
+    return found.first() is not None
+
+
 def upsert_dataset(session: Session, *, meta: DatasetMeta) -> Dataset:
-    """Create the dataset ``meta.id``, or update its description; return it."""
-    dataset = session.get(Dataset, meta.id)
+    """Create the dataset ``meta.id``, or update its description; return it (its row locked)."""
     values = meta.model_dump(mode="json")
-    if dataset is None:
-        dataset = Dataset(**values)
-        session.add(dataset)
-    else:
-        changed = False
-        for key, value in values.items():
-            if getattr(dataset, key) != value:
-                setattr(dataset, key, value)
-                changed = True
-        if changed:
-            dataset.modified_at = utcnow()
+    if not lock_dataset(session, meta.id):
+        try:
+            with session.begin_nested():
+                created = Dataset(**values)
+                session.add(created)
+                session.flush()
+            return created
+        except IntegrityError:
+            # Another load created it a moment before (PostgreSQL): lock it and update it below.
+            lock_dataset(session, meta.id)
+    dataset = session.get(Dataset, meta.id, populate_existing=True)
+    if dataset is None:  # pragma: no cover - locked above, it cannot vanish
+        raise NotFound(f"no dataset {meta.id!r}")
+    changed = False
+    for key, value in values.items():
+        if getattr(dataset, key) != value:
+            setattr(dataset, key, value)
+            changed = True
+    if changed:
+        dataset.modified_at = utcnow()
     session.flush()
     return dataset
 
@@ -312,6 +330,7 @@ def stage_version(
 
     Returns the version and whether it is new.
     """
+    lock_dataset(session, dataset.id)  # loads of one dataset are numbered one after the other
     query = select(DatasetVersion).where(
         DatasetVersion.dataset_id == dataset.id,
         DatasetVersion.content_hash == stored.content_hash,
