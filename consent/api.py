@@ -83,7 +83,8 @@ def _with_receipt(session: Session, consent_id: str, donor_id: str,
 
 # --- donors ---------------------------------------------------------------------------------------
 
-@router.post("/donors", response_model=DonorCreated, status_code=201)
+@router.post("/donors", response_model=DonorCreated, status_code=201,
+             responses=error_responses(400))
 def register(body: DonorCreate, request: Request) -> DonorCreated:
     """Register as a donor (no token needed). The answer holds your donor token, shown only once."""
     with writing(request) as session:
@@ -93,7 +94,7 @@ def register(body: DonorCreate, request: Request) -> DonorCreated:
 
 
 @router.post("/donors/claim", response_model=DonorCreated, status_code=201,
-             responses=error_responses(404))
+             responses=error_responses(400, 404))
 def claim(body: DonorClaim, request: Request) -> DonorCreated:
     """Claim the donor record your organisation registered, with the one-time code it gave you."""
     with writing(request) as session:
@@ -195,7 +196,7 @@ def my_consents(session: SessionDep, principal: DonorPrincipal) -> ListOf[Consen
 
 
 @router.post("/consents", response_model=ConsentWithReceipt, status_code=201,
-             responses={**DONOR_ERRORS, **error_responses(409)})
+             responses={**DONOR_ERRORS, **error_responses(400, 409)})
 def give_consent(body: ConsentCreate, request: Request, response: Response,
                  principal: DonorPrincipal) -> ConsentWithReceipt:
     """Give consent to a program on the text version you read; the answer carries the receipt.
@@ -234,7 +235,7 @@ def withdraw(consent_id: str, request: Request, principal: DonorPrincipal) -> Co
 
 
 @router.post("/consents/{consent_id}/renew", response_model=ConsentWithReceipt,
-             responses={**DONOR_ERRORS, **error_responses(409)})
+             responses={**DONOR_ERRORS, **error_responses(400, 409)})
 def renew(consent_id: str, body: ConsentRenew, request: Request,
           principal: DonorPrincipal) -> ConsentWithReceipt:
     """Renew a consent in force or expired, on the current text version."""
@@ -267,7 +268,7 @@ def jwks(session: SessionDep) -> dict[str, Any]:
 # --- administration -------------------------------------------------------------------------------
 
 @admin_router.post("/programs", response_model=ProgramPublic, status_code=201,
-                   responses=error_responses(409))
+                   responses=error_responses(400, 409))
 def create_program(body: programs.ProgramSpec, request: Request,
                    admin: AdminPrincipal) -> ProgramPublic:
     """Create a data-altruism program with the first version of its consent text."""
@@ -277,7 +278,7 @@ def create_program(body: programs.ProgramSpec, request: Request,
 
 
 @admin_router.post("/programs/{program_id}/texts", response_model=TextPublic, status_code=201,
-                   responses=error_responses(404))
+                   responses=error_responses(400, 404))
 def new_text(program_id: str, body: programs.TextSpec, request: Request,
              _admin: AdminPrincipal) -> TextPublic:
     """Publish a new version of a program's text; existing consents stay bound to theirs."""
@@ -288,7 +289,7 @@ def new_text(program_id: str, body: programs.TextSpec, request: Request,
 
 
 @admin_router.post("/donors", response_model=ListOf[ClaimCode], status_code=201,
-                   responses=error_responses(409))
+                   responses=error_responses(400, 409))
 def register_donors(body: OrgDonorsCreate, request: Request,
                     _admin: AdminPrincipal) -> ListOf[ClaimCode]:
     """Register the donors whose records an organisation donates; each gets a one-time claim code."""

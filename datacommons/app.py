@@ -32,7 +32,7 @@ from datacommons.config import Settings, get_settings
 from datacommons.db import make_engine, make_sessionmaker
 from datacommons.errors import DataCommonsError
 from datacommons.migrations import upgrade
-from datacommons.schemas import Health, error_responses
+from datacommons.schemas import Health, error_responses, json_errors
 from datacommons.storage import ParquetStore
 
 log = logging.getLogger("datacommons")
@@ -100,6 +100,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
         responses=error_responses(500),
     )
+    describe = app.openapi
+    app.openapi = lambda: json_errors(describe())  # type: ignore[method-assign]
     app.state.settings = settings
     app.state.engine = engine
     app.state.sessionmaker = make_sessionmaker(engine)

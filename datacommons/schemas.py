@@ -33,7 +33,7 @@ class Health(BaseModel):
 
 
 ERROR_TEXTS = {
-    400: "Bad request",
+    400: "Bad request: the body is not well-formed (e.g. not valid JSON)",
     401: "No token, or an unknown, expired or revoked one",
     403: "The token lacks the role, or the record is not the caller's",
     404: "No such record",
@@ -49,3 +49,24 @@ ERROR_TEXTS = {
 def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI ``responses`` entries for these error statuses, all with the error body."""
     return {s: {"model": ErrorBody, "description": ERROR_TEXTS[s]} for s in statuses}
+
+
+ERROR_SCHEMA = {"$ref": "#/components/schemas/ErrorBody"}
+
+
+def json_errors(openapi: dict[str, Any]) -> dict[str, Any]:
+    """The OpenAPI description with every error answer as the one JSON error body (in place).
+
+    One handler renders every error as :class:`ErrorBody` in ``application/json`` (see
+    :func:`datacommons.app.install_error_handlers`), but FastAPI documents a route's extra responses
+    in the route's own media type (an HTML page would claim HTML errors) and its own 422 body.
+    """
+    for operations in openapi.get("paths", {}).values():
+        for operation in operations.values():
+            for status, response in operation.get("responses", {}).items():
+                if status.startswith(("4", "5")):
+                    response["content"] = {"application/json": {"schema": dict(ERROR_SCHEMA)}}
+    components = openapi.get("components", {}).get("schemas", {})
+    for unused in ("HTTPValidationError", "ValidationError"):
+        components.pop(unused, None)
+    return openapi

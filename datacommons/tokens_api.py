@@ -56,7 +56,7 @@ def list_tokens(session: SessionDep, _admin: AdminPrincipal) -> ListOf[TokenPubl
     return ListOf[TokenPublic](data=items, count=len(items))
 
 
-@router.post("", response_model=TokenCreated, status_code=201)
+@router.post("", response_model=TokenCreated, status_code=201, responses=error_responses(400))
 def create_token(body: TokenCreate, request: Request, session: SessionDep,
                  _admin: AdminPrincipal) -> TokenCreated:
     """Create a token; its value is in this answer and nowhere else."""
