@@ -136,8 +136,9 @@ class World:
                                                           "email": "prova@example.org"})
         assert answer.status_code == 201, answer.text
         donor = answer.json()
-        given = self.client.post("/api/v1/consents", headers=bearer(donor["token"]),
-                                 json={"program_id": RESEARCH, "text_version": 1})
+        program = self.client.get(f"/api/v1/programs/{RESEARCH}").json()
+        given = self.client.post("/api/v1/consents", headers=bearer(donor["token"]), json={
+            "program_id": RESEARCH, "text_version": program["current_text"]["version"]})
         assert given.status_code == 201, given.text
         return {"donor_id": donor["donor_id"], "token": donor["token"],
                 "consent_id": given.json()["consent"]["id"]}
