@@ -47,7 +47,7 @@ from consent.schemas import (
 )
 from datacommons.auth import AdminPrincipal, Principal, require_role
 from datacommons.db import SessionDep, transaction, utcnow
-from datacommons.schemas import ListOf, error_responses
+from datacommons.schemas import MAX_INT, ListOf, PagingDep, error_responses
 
 router = APIRouter(tags=["consent"], responses=error_responses(422))
 admin_router = APIRouter(prefix="/admin", tags=["admin"], responses=error_responses(401, 403, 422))
@@ -111,13 +111,13 @@ def me(request: Request, session: SessionDep, principal: DonorPrincipal) -> Dono
 
 
 @router.get("/donors/me/uses", response_model=ListOf[UsePublic], responses=DONOR_ERRORS)
-def my_uses(session: SessionDep, principal: DonorPrincipal) -> ListOf[UsePublic]:
-    """Every recorded use of a dataset you contributed to (releases, extracts, publications)."""
+def my_uses(session: SessionDep, principal: DonorPrincipal, page: PagingDep) -> ListOf[UsePublic]:
+    """The recorded uses of datasets you contributed to (releases, extracts, publications), oldest
+    first, a page of them."""
     donors.get_donor(session, _me(principal))
     datasets = donors.contributed_datasets(session, _me(principal))
-    items = [UsePublic.model_validate(transparency.entry_public(e))
-             for e in transparency.uses_touching(session, datasets)]
-    return ListOf[UsePublic](data=items, count=len(items))
+    return page.of([UsePublic.model_validate(transparency.entry_public(e))
+                    for e in transparency.uses_touching(session, datasets)])
 
 
 @router.get("/donors/me/export", responses=DONOR_ERRORS)
@@ -141,11 +141,10 @@ def erase_me(request: Request, principal: DonorPrincipal) -> Response:
 # --- programs -------------------------------------------------------------------------------------
 
 @router.get("/programs", response_model=ListOf[ProgramPublic])
-def list_programs(session: SessionDep) -> ListOf[ProgramPublic]:
-    """Every data-altruism program (public: anyone may read what donors are asked)."""
-    items = [ProgramPublic.model_validate(programs.program_public(session, p))
-             for p in programs.list_programs(session)]
-    return ListOf[ProgramPublic](data=items, count=len(items))
+def list_programs(session: SessionDep, page: PagingDep) -> ListOf[ProgramPublic]:
+    """The data-altruism programs, a page of them (public: anyone may read what donors are asked)."""
+    return page.of([ProgramPublic.model_validate(programs.program_public(session, p))
+                    for p in programs.list_programs(session)])
 
 
 @router.get("/programs/{program_id}", response_model=ProgramPublic,
@@ -158,17 +157,16 @@ def get_program(program_id: str, session: SessionDep) -> ProgramPublic:
 
 @router.get("/programs/{program_id}/texts", response_model=ListOf[TextPublic],
             responses=error_responses(404))
-def list_texts(program_id: str, session: SessionDep) -> ListOf[TextPublic]:
-    """Every version of a program's consent text, oldest first."""
+def list_texts(program_id: str, session: SessionDep, page: PagingDep) -> ListOf[TextPublic]:
+    """The versions of a program's consent text, oldest first, a page of them."""
     program = programs.get_program(session, program_id)
-    items = [TextPublic.model_validate(programs.text_public(t))
-             for t in programs.list_texts(session, program)]
-    return ListOf[TextPublic](data=items, count=len(items))
+    return page.of([TextPublic.model_validate(programs.text_public(t))
+                    for t in programs.list_texts(session, program)])
 
 
 @router.get("/programs/{program_id}/form", responses=error_responses(404))
 def consent_form(program_id: str, session: SessionDep,
-                 version: Annotated[int | None, Query(ge=1)] = None) -> dict[str, Any]:
+                 version: Annotated[int | None, Query(ge=1, le=MAX_INT)] = None) -> dict[str, Any]:
     """The modular consent form (DGA art. 25) as JSON; ``form.html`` is its printable twin."""
     return programs.consent_form(session, programs.get_program(session, program_id),
                                  version=version)
@@ -177,7 +175,7 @@ def consent_form(program_id: str, session: SessionDep,
 @router.get("/programs/{program_id}/form.html", response_class=HTMLResponse,
             responses=error_responses(404))
 def consent_form_html(program_id: str, request: Request, session: SessionDep,
-                      version: Annotated[int | None, Query(ge=1)] = None) -> HTMLResponse:
+                      version: Annotated[int | None, Query(ge=1, le=MAX_INT)] = None) -> HTMLResponse:
     """The consent form as a printable bilingual page."""
     form = programs.consent_form(session, programs.get_program(session, program_id),
                                  version=version)
@@ -250,7 +248,7 @@ def renew(consent_id: str, body: ConsentRenew, request: Request,
 @router.get("/consents/{consent_id}/receipt", response_model=ReceiptPublic,
             responses=DONOR_ERRORS)
 def receipt(consent_id: str, request: Request, session: SessionDep, principal: DonorPrincipal,
-            event_id: Annotated[int | None, Query(ge=1)] = None) -> ReceiptPublic:
+            event_id: Annotated[int | None, Query(ge=1, le=MAX_INT)] = None) -> ReceiptPublic:
     """The signed receipt of a consent's latest event (or of ``event_id``)."""
     consent = ledger.get_consent(session, donor_id=_me(principal), consent_id=consent_id)
     event = ledger.find_event(session, consent=consent, event_id=event_id)
@@ -324,11 +322,10 @@ def audit_verify(session: SessionDep, _admin: AdminPrincipal) -> ChainStatus:
 
 
 @admin_router.get("/audit/log", response_model=ListOf[UsePublic])
-def audit_log(session: SessionDep, _admin: AdminPrincipal) -> ListOf[UsePublic]:
-    """Every entry of the transparency log, oldest first."""
-    items = [UsePublic.model_validate(transparency.entry_public(e))
-             for e in transparency.list_entries(session)]
-    return ListOf[UsePublic](data=items, count=len(items))
+def audit_log(session: SessionDep, _admin: AdminPrincipal, page: PagingDep) -> ListOf[UsePublic]:
+    """The entries of the transparency log, oldest first, a page of them."""
+    return page.of([UsePublic.model_validate(transparency.entry_public(e))
+                    for e in transparency.list_entries(session)])
 
 
 def _report(request: Request, session: Session, year: int | None) -> dict[str, Any]:

@@ -7,6 +7,8 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from datacommons.schemas import MAX_INT
+
 
 class DonorCreate(BaseModel):
     """Self-registration: name and e-mail are optional and stored only encrypted."""
@@ -83,7 +85,7 @@ class ConsentCreate(BaseModel):
     """Giving consent: the program and the version of its text the donor read."""
 
     program_id: str = Field(min_length=1, max_length=64)
-    text_version: int = Field(ge=1)
+    text_version: int = Field(ge=1, le=MAX_INT)
     duration_days: int | None = Field(None, ge=1, le=3650,
                                       description="A shorter duration than the program's, if wanted")
 
@@ -91,7 +93,7 @@ class ConsentCreate(BaseModel):
 class ConsentRenew(BaseModel):
     """Renewing consent on the current text version."""
 
-    text_version: int = Field(ge=1)
+    text_version: int = Field(ge=1, le=MAX_INT)
     duration_days: int | None = Field(None, ge=1, le=3650)
 
 
@@ -163,7 +165,7 @@ class OrgDonorsCreate(BaseModel):
     """An organisation registers the donors whose records it donates to some datasets."""
 
     organisation: str = Field(min_length=1, max_length=200)
-    dataset_ids: list[str] = Field(min_length=1)
+    dataset_ids: list[str] = Field(min_length=1, max_length=100)
     donor_ids: list[str] = Field(min_length=1, max_length=10000)
 
 

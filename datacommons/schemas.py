@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Any, Generic, TypeVar
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Annotated, Any, Generic, TypeVar
 
+from fastapi import Depends, Path, Query
 from pydantic import BaseModel
 
 T = TypeVar("T")
+
+#: The largest id, version or page number a request may name: PostgreSQL's INTEGER. A bigger one
+#: would reach the database and fail there (500) instead of being refused (422).
+MAX_INT = 2**31 - 1
+
+#: An integer path parameter that names a record (an id or a version number).
+IntId = Annotated[int, Path(ge=1, le=MAX_INT)]
 
 
 class ErrorBody(BaseModel):
@@ -23,6 +33,40 @@ class ListOf(BaseModel, Generic[T]):
 
     data: list[T]
     count: int
+
+
+#: The most items one page of a list may hold, and the furthest a list may be paged into.
+MAX_PAGE_SIZE = 1000
+MAX_OFFSET = 1_000_000
+DEFAULT_PAGE_SIZE = 100
+
+
+@dataclass(frozen=True)
+class Paging:
+    """Which slice of a list to answer: ``limit`` items from ``offset``."""
+
+    limit: int
+    offset: int
+
+    def window(self, items: Sequence[T]) -> list[T]:
+        """The items of this page."""
+        return list(items[self.offset:self.offset + self.limit])
+
+    def of(self, items: Sequence[T]) -> ListOf[T]:
+        """The page of ``items``, with the count of them all."""
+        return ListOf[T](data=self.window(items), count=len(items))
+
+
+def paging(
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE, description="Items per page")]
+    = DEFAULT_PAGE_SIZE,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET, description="Items to skip")] = 0,
+) -> Paging:
+    """FastAPI dependency: the ``limit`` and ``offset`` of a list route (422 beyond the caps)."""
+    return Paging(limit=limit, offset=offset)
+
+
+PagingDep = Annotated[Paging, Depends(paging)]
 
 
 class Health(BaseModel):
