@@ -84,7 +84,7 @@ def _with_receipt(session: Session, consent_id: str, donor_id: str,
 # --- donors ---------------------------------------------------------------------------------------
 
 @router.post("/donors", response_model=DonorCreated, status_code=201,
-             responses=error_responses(400))
+             responses=error_responses(400, 503))
 def register(body: DonorCreate, request: Request) -> DonorCreated:
     """Register as a donor (no token needed). The answer holds your donor token, shown only once."""
     with writing(request) as session:
@@ -94,7 +94,7 @@ def register(body: DonorCreate, request: Request) -> DonorCreated:
 
 
 @router.post("/donors/claim", response_model=DonorCreated, status_code=201,
-             responses=error_responses(400, 404))
+             responses=error_responses(400, 404, 503))
 def claim(body: DonorClaim, request: Request) -> DonorCreated:
     """Claim the donor record your organisation registered, with the one-time code it gave you."""
     with writing(request) as session:
@@ -130,7 +130,7 @@ def my_export(request: Request, session: SessionDep, principal: DonorPrincipal) 
                              f'attachment; filename="donor-{_me(principal)}.json"'})
 
 
-@router.delete("/donors/me", status_code=204, responses=DONOR_ERRORS)
+@router.delete("/donors/me", status_code=204, responses={**DONOR_ERRORS, **error_responses(503)})
 def erase_me(request: Request, principal: DonorPrincipal) -> Response:
     """Erase yourself: consents withdrawn, personal data made unreadable, tokens revoked."""
     with writing(request) as session:
@@ -194,7 +194,10 @@ def my_consents(session: SessionDep, principal: DonorPrincipal) -> ListOf[Consen
 
 
 @router.post("/consents", response_model=ConsentWithReceipt, status_code=201,
-             responses={**DONOR_ERRORS, **error_responses(400, 409)})
+             responses={**DONOR_ERRORS, **error_responses(400, 409, 503),
+                        200: {"model": ConsentWithReceipt,
+                              "description": "Consent already in force on that version: "
+                                             "nothing changed"}})
 def give_consent(body: ConsentCreate, request: Request, response: Response,
                  principal: DonorPrincipal) -> ConsentWithReceipt:
     """Give consent to a program on the text version you read; the answer carries the receipt.
@@ -223,7 +226,7 @@ def get_consent(consent_id: str, request: Request, session: SessionDep,
 
 
 @router.post("/consents/{consent_id}/withdraw", response_model=ConsentWithReceipt,
-             responses={**DONOR_ERRORS, **error_responses(409)})
+             responses={**DONOR_ERRORS, **error_responses(409, 503)})
 def withdraw(consent_id: str, request: Request, principal: DonorPrincipal) -> ConsentWithReceipt:
     """Withdraw a consent, in one call; from now on no query uses your records for it."""
     signer = signer_of(request)
@@ -233,7 +236,7 @@ def withdraw(consent_id: str, request: Request, principal: DonorPrincipal) -> Co
 
 
 @router.post("/consents/{consent_id}/renew", response_model=ConsentWithReceipt,
-             responses={**DONOR_ERRORS, **error_responses(400, 409)})
+             responses={**DONOR_ERRORS, **error_responses(400, 409, 503)})
 def renew(consent_id: str, body: ConsentRenew, request: Request,
           principal: DonorPrincipal) -> ConsentWithReceipt:
     """Renew a consent in force or expired, on the current text version."""
@@ -266,7 +269,7 @@ def jwks(session: SessionDep) -> dict[str, Any]:
 # --- administration -------------------------------------------------------------------------------
 
 @admin_router.post("/programs", response_model=ProgramPublic, status_code=201,
-                   responses=error_responses(400, 409))
+                   responses=error_responses(400, 409, 503))
 def create_program(body: programs.ProgramSpec, request: Request,
                    admin: AdminPrincipal) -> ProgramPublic:
     """Create a data-altruism program with the first version of its consent text."""
@@ -276,7 +279,7 @@ def create_program(body: programs.ProgramSpec, request: Request,
 
 
 @admin_router.post("/programs/{program_id}/texts", response_model=TextPublic, status_code=201,
-                   responses=error_responses(400, 404))
+                   responses=error_responses(400, 404, 503))
 def new_text(program_id: str, body: programs.TextSpec, request: Request,
              _admin: AdminPrincipal) -> TextPublic:
     """Publish a new version of a program's text; existing consents stay bound to theirs."""
@@ -287,7 +290,7 @@ def new_text(program_id: str, body: programs.TextSpec, request: Request,
 
 
 @admin_router.post("/donors", response_model=ListOf[ClaimCode], status_code=201,
-                   responses=error_responses(400, 409))
+                   responses=error_responses(400, 409, 503))
 def register_donors(body: OrgDonorsCreate, request: Request,
                     _admin: AdminPrincipal) -> ListOf[ClaimCode]:
     """Register the donors whose records an organisation donates; each gets a one-time claim code."""
@@ -307,7 +310,8 @@ def list_keys(session: SessionDep, _admin: AdminPrincipal) -> ListOf[KeyPublic]:
     return ListOf[KeyPublic](data=items, count=len(items))
 
 
-@admin_router.post("/consent/keys/rotate", response_model=KeyPublic, status_code=201)
+@admin_router.post("/consent/keys/rotate", response_model=KeyPublic, status_code=201,
+                   responses=error_responses(503))
 def rotate_key(request: Request, _admin: AdminPrincipal) -> KeyPublic:
     """Start signing receipts with a new key; older receipts stay verifiable with the old ones."""
     with writing(request) as session:

@@ -30,7 +30,7 @@ def preview_query(dataset_id: str, query: Query, session: SessionDep, caller: Qu
 
 
 @router.post("/datasets/{dataset_id}/queries", response_model=QueryAnswer,
-             responses=error_responses(400, 404, 409, 429))
+             responses=error_responses(400, 404, 409, 429, 503))
 def run_query(dataset_id: str, query: Query, request: Request, caller: Querier) -> Any:
     """Release a differentially-private answer over consenting donors (a repeat spends nothing)."""
     return service.release(request.app.state.sessionmaker, store=request.app.state.store,
@@ -53,7 +53,7 @@ def my_budget(session: SessionDep, caller: Querier) -> Any:
 
 
 @router.post("/extracts", response_model=ExtractAnswer, status_code=201,
-             responses=error_responses(400, 404, 409, 429))
+             responses=error_responses(400, 404, 409, 429, 503))
 def create_extract(body: extracts.ExtractRequest, request: Request, caller: Researcher) -> Any:
     """Release a set of marginal tables together under one epsilon."""
     return extracts.create_extract(request.app.state.sessionmaker, store=request.app.state.store,

@@ -29,7 +29,7 @@ def _public(session: registry.Session, report_id: int) -> ReportPublic:
 
 
 @router.post("/datasets/{dataset_id}/versions/{number}/validate", response_model=ReportPublic,
-             responses=error_responses(404, 409, 422))
+             responses=error_responses(404, 409, 422, 503))
 def validate(dataset_id: str, number: IntId, request: Request,
              caller: AdminPrincipal) -> ReportPublic:
     """Validate a version now: 200 with the report if it passes, 409 naming what failed.
@@ -50,7 +50,7 @@ def validate(dataset_id: str, number: IntId, request: Request,
 
 
 @router.post("/datasets/{dataset_id}/versions/{number}/publish", response_model=PublicationPublic,
-             responses=error_responses(404, 409))
+             responses=error_responses(404, 409, 503))
 def publish(dataset_id: str, number: IntId, request: Request,
             caller: AdminPrincipal) -> PublicationPublic:
     """Publish a validated version, or make an older published one current again (else 409)."""

@@ -264,3 +264,6 @@ def test_caller_gets_the_status_the_matrix_gives(world: World, method: str, temp
             assert answer.json()["status"] == answer.status_code
     assert got == {c: entry.expect[c] for c in CALLERS}
     world.restore_tokens()
+    operation = world.app.openapi()["paths"].get(template, {}).get(method.lower())
+    if operation is not None:  # in the OpenAPI description: every status it answered is documented
+        assert set(map(str, got.values())) <= set(operation["responses"]), operation["responses"]

@@ -12,6 +12,7 @@ The run is bounded and reproducible: few examples per operation, derandomized.
 from __future__ import annotations
 
 import tempfile
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -49,7 +50,11 @@ def openapi_of_app() -> dict[str, Any]:
             app.state.engine.dispose()
 
 
-schema = schemathesis.openapi.from_dict(openapi_of_app())
+#: The coverage phase probes each path with methods it does not answer (405); one such method is
+#: enough, the router answers them all alike.
+CONFIG = schemathesis.Config.from_dict({
+    "phases": {"coverage": {"unexpected-methods": ["patch"]}}})
+schema = schemathesis.openapi.from_dict(openapi_of_app(), config=CONFIG)
 
 
 def caller_headers(world: World, caller: str, case: Any) -> dict[str, str]:
@@ -64,7 +69,8 @@ def caller_headers(world: World, caller: str, case: Any) -> dict[str, str]:
 def real_ids(world: World, case: Any) -> dict[str, Any]:
     """Path parameters naming records that exist, so the generated query and body reach the services."""
     ids = world.ids
-    known = {"dataset_id": ids["dataset"], "program_id": ids["program"],
+    dataset = ids["open_dataset"] if case.path.endswith("/download") else ids["dataset"]
+    known = {"dataset_id": dataset, "program_id": ids["program"],
              "consent_id": ids["consent"], "extract_id": ids["extract"],
              "report_id": ids["report"], "number": ids["number"], "connector": "plan2030"}
     if "token_id" in (case.path_parameters or {}):
@@ -77,11 +83,10 @@ def real_ids(world: World, case: Any) -> dict[str, Any]:
           suppress_health_check=list(HealthCheck))
 def test_api_holds_against_generated_requests(case: Any, world: World) -> None:
     documented = {str(code) for code in case.operation.definition.raw.get("responses", {})}
+    generated = repr(sorted((case.path_parameters or {}).items()))
+    if zlib.crc32(generated.encode()) % 2:  # about every other case names real records
+        case.path_parameters = {**case.path_parameters, **real_ids(world, case)}
     check(world, case, documented)
-    grounded = real_ids(world, case)
-    if grounded:
-        case.path_parameters = {**case.path_parameters, **grounded}
-        check(world, case, documented)
     if case.path.endswith("/revoke"):
         world.restore_tokens()
 
