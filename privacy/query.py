@@ -21,6 +21,9 @@ from datacommons.registry import AccessPolicy
 
 MAX_CELLS = 50_000
 MAX_BINS = 100
+#: The largest magnitude of a clamping bound: sums are exact 64-bit integers (in fixed point), and
+#: wider bounds would overflow them (a monthly wage, a count of people stay far below it).
+MAX_BOUND = 1e9
 NUMERIC_TYPES = ("int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64",
                  "float", "double", "halffloat")
 PURPOSE = re.compile(r"^dpv:[A-Za-z][A-Za-z0-9]*$")
@@ -142,6 +145,8 @@ def check_query(query: Query, *, policy: AccessPolicy, schema: dict[str, str]) -
             low, high = measure.bounds
             if not (math.isfinite(low) and math.isfinite(high)) or low >= high:
                 bad(where, "bounds must be finite with lower < upper")
+            elif max(abs(low), abs(high)) > MAX_BOUND:
+                bad(where, f"bounds must lie within -{MAX_BOUND:.0e} and {MAX_BOUND:.0e}")
         if measure.op == "quantile" and not (measure.q is not None and 0 < measure.q < 1):
             bad(where, "quantile needs q between 0 and 1")
     if query.epsilon > policy.epsilon_per_query:
