@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from datacommons.schemas import MAX_INT
 
@@ -83,6 +83,9 @@ class DonorProfile(BaseModel):
 
 class ConsentCreate(BaseModel):
     """Giving consent: the program and the version of its text the donor read."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"program_id": "inserimento-lavorativo-ricerca", "text_version": 1}]})
 
     program_id: str = Field(min_length=1, max_length=64)
     text_version: int = Field(ge=1, le=MAX_INT)

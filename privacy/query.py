@@ -14,7 +14,7 @@ import math
 import re
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from datacommons.errors import InvalidInput
 from datacommons.registry import AccessPolicy
@@ -37,7 +37,8 @@ class Measure(BaseModel):
     bounds: tuple[float, float] | None = Field(
         None, description="Clamping bounds [lower, upper]: required for every op but count"
     )
-    q: float | None = Field(None, description="The quantile to estimate, in (0, 1) (op quantile)")
+    q: float | None = Field(None, gt=0, lt=1,
+                            description="The quantile to estimate, in (0, 1) (op quantile)")
     bins: list[float] | None = Field(
         None, description="Histogram bin edges, increasing (op histogram); values are clamped into them"
     )
@@ -54,6 +55,13 @@ class Measure(BaseModel):
 
 class Query(BaseModel):
     """A differentially-private aggregate query."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "purpose": "dpv:ScientificResearch", "group_by": ["comune", "age_band"],
+        "filters": {"sex": ["F"]},
+        "measures": [{"op": "count"},
+                     {"op": "mean", "column": "monthly_wage", "bounds": [0, 5000]}],
+        "epsilon": 0.5}]})
 
     purpose: str = Field(description="The declared purpose, a W3C DPV term such as dpv:ScientificResearch")
     group_by: list[str] = Field(default_factory=list)

@@ -2,7 +2,9 @@
 
 A quantile over the whole dataset (no group-by) failed on release; bounds near the float maximum
 overflowed the fixed-point sums; an epsilon too small for OpenDP's noise calibration escaped as an
-OpenDP error. Now the first is answered and the others are refused with a reason.
+OpenDP error; a quantile's ``q`` near the float maximum overflowed its name; an extract's epsilon
+so small that its share per table underflowed to zero failed validation inside the service (the
+last two found by the fuzzer). Now the first is answered and the others are refused with a reason.
 """
 
 from __future__ import annotations
@@ -49,10 +51,22 @@ def test_a_quantile_over_the_whole_dataset_is_released(world: World) -> None:
     ('{"purpose": "dpv:ScientificResearch", "epsilon": 0.1, "measures": [{"op": "mean", '
      '"column": "monthly_wage", "bounds": [NaN, 10]}]}',
      "invalid query: measures.0: bounds must be finite with lower < upper"),
-], ids=["huge-bounds", "tiny-epsilon", "infinite-epsilon", "nan-bounds"])
+    ({"purpose": PURPOSE, "epsilon": 0.1, "measures": [
+        {"op": "quantile", "column": "monthly_wage", "bounds": [0, 10], "q": 1.8e306}]},
+     "invalid request: body.measures.0.q: Input should be less than 1"),
+], ids=["huge-bounds", "tiny-epsilon", "infinite-epsilon", "nan-bounds", "huge-q"])
 def test_queries_at_the_edges_are_refused_with_a_reason(world: World, path: str,
                                                         body: dict[str, Any] | str,
                                                         error: str) -> None:
     answer = ask(world, path, body)
     assert answer.status_code == 422, answer.text
     assert answer.json()["error"] == error
+
+
+def test_an_extract_whose_epsilon_share_underflows_is_refused(world: World) -> None:
+    body = {"dataset": PRIVATE, "purpose": PURPOSE, "epsilon": 5e-324, "tables": [
+        {"name": "a", "measures": [{"op": "count"}]}, {"name": "b", "measures": [{"op": "count"}]}]}
+    answer = world.client.post("/api/v1/extracts", json=body,
+                               headers=bearer(world.tokens["researcher"]))
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["error"] == "invalid extract: epsilon: too small to share among its tables"
