@@ -122,3 +122,14 @@ def test_another_donors_consent_answers_as_if_it_did_not_exist(world: World) -> 
     assert mine.json()["error"].replace(world.ids["consent"], "X") == \
         missing.json()["error"].replace("no-such-consent", "X")
     assert PRIVATE not in mine.text
+
+
+def test_a_nul_character_is_never_a_server_error(world: World, db_kind: str) -> None:
+    answer = world.client.post("/api/v1/admin/tokens", headers=bearer(world.tokens["admin"]),
+                               json={"role": "analyst", "name": "nul", "organisation": "\u0000"})
+    if db_kind == "postgresql":  # PostgreSQL cannot store NUL in text: the input is refused
+        assert answer.status_code == 422, answer.text
+        assert answer.json()["error"] == ("invalid input: a value the database cannot store "
+                                          "(a NUL character, or a number out of range)")
+    else:  # SQLite stores it
+        assert answer.status_code == 201, answer.text
