@@ -267,3 +267,13 @@ def test_caller_gets_the_status_the_matrix_gives(world: World, method: str, temp
     operation = world.app.openapi()["paths"].get(template, {}).get(method.lower())
     if operation is not None:  # in the OpenAPI description: every status it answered is documented
         assert set(map(str, got.values())) <= set(operation["responses"]), operation["responses"]
+
+
+@pytest.mark.parametrize("fmt", ["parquet", "csv"])
+def test_no_one_downloads_private_microdata(world: World, fmt: str) -> None:
+    for caller in ("admin", "analyst", "researcher", "donor"):
+        answer = world.client.get(f"/api/v1/datasets/{PRIVATE}/download", params={"format": fmt},
+                                  headers=bearer(world.tokens[caller]))
+        assert answer.status_code == 403, (caller, answer.text)
+        assert answer.json()["error"].startswith(
+            f"dataset {PRIVATE} holds private microdata and cannot be downloaded")
