@@ -6,7 +6,9 @@ lead the requests into the services' deep paths). Every answer must be no server
 where the operation documents it: a source the offline test cannot reach) and must conform to the
 description: a documented status code, the documented content type, a body of the documented schema.
 
-The run is bounded and reproducible: few examples per operation, derandomized.
+The 5xx check is schemathesis' ``not_a_server_error`` made exact: a 503 passes only where documented.
+The run is bounded and reproducible: few examples per operation, derandomized (a larger random run,
+40 examples per operation, passed on both databases before this was committed).
 """
 
 from __future__ import annotations
@@ -32,7 +34,6 @@ from tests.security.conftest import World, make_settings
 CALLERS = ("anonymous", "admin", "analyst", "researcher", "donor")
 CHECKS = [status_code_conformance, content_type_conformance, response_headers_conformance,
           response_schema_conformance]
-
 
 
 def openapi_of_app() -> dict[str, Any]:
@@ -83,11 +84,11 @@ def real_ids(world: World, case: Any) -> dict[str, Any]:
           suppress_health_check=list(HealthCheck))
 def test_api_holds_against_generated_requests(case: Any, world: World) -> None:
     documented = {str(code) for code in case.operation.definition.raw.get("responses", {})}
-    generated = repr(sorted((case.path_parameters or {}).items()))
+    generated = case.path_parameters or {}
     # The documented examples name real records; so does about every other generated case.
-    if case.meta is not None and case.meta.phase.name == "examples" \
-            or zlib.crc32(generated.encode()) % 2:
-        case.path_parameters = {**case.path_parameters, **real_ids(world, case)}
+    examples = case.meta is not None and case.meta.phase.name == "examples"
+    if generated and (examples or zlib.crc32(repr(sorted(generated.items())).encode()) % 2):
+        case.path_parameters = {**generated, **real_ids(world, case)}
     check(world, case, documented)
     if case.path.endswith("/revoke"):
         world.restore_tokens()
