@@ -133,3 +133,26 @@ def test_a_nul_character_is_never_a_server_error(world: World, db_kind: str) -> 
                                           "(a NUL character, or a number out of range)")
     else:  # SQLite stores it
         assert answer.status_code == 201, answer.text
+
+
+@pytest.mark.parametrize("url", ["/datasets/%00", "/query/%00", "/api/v1/datasets/%00",
+                                 "/api/v1/programs/%00"])
+def test_a_nul_character_in_a_path_is_refused_or_not_found(world: World, db_kind: str,
+                                                           url: str) -> None:
+    world.client.cookies.set("dc_token", world.tokens["analyst"])
+    try:
+        answer = world.client.get(url, headers=bearer(world.tokens["analyst"]))
+    finally:
+        world.client.cookies.clear()
+    assert answer.status_code == (422 if db_kind == "postgresql" else 404), answer.text
+
+
+@pytest.mark.parametrize("target", ["//evil.example", "https://evil.example", "/\\evil.example",
+                                    "\\\\evil.example"])
+def test_signing_in_never_sends_the_browser_to_another_site(world: World, target: str) -> None:
+    answer = world.client.post("/login", data={"token": world.tokens["analyst"], "next": target},
+                               follow_redirects=False)
+    world.client.cookies.clear()
+    assert answer.status_code == 303
+    location = answer.headers["location"]
+    assert location.startswith("/") and not location.startswith(("//", "/\\")), location
