@@ -13,7 +13,7 @@ from catalog.schemas import DatasetDetail, DatasetPublic, SearchPage, VersionPub
 from datacommons import registry
 from datacommons.auth import AnyRolePrincipal
 from datacommons.db import SessionDep
-from datacommons.schemas import ListOf, error_responses
+from datacommons.schemas import MAX_INT, ListOf, PagingDep, error_responses
 
 router = APIRouter(tags=["catalog"], responses=error_responses(401, 403, 422))
 
@@ -60,11 +60,11 @@ def get_dataset(dataset_id: str, request: Request, session: SessionDep,
 @router.get("/datasets/{dataset_id}/versions", response_model=ListOf[VersionPublic],
             responses=error_responses(404))
 def list_versions(
-    dataset_id: str, session: SessionDep, _caller: AnyRolePrincipal
+    dataset_id: str, session: SessionDep, _caller: AnyRolePrincipal, page: PagingDep
 ) -> ListOf[VersionPublic]:
-    """Every version of a dataset, newest first, with status and provenance."""
+    """The versions of a dataset, newest first, with status and provenance (a page of them)."""
     items = [VersionPublic.model_validate(v) for v in registry.list_versions(session, dataset_id)]
-    return ListOf[VersionPublic](data=items, count=len(items))
+    return page.of(items)
 
 
 @router.get("/datasets/{dataset_id}/download", responses={
@@ -77,7 +77,7 @@ def download(
     session: SessionDep,
     _caller: AnyRolePrincipal,
     format: downloads.Format = "parquet",
-    version: Annotated[int | None, Query(ge=1)] = None,
+    version: Annotated[int | None, Query(ge=1, le=MAX_INT)] = None,
 ) -> Response:
     """Stream an open dataset as Parquet or CSV (with ETag and Content-Length)."""
     found = downloads.download(session, request.app.state.store, dataset_id=dataset_id, fmt=format,

@@ -14,7 +14,7 @@ from fastapi.responses import JSONResponse
 from catalog import dcat
 from datacommons.auth import AnyRolePrincipal
 from datacommons.db import SessionDep
-from datacommons.schemas import error_responses
+from datacommons.schemas import MAX_INT, error_responses
 
 router = APIRouter(tags=["catalog"], responses=error_responses(401, 403, 422))
 
@@ -44,7 +44,7 @@ def catalog_jsonld(
     request: Request,
     session: SessionDep,
     _caller: AnyRolePrincipal,
-    page: Annotated[int, Query(ge=1, description="Page number, from 1")] = 1,
+    page: Annotated[int, Query(ge=1, le=MAX_INT, description="Page number, from 1")] = 1,
     page_size: Annotated[int, Query(ge=1, le=dcat.MAX_PAGE_SIZE, description="Datasets per page")]
     = dcat.DEFAULT_PAGE_SIZE,
 ) -> JSONLDResponse:

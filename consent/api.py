@@ -47,7 +47,7 @@ from consent.schemas import (
 )
 from datacommons.auth import AdminPrincipal, Principal, require_role
 from datacommons.db import SessionDep, transaction, utcnow
-from datacommons.schemas import ListOf, error_responses
+from datacommons.schemas import MAX_INT, ListOf, PagingDep, error_responses
 
 router = APIRouter(tags=["consent"], responses=error_responses(422))
 admin_router = APIRouter(prefix="/admin", tags=["admin"], responses=error_responses(401, 403, 422))
@@ -83,7 +83,8 @@ def _with_receipt(session: Session, consent_id: str, donor_id: str,
 
 # --- donors ---------------------------------------------------------------------------------------
 
-@router.post("/donors", response_model=DonorCreated, status_code=201)
+@router.post("/donors", response_model=DonorCreated, status_code=201,
+             responses=error_responses(400, 503))
 def register(body: DonorCreate, request: Request) -> DonorCreated:
     """Register as a donor (no token needed). The answer holds your donor token, shown only once."""
     with writing(request) as session:
@@ -93,7 +94,7 @@ def register(body: DonorCreate, request: Request) -> DonorCreated:
 
 
 @router.post("/donors/claim", response_model=DonorCreated, status_code=201,
-             responses=error_responses(404))
+             responses=error_responses(400, 404, 503))
 def claim(body: DonorClaim, request: Request) -> DonorCreated:
     """Claim the donor record your organisation registered, with the one-time code it gave you."""
     with writing(request) as session:
@@ -110,13 +111,13 @@ def me(request: Request, session: SessionDep, principal: DonorPrincipal) -> Dono
 
 
 @router.get("/donors/me/uses", response_model=ListOf[UsePublic], responses=DONOR_ERRORS)
-def my_uses(session: SessionDep, principal: DonorPrincipal) -> ListOf[UsePublic]:
-    """Every recorded use of a dataset you contributed to (releases, extracts, publications)."""
+def my_uses(session: SessionDep, principal: DonorPrincipal, page: PagingDep) -> ListOf[UsePublic]:
+    """The recorded uses of datasets you contributed to (releases, extracts, publications), oldest
+    first, a page of them."""
     donors.get_donor(session, _me(principal))
     datasets = donors.contributed_datasets(session, _me(principal))
-    items = [UsePublic.model_validate(transparency.entry_public(e))
-             for e in transparency.uses_touching(session, datasets)]
-    return ListOf[UsePublic](data=items, count=len(items))
+    return page.of([UsePublic.model_validate(transparency.entry_public(e))
+                    for e in transparency.uses_touching(session, datasets)])
 
 
 @router.get("/donors/me/export", responses=DONOR_ERRORS)
@@ -129,7 +130,7 @@ def my_export(request: Request, session: SessionDep, principal: DonorPrincipal) 
                              f'attachment; filename="donor-{_me(principal)}.json"'})
 
 
-@router.delete("/donors/me", status_code=204, responses=DONOR_ERRORS)
+@router.delete("/donors/me", status_code=204, responses={**DONOR_ERRORS, **error_responses(503)})
 def erase_me(request: Request, principal: DonorPrincipal) -> Response:
     """Erase yourself: consents withdrawn, personal data made unreadable, tokens revoked."""
     with writing(request) as session:
@@ -140,11 +141,10 @@ def erase_me(request: Request, principal: DonorPrincipal) -> Response:
 # --- programs -------------------------------------------------------------------------------------
 
 @router.get("/programs", response_model=ListOf[ProgramPublic])
-def list_programs(session: SessionDep) -> ListOf[ProgramPublic]:
-    """Every data-altruism program (public: anyone may read what donors are asked)."""
-    items = [ProgramPublic.model_validate(programs.program_public(session, p))
-             for p in programs.list_programs(session)]
-    return ListOf[ProgramPublic](data=items, count=len(items))
+def list_programs(session: SessionDep, page: PagingDep) -> ListOf[ProgramPublic]:
+    """The data-altruism programs, a page of them (public: anyone may read what donors are asked)."""
+    return page.of([ProgramPublic.model_validate(programs.program_public(session, p))
+                    for p in programs.list_programs(session)])
 
 
 @router.get("/programs/{program_id}", response_model=ProgramPublic,
@@ -157,17 +157,16 @@ def get_program(program_id: str, session: SessionDep) -> ProgramPublic:
 
 @router.get("/programs/{program_id}/texts", response_model=ListOf[TextPublic],
             responses=error_responses(404))
-def list_texts(program_id: str, session: SessionDep) -> ListOf[TextPublic]:
-    """Every version of a program's consent text, oldest first."""
+def list_texts(program_id: str, session: SessionDep, page: PagingDep) -> ListOf[TextPublic]:
+    """The versions of a program's consent text, oldest first, a page of them."""
     program = programs.get_program(session, program_id)
-    items = [TextPublic.model_validate(programs.text_public(t))
-             for t in programs.list_texts(session, program)]
-    return ListOf[TextPublic](data=items, count=len(items))
+    return page.of([TextPublic.model_validate(programs.text_public(t))
+                    for t in programs.list_texts(session, program)])
 
 
 @router.get("/programs/{program_id}/form", responses=error_responses(404))
 def consent_form(program_id: str, session: SessionDep,
-                 version: Annotated[int | None, Query(ge=1)] = None) -> dict[str, Any]:
+                 version: Annotated[int | None, Query(ge=1, le=MAX_INT)] = None) -> dict[str, Any]:
     """The modular consent form (DGA art. 25) as JSON; ``form.html`` is its printable twin."""
     return programs.consent_form(session, programs.get_program(session, program_id),
                                  version=version)
@@ -176,7 +175,7 @@ def consent_form(program_id: str, session: SessionDep,
 @router.get("/programs/{program_id}/form.html", response_class=HTMLResponse,
             responses=error_responses(404))
 def consent_form_html(program_id: str, request: Request, session: SessionDep,
-                      version: Annotated[int | None, Query(ge=1)] = None) -> HTMLResponse:
+                      version: Annotated[int | None, Query(ge=1, le=MAX_INT)] = None) -> HTMLResponse:
     """The consent form as a printable bilingual page."""
     form = programs.consent_form(session, programs.get_program(session, program_id),
                                  version=version)
@@ -195,7 +194,10 @@ def my_consents(session: SessionDep, principal: DonorPrincipal) -> ListOf[Consen
 
 
 @router.post("/consents", response_model=ConsentWithReceipt, status_code=201,
-             responses={**DONOR_ERRORS, **error_responses(409)})
+             responses={**DONOR_ERRORS, **error_responses(400, 409, 503),
+                        200: {"model": ConsentWithReceipt,
+                              "description": "Consent already in force on that version: "
+                                             "nothing changed"}})
 def give_consent(body: ConsentCreate, request: Request, response: Response,
                  principal: DonorPrincipal) -> ConsentWithReceipt:
     """Give consent to a program on the text version you read; the answer carries the receipt.
@@ -224,7 +226,7 @@ def get_consent(consent_id: str, request: Request, session: SessionDep,
 
 
 @router.post("/consents/{consent_id}/withdraw", response_model=ConsentWithReceipt,
-             responses={**DONOR_ERRORS, **error_responses(409)})
+             responses={**DONOR_ERRORS, **error_responses(409, 503)})
 def withdraw(consent_id: str, request: Request, principal: DonorPrincipal) -> ConsentWithReceipt:
     """Withdraw a consent, in one call; from now on no query uses your records for it."""
     signer = signer_of(request)
@@ -234,7 +236,7 @@ def withdraw(consent_id: str, request: Request, principal: DonorPrincipal) -> Co
 
 
 @router.post("/consents/{consent_id}/renew", response_model=ConsentWithReceipt,
-             responses={**DONOR_ERRORS, **error_responses(409)})
+             responses={**DONOR_ERRORS, **error_responses(400, 409, 503)})
 def renew(consent_id: str, body: ConsentRenew, request: Request,
           principal: DonorPrincipal) -> ConsentWithReceipt:
     """Renew a consent in force or expired, on the current text version."""
@@ -249,7 +251,7 @@ def renew(consent_id: str, body: ConsentRenew, request: Request,
 @router.get("/consents/{consent_id}/receipt", response_model=ReceiptPublic,
             responses=DONOR_ERRORS)
 def receipt(consent_id: str, request: Request, session: SessionDep, principal: DonorPrincipal,
-            event_id: Annotated[int | None, Query(ge=1)] = None) -> ReceiptPublic:
+            event_id: Annotated[int | None, Query(ge=1, le=MAX_INT)] = None) -> ReceiptPublic:
     """The signed receipt of a consent's latest event (or of ``event_id``)."""
     consent = ledger.get_consent(session, donor_id=_me(principal), consent_id=consent_id)
     event = ledger.find_event(session, consent=consent, event_id=event_id)
@@ -267,7 +269,7 @@ def jwks(session: SessionDep) -> dict[str, Any]:
 # --- administration -------------------------------------------------------------------------------
 
 @admin_router.post("/programs", response_model=ProgramPublic, status_code=201,
-                   responses=error_responses(409))
+                   responses=error_responses(400, 409, 503))
 def create_program(body: programs.ProgramSpec, request: Request,
                    admin: AdminPrincipal) -> ProgramPublic:
     """Create a data-altruism program with the first version of its consent text."""
@@ -277,7 +279,7 @@ def create_program(body: programs.ProgramSpec, request: Request,
 
 
 @admin_router.post("/programs/{program_id}/texts", response_model=TextPublic, status_code=201,
-                   responses=error_responses(404))
+                   responses=error_responses(400, 404, 503))
 def new_text(program_id: str, body: programs.TextSpec, request: Request,
              _admin: AdminPrincipal) -> TextPublic:
     """Publish a new version of a program's text; existing consents stay bound to theirs."""
@@ -288,7 +290,7 @@ def new_text(program_id: str, body: programs.TextSpec, request: Request,
 
 
 @admin_router.post("/donors", response_model=ListOf[ClaimCode], status_code=201,
-                   responses=error_responses(409))
+                   responses=error_responses(400, 409, 503))
 def register_donors(body: OrgDonorsCreate, request: Request,
                     _admin: AdminPrincipal) -> ListOf[ClaimCode]:
     """Register the donors whose records an organisation donates; each gets a one-time claim code."""
@@ -308,7 +310,8 @@ def list_keys(session: SessionDep, _admin: AdminPrincipal) -> ListOf[KeyPublic]:
     return ListOf[KeyPublic](data=items, count=len(items))
 
 
-@admin_router.post("/consent/keys/rotate", response_model=KeyPublic, status_code=201)
+@admin_router.post("/consent/keys/rotate", response_model=KeyPublic, status_code=201,
+                   responses=error_responses(503))
 def rotate_key(request: Request, _admin: AdminPrincipal) -> KeyPublic:
     """Start signing receipts with a new key; older receipts stay verifiable with the old ones."""
     with writing(request) as session:
@@ -323,11 +326,10 @@ def audit_verify(session: SessionDep, _admin: AdminPrincipal) -> ChainStatus:
 
 
 @admin_router.get("/audit/log", response_model=ListOf[UsePublic])
-def audit_log(session: SessionDep, _admin: AdminPrincipal) -> ListOf[UsePublic]:
-    """Every entry of the transparency log, oldest first."""
-    items = [UsePublic.model_validate(transparency.entry_public(e))
-             for e in transparency.list_entries(session)]
-    return ListOf[UsePublic](data=items, count=len(items))
+def audit_log(session: SessionDep, _admin: AdminPrincipal, page: PagingDep) -> ListOf[UsePublic]:
+    """The entries of the transparency log, oldest first, a page of them."""
+    return page.of([UsePublic.model_validate(transparency.entry_public(e))
+                    for e in transparency.list_entries(session)])
 
 
 def _report(request: Request, session: Session, year: int | None) -> dict[str, Any]:

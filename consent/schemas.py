@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
+
+from datacommons.schemas import MAX_INT
 
 
 class DonorCreate(BaseModel):
@@ -82,8 +84,11 @@ class DonorProfile(BaseModel):
 class ConsentCreate(BaseModel):
     """Giving consent: the program and the version of its text the donor read."""
 
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"program_id": "inserimento-lavorativo-ricerca", "text_version": 1}]})
+
     program_id: str = Field(min_length=1, max_length=64)
-    text_version: int = Field(ge=1)
+    text_version: int = Field(ge=1, le=MAX_INT)
     duration_days: int | None = Field(None, ge=1, le=3650,
                                       description="A shorter duration than the program's, if wanted")
 
@@ -91,7 +96,7 @@ class ConsentCreate(BaseModel):
 class ConsentRenew(BaseModel):
     """Renewing consent on the current text version."""
 
-    text_version: int = Field(ge=1)
+    text_version: int = Field(ge=1, le=MAX_INT)
     duration_days: int | None = Field(None, ge=1, le=3650)
 
 
@@ -163,7 +168,7 @@ class OrgDonorsCreate(BaseModel):
     """An organisation registers the donors whose records it donates to some datasets."""
 
     organisation: str = Field(min_length=1, max_length=200)
-    dataset_ids: list[str] = Field(min_length=1)
+    dataset_ids: list[str] = Field(min_length=1, max_length=100)
     donor_ids: list[str] = Field(min_length=1, max_length=10000)
 
 

@@ -14,7 +14,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import DataError, SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from swagger_ui_bundle import swagger_ui_path
 
@@ -35,9 +35,9 @@ from datacommons import __version__, registry
 from datacommons.config import Settings, get_settings
 from datacommons.db import make_engine, make_sessionmaker, unavailable_error
 from datacommons.errors import DataCommonsError
-from datacommons.middleware import install_middleware
+from datacommons.middleware import document_guards, install_middleware
 from datacommons.migrations import upgrade
-from datacommons.schemas import Health, error_responses
+from datacommons.schemas import Health, error_responses, json_errors
 from datacommons.storage import ParquetStore
 
 log = logging.getLogger("datacommons")
@@ -71,6 +71,13 @@ def install_error_handlers(app: FastAPI) -> None:
         first = errors[0] if errors else {"loc": [], "msg": "invalid request"}
         where = ".".join(str(part) for part in first["loc"])
         return error_response(422, f"invalid request: {where}: {first['msg']}", errors)
+
+    @app.exception_handler(DataError)
+    async def _unstorable(_request: Request, _exc: DataError) -> JSONResponse:
+        # The database refused a value of the request (PostgreSQL: a NUL character in text, a
+        # number out of its type's range): the input is wrong, not the commons.
+        return error_response(422, "invalid input: a value the database cannot store "
+                                   "(a NUL character, or a number out of range)")
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
@@ -134,6 +141,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
         responses=error_responses(500),
     )
+    describe = app.openapi
+    app.openapi = lambda: json_errors(document_guards(describe()))  # type: ignore[method-assign]
     app.state.settings = settings
     app.state.engine = engine
     app.state.sessionmaker = make_sessionmaker(engine)

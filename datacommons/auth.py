@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 from typing import Annotated, Literal, get_args
 
 from fastapi import Depends, Request
+from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import ForeignKey, Integer, String, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
@@ -189,7 +190,20 @@ def bearer_token(request: Request) -> str | None:
     return cookie
 
 
-def get_principal(request: Request) -> Principal:
+#: How a caller presents a token, as the OpenAPI description declares it (``/docs`` offers both).
+#: They only document: :func:`bearer_token` reads and checks the request itself.
+BEARER_SCHEME = HTTPBearer(auto_error=False, scheme_name="token",
+                           description="An API token: `Authorization: Bearer dc_…`")
+COOKIE_SCHEME = APIKeyCookie(name="dc_token", auto_error=False, scheme_name="session",
+                             description="The web front's session cookie; unsafe requests "
+                                         "also need the X-CSRF-Token header")
+
+
+def get_principal(
+    request: Request,
+    _bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(BEARER_SCHEME)] = None,
+    _cookie: Annotated[str | None, Depends(COOKIE_SCHEME)] = None,
+) -> Principal:
     """FastAPI dependency: the authenticated caller (401 otherwise).
 
     It uses a session of its own, closed at once: a connection held from authentication until the

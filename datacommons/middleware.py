@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from http.cookies import SimpleCookie
+from typing import Any
 
 from asgi_correlation_id import CorrelationIdMiddleware
 from fastapi import FastAPI
@@ -27,6 +28,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from datacommons.config import Settings
 from datacommons.errors import DataCommonsError, PayloadTooLarge, RequestTimeout, TooManyRequests
+from datacommons.schemas import ERROR_TEXTS
 
 access_log = logging.getLogger("datacommons.access")
 
@@ -248,6 +250,27 @@ def _token_key(scope: Scope) -> str:
     if not token:
         return "client:" + _client_key(scope)
     return "token:" + hashlib.sha256(token.encode()).hexdigest()
+
+
+def document_guards(openapi: dict[str, Any]) -> dict[str, Any]:
+    """Add the answers of the guards to the OpenAPI description (in place).
+
+    Every operation that can carry a body may be refused as too large (413) or too slow (408); the
+    rate-limited ones may answer 429 with ``Retry-After``.
+    """
+    for path, operations in openapi.get("paths", {}).items():
+        for method, operation in operations.items():
+            if method.upper() not in {"POST", "PUT", "PATCH", "DELETE"}:
+                continue
+            responses = operation.setdefault("responses", {})
+            for status in (408, 413):
+                responses.setdefault(str(status), {"description": ERROR_TEXTS[status]})
+            if method.upper() == "POST" and (LOGIN_ROUTES.match(path) or QUERY_ROUTES.match(path)):
+                limited = responses.setdefault("429", {"description": ERROR_TEXTS[429]})
+                limited.setdefault("headers", {})["Retry-After"] = {
+                    "description": "Seconds to wait before trying again",
+                    "schema": {"type": "integer"}}
+    return openapi
 
 
 def install_middleware(app: FastAPI, settings: Settings) -> None:

@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Any, Generic, TypeVar
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Annotated, Any, Generic, TypeVar
 
+from fastapi import Depends, Path, Query
 from pydantic import BaseModel
 
 T = TypeVar("T")
+
+#: The largest id, version or page number a request may name: PostgreSQL's INTEGER. A bigger one
+#: would reach the database and fail there (500) instead of being refused (422).
+MAX_INT = 2**31 - 1
+
+#: An integer path parameter that names a record (an id or a version number).
+IntId = Annotated[int, Path(ge=1, le=MAX_INT)]
 
 
 class ErrorBody(BaseModel):
@@ -25,6 +35,40 @@ class ListOf(BaseModel, Generic[T]):
     count: int
 
 
+#: The most items one page of a list may hold, and the furthest a list may be paged into.
+MAX_PAGE_SIZE = 1000
+MAX_OFFSET = 1_000_000
+DEFAULT_PAGE_SIZE = 100
+
+
+@dataclass(frozen=True)
+class Paging:
+    """Which slice of a list to answer: ``limit`` items from ``offset``."""
+
+    limit: int
+    offset: int
+
+    def window(self, items: Sequence[T]) -> list[T]:
+        """The items of this page."""
+        return list(items[self.offset:self.offset + self.limit])
+
+    def of(self, items: Sequence[T]) -> ListOf[T]:
+        """The page of ``items``, with the count of them all."""
+        return ListOf[T](data=self.window(items), count=len(items))
+
+
+def paging(
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE, description="Items per page")]
+    = DEFAULT_PAGE_SIZE,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET, description="Items to skip")] = 0,
+) -> Paging:
+    """FastAPI dependency: the ``limit`` and ``offset`` of a list route (422 beyond the caps)."""
+    return Paging(limit=limit, offset=offset)
+
+
+PagingDep = Annotated[Paging, Depends(paging)]
+
+
 class Health(BaseModel):
     """The answer of the health check."""
 
@@ -33,7 +77,7 @@ class Health(BaseModel):
 
 
 ERROR_TEXTS = {
-    400: "Bad request",
+    400: "Bad request: the body is not well-formed (e.g. not valid JSON)",
     401: "No token, or an unknown, expired or revoked one",
     403: "The token lacks the role, or the record is not the caller's",
     404: "No such record",
@@ -50,3 +94,24 @@ ERROR_TEXTS = {
 def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI ``responses`` entries for these error statuses, all with the error body."""
     return {s: {"model": ErrorBody, "description": ERROR_TEXTS[s]} for s in statuses}
+
+
+ERROR_SCHEMA = {"$ref": "#/components/schemas/ErrorBody"}
+
+
+def json_errors(openapi: dict[str, Any]) -> dict[str, Any]:
+    """The OpenAPI description with every error answer as the one JSON error body (in place).
+
+    One handler renders every error as :class:`ErrorBody` in ``application/json`` (see
+    :func:`datacommons.app.install_error_handlers`), but FastAPI documents a route's extra responses
+    in the route's own media type (an HTML page would claim HTML errors) and its own 422 body.
+    """
+    for operations in openapi.get("paths", {}).values():
+        for operation in operations.values():
+            for status, response in operation.get("responses", {}).items():
+                if status.startswith(("4", "5")):
+                    response["content"] = {"application/json": {"schema": dict(ERROR_SCHEMA)}}
+    components = openapi.get("components", {}).get("schemas", {})
+    for unused in ("HTTPValidationError", "ValidationError"):
+        components.pop(unused, None)
+    return openapi

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from datacommons import auth
 from datacommons.auth import AdminPrincipal, ApiToken, Role
 from datacommons.db import SessionDep
-from datacommons.schemas import ListOf, error_responses
+from datacommons.schemas import IntId, ListOf, PagingDep, error_responses
 
 router = APIRouter(prefix="/admin/tokens", tags=["admin"],
                    responses=error_responses(401, 403, 422))
@@ -50,13 +50,14 @@ class TokenCreated(TokenPublic):
 
 
 @router.get("", response_model=ListOf[TokenPublic])
-def list_tokens(session: SessionDep, _admin: AdminPrincipal) -> ListOf[TokenPublic]:
-    """Every token (hint, role, owner, dates; never the value)."""
-    items = [TokenPublic.model_validate(t) for t in session.scalars(select(ApiToken))]
-    return ListOf[TokenPublic](data=items, count=len(items))
+def list_tokens(session: SessionDep, _admin: AdminPrincipal, page: PagingDep
+                ) -> ListOf[TokenPublic]:
+    """The tokens, oldest first (hint, role, owner, dates; never the value), a page of them."""
+    tokens = session.scalars(select(ApiToken).order_by(ApiToken.id))
+    return page.of([TokenPublic.model_validate(t) for t in tokens])
 
 
-@router.post("", response_model=TokenCreated, status_code=201)
+@router.post("", response_model=TokenCreated, status_code=201, responses=error_responses(400))
 def create_token(body: TokenCreate, request: Request, session: SessionDep,
                  _admin: AdminPrincipal) -> TokenCreated:
     """Create a token; its value is in this answer and nowhere else."""
@@ -70,7 +71,7 @@ def create_token(body: TokenCreate, request: Request, session: SessionDep,
 
 
 @router.post("/{token_id}/revoke", response_model=TokenPublic, responses=error_responses(404))
-def revoke_token(token_id: int, session: SessionDep, _admin: AdminPrincipal) -> TokenPublic:
+def revoke_token(token_id: IntId, session: SessionDep, _admin: AdminPrincipal) -> TokenPublic:
     """Revoke a token: it is refused from now on."""
     token = auth.revoke_token(session, token_id)
     session.commit()

@@ -25,14 +25,14 @@ Researcher = Annotated[Principal, Depends(require_role("researcher", "admin"))]
 
 
 @router.post("/datasets/{dataset_id}/queries/preview", response_model=Preview,
-             responses=error_responses(404, 409))
+             responses=error_responses(400, 404, 409))
 def preview_query(dataset_id: str, query: Query, session: SessionDep, caller: Querier) -> Any:
     """The epsilon a query would spend and the accuracy of each measure; spends nothing."""
     return service.preview(session, dataset_id=dataset_id, query=query, principal=caller)
 
 
 @router.post("/datasets/{dataset_id}/queries", response_model=QueryAnswer,
-             responses=error_responses(404, 409, 429))
+             responses=error_responses(400, 404, 409, 429, 503))
 def run_query(dataset_id: str, query: Query, request: Request, caller: Querier) -> Any:
     """Release a differentially-private answer over consenting donors (a repeat spends nothing)."""
     return service.release(request.app.state.sessionmaker, store=request.app.state.store,
@@ -55,7 +55,7 @@ def my_budget(session: SessionDep, caller: Querier) -> Any:
 
 
 @router.post("/extracts", response_model=ExtractAnswer, status_code=201,
-             responses=error_responses(404, 409, 429))
+             responses=error_responses(400, 404, 409, 429, 503))
 def create_extract(body: extracts.ExtractRequest, request: Request, caller: Researcher) -> Any:
     """Release a set of marginal tables together under one epsilon."""
     return extracts.create_extract(request.app.state.sessionmaker, store=request.app.state.store,

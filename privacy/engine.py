@@ -150,8 +150,10 @@ def exact_cells(frame: pl.DataFrame, plan: Plan, *, policy: AccessPolicy,
                 upper = value <= edges[b + 1] if b == len(edges) - 2 else value < edges[b + 1]
                 aggs.append(((value >= edges[b]) & upper).sum().cast(pl.Int64).alias(f"{name}_{b}"))
         else:
-            clipped = pl.col(part.column).cast(pl.Float64).fill_null(part.low)
-            aggs.append(clipped.clip(part.low, part.high).alias(name))
+            values = pl.col(part.column).cast(pl.Float64).fill_null(part.low).clip(part.low,
+                                                                                  part.high)
+            # One list of values per cell: agg() makes it per group; without groups, implode().
+            aggs.append((values if plan.group_by else values.implode()).alias(name))
     if plan.group_by:
         grouped = lazy.group_by(by).agg(aggs).collect()
         keys = pl.DataFrame([list(col) for col in zip(*plan.keys, strict=True)],

@@ -13,7 +13,7 @@ from typing import Any, Literal
 import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session, sessionmaker
 
 from consent.eligibility import eligible_donors
@@ -50,6 +50,13 @@ class ExtractTable(BaseModel):
 class ExtractRequest(BaseModel):
     """An extract: tables released together, sharing one epsilon evenly."""
 
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "dataset": "inserimento-lavorativo", "purpose": "dpv:ScientificResearch", "epsilon": 0.5,
+        "tables": [{"name": "by_age", "group_by": ["age_band"], "measures": [{"op": "count"}]},
+                   {"name": "wage_by_sex", "group_by": ["sex"],
+                    "measures": [{"op": "mean", "column": "monthly_wage",
+                                  "bounds": [0, 5000]}]}]}]})
+
     dataset: str
     purpose: str
     epsilon: float = Field(gt=0)
@@ -65,6 +72,8 @@ def _queries(request: ExtractRequest) -> list[Query]:
     if len({t.name for t in request.tables}) != len(request.tables):
         raise InvalidInput("invalid extract: table names must be distinct")
     share = request.epsilon / len(request.tables)
+    if not share > 0:  # an epsilon so small its share underflows to zero
+        raise InvalidInput("invalid extract: epsilon: too small to share among its tables")
     return [Query(purpose=request.purpose, group_by=t.group_by, filters=t.filters,
                   measures=t.measures, epsilon=share, alpha=request.alpha) for t in request.tables]
 

@@ -13,7 +13,12 @@ from functools import lru_cache
 import numpy as np
 import opendp.prelude as dp
 
+from datacommons.errors import InvalidInput
+
 dp.enable_features("contrib")
+
+CALIBRATION_FAILED = ("invalid query: epsilon: too small for OpenDP to calibrate the noise of "
+                      "this query (spend more epsilon, or narrow the bounds)")
 
 #: Fixed-point resolution of float sums: 1/100 (cents, for wages in EUR).
 FIXED_POINT = 100
@@ -27,9 +32,12 @@ def _int_domain() -> tuple[dp.Domain, dp.Metric]:
 def laplace_scale(sensitivity: int, epsilon: float) -> float:
     """The smallest noise scale whose integer Laplace measurement spends at most ``epsilon``."""
     domain, metric = _int_domain()
-    return float(dp.binary_search_param(
-        lambda scale: dp.m.make_laplace(domain, metric, scale=scale),
-        d_in=int(sensitivity), d_out=float(epsilon)))
+    try:
+        return float(dp.binary_search_param(
+            lambda scale: dp.m.make_laplace(domain, metric, scale=scale),
+            d_in=int(sensitivity), d_out=float(epsilon)))
+    except dp.OpenDPException as exc:  # no scale in OpenDP's search range is enough
+        raise InvalidInput(CALIBRATION_FAILED) from exc
 
 
 def laplace_measurement(scale: float) -> dp.Measurement:
@@ -62,10 +70,14 @@ def quantile_scale(candidates: tuple[float, ...], q: float, contributions: int,
                    epsilon: float) -> float:
     """The scale of OpenDP's private quantile so that ``contributions`` rows cost ``epsilon``."""
     domain = dp.vector_domain(dp.atom_domain(T=float, nan=False))
-    return float(dp.binary_search_param(
-        lambda scale: dp.m.make_private_quantile(domain, dp.symmetric_distance(), dp.max_divergence(),
-                                                 candidates=list(candidates), alpha=q, scale=scale),
-        d_in=int(contributions), d_out=float(epsilon)))
+    try:
+        return float(dp.binary_search_param(
+            lambda scale: dp.m.make_private_quantile(
+                domain, dp.symmetric_distance(), dp.max_divergence(),
+                candidates=list(candidates), alpha=q, scale=scale),
+            d_in=int(contributions), d_out=float(epsilon)))
+    except dp.OpenDPException as exc:
+        raise InvalidInput(CALIBRATION_FAILED) from exc
 
 
 def private_quantile(values: np.ndarray, candidates: tuple[float, ...], q: float,

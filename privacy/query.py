@@ -14,13 +14,16 @@ import math
 import re
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from datacommons.errors import InvalidInput
 from datacommons.registry import AccessPolicy
 
 MAX_CELLS = 50_000
 MAX_BINS = 100
+#: The largest magnitude of a clamping bound: sums are exact 64-bit integers (in fixed point), and
+#: wider bounds would overflow them (a monthly wage, a count of people stay far below it).
+MAX_BOUND = 1e9
 NUMERIC_TYPES = ("int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64",
                  "float", "double", "halffloat")
 PURPOSE = re.compile(r"^dpv:[A-Za-z][A-Za-z0-9]*$")
@@ -34,7 +37,8 @@ class Measure(BaseModel):
     bounds: tuple[float, float] | None = Field(
         None, description="Clamping bounds [lower, upper]: required for every op but count"
     )
-    q: float | None = Field(None, description="The quantile to estimate, in (0, 1) (op quantile)")
+    q: float | None = Field(None, gt=0, lt=1,
+                            description="The quantile to estimate, in (0, 1) (op quantile)")
     bins: list[float] | None = Field(
         None, description="Histogram bin edges, increasing (op histogram); values are clamped into them"
     )
@@ -51,6 +55,13 @@ class Measure(BaseModel):
 
 class Query(BaseModel):
     """A differentially-private aggregate query."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "purpose": "dpv:ScientificResearch", "group_by": ["comune", "age_band"],
+        "filters": {"sex": ["F"]},
+        "measures": [{"op": "count"},
+                     {"op": "mean", "column": "monthly_wage", "bounds": [0, 5000]}],
+        "epsilon": 0.5}]})
 
     purpose: str = Field(description="The declared purpose, a W3C DPV term such as dpv:ScientificResearch")
     group_by: list[str] = Field(default_factory=list)
@@ -142,6 +153,8 @@ def check_query(query: Query, *, policy: AccessPolicy, schema: dict[str, str]) -
             low, high = measure.bounds
             if not (math.isfinite(low) and math.isfinite(high)) or low >= high:
                 bad(where, "bounds must be finite with lower < upper")
+            elif max(abs(low), abs(high)) > MAX_BOUND:
+                bad(where, f"bounds must lie within -{MAX_BOUND:.0e} and {MAX_BOUND:.0e}")
         if measure.op == "quantile" and not (measure.q is not None and 0 < measure.q < 1):
             bad(where, "quantile needs q between 0 and 1")
     if query.epsilon > policy.epsilon_per_query:

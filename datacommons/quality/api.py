@@ -16,7 +16,7 @@ from datacommons.quality.gate import failure_error, publish_version, validate_ve
 from datacommons.quality.models import get_report, latest_report, reports_of
 from datacommons.quality.report import render_html, report_data
 from datacommons.quality.schemas import PublicationPublic, ReportPublic, TransitionPublic
-from datacommons.schemas import ListOf, error_responses
+from datacommons.schemas import IntId, ListOf, PagingDep, error_responses
 
 router = APIRouter(prefix="/admin", tags=["quality gate"], responses=error_responses(401, 403))
 
@@ -29,8 +29,8 @@ def _public(session: registry.Session, report_id: int) -> ReportPublic:
 
 
 @router.post("/datasets/{dataset_id}/versions/{number}/validate", response_model=ReportPublic,
-             responses=error_responses(404, 409, 422))
-def validate(dataset_id: str, number: int, request: Request,
+             responses=error_responses(404, 409, 422, 503))
+def validate(dataset_id: str, number: IntId, request: Request,
              caller: AdminPrincipal) -> ReportPublic:
     """Validate a version now: 200 with the report if it passes, 409 naming what failed.
 
@@ -50,8 +50,8 @@ def validate(dataset_id: str, number: int, request: Request,
 
 
 @router.post("/datasets/{dataset_id}/versions/{number}/publish", response_model=PublicationPublic,
-             responses=error_responses(404, 409))
-def publish(dataset_id: str, number: int, request: Request,
+             responses=error_responses(404, 409, 503))
+def publish(dataset_id: str, number: IntId, request: Request,
             caller: AdminPrincipal) -> PublicationPublic:
     """Publish a validated version, or make an older published one current again (else 409)."""
     with transaction(request.app.state.sessionmaker, immediate=True) as session:
@@ -67,7 +67,7 @@ def publish(dataset_id: str, number: int, request: Request,
 
 @router.get("/datasets/{dataset_id}/versions/{number}/report", response_model=ReportPublic,
             responses=error_responses(404))
-def version_report(dataset_id: str, number: int, session: SessionDep,
+def version_report(dataset_id: str, number: IntId, session: SessionDep,
                    _caller: AdminPrincipal) -> ReportPublic:
     """The newest validation report of a version."""
     return _public(session, latest_report(session, dataset_id, number).id)
@@ -75,23 +75,24 @@ def version_report(dataset_id: str, number: int, session: SessionDep,
 
 @router.get("/datasets/{dataset_id}/versions/{number}/reports", response_model=ListOf[ReportPublic],
             responses=error_responses(404))
-def version_reports(dataset_id: str, number: int, session: SessionDep,
-                    _caller: AdminPrincipal) -> ListOf[ReportPublic]:
-    """Every validation report of a version, newest first."""
+def version_reports(dataset_id: str, number: IntId, session: SessionDep,
+                    _caller: AdminPrincipal, page: PagingDep) -> ListOf[ReportPublic]:
+    """The validation reports of a version, newest first, a page of them."""
     version = registry.get_version(session, dataset_id, number)
-    items = [_public(session, r.id) for r in reports_of(session, version)]
-    return ListOf[ReportPublic](data=items, count=len(items))
+    reports = reports_of(session, version)
+    return ListOf[ReportPublic](data=[_public(session, r.id) for r in page.window(reports)],
+                                count=len(reports))
 
 
 @router.get("/reports/{report_id}.html", response_class=HTMLResponse,
             responses=error_responses(404))
-def report_page(report_id: int, session: SessionDep, _caller: AdminPrincipal) -> HTMLResponse:
+def report_page(report_id: IntId, session: SessionDep, _caller: AdminPrincipal) -> HTMLResponse:
     """The readable page of a validation report."""
     data = report_data(session, get_report(session, report_id), api=API)
     return HTMLResponse(render_html(data), headers={"Cache-Control": "no-store"})
 
 
 @router.get("/reports/{report_id}", response_model=ReportPublic, responses=error_responses(404))
-def report_json(report_id: int, session: SessionDep, _caller: AdminPrincipal) -> ReportPublic:
+def report_json(report_id: IntId, session: SessionDep, _caller: AdminPrincipal) -> ReportPublic:
     """A validation report as JSON (the HTML page's twin)."""
     return _public(session, report_id)
