@@ -43,9 +43,14 @@ EXTRACT: dict[str, Any] = {"dataset": PRIVATE, "purpose": "dpv:ScientificResearc
 
 
 def make_settings(data_dir: Path, database_url: str) -> Settings:
-    """Settings of a test instance (every copy shares the secret, so demo tokens stay valid)."""
+    """Settings of a test instance (every copy shares the secret, so demo tokens stay valid).
+
+    Rate limits are raised: these tests call the login-like routes with every kind of caller, far
+    more often than a person would; the limits themselves are tested in test_middleware.py.
+    """
     return Settings(_env_file=None, env="test", data_dir=data_dir, database_url=database_url,
-                    secret_key=SECRET)
+                    secret_key=SECRET, rate_limit_login="100000/minute",
+                    rate_limit_query="100000/minute")
 
 
 def offline(request: httpx.Request) -> httpx.Response:

@@ -96,9 +96,8 @@ MATRIX: dict[tuple[str, str], Entry] = {
     # --- meta and documentation ---------------------------------------------------------------
     ("GET", "/openapi.json"): Entry(public()),
     ("GET", "/docs"): Entry(public()),
-    ("GET", "/docs/oauth2-redirect"): Entry(public()),
-    ("GET", "/redoc"): Entry(public()),
     ("GET", "/static"): Entry(public()),
+    ("GET", "/static/swagger"): Entry(public()),  # Swagger UI's own assets, served by the commons
     ("GET", "/.well-known/jwks.json"): Entry(public()),
     ("GET", "/api/v1/health"): Entry(public()),
     # --- catalog ------------------------------------------------------------------------------
@@ -177,6 +176,10 @@ MATRIX: dict[tuple[str, str], Entry] = {
     ("GET", "/api/v1/admin/reports/{report_id}.html"): Entry(admin(), REPORT),
     ("GET", "/api/v1/admin/reports/{report_id}"): Entry(admin(), REPORT),
     ("GET", "/api/v1/admin/connectors"): Entry(admin()),
+    # --- privacy budgets ------------------------------------------------------------------------
+    ("GET", "/api/v1/admin/datasets/{dataset_id}/policy"): Entry(admin(), DATASET),
+    ("PUT", "/api/v1/admin/datasets/{dataset_id}/policy/budget"): Entry(admin(), DATASET, json=lambda w: {
+        "epsilon_total": 50.0, "epsilon_per_organisation": 20.0, "epsilon_per_query": 1.0}),
     ("POST", "/api/v1/admin/ingest/{connector}"): Entry(
         admin(), {"connector": lambda w: "plan2030"}, json=lambda w: {"params": {}}),
     # --- web pages (session cookie) -----------------------------------------------------------
@@ -186,7 +189,8 @@ MATRIX: dict[tuple[str, str], Entry] = {
     ("POST", "/logout"): Entry(public(303), cookie=True),
     ("GET", "/"): Entry(page(), cookie=True),
     ("GET", "/datasets/{dataset_id}"): Entry(page(), DATASET, cookie=True),
-    ("GET", "/query/{dataset_id}"): Entry(page(), DATASET, cookie=True),
+    # Donors may not query: they get the page saying so (403), not the query builder.
+    ("GET", "/query/{dataset_id}"): Entry(page(donor=403, other_donor=403), DATASET, cookie=True),
     ("GET", "/donor"): Entry(public(), cookie=True),
     ("GET", "/donor/register"): Entry(public(303), cookie=True),
     ("POST", "/donor/register"): Entry(public(201), form={"name": "Da Pagina"}, cookie=True),
@@ -230,7 +234,8 @@ def call(world: World, method: str, template: str, entry: Entry, caller: str,
     params = {name: value(world) for name, value in entry.path.items()}
     if "consent_id" in params and entry.fresh_donor:
         params["consent_id"] = donor["consent_id"]
-    url = template.format(**params) if template != "/static" else "/static/app.js"
+    assets = {"/static": "/static/app.js", "/static/swagger": "/static/swagger/swagger-ui-bundle.js"}
+    url = assets.get(template) or template.format(**params)
     token = {"anonymous": None, "donor": donor["token"], "other_donor": other["token"]
              }.get(caller, world.tokens.get(caller))
     kwargs: dict[str, Any] = credentials(world, caller, entry, token)
