@@ -11,12 +11,11 @@ from urllib.parse import urlencode
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
-from fastapi.openapi.docs import get_swagger_ui_html
-from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
+from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
+from fastapi_offline import FastAPIOffline
 from sqlalchemy.exc import DataError, SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from swagger_ui_bundle import swagger_ui_path
 
 import catalog.api
 import catalog.dcat_api
@@ -100,19 +99,6 @@ def install_error_handlers(app: FastAPI) -> None:
         return error_response(500, "internal error: the commons could not complete this request")
 
 
-def install_docs(app: FastAPI) -> None:
-    """Swagger UI at ``/docs``, its JavaScript and CSS served by the app (no CDN)."""
-    app.mount("/static/swagger", StaticFiles(directory=swagger_ui_path), name="swagger")
-
-    @app.get("/docs", include_in_schema=False)
-    def docs() -> HTMLResponse:
-        return get_swagger_ui_html(openapi_url=app.openapi_url or "/openapi.json",
-                                   title=f"{app.title} — API",
-                                   swagger_js_url="/static/swagger/swagger-ui-bundle.js",
-                                   swagger_css_url="/static/swagger/swagger-ui.css",
-                                   swagger_favicon_url="/static/swagger/favicon-32x32.png")
-
-
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the application for ``settings`` (by default, the process settings)."""
     registry.on_publication(log_publication)
@@ -131,11 +117,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         yield
         engine.dispose()
 
-    app = FastAPI(
+    # Swagger UI at /docs with its assets served by the commons (fastapi-offline), never from a CDN.
+    app = FastAPIOffline(
+        redoc_url=None,
+        static_url="/static/swagger",
         title="Data commons for the social economy — Torino",
         version=__version__,
-        docs_url=None,  # served below with Swagger UI's assets from the commons itself, no CDN
-        redoc_url=None,
         description="Catalog, consent registry, quality gate and differentially-private queries "
         "over public and donated data on social and labour inclusion in the Metropolitan City of Turin.",
         lifespan=lifespan,
@@ -149,7 +136,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.store = store
     install_error_handlers(app)
     install_middleware(app, settings)
-    install_docs(app)
 
     @app.get(f"{API}/health", tags=["meta"], response_model=Health)
     def health() -> Health:

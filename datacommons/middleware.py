@@ -35,7 +35,8 @@ access_log = logging.getLogger("datacommons.access")
 #: Pages may load only what the commons serves itself: no CDN, no inline script, no framing.
 PAGE_CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
             "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'")
-#: Swagger UI starts itself with an inline script (its assets are still served by the commons).
+#: Swagger UI (and its OAuth2 redirect page) start with an inline script; its assets are still
+#: served by the commons.
 DOCS_CSP = PAGE_CSP.replace("script-src 'self'", "script-src 'self' 'unsafe-inline'")
 #: Self-contained HTML documents under the API (reports, printable consent forms) carry their own
 #: ``<style>`` so that a saved copy still reads well; they run no script at all.
@@ -73,7 +74,7 @@ class SecurityHeaders:
             await self.app(scope, receive, send)
             return
         path = scope["path"]
-        if path == self.docs_path:
+        if path == self.docs_path or path.startswith(self.docs_path + "/"):
             csp = DOCS_CSP
         elif path.startswith("/api/") and path.endswith(".html"):
             csp = DOCUMENT_CSP

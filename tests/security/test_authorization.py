@@ -97,6 +97,7 @@ MATRIX: dict[tuple[str, str], Entry] = {
     ("GET", "/openapi.json"): Entry(public()),
     ("GET", "/docs"): Entry(public()),
     ("GET", "/static"): Entry(public()),
+    ("GET", "/docs/oauth2-redirect"): Entry(public()),  # Swagger UI's, unused: no OAuth2 here
     ("GET", "/static/swagger"): Entry(public()),  # Swagger UI's own assets, served by the commons
     ("GET", "/.well-known/jwks.json"): Entry(public()),
     ("GET", "/api/v1/health"): Entry(public()),
