@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import socket
 import statistics
 import subprocess
@@ -81,6 +82,17 @@ def server(directory: Path, *, workers: int = 1, log_path: Path | None = None,
     """Run ``datacommons serve`` on a free loopback port; yield its base URL; stop it."""
     with server_process(directory, workers=workers, log_path=log_path, **extra) as (base, _):
         yield base
+
+
+def seed_demo(directory: Path, **extra: str) -> tuple[subprocess.CompletedProcess[str], dict[str, str]]:
+    """Run ``datacommons demo`` in ``directory``: the finished command and its demo tokens by role."""
+    demo = subprocess.run([sys.executable, "-m", "datacommons.cli", "demo"],
+                          env=bench_env(directory, **extra), capture_output=True, text=True,
+                          timeout=600)
+    if demo.returncode != 0:
+        raise RuntimeError(f"datacommons demo failed: {demo.stderr.strip()}")
+    tokens = dict(re.findall(r"^\s+(admin|analyst|researcher|donor)\s+(\S+)$", demo.stdout, re.M))
+    return demo, tokens
 
 
 def percentile(values: list[float], p: float) -> float:

@@ -26,7 +26,6 @@ from __future__ import annotations
 import argparse
 import random
 import re
-import subprocess
 import sys
 import time
 from collections import Counter, defaultdict
@@ -37,7 +36,7 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from benchmarks._server import bench_env, data_dir, percentile, server_process  # noqa: E402
+from benchmarks._server import data_dir, percentile, seed_demo, server_process  # noqa: E402
 
 DATASET = "inserimento-lavorativo"
 SEARCHES = ["disoccupazione", "unemployment", "lavoro", "cooperative", "NEET", "comuni torino",
@@ -186,13 +185,11 @@ def main() -> int:
     args = parser.parse_args()
 
     with data_dir() as directory:
-        env = bench_env(directory, **RAISED_LIMITS)
-        demo = subprocess.run([sys.executable, "-m", "datacommons.cli", "demo"], env=env,
-                              capture_output=True, text=True, timeout=600)
-        if demo.returncode != 0:
-            print(demo.stderr, file=sys.stderr)
+        try:
+            _, tokens = seed_demo(directory, **RAISED_LIMITS)
+        except RuntimeError as exc:
+            print(exc, file=sys.stderr)
             return 1
-        tokens = dict(re.findall(r"^\s+(admin|analyst|researcher|donor)\s+(\S+)$", demo.stdout, re.M))
         with server_process(directory, workers=args.workers, **RAISED_LIMITS) as (base, process):
             clients = set_up(base, tokens["admin"], args.clients, args.donors)
             print(f"server: {base}, {args.workers} worker process(es); {args.clients} client "

@@ -74,6 +74,10 @@ class Principal:
         return f"{self.role}:{self.name}"
 
 
+#: The web front's cookies: the session token, and the CSRF token its unsafe requests echo in a header.
+TOKEN_COOKIE, CSRF_COOKIE = "dc_token", "dc_csrf"
+
+
 def hash_token(token: str) -> str:
     """The stored form of a token."""
     return hashlib.sha256(token.encode()).hexdigest()
@@ -180,11 +184,11 @@ def bearer_token(request: Request) -> str | None:
         if scheme.lower() != "bearer" or not value.strip():
             raise Unauthorized("use 'Authorization: Bearer <token>'")
         return value.strip()
-    cookie = request.cookies.get("dc_token")
+    cookie = request.cookies.get(TOKEN_COOKIE)
     if not cookie:
         return None
     if request.method not in SAFE_METHODS:
-        sent, expected = request.headers.get("x-csrf-token", ""), request.cookies.get("dc_csrf", "")
+        sent, expected = request.headers.get("x-csrf-token", ""), request.cookies.get(CSRF_COOKIE, "")
         if not expected or not hmac.compare_digest(sent, expected):
             raise Forbidden("missing or wrong CSRF token (X-CSRF-Token header)")
     return cookie
@@ -194,7 +198,7 @@ def bearer_token(request: Request) -> str | None:
 #: They only document: :func:`bearer_token` reads and checks the request itself.
 BEARER_SCHEME = HTTPBearer(auto_error=False, scheme_name="token",
                            description="An API token: `Authorization: Bearer dc_…`")
-COOKIE_SCHEME = APIKeyCookie(name="dc_token", auto_error=False, scheme_name="session",
+COOKIE_SCHEME = APIKeyCookie(name=TOKEN_COOKIE, auto_error=False, scheme_name="session",
                              description="The web front's session cookie; unsafe requests "
                                          "also need the X-CSRF-Token header")
 

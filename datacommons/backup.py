@@ -39,7 +39,6 @@ import base64
 import hashlib
 import json
 import os
-import secrets
 import shutil
 import tarfile
 import uuid
@@ -78,12 +77,12 @@ from sqlalchemy.sql.ddl import sort_tables_and_constraints
 from sqlalchemy.types import TypeEngine
 
 from datacommons import __version__
-from datacommons.config import Settings
+from datacommons.config import Settings, write_secret_file
 from datacommons.db import make_engine, utcnow
 from datacommons.errors import CheckFailed, InvalidInput
 from datacommons.migrations import PG_MIGRATION_LOCK, current_heads, known_revisions, upgrade
 from datacommons.registry import DatasetVersion
-from datacommons.storage import HASH_CHUNK, ParquetStore
+from datacommons.storage import HASH_CHUNK, ParquetStore, fsync_dir
 
 FORMAT = "datacommons-backup"
 FORMAT_VERSION = 1
@@ -252,18 +251,10 @@ class _HashingWriter:
         return {"sha256": self.digest.hexdigest(), "bytes": self.size}
 
 
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def _fsync_tree(root: Path) -> None:
     """fsync every directory under ``root`` (files were fsynced when written)."""
     for current, _dirs, _files in os.walk(root):
-        _fsync_dir(Path(current))
+        fsync_dir(Path(current))
 
 
 def _copy_hashed(src: IO[bytes], dest: Path) -> dict[str, Any]:
@@ -477,7 +468,7 @@ def make_backup(*, settings: Settings, dest: Path, progress: Progress | None = N
             shutil.rmtree(work)
         else:
             os.replace(work, dest)
-        _fsync_dir(dest.parent)
+        fsync_dir(dest.parent)
         return manifest
     finally:
         shutil.rmtree(work, ignore_errors=True)
@@ -651,17 +642,8 @@ def _apply_secret(plan: _SecretPlan, source: _Source) -> Callable[[], None]:
     if plan.replaces:
         aside = plan.target.with_name(f"secret.key.replaced-{utcnow():%Y%m%dT%H%M%S%f}")
         os.replace(plan.target, aside)
-    tmp = plan.target.with_name(f".secret.{secrets.token_hex(4)}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        with os.fdopen(fd, "wb") as out, source.open(SECRET_FILE) as fh:
-            out.write(fh.read())
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(tmp, plan.target)
-    finally:
-        tmp.unlink(missing_ok=True)
-    _fsync_dir(plan.target.parent)
+    with source.open(SECRET_FILE) as fh:
+        write_secret_file(plan.target, fh.read().decode(), replace=True)
 
     def undo() -> None:
         if aside is not None:
@@ -686,17 +668,9 @@ def _restore_store(source: _Source, manifest: dict[str, Any], store: ParquetStor
                     continue
                 except CheckFailed:
                     pass  # a damaged copy in the target: replace it with the good one
-            tmp = store.tmp_dir / f"{uuid.uuid4().hex}.parquet.tmp"
-            try:
-                with source.open(name) as fh:
-                    entry = _copy_hashed(fh, tmp)
-                if entry["sha256"] != content_hash:
+            with source.open(name) as fh:
+                if store.put_stream(fh, content_hash) != content_hash:
                     raise CheckFailed(f"the backup's {name} changed while it was restored")
-                final.parent.mkdir(parents=True, exist_ok=True)
-                os.replace(tmp, final)
-                _fsync_dir(final.parent)
-            finally:
-                tmp.unlink(missing_ok=True)
             advance(1)
 
 

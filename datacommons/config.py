@@ -151,7 +151,8 @@ class Settings(BaseSettings):
 
 
 def write_secret_file(path: Path, value: str, *, replace: bool) -> None:
-    """Write a secret (mode 0600) atomically; without ``replace``, a file already there wins."""
+    """Write a secret (mode 0600) atomically and durably; without ``replace``, a file already there
+    wins."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".secret.{os.getpid()}.{secrets.token_hex(4)}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -168,6 +169,11 @@ def write_secret_file(path: Path, value: str, *, replace: bool) -> None:
         pass
     finally:
         tmp.unlink(missing_ok=True)
+    fd = os.open(path.parent, os.O_RDONLY)  # the rename itself survives a crash
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 @lru_cache

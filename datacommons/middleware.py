@@ -8,13 +8,11 @@ API's JSON error body, so a refusal reads like every other error of the commons.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
 import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from http.cookies import SimpleCookie
 from typing import Any
 
 from asgi_correlation_id import CorrelationIdMiddleware
@@ -23,9 +21,12 @@ from fastapi.responses import JSONResponse
 from limits import RateLimitItem, parse
 from limits.storage import MemoryStorage
 from limits.strategies import MovingWindowRateLimiter
+from starlette.datastructures import Headers
 from starlette.middleware.cors import CORSMiddleware
+from starlette.requests import cookie_parser
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from datacommons.auth import TOKEN_COOKIE, hash_token
 from datacommons.config import Settings
 from datacommons.errors import DataCommonsError, PayloadTooLarge, RequestTimeout, TooManyRequests
 from datacommons.schemas import ERROR_TEXTS
@@ -68,25 +69,29 @@ class SecurityHeaders:
     def __init__(self, app: ASGIApp, *, docs_path: str = "/docs") -> None:
         self.app = app
         self.docs_path = docs_path
+        # Built once: every answer gets one of these three header sets.
+        self.sets = {name: [*SECURITY_HEADERS.items(), (b"content-security-policy", csp.encode())]
+                     for name, csp in (("page", PAGE_CSP), ("docs", DOCS_CSP),
+                                       ("document", DOCUMENT_CSP))}
+
+    def _kind(self, path: str) -> str:
+        if path == self.docs_path or path.startswith(self.docs_path + "/"):
+            return "docs"
+        if path.startswith("/api/") and path.endswith(".html"):
+            return "document"
+        return "page"
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        path = scope["path"]
-        if path == self.docs_path or path.startswith(self.docs_path + "/"):
-            csp = DOCS_CSP
-        elif path.startswith("/api/") and path.endswith(".html"):
-            csp = DOCUMENT_CSP
-        else:
-            csp = PAGE_CSP
+        extra = self.sets[self._kind(scope["path"])]
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", []))
                 present = {name.lower() for name, _ in headers}
-                extra = {**SECURITY_HEADERS, b"content-security-policy": csp.encode()}
-                headers += [(k, v) for k, v in extra.items() if k not in present]
+                headers += [(k, v) for k, v in extra if k not in present]
                 message = {**message, "headers": headers}
             await send(message)
 
@@ -149,7 +154,7 @@ class BodyLimits:
         upload = bool(UPLOAD_ROUTES.match(scope["path"]))
         cap = self.limit.max_upload_bytes if upload else self.limit.max_bytes
         refusal = PayloadTooLarge(f"request body larger than the limit of {cap} bytes")
-        declared = _header(scope, b"content-length")
+        declared = Headers(scope=scope).get("content-length")
         if declared is not None and declared.isdigit() and int(declared) > cap:
             await send_error(refusal)(scope, receive, send)
             return
@@ -198,13 +203,6 @@ async def _no_body() -> Message:
     return {"type": "http.request", "body": b"", "more_body": False}
 
 
-def _header(scope: Scope, name: bytes) -> str | None:
-    for key, value in scope.get("headers", []):
-        if key.lower() == name:
-            return bytes(value).decode("latin-1")
-    return None
-
-
 class RateLimits:
     """Per-caller rate limits: login-like routes per client address, query routes per token.
 
@@ -243,14 +241,12 @@ def _client_key(scope: Scope) -> str:
 
 def _token_key(scope: Scope) -> str:
     """A hash of the caller's token (bearer or cookie), or the client address without one."""
-    authorization = _header(scope, b"authorization") or ""
+    authorization = Headers(scope=scope).get("authorization", "")
     token = authorization[7:].strip() if authorization.lower().startswith("bearer ") else ""
-    if not token:
-        cookie = SimpleCookie(_header(scope, b"cookie") or "")
-        token = cookie["dc_token"].value if "dc_token" in cookie else ""
+    token = token or cookie_parser(Headers(scope=scope).get("cookie", "")).get(TOKEN_COOKIE, "")
     if not token:
         return "client:" + _client_key(scope)
-    return "token:" + hashlib.sha256(token.encode()).hexdigest()
+    return "token:" + hash_token(token)
 
 
 def document_guards(openapi: dict[str, Any]) -> dict[str, Any]:

@@ -16,6 +16,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -38,12 +39,20 @@ class StoredFile:
     created: bool
 
 
-def _fsync_dir(path: Path) -> None:
+def fsync_dir(path: Path) -> None:
+    """Make a directory's entries (a rename into it, say) durable."""
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def _place(tmp: Path, final: Path) -> None:
+    """Move a complete, fsynced temporary file to its final name, durably."""
+    final.parent.mkdir(parents=True, exist_ok=True)
+    os.replace(tmp, final)
+    fsync_dir(final.parent)
 
 
 def file_sha256(path: Path) -> str:
@@ -91,9 +100,7 @@ class ParquetStore:
             final = self.path_for(content_hash)
             if final.is_file():
                 return StoredFile(content_hash, final.stat().st_size, table.num_rows, created=False)
-            final.parent.mkdir(parents=True, exist_ok=True)
-            os.replace(tmp, final)
-            _fsync_dir(final.parent)
+            _place(tmp, final)
             return StoredFile(content_hash, final.stat().st_size, table.num_rows, created=True)
         finally:
             tmp.unlink(missing_ok=True)
@@ -116,12 +123,32 @@ class ParquetStore:
             write(tmp)
             with tmp.open("rb+") as fh:
                 os.fsync(fh.fileno())
-            final.parent.mkdir(parents=True, exist_ok=True)
-            os.replace(tmp, final)
-            _fsync_dir(final.parent)
+            _place(tmp, final)
         finally:
             tmp.unlink(missing_ok=True)
         return final
+
+    def put_stream(self, src: IO[bytes], content_hash: str) -> str:
+        """Copy a stream into the store as the file ``content_hash`` (a restore, say).
+
+        Returns the hash the bytes really have; the file is placed only when it is ``content_hash``.
+        """
+        final = self.path_for(content_hash)
+        self.ensure()
+        tmp = self.tmp_dir / f"{uuid.uuid4().hex}.parquet.tmp"
+        try:
+            digest = hashlib.sha256()
+            with tmp.open("wb") as fh:
+                while chunk := src.read(HASH_CHUNK):
+                    digest.update(chunk)
+                    fh.write(chunk)
+                fh.flush()
+                os.fsync(fh.fileno())
+            if digest.hexdigest() == content_hash:
+                _place(tmp, final)
+            return digest.hexdigest()
+        finally:
+            tmp.unlink(missing_ok=True)
 
     def read_table(self, content_hash: str, columns: list[str] | None = None) -> pa.Table:
         """Read a stored version (all columns, or the ones named)."""

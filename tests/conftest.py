@@ -8,7 +8,6 @@ the whole suite on a real PostgreSQL 15 server that the fixtures start and stop.
 from __future__ import annotations
 
 import shutil
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,7 +21,7 @@ from datacommons.app import create_app
 from datacommons.config import Settings
 from datacommons.db import make_engine, make_sessionmaker, transaction
 from datacommons.migrations import upgrade
-from tests.support.pgserver import postgres_server
+from tests.support.pgserver import new_database, postgres_server
 
 TEMPLATE_DB = "datacommons_template"
 
@@ -76,16 +75,8 @@ def database_url(tmp_path: Path, pg_url: str | None, sqlite_template: Path | Non
         shutil.copyfile(sqlite_template, path)
         yield f"sqlite:///{path}"
         return
-    name = f"t_{uuid.uuid4().hex[:16]}"
-    admin = create_engine(pg_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f"CREATE DATABASE {name} TEMPLATE {TEMPLATE_DB}"))
-    try:
-        yield make_url(pg_url).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        admin.dispose()
+    with new_database(pg_url, "t", template=TEMPLATE_DB) as url:
+        yield url
 
 
 @pytest.fixture

@@ -14,10 +14,10 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlalchemy.orm import Session
 
-from catalog.web.pages import CSRF_COOKIE, TOKEN_COOKIE, page_principal, render
+from catalog.web.pages import page_principal, render
 from consent import donors, ledger, programs, transparency
 from consent.receipts import Signer
-from datacommons.auth import authenticate
+from datacommons.auth import CSRF_COOKIE, TOKEN_COOKIE, authenticate
 from datacommons.db import SessionDep, transaction
 from datacommons.errors import InvalidInput
 

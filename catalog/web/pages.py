@@ -21,7 +21,7 @@ from catalog.charts import chart_for
 from catalog.schemas import DatasetPublic, VersionPublic
 from catalog.web.i18n import pick_lang, translator
 from datacommons import registry
-from datacommons.auth import Principal, authenticate
+from datacommons.auth import CSRF_COOKIE, TOKEN_COOKIE, Principal, authenticate
 from datacommons.db import SessionDep
 from datacommons.errors import Unauthorized
 
@@ -29,7 +29,7 @@ HERE = Path(__file__).resolve().parent
 templates = Jinja2Templates(directory=str(HERE / "templates"))
 router = APIRouter(include_in_schema=False)
 
-TOKEN_COOKIE, CSRF_COOKIE, LANG_COOKIE = "dc_token", "dc_csrf", "dc_lang"
+LANG_COOKIE = "dc_lang"
 
 
 class SignInRequired(Exception):

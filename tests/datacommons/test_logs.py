@@ -2,7 +2,7 @@
 
 The demo is seeded and served at DEBUG level (the most a log can say), then driven through every
 kind of user: sign-in, donor registration with a name and an e-mail, an organisation's claim code,
-consent, a DP query and an extract, token creation, a wrong token. Every secret and every piece of
+consent, the donor's export, a DP query, token creation, a wrong token. Every secret and every piece of
 personal data seen on the way is then searched for in everything the processes wrote to stderr.
 """
 
@@ -10,17 +10,14 @@ from __future__ import annotations
 
 import json
 import logging
-import re
-import subprocess
-import sys
 import uuid
+from contextlib import ExitStack
 from pathlib import Path
 
 import httpx
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
-from benchmarks._server import bench_env, server
+from benchmarks._server import seed_demo, server
+from tests.support.pgserver import new_database
 
 NAME = "Giulia Logtest-Rossi"
 EMAIL = "giulia.logtest@example.org"
@@ -28,18 +25,15 @@ EMAIL = "giulia.logtest@example.org"
 
 def test_a_demo_run_logs_json_lines_without_secrets(tmp_path: Path, pg_url: str | None) -> None:
     extra = {"DATACOMMONS_LOG_LEVEL": "DEBUG", "DATACOMMONS_SECRET_KEY": "s3cret-" + uuid.uuid4().hex * 2}
-    if pg_url is not None:
-        name = f"logs_{uuid.uuid4().hex[:12]}"
-        admin = create_engine(pg_url, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(text(f"CREATE DATABASE {name}"))
-        admin.dispose()
-        extra["DATACOMMONS_DATABASE_URL"] = make_url(pg_url).set(database=name).render_as_string(False)
-    demo = subprocess.run([sys.executable, "-m", "datacommons.cli", "demo"],
-                          env=bench_env(tmp_path, **extra), capture_output=True, text=True,
-                          timeout=300)
-    assert demo.returncode == 0, demo.stderr
-    tokens = dict(re.findall(r"^\s+(admin|analyst|researcher|donor)\s+(\S+)$", demo.stdout, re.M))
+    with ExitStack() as stack:
+        if pg_url is not None:
+            extra["DATACOMMONS_DATABASE_URL"] = stack.enter_context(new_database(pg_url, "logs"))
+        run_the_demo(tmp_path, extra)
+
+
+def run_the_demo(tmp_path: Path, extra: dict[str, str]) -> None:
+    """Seed, serve and drive the demo at DEBUG level; search everything logged for secrets."""
+    demo, tokens = seed_demo(tmp_path, **extra)
     secrets = [*tokens.values(), extra["DATACOMMONS_SECRET_KEY"], NAME, EMAIL]
 
     log_path = tmp_path / "server.log"

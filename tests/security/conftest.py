@@ -8,7 +8,6 @@ authorization matrix may change what they like without seeing each other's chang
 from __future__ import annotations
 
 import shutil
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -28,6 +27,7 @@ from datacommons.config import Settings
 from datacommons.db import make_engine, transaction
 from datacommons.quality.models import ValidationReport
 from tests.conftest import TEMPLATE_DB, bearer
+from tests.support.pgserver import new_database
 
 SECRET = "test-secret-" + "x" * 32
 SEEDED_DB = "datacommons_seeded"
@@ -104,17 +104,8 @@ def seeded_settings(tmp_path_factory: pytest.TempPathFactory, seeded: Seeded,
         shutil.copyfile(make_url(seeded.database_url).database or "", path)
         yield make_settings(root / "var", f"sqlite:///{path}")
         return
-    name = f"s_{uuid.uuid4().hex[:16]}"
-    admin = create_engine(pg_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f"CREATE DATABASE {name} TEMPLATE {SEEDED_DB}"))
-    try:
-        yield make_settings(root / "var",
-                            make_url(pg_url).set(database=name).render_as_string(False))
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        admin.dispose()
+    with new_database(pg_url, "s", template=SEEDED_DB) as url:
+        yield make_settings(root / "var", url)
 
 
 @dataclass

@@ -8,19 +8,16 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
-import sys
-import uuid
 from collections.abc import Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlencode, urlsplit
 
 import pytest
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
-from benchmarks._server import bench_env, server
+from benchmarks._server import bench_env, seed_demo, server
+from tests.support.pgserver import new_database
 
 CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
@@ -40,22 +37,14 @@ class Site:
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory, pg_url: str | None) -> Iterator[Site]:
     directory = tmp_path_factory.mktemp("web")
-    extra: dict[str, str] = {}
-    if pg_url is not None:
-        name = f"web_{uuid.uuid4().hex[:12]}"
-        admin = create_engine(pg_url, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(text(f"CREATE DATABASE {name}"))
-        admin.dispose()
-        extra["DATACOMMONS_DATABASE_URL"] = make_url(pg_url).set(database=name).render_as_string(False)
-    env = bench_env(directory, **extra)
-    demo = subprocess.run([sys.executable, "-m", "datacommons.cli", "demo"], env=env,
-                          capture_output=True, text=True, timeout=300)
-    assert demo.returncode == 0, demo.stderr
-    tokens = dict(re.findall(r"^\s+(admin|analyst|researcher|donor)\s+(\S+)$", demo.stdout, re.M))
-    assert set(tokens) == {"admin", "analyst", "researcher", "donor"}, demo.stdout
-    with server(directory, **extra) as base:
-        yield Site(base=base, tokens=tokens, env=env)
+    with ExitStack() as stack:
+        extra: dict[str, str] = {}
+        if pg_url is not None:
+            extra["DATACOMMONS_DATABASE_URL"] = stack.enter_context(new_database(pg_url, "web"))
+        _, tokens = seed_demo(directory, **extra)
+        assert set(tokens) == {"admin", "analyst", "researcher", "donor"}
+        base = stack.enter_context(server(directory, **extra))
+        yield Site(base=base, tokens=tokens, env=bench_env(directory, **extra))
 
 
 @pytest.fixture(scope="session")
