@@ -371,7 +371,10 @@ def consent_rotate_secret(ctx: click.Context, new_secret_file: Path) -> None:
     from consent.rekey import rotate_secret
 
     settings = settings_of(ctx)
-    new_secret = new_secret_file.read_text(encoding="utf-8").strip()
+    try:
+        new_secret = new_secret_file.read_text(encoding="utf-8").strip()
+    except UnicodeDecodeError as exc:
+        raise click.UsageError(f"{new_secret_file} is not a text file (UTF-8)") from exc
     with database(settings, immediate=True) as session:
         done = rotate_secret(session, old_secret=settings.secret_key_bytes(),
                              new_secret=new_secret.encode())

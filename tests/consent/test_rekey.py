@@ -54,6 +54,11 @@ def test_a_short_new_secret_is_refused(settings: Settings, tmp_path: Path) -> No
     answer = run_cli(settings, "consent", "rotate-secret", "--new-secret-file", str(short))
     assert answer.returncode == 2
     assert answer.stderr == ("datacommons: error: the new secret must be at least 32 characters\n")
+    binary = tmp_path / "binary.secret"
+    binary.write_bytes(b"\xff\xfe" * 40)
+    answer = run_cli(settings, "consent", "rotate-secret", "--new-secret-file", str(binary))
+    assert answer.returncode == 2
+    assert answer.stderr == f"datacommons: error: {binary} is not a text file (UTF-8)\n"
 
 
 def test_in_development_the_generated_secret_file_is_replaced(settings: Settings,

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from fastapi.testclient import TestClient
 
+from datacommons import registry
+from datacommons.db import transaction
+from datacommons.registry import DatasetMeta
 from tests.conftest import bearer
 from tests.privacy.test_api import DATASET, QUERY, URL, publish_private
 
@@ -64,3 +67,12 @@ def test_only_administrators_and_only_private_datasets(client: TestClient, token
     missing = client.get("/api/v1/admin/datasets/no-such-dataset/policy",
                          headers=bearer(tokens["admin"]))
     assert missing.status_code == 404
+
+
+def test_an_open_dataset_has_no_budget(client: TestClient, tokens, sessions) -> None:  # type: ignore[no-untyped-def]
+    with transaction(sessions) as session:
+        registry.upsert_dataset(session, meta=DatasetMeta(id="aperto", title_it="Aperto",
+                                                          title_en="Open", publisher="ISTAT"))
+    answer = client.get("/api/v1/admin/datasets/aperto/policy", headers=bearer(tokens["admin"]))
+    assert answer.status_code == 422
+    assert answer.json()["error"] == "dataset aperto is open: only private datasets have a policy"
