@@ -5,27 +5,40 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from catalog.distributions import Distribution
 from datacommons.registry import Dataset, DatasetVersion
 
 
 class VersionPublic(BaseModel):
-    """A dataset version as the API shows it."""
+    """A dataset version as the API shows it.
+
+    A private dataset's exact row count and file size are statistics of its microdata outside any
+    privacy budget (and their change between versions tells who joined or left): they are withheld
+    (``null``); only administrators see them, on their own pages and in the CLI.
+    """
 
     model_config = ConfigDict(from_attributes=True)
 
     number: int
     status: str
     content_hash: str
-    rows: int
-    size_bytes: int
+    rows: int | None = Field(description="Number of rows; null for private microdata")
+    size_bytes: int | None = Field(description="Size of the Parquet file; null for private microdata")
     arrow_schema: list[dict[str, Any]]
     provenance: dict[str, Any]
     created_at: datetime
     created_by: str
     status_changed_at: datetime
+
+    @model_validator(mode="before")
+    @classmethod
+    def _withhold_private_counts(cls, data: Any) -> Any:
+        if isinstance(data, DatasetVersion) and data.dataset.access == "private":
+            fields = {name: getattr(data, name) for name in cls.model_fields}
+            return fields | {"rows": None, "size_bytes": None}
+        return data
 
 
 class DatasetPublic(BaseModel):

@@ -16,7 +16,7 @@ from typing import Any
 import pyarrow as pa
 
 from connectors.base import Connector, ConnectorConfig, Load, Unchanged, dataset_slug
-from connectors.tabular import infer_types, read_table
+from connectors.tabular import Delimiter, Encoding, infer_types, read_table
 from datacommons.errors import InvalidInput
 from datacommons.registry import ColumnSpec, DatasetMeta, SchemaSpec
 
@@ -35,8 +35,8 @@ class CkanConfig(ConnectorConfig):
     title_it: str | None = None
     title_en: str | None = None
     geography: str = "ITC11"
-    encoding: str = "utf-8"
-    delimiter: str | None = None
+    encoding: Encoding = "utf-8"
+    delimiter: Delimiter | None = None
 
 
 def snake(name: str) -> str:

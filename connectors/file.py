@@ -23,7 +23,7 @@ from pydantic import BaseModel, Field, field_validator, model_validator
 
 from connectors.base import Connector, ConnectorConfig, Load, Unchanged
 from connectors.istat_comuni import TURIN_ID, turin_codes
-from connectors.tabular import ColumnType, convert_column, read_table
+from connectors.tabular import ColumnType, Delimiter, Encoding, convert_column, read_table
 from datacommons.errors import InvalidInput
 from datacommons.registry import ColumnSpec, DatasetMeta, PolicySpec, SchemaSpec, Slug
 
@@ -163,8 +163,8 @@ class FileConfig(ConnectorConfig):
 
     schema_: DonationSchema = Field(alias="schema")
     format: Literal["csv", "xlsx", "parquet"] | None = None
-    encoding: str = "utf-8"
-    delimiter: str | None = None
+    encoding: Encoding = "utf-8"
+    delimiter: Delimiter | None = None
 
     @field_validator("schema_", mode="before")
     @classmethod

@@ -6,15 +6,17 @@ column, so that whoever sent the file can fix it.
 
 from __future__ import annotations
 
+import codecs
 import zipfile
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
+from pydantic import AfterValidator, Field
 
 from connectors.base import line_number, sniff
 from datacommons.errors import InvalidInput
@@ -30,6 +32,21 @@ TYPE_WORDS = {"integer": "an integer", "float": "a number", "boolean": "true/fal
               "date": "a date (YYYY-MM-DD)", "string": "text"}
 TRUE = ["1", "true", "True", "TRUE", "yes", "si", "sì", "y", "t"]
 FALSE = ["0", "false", "False", "FALSE", "no", "n", "f"]
+
+
+def _known_encoding(name: str) -> str:
+    try:
+        codecs.lookup(name)
+    except LookupError:
+        raise ValueError(f"unknown encoding {name!r} (utf-8, latin-1, cp1252, ...)") from None
+    return name
+
+
+#: A text encoding Python knows, as a connector parameter.
+Encoding = Annotated[str, AfterValidator(_known_encoding)]
+#: A CSV delimiter: one character.
+Delimiter = Annotated[str, Field(min_length=1, max_length=1,
+                                 description="one character, e.g. ; or , (sniffed when not given)")]
 
 
 def detect_format(path: Path, head: bytes, declared: str | None = None) -> Format:

@@ -132,7 +132,11 @@ def register_for_organisation(session: Session, *, organisation: str, donor_ids:
             session.add(donor)
         elif donor.erased_at is not None:
             raise Conflict(f"donor {donor_id} was erased and cannot be registered again")
-        elif donor.organisation_id not in (None, org.id):
+        elif donor.source == "self":
+            # A claim code would give whoever holds it a second key to the donor's own account.
+            raise Conflict(f"donor {donor_id} registered themselves: an organisation cannot "
+                           "register them or issue a claim code for them")
+        elif donor.organisation_id != org.id:
             raise Conflict(f"donor {donor_id} belongs to another organisation")
         code = None
         if with_codes and donor.claimed_at is None:

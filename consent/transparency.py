@@ -160,4 +160,5 @@ def log_publication(session: Session, version: DatasetVersion, actor: str) -> No
     record_use(session, kind="publication", actor=actor, purpose="publication in the catalog",
                datasets=[version.dataset_id],
                details={"version": version.number, "content_hash": version.content_hash,
-                        "rows": version.rows})
+                        # A private dataset's row count is a statistic outside any budget.
+                        **({"rows": version.rows} if version.dataset.access == "open" else {})})

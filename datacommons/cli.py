@@ -274,7 +274,10 @@ def datasets() -> None:
 def datasets_list(ctx: click.Context, as_json: bool) -> None:
     """List every dataset with its current version."""
     with database(settings_of(ctx)) as session:
-        items = [DatasetPublic.of(d) for d in registry.list_datasets(session)]
+        records = registry.list_datasets(session)
+        items = [DatasetPublic.of(d) for d in records]
+        # The operator sees every row count; the JSON is the API's view (private counts withheld).
+        rows = {d.id: d.current_version.rows if d.current_version else "-" for d in records}
     if as_json:
         payload = {"data": [i.model_dump(mode="json") for i in items], "count": len(items)}
         click.echo(json.dumps(payload, ensure_ascii=False, indent=2))
@@ -286,7 +289,7 @@ def datasets_list(ctx: click.Context, as_json: bool) -> None:
     for item in items:
         cur = item.current_version
         click.echo(f"{item.id:<28} {item.access:<8} {cur.number if cur else '-':>7} "
-                   f"{cur.rows if cur else '-':>10}  {item.title_en}")
+                   f"{rows[item.id]:>10}  {item.title_en}")
 
 
 @cli.group()

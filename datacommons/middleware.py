@@ -1,8 +1,8 @@
 """The HTTP guards every request passes before a router sees it.
 
 Outermost first: request id (asgi-correlation-id), access log, security headers, CORS (closed unless
-configured), body limits (size and slow-upload timeouts), rate limits. Each guard answers with the
-API's JSON error body, so a refusal reads like every other error of the commons.
+configured), body limits (size and slow-upload timeouts), same-origin page forms, rate limits. Each
+guard answers with the API's JSON error body, so a refusal reads like every other error of the commons.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from asgi_correlation_id import CorrelationIdMiddleware
 from fastapi import FastAPI
@@ -28,7 +29,13 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from datacommons.auth import TOKEN_COOKIE, hash_token
 from datacommons.config import Settings
-from datacommons.errors import DataCommonsError, PayloadTooLarge, RequestTimeout, TooManyRequests
+from datacommons.errors import (
+    DataCommonsError,
+    Forbidden,
+    PayloadTooLarge,
+    RequestTimeout,
+    TooManyRequests,
+)
 from datacommons.schemas import ERROR_TEXTS
 
 access_log = logging.getLogger("datacommons.access")
@@ -63,18 +70,29 @@ def send_error(exc: DataCommonsError) -> JSONResponse:
     return JSONResponse(exc.body(), status_code=exc.status, headers=exc.headers)
 
 
+#: Answers carry tokens, personal data and private figures: no browser or proxy keeps a copy, unless
+#: the route says otherwise (downloads revalidate by ETag; the app's own assets may be cached).
+NO_STORE = (b"cache-control", b"no-store")
+#: Sent only when the commons is reached over https (``DATACOMMONS_PUBLIC_URL``).
+HSTS = (b"strict-transport-security", b"max-age=31536000")
+
+
 class SecurityHeaders:
     """Add the security headers to every response (a stricter CSP than any page needs)."""
 
-    def __init__(self, app: ASGIApp, *, docs_path: str = "/docs") -> None:
+    def __init__(self, app: ASGIApp, *, docs_path: str = "/docs", https: bool = False) -> None:
         self.app = app
         self.docs_path = docs_path
-        # Built once: every answer gets one of these three header sets.
-        self.sets = {name: [*SECURITY_HEADERS.items(), (b"content-security-policy", csp.encode())]
+        base = [*SECURITY_HEADERS.items(), *([HSTS] if https else [])]
+        # Built once: every answer gets one of these header sets.
+        self.sets = {name: [*base, (b"content-security-policy", csp.encode()), NO_STORE]
                      for name, csp in (("page", PAGE_CSP), ("docs", DOCS_CSP),
                                        ("document", DOCUMENT_CSP))}
+        self.sets["asset"] = [*base, (b"content-security-policy", PAGE_CSP.encode())]
 
     def _kind(self, path: str) -> str:
+        if path.startswith("/static/"):
+            return "asset"
         if path == self.docs_path or path.startswith(self.docs_path + "/"):
             return "docs"
         if path.startswith("/api/") and path.endswith(".html"):
@@ -234,6 +252,44 @@ class RateLimits:
         await self.app(scope, receive, send)
 
 
+class SameOriginForms:
+    """Refuse unsafe requests to the web pages that another site's page sends (login CSRF).
+
+    Forms that act on a signed-in session carry a CSRF token already; signing in and donor
+    registration start a session, so a page elsewhere could sign a visitor into an account of its
+    own. Browsers say where a request comes from (``Origin``, ``Sec-Fetch-Site``): a page route
+    answers 403 to an unsafe request whose origin is neither this host nor the public URL. The JSON
+    API is left to its own rules (bearer tokens, or the cookie with the ``X-CSRF-Token`` header).
+    """
+
+    SAFE = frozenset({"GET", "HEAD", "OPTIONS"})
+
+    def __init__(self, app: ASGIApp, *, public_url: str) -> None:
+        self.app = app
+        parts = urlsplit(public_url)
+        self.public_origin = f"{parts.scheme}://{parts.netloc}".lower()
+
+    def _cross_site(self, scope: Scope) -> bool:
+        headers = Headers(scope=scope)
+        if headers.get("sec-fetch-site", "").lower() == "cross-site":
+            return True
+        origin = headers.get("origin")
+        if origin is None:
+            return False  # not a browser's form, or an old one: nothing to compare
+        origin = origin.lower()
+        host = headers.get("host", "").lower()
+        return not (origin == self.public_origin or (host and urlsplit(origin).netloc == host))
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (scope["type"] == "http" and scope["method"] not in self.SAFE
+                and not scope["path"].startswith("/api/") and self._cross_site(scope)):
+            exc = Forbidden("cross-site form refused: open the commons' own page and send it from "
+                            "there")
+            await send_error(exc)(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+
 def _client_key(scope: Scope) -> str:
     client = scope.get("client")
     return client[0] if client else "unknown"
@@ -273,6 +329,7 @@ def document_guards(openapi: dict[str, Any]) -> dict[str, Any]:
 def install_middleware(app: FastAPI, settings: Settings) -> None:
     """Wrap ``app`` in the guards, outermost last (Starlette wraps in reverse order of adding)."""
     app.add_middleware(RateLimits, login=settings.rate_limit_login, query=settings.rate_limit_query)
+    app.add_middleware(SameOriginForms, public_url=settings.public_url)
     app.add_middleware(BodyLimits, limit=BodyLimit(
         max_bytes=settings.max_body_bytes, max_upload_bytes=settings.max_upload_bytes,
         idle_timeout=settings.body_idle_timeout, total_timeout=settings.body_total_timeout))
@@ -281,7 +338,7 @@ def install_middleware(app: FastAPI, settings: Settings) -> None:
                            allow_methods=["GET", "POST", "DELETE"],
                            allow_headers=["Authorization", "Content-Type", "X-CSRF-Token"],
                            expose_headers=["X-Request-ID", "ETag", "Retry-After"])
-    app.add_middleware(SecurityHeaders)
+    app.add_middleware(SecurityHeaders, https=settings.public_url.startswith("https://"))
     app.add_middleware(AccessLog)
     app.add_middleware(CorrelationIdMiddleware, header_name="X-Request-ID")
 

@@ -116,6 +116,8 @@ class DatasetVersion(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     created_by: Mapped[str] = mapped_column(String(200))
     status_changed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: The dataset the version belongs to (read-only: versions are added through the registry).
+    dataset: Mapped[Dataset] = relationship(foreign_keys=[dataset_id], viewonly=True)
 
 
 class VersionTransition(Base):
@@ -248,6 +250,11 @@ def upsert_dataset(session: Session, *, meta: DatasetMeta) -> Dataset:
     dataset = session.get(Dataset, meta.id, populate_existing=True)
     if dataset is None:  # pragma: no cover - locked above, it cannot vanish
         raise NotFound(f"no dataset {meta.id!r}")
+    if dataset.access != meta.access:
+        # Access covers every version, the published ones included: opening a private dataset
+        # would make its microdata downloadable row by row before any gate or publication.
+        raise Conflict(f"dataset {meta.id} is {dataset.access}: a new version cannot make it "
+                       f"{meta.access} (load it under another dataset id)")
     changed = False
     for key, value in values.items():
         if getattr(dataset, key) != value:

@@ -215,3 +215,32 @@ def test_a_donation_cannot_take_over_a_dataset_of_another_connector(run, version
     with pytest.raises(Conflict, match="dataset plan2030 is loaded by connector plan2030, not file"):
         run("file", file=path, params={"schema": json.dumps(decl)})
     assert versions() == {"plan2030": [1]}
+
+
+def test_a_new_version_cannot_open_a_private_dataset(run, versions, session_factory,  # type: ignore[no-untyped-def]
+                                                      donation, tmp_path) -> None:
+    from connectors.file import inserimento_lavorativo_schema
+    from datacommons.errors import Conflict
+
+    run("file", file=write_csv(donation.slice(0, 20), tmp_path / "d.csv"), params=SCHEMA)
+    opened = inserimento_lavorativo_schema().model_dump(mode="json") | {"access": "open"}
+    with pytest.raises(Conflict, match="dataset inserimento-lavorativo is private: a new version "
+                                       "cannot make it open"):
+        run("file", file=write_csv(donation.slice(0, 10), tmp_path / "e.csv"),
+            params={"schema": json.dumps(opened)})
+    assert versions() == {"inserimento-lavorativo": [1]}
+    with transaction(session_factory) as session:
+        dataset = registry.get_dataset(session, "inserimento-lavorativo")
+        assert dataset.access == "private" and dataset.policy is not None
+
+
+@pytest.mark.parametrize(("params", "reason"), [
+    ({"encoding": "no-such-enc"}, "parameter encoding: Value error, unknown encoding 'no-such-enc'"),
+    ({"delimiter": "ab"}, "parameter delimiter: String should have at most 1 character"),
+])
+def test_an_unknown_encoding_or_a_long_delimiter_is_bad_input(run, versions, donation, tmp_path,  # type: ignore[no-untyped-def]
+                                                              params, reason) -> None:
+    path = write_csv(donation.slice(0, 5), tmp_path / "d.csv")
+    with pytest.raises(InvalidInput, match=reason):
+        run("file", file=path, params=SCHEMA | params)
+    assert versions() == {}

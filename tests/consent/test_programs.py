@@ -135,3 +135,16 @@ def test_organisation_registers_donors_who_claim_with_a_one_time_code(client: Te
     assert new_codes["D0000002"] not in (None, codes["D0000002"])
     assert client.post("/api/v1/donors/claim", json={"donor_id": "D0000002",
                                                      "code": codes["D0000002"]}).status_code == 404
+
+
+def test_no_claim_code_for_a_donor_who_registered_themselves(client: TestClient, tokens,
+                                                              program) -> None:  # type: ignore[no-untyped-def]
+    own_id, own_token = register(client, name="Maria Rossi", email="maria@example.org")
+    answer = client.post("/api/v1/admin/donors", headers=bearer(tokens["admin"]),
+                         json={"organisation": "Cooperativa Il Ponte", "dataset_ids": [DATASET],
+                               "donor_ids": [own_id]})
+    assert answer.status_code == 409
+    assert answer.json()["error"] == (f"donor {own_id} registered themselves: an organisation "
+                                      "cannot register them or issue a claim code for them")
+    me = client.get("/api/v1/donors/me", headers=bearer(own_token)).json()
+    assert (me["source"], me["organisation"], me["datasets"]) == ("self", None, [])

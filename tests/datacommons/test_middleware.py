@@ -229,3 +229,43 @@ def test_self_contained_documents_may_style_but_not_script(client: TestClient,
     csp = report.headers["content-security-policy"]
     assert "style-src 'unsafe-inline'" in csp and "default-src 'none'" in csp
     assert "script-src" not in csp  # falls back to default-src 'none': no script at all
+
+
+def test_answers_are_not_stored_by_browsers_or_proxies(client: TestClient) -> None:
+    registered = client.post("/api/v1/donors", json={"name": "Maria Rossi"})
+    assert registered.status_code == 201 and "token" in registered.json()
+    assert registered.headers["cache-control"] == "no-store"
+    token = registered.json()["token"]
+    assert client.get("/api/v1/donors/me/export",
+                      headers={"Authorization": f"Bearer {token}"}).headers["cache-control"] == "no-store"
+    for path in ("/", "/login", "/api/v1/health"):
+        assert client.get(path).headers["cache-control"] == "no-store"
+    # The app's own assets may be cached; no HSTS on plain http.
+    asset = client.get("/static/swagger/swagger-ui.css")
+    assert asset.status_code == 200 and asset.headers.get("cache-control") != "no-store"
+    assert "strict-transport-security" not in asset.headers
+
+
+def test_hsts_when_the_commons_is_reached_over_https(settings: Settings) -> None:
+    for client in configured(settings, public_url="https://dati.example.org"):
+        for path in ("/", "/api/v1/health", "/static/swagger/swagger-ui.css"):
+            assert client.get(path).headers["strict-transport-security"] == "max-age=31536000"
+
+
+def test_another_site_cannot_sign_a_visitor_in(client: TestClient, tokens) -> None:  # type: ignore[no-untyped-def]
+    form = {"token": tokens["analyst"], "next": "/"}
+    for headers in ({"Origin": "https://evil.example"}, {"Sec-Fetch-Site": "cross-site"},
+                    {"Origin": "null"}):
+        refused = client.post("/login", data=form, headers=headers, follow_redirects=False)
+        assert refused.status_code == 403, headers
+        assert refused.json()["error"].startswith("cross-site form refused")
+        assert "dc_token" not in refused.cookies
+        registered = client.post("/donor/register", data={"name": "x"}, headers=headers)
+        assert registered.status_code == 403
+    assert donor_count(client) == 0
+    # The commons' own page (same host, or the public URL) and clients that send no Origin sign in.
+    for headers in ({"Origin": "http://testserver"}, {"Origin": "http://127.0.0.1:8000"}, {},
+                    {"Sec-Fetch-Site": "same-origin"}):
+        signed_in = client.post("/login", data=form, headers=headers, follow_redirects=False)
+        assert signed_in.status_code == 303, headers
+        assert "dc_token" in signed_in.cookies
