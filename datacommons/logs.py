@@ -33,13 +33,20 @@ def redact(text: str) -> str:
 
 
 class Redact(logging.Filter):
-    """Mask secret-shaped substrings in the rendered message of every record."""
+    """Mask secret-shaped substrings in the rendered message and the traceback of every record."""
+
+    _traceback = logging.Formatter()
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
         cleaned = redact(message)
         if cleaned != message:
             record.msg, record.args = cleaned, None
+        if record.exc_info:
+            # An exception's text may quote the value that failed (a header, a form field): the
+            # traceback is rendered here, masked, and handed to the formatter as text.
+            record.exc_text = redact(self._traceback.formatException(record.exc_info))
+            record.exc_info = None
         return True
 
 

@@ -11,7 +11,7 @@ from fastapi.responses import Response
 from datacommons import registry
 from datacommons.auth import Principal, require_role
 from datacommons.db import SessionDep
-from datacommons.schemas import ListOf, error_responses
+from datacommons.schemas import ListOf, error_responses, file_response
 from privacy import extracts, ledger, service
 from privacy.query import Query
 from privacy.schemas import DatasetBudget, ExtractAnswer, Preview, QueryAnswer
@@ -70,9 +70,10 @@ def get_extract(extract_id: str, request: Request, session: SessionDep,
     return extracts.metadata(found, base_url=request.app.state.settings.public_url)
 
 
-@router.get("/extracts/{extract_id}/download", responses={
-    **error_responses(404), 200: {"content": {"application/zip": {}},
-                                  "description": "A ZIP of the tables and metadata.json"}})
+@router.get("/extracts/{extract_id}/download", response_class=Response, responses={
+    **error_responses(404), 200: file_response(
+        "A ZIP of the tables and metadata.json", "application/zip",
+        headers={"Content-Disposition": "attachment; filename=extract-{id}-{format}.zip"})})
 def download_extract(extract_id: str, request: Request, session: SessionDep, caller: Researcher,
                      format: Annotated[Literal["parquet", "csv"], QueryParam()] = "parquet",
                      ) -> Response:

@@ -95,3 +95,22 @@ def test_a_token_in_a_message_is_masked_whatever_code_logs_it() -> None:
                                (token, "Authorization: Bearer abcdefgh12345678"), None)
     assert Redact().filter(record)
     assert record.getMessage() == "refused [redacted] with Authorization: [redacted]"
+
+
+def test_a_token_in_a_traceback_is_masked() -> None:
+    import sys
+
+    from pythonjsonlogger.json import JsonFormatter
+
+    from datacommons.logs import Redact
+
+    token = "dc_" + "Z9y8" * 11
+    try:
+        raise ValueError(f"bad header value {token}")
+    except ValueError:
+        record = logging.LogRecord("x", logging.ERROR, __file__, 1, "unexpected error", None,
+                                   sys.exc_info())
+    assert Redact().filter(record)
+    line = json.loads(JsonFormatter("%(levelname)s %(message)s").format(record))
+    assert token not in json.dumps(line)
+    assert "ValueError: bad header value [redacted]" in line["exc_info"]
