@@ -14,7 +14,7 @@ from datacommons.db import SessionDep
 from datacommons.schemas import ListOf, error_responses, file_response
 from privacy import extracts, ledger, service
 from privacy.query import Query
-from privacy.schemas import DatasetBudget, ExtractAnswer, Preview, QueryAnswer
+from privacy.schemas import DatasetBudget, ExtractAnswer, ExtractMetadata, Preview, QueryAnswer
 
 router = APIRouter(tags=["privacy"], responses=error_responses(401, 403, 422))
 
@@ -62,7 +62,8 @@ def create_extract(body: extracts.ExtractRequest, request: Request, caller: Rese
                                    request=body, principal=caller)
 
 
-@router.get("/extracts/{extract_id}", responses=error_responses(404))
+@router.get("/extracts/{extract_id}", response_model=ExtractMetadata, response_model_by_alias=True,
+            responses=error_responses(404))
 def get_extract(extract_id: str, request: Request, session: SessionDep,
                 caller: Researcher) -> dict[str, Any]:
     """The extract's metadata: DCAT distribution, DP parameters, accuracy per table."""

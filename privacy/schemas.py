@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class BudgetPublic(BaseModel):
@@ -105,6 +105,57 @@ class ExtractAnswer(BaseModel):
     tables: list[ExtractTableOut]
     created_at: str
     budget: Budgets
+
+
+class DPParameters(BaseModel):
+    """How an extract was made private."""
+
+    library: str
+    mechanism: str
+    privacy_unit: str
+    contributions_per_donor: int | None
+    epsilon: float
+    alpha: float
+    split: str
+
+
+class ExtractTableInfo(BaseModel):
+    """One table of an extract, without its rows: what it holds and how accurate it is."""
+
+    name: str
+    group_by: list[str]
+    filters: dict[str, list[str]]
+    epsilon: float
+    cells: int
+    accuracy: list[MeasureInfo]
+
+
+class ExtractDistribution(BaseModel):
+    """A DCAT distribution of an extract (a ZIP, Parquet or CSV tables inside)."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    type: str = Field(alias="@type")
+    title: str
+    accessURL: str  # noqa: N815 - the DCAT property name
+    mediaType: str  # noqa: N815
+    format: str
+    license: str | None
+
+
+class ExtractMetadata(BaseModel):
+    """An extract's metadata: its DCAT distributions, DP parameters and accuracy per table."""
+
+    id: str
+    release_ids: list[str]
+    dataset: str
+    version: int
+    purpose: str
+    created_at: str
+    licence: str | None
+    differential_privacy: DPParameters
+    tables: list[ExtractTableInfo]
+    distributions: list[ExtractDistribution]
 
 
 class DatasetBudget(BaseModel):

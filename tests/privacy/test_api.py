@@ -213,6 +213,7 @@ def test_extracts_release_tables_together(client: TestClient, tokens, private) -
     assert meta["differential_privacy"]["epsilon"] == 0.6
     assert [t["cells"] for t in meta["tables"]] == [2, 15]
     assert [d["format"] for d in meta["distributions"]] == ["PARQUET", "CSV"]
+    assert {d["@type"] for d in meta["distributions"]} == {"dcat:Distribution"}
 
     for fmt in ("parquet", "csv"):
         zipped = client.get(f"/api/v1/extracts/{extract_id}/download", params={"format": fmt},
