@@ -37,6 +37,7 @@ from consent.schemas import (
     DonorClaim,
     DonorCreate,
     DonorCreated,
+    DonorExport,
     DonorProfile,
     KeyPublic,
     OrgDonorsCreate,
@@ -120,10 +121,13 @@ def my_uses(session: SessionDep, principal: DonorPrincipal, page: PagingDep) -> 
                     for e in transparency.uses_touching(session, datasets)])
 
 
-@router.get("/donors/me/export", responses=DONOR_ERRORS)
+@router.get("/donors/me/export", responses={**DONOR_ERRORS, 200: {
+    "model": DonorExport, "description": "The donor's data as a JSON file (Content-Disposition: "
+    "attachment)"}})
 def my_export(request: Request, session: SessionDep, principal: DonorPrincipal) -> Response:
     """Everything held about you, as one JSON file (with every receipt)."""
     data = donors.export(session, donor_id=_me(principal), signer=signer_of(request))
+    DonorExport.model_validate(data)  # the file is what the description promises, to the letter
     return Response(json.dumps(to_jsonable_python(data), ensure_ascii=False, indent=2),
                     media_type="application/json",
                     headers={"Content-Disposition":

@@ -147,6 +147,28 @@ class TextPublic(BaseModel):
     published_at: datetime
 
 
+class TokenHint(BaseModel):
+    """One of the donor's tokens, as the export shows it: never the token itself."""
+
+    hint: str
+    created_at: datetime
+    expires_at: datetime | None
+    revoked_at: datetime | None
+
+
+class DonorExport(DonorProfile):
+    """Everything held about a donor (GDPR arts. 15 and 20): profile, consents with every receipt,
+    every use of the datasets they contributed to, their tokens."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    consents: list[ConsentPublic]  # type: ignore[assignment]
+    uses: list[UsePublic]
+    tokens: list[TokenHint]
+    exported_at: str
+    format: str = Field(description="datacommons-donor-export/1")
+
+
 class ProgramPublic(BaseModel):
     """A data-altruism program and its current text."""
 
