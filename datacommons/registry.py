@@ -31,6 +31,9 @@ from datacommons.errors import Conflict, InvalidInput, NotFound
 from datacommons.storage import ParquetStore, StoredFile
 
 Access = Literal["open", "private"]
+#: The EU data themes (Publications Office authority table): the export points to their IRIs.
+Theme = Literal["AGRI", "ECON", "EDUC", "ENER", "ENVI", "GOVE", "HEAL", "INTR", "JUST", "REGI", "SOCI",
+                "TECH", "TRAN"]
 Status = Literal["staged", "validated", "rejected", "published"]
 STATUSES: tuple[Status, ...] = ("staged", "validated", "rejected", "published")
 
@@ -198,13 +201,14 @@ class DatasetMeta(BaseModel):
     title_en: str = Field(min_length=1, max_length=300)
     description_it: str = ""
     description_en: str = ""
-    theme: str = Field("SOCI", description="EU data-theme code (SOCI, ECON, GOVE, REGI, ...)")
+    theme: Theme = Field("SOCI", description="EU data-theme code (SOCI, ECON, GOVE, REGI, ...)")
     publisher: str = Field(min_length=1, max_length=200)
     access: Access = "open"
     geography: str = Field("ITC11", description="NUTS or ISTAT code of the area covered")
     licence: str = "https://creativecommons.org/licenses/by/4.0/"
     keywords: list[str] = Field(default_factory=list)
-    frequency: str = Field("IRREG", description="EU frequency code (ANNUAL, QUARTERLY, IRREG, ...)")
+    frequency: str = Field("IRREG", pattern=r"^[A-Z0-9_]{1,20}$",
+                           description="EU frequency code (ANNUAL, QUARTERLY, IRREG, ...)")
     schema_spec: SchemaSpec | None = None
 
 

@@ -115,3 +115,17 @@ def test_policies_belong_to_private_datasets(session_factory) -> None:  # type: 
         policy = registry.set_policy(session, dataset=private, spec=spec)
         assert (policy.privacy_unit, policy.max_rows_per_unit) == ("donor_id", 3)
         assert policy.public_dimensions == {"sex": ["F", "M"]}
+
+
+def test_a_dataset_names_an_eu_data_theme_and_a_frequency_code() -> None:
+    from typing import get_args
+
+    from pydantic import ValidationError
+
+    from catalog.vocabularies import DATA_THEMES
+
+    assert set(get_args(registry.Theme)) == set(DATA_THEMES)
+    for bad in ({"theme": "soci"}, {"theme": "Social"}, {"frequency": "every year"}):
+        with pytest.raises(ValidationError):
+            META.model_validate(META.model_dump() | bad)
+    assert META.model_validate(META.model_dump() | {"theme": "ECON", "frequency": "ANNUAL_2"})
