@@ -169,6 +169,17 @@ def _gate(session: Session, *, store: ParquetStore, version: DatasetVersion,
     return report.failures, ""
 
 
+#: A declaration's budgets apply when its dataset is first loaded; after that they are the
+#: administrators' (``PUT /admin/datasets/{id}/policy/budget``), and a new donation keeps them.
+BUDGETS = ("epsilon_total", "epsilon_per_organisation", "epsilon_per_query")
+
+
+def _declared_policy(dataset: registry.Dataset, declared: registry.PolicySpec) -> registry.PolicySpec:
+    if dataset.policy is None:
+        return declared
+    return declared.model_copy(update={name: getattr(dataset.policy, name) for name in BUDGETS})
+
+
 def stage(session: Session, *, store: ParquetStore, connector_name: str,
           items: list[Load | Unchanged], actor: str, progress: Progress | None = None
           ) -> IngestResult:
@@ -182,7 +193,7 @@ def stage(session: Session, *, store: ParquetStore, connector_name: str,
         _check_owner(session, item.meta.id, item.provenance.connector)
         dataset = registry.upsert_dataset(session, meta=item.meta)
         if item.policy is not None:
-            registry.set_policy(session, dataset=dataset, spec=item.policy)
+            registry.set_policy(session, dataset=dataset, spec=_declared_policy(dataset, item.policy))
         with progress.task(f"{dataset.id}: write Parquet", total=item.table.num_rows) as advance:
             version, created = registry.stage_table(
                 session, store=store, dataset=dataset, table=item.table,

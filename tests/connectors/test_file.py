@@ -244,3 +244,20 @@ def test_an_unknown_encoding_or_a_long_delimiter_is_bad_input(run, versions, don
     with pytest.raises(InvalidInput, match=reason):
         run("file", file=path, params=SCHEMA | params)
     assert versions() == {}
+
+
+def test_a_new_donation_keeps_the_budgets_the_administrators_set(run, session_factory, donation,  # type: ignore[no-untyped-def]
+                                                                 tmp_path) -> None:
+    run("file", file=write_csv(donation.slice(0, 20), tmp_path / "d.csv"), params=SCHEMA)
+    with transaction(session_factory) as session:
+        policy = registry.get_dataset(session, "inserimento-lavorativo").policy
+        assert (policy.epsilon_total, policy.epsilon_per_organisation) == (10.0, 3.0)
+        policy.epsilon_total, policy.epsilon_per_organisation, policy.epsilon_per_query = 4.0, 2.0, 0.5
+    run("file", file=write_csv(donation.slice(0, 30), tmp_path / "e.csv"), params=SCHEMA)
+    with transaction(session_factory) as session:
+        dataset = registry.get_dataset(session, "inserimento-lavorativo")
+        policy = dataset.policy
+        assert (policy.epsilon_total, policy.epsilon_per_organisation, policy.epsilon_per_query) == (
+            4.0, 2.0, 0.5)
+        assert policy.privacy_unit == "donor_id"  # the rest still follows the declaration
+        assert [v.number for v in registry.list_versions(session, dataset.id)] == [2, 1]
