@@ -257,8 +257,9 @@ class SameOriginForms:
 
     Forms that act on a signed-in session carry a CSRF token already; signing in and donor
     registration start a session, so a page elsewhere could sign a visitor into an account of its
-    own. Browsers say where a request comes from (``Origin``, ``Sec-Fetch-Site``): a page route
-    answers 403 to an unsafe request whose origin is neither this host nor the public URL. The JSON
+    own. Browsers say where a request comes from (``Sec-Fetch-Site``, else ``Origin``): a page route
+    answers 403 to an unsafe request from another site (or one whose origin is neither this host
+    nor the public URL). The JSON
     API is left to its own rules (bearer tokens, or the cookie with the ``X-CSRF-Token`` header).
     """
 
@@ -271,12 +272,14 @@ class SameOriginForms:
 
     def _cross_site(self, scope: Scope) -> bool:
         headers = Headers(scope=scope)
-        if headers.get("sec-fetch-site", "").lower() == "cross-site":
-            return True
-        origin = headers.get("origin")
-        if origin is None:
-            return False  # not a browser's form, or an old one: nothing to compare
-        origin = origin.lower()
+        fetch_site = headers.get("sec-fetch-site")
+        if fetch_site is not None:  # every current browser says it, and it cannot be forged by a page
+            return fetch_site.lower() not in ("same-origin", "none")
+        origin = (headers.get("origin") or "").lower()
+        if origin in ("", "null"):
+            # Not a browser, or an older one; with our Referrer-Policy (no-referrer) a browser's
+            # own same-site form says ``Origin: null``: nothing to compare.
+            return False
         host = headers.get("host", "").lower()
         return not (origin == self.public_origin or (host and urlsplit(origin).netloc == host))
 

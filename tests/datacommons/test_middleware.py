@@ -255,7 +255,8 @@ def test_hsts_when_the_commons_is_reached_over_https(settings: Settings) -> None
 def test_another_site_cannot_sign_a_visitor_in(client: TestClient, tokens) -> None:  # type: ignore[no-untyped-def]
     form = {"token": tokens["analyst"], "next": "/"}
     for headers in ({"Origin": "https://evil.example"}, {"Sec-Fetch-Site": "cross-site"},
-                    {"Origin": "null"}):
+                    {"Origin": "null", "Sec-Fetch-Site": "cross-site"},
+                    {"Origin": "http://testserver", "Sec-Fetch-Site": "same-site"}):
         refused = client.post("/login", data=form, headers=headers, follow_redirects=False)
         assert refused.status_code == 403, headers
         assert refused.json()["error"].startswith("cross-site form refused")
@@ -264,8 +265,10 @@ def test_another_site_cannot_sign_a_visitor_in(client: TestClient, tokens) -> No
         assert registered.status_code == 403
     assert donor_count(client) == 0
     # The commons' own page (same host, or the public URL) and clients that send no Origin sign in.
+    # Chromium's own form says Origin: null under Referrer-Policy: no-referrer.
     for headers in ({"Origin": "http://testserver"}, {"Origin": "http://127.0.0.1:8000"}, {},
-                    {"Sec-Fetch-Site": "same-origin"}):
+                    {"Sec-Fetch-Site": "same-origin"}, {"Origin": "null", "Sec-Fetch-Site": "same-origin"},
+                    {"Origin": "null"}):
         signed_in = client.post("/login", data=form, headers=headers, follow_redirects=False)
         assert signed_in.status_code == 303, headers
         assert "dc_token" in signed_in.cookies
