@@ -2,6 +2,11 @@
 
 Only open (already aggregated, public) data is ever charted. The chart is computed here as data and
 as ready-to-draw SVG coordinates, so the page needs no JavaScript library.
+
+A statistical table has more dimensions than a chart has axes: the chart keeps one slice of every other
+dimension, the total where the table has one (sex ``T``, education ``TOTAL``), and says which slice it
+shows (:attr:`Chart.slice`). Attribute columns (observation flags, units, notes) are no dimensions and
+never slice the data.
 """
 
 from __future__ import annotations
@@ -19,8 +24,12 @@ MEASURE_NAMES = ("OBS_VALUE", "obs_value", "value", "valore")
 AREA_NAMES = ("geo", "comune", "codice_comune", "territorio", "REF_AREA", "ref_area")
 MAX_SERIES = 5
 MAX_BARS = 15
-WIDTH, HEIGHT, PAD_LEFT, PAD_BOTTOM, PAD_TOP, PAD_RIGHT = 640, 260, 56, 36, 12, 16
+WIDTH, HEIGHT, PAD_LEFT, PAD_BOTTOM, PAD_TOP, PAD_RIGHT = 640, 260, 68, 36, 12, 30
 COLOURS = ("#0b5cad", "#c2410c", "#15803d", "#7e22ce", "#b91c1c")
+#: Codes that mean "all of them" in SDMX, Eurostat and ISTAT code lists, by preference.
+TOTAL_CODES = ("T", "TOTAL", "_T", "_TOTAL", "TOT", "9", "99", "TOTALE", "ALL", "_Z")
+#: Columns that annotate an observation (not dimensions), when the schema does not say so.
+ATTRIBUTE_NAMES = ("flag", "obs_flag", "obs_status", "conf_status", "note", "notes", "qualifier")
 
 
 @dataclass
@@ -43,10 +52,13 @@ class Chart:
     y_label: str
     series: list[Series]
     x_ticks: list[tuple[float, str]] = field(default_factory=list)
-    y_ticks: list[tuple[float, str]] = field(default_factory=list)
+    y_ticks: list[tuple[float, float]] = field(default_factory=list)
     bars: list[dict[str, Any]] = field(default_factory=list)
     width: int = WIDTH
     height: int = HEIGHT
+    pad_left: int = PAD_LEFT
+    #: The slice shown: (column, value kept, whether the value is the column's total).
+    slice: list[tuple[str, str, bool]] = field(default_factory=list)
 
 
 def _pick(columns: dict[str, pl.DataType], spec: SchemaSpec | None, role: str,
@@ -61,10 +73,6 @@ def _pick(columns: dict[str, pl.DataType], spec: SchemaSpec | None, role: str,
     return None
 
 
-def _fmt(value: float) -> str:
-    return f"{value:,.0f}" if abs(value) >= 100 else f"{value:.1f}"
-
-
 def _y_scale(values: list[float]) -> tuple[float, float]:
     low, high = min(values + [0.0]), max(values)
     if high == low:
@@ -77,27 +85,54 @@ def _y(value: float, low: float, high: float) -> float:
     return round(PAD_TOP + usable * (1 - (value - low) / (high - low)), 1)
 
 
-def _ticks(low: float, high: float) -> list[tuple[float, str]]:
-    return [(_y(low + (high - low) * i / 4, low, high), _fmt(low + (high - low) * i / 4))
-            for i in range(5)]
+def _ticks(low: float, high: float) -> list[tuple[float, float]]:
+    """Five y-axis ticks: (SVG y, value); the page formats the value in its language."""
+    return [(_y(low + (high - low) * i / 4, low, high), low + (high - low) * i / 4) for i in range(5)]
 
 
-def _line(frame: pl.DataFrame, time: str, measure: str, area: str | None) -> Chart | None:
-    others = [c for c, t in frame.schema.items()
-              if c not in (time, measure, area) and t == pl.String and frame[c].n_unique() > 1]
-    for col in others:  # keep one slice: the most frequent value of every other dimension
-        top = frame[col].value_counts(sort=True)[col][0]
-        frame = frame.filter(pl.col(col) == top)
+def _total(values: list[str]) -> str | None:
+    """The value of ``values`` that stands for all of them, if there is one."""
+    upper = {v.strip().upper(): v for v in values}
+    return next((upper[code] for code in TOTAL_CODES if code in upper), None)
+
+
+def _slice(frame: pl.DataFrame, spec: SchemaSpec | None, keep: tuple[str | None, ...]
+           ) -> tuple[pl.DataFrame, list[tuple[str, str, bool]]]:
+    """One slice of every dimension but ``keep``: its total if it has one, else its most frequent
+    value. Attribute columns and values that are null are never chosen."""
+    roles = {c.name: c.role for c in spec.columns} if spec is not None else {}
+    chosen: list[tuple[str, str, bool]] = []
+    for col, dtype in frame.schema.items():
+        if col in keep or dtype != pl.String:
+            continue
+        role = roles.get(col)
+        if (role is not None and role not in ("dimension", "key")) or col.lower() in ATTRIBUTE_NAMES:
+            continue
+        values = frame[col].drop_nulls()
+        if values.n_unique() <= 1 and values.len() == frame.height:
+            continue  # one value everywhere: nothing to choose
+        if values.is_empty():
+            continue
+        total = _total(values.unique().to_list())
+        value = total if total is not None else str(values.value_counts(sort=True)[col][0])
+        frame = frame.filter(pl.col(col) == value)
+        chosen.append((col, value, total is not None))
+    return frame, chosen
+
+
+def _line(frame: pl.DataFrame, time: str, measure: str, area: str | None,
+          spec: SchemaSpec | None = None) -> Chart | None:
+    frame, chosen = _slice(frame, spec, (time, measure, area))
     frame = frame.filter(pl.col(measure).is_not_null())
     if frame.is_empty():
         return None
-    groups = (frame[area].unique(maintain_order=True).to_list()[:MAX_SERIES] if area else [None])
+    groups = (frame[area].drop_nulls().unique(maintain_order=True).to_list()[:MAX_SERIES] if area else [None])
     times = sorted(frame[time].cast(pl.String).unique().to_list())
     if len(times) < 2:
         return None
     series = []
     for i, key in enumerate(groups):
-        part = frame if key is None else frame.filter(pl.col(area) == key)
+        part = frame if key is None or area is None else frame.filter(pl.col(area) == key)
         agg = part.group_by(pl.col(time).cast(pl.String)).agg(pl.col(measure).mean()).sort(time)
         points = [(str(t), float(v)) for t, v in agg.iter_rows()]
         series.append(Series(str(key) if key is not None else measure, points, COLOURS[i]))
@@ -111,10 +146,12 @@ def _line(frame: pl.DataFrame, time: str, measure: str, area: str | None) -> Cha
         s.dots = coords
     every = max(1, len(times) // 8)
     x_ticks = [(x_of[t], t) for i, t in enumerate(times) if i % every == 0 or i == len(times) - 1]
-    return Chart("line", time, measure, series, x_ticks, _ticks(low, high))
+    return Chart("line", time, measure, series, x_ticks, _ticks(low, high), slice=chosen)
 
 
-def _bars(frame: pl.DataFrame, area: str, measure: str) -> Chart | None:
+def _bars(frame: pl.DataFrame, area: str, measure: str, spec: SchemaSpec | None = None
+          ) -> Chart | None:
+    frame, chosen = _slice(frame, spec, (area, measure))
     agg = (frame.filter(pl.col(measure).is_not_null()).group_by(area)
            .agg(pl.col(measure).sum()).sort(measure, descending=True).head(MAX_BARS))
     if agg.is_empty():
@@ -128,7 +165,8 @@ def _bars(frame: pl.DataFrame, area: str, measure: str) -> Chart | None:
         bars.append({"x": round(PAD_LEFT + i * slot + slot * 0.1, 1), "y": top,
                      "w": round(slot * 0.8, 1), "h": round(max(base - top, 1), 1),
                      "label": label, "value": value})
-    return Chart("bar", area, measure, [Series(measure, points)], [], _ticks(low, high), bars)
+    return Chart("bar", area, measure, [Series(measure, points)], [], _ticks(low, high), bars,
+                 slice=chosen)
 
 
 def chart_for(dataset: Dataset, store: ParquetStore) -> Chart | None:
@@ -146,7 +184,7 @@ def chart_for(dataset: Dataset, store: ParquetStore) -> Chart | None:
     time = _pick(columns, spec, "time", TIME_NAMES, numeric=False)
     area = next((n for n in AREA_NAMES if n in columns), None)
     if time is not None:
-        return _line(frame, time, measure, area)
+        return _line(frame, time, measure, area, spec)
     if area is not None:
-        return _bars(frame, area, measure)
+        return _bars(frame, area, measure, spec)
     return None

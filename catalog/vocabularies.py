@@ -69,6 +69,23 @@ ACCESS_RIGHTS: dict[str, tuple[str, str, str]] = {
 #: EU languages of the catalog's metadata: code -> (Italian, English).
 LANGUAGES: dict[str, tuple[str, str]] = {"ITA": ("Italiano", "Italian"), "ENG": ("Inglese", "English")}
 
+#: NUTS regions of the catalog's datasets (and their country): code -> (Italian, English).
+NUTS_LABELS: dict[str, tuple[str, str]] = {
+    "IT": ("Italia", "Italy"),
+    "ITC": ("Nord-ovest", "North-West"),
+    "ITC1": ("Piemonte", "Piedmont"),
+    "ITC11": ("Città metropolitana di Torino", "Metropolitan City of Turin"),
+}
+
+
+def label_of(table: dict[str, tuple[str, str]], code: str, lang: str) -> str | None:
+    """The Italian or English label of ``code`` in a vocabulary table (None for an unknown code)."""
+    labels = table.get(code.strip().upper()) if code else None
+    if labels is None:
+        return None
+    return labels[1] if lang == "en" else labels[0]
+
+
 NUTS_CODE = re.compile(r"^[A-Z]{2}[A-Z0-9]{0,3}$")
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from typing import Any
 from urllib.parse import urlencode
@@ -11,7 +11,7 @@ from urllib.parse import urlencode
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi_offline import FastAPIOffline
 from sqlalchemy.exc import DataError, SQLAlchemyError
@@ -51,39 +51,70 @@ def error_response(status: int, message: str, errors: list[Any] | None = None,
     return JSONResponse(jsonable_encoder(body), status_code=status, headers=headers)
 
 
+#: Paths that are not web pages: their errors are always the API's JSON body.
+NOT_PAGES = (f"{API}/", "/api/", "/.well-known/", "/openapi.json", "/docs", "/static/")
+
+
+def is_page_request(request: Request) -> bool:
+    """Whether the request is for a web page (its errors are an HTML page, not JSON)."""
+    path = request.url.path
+    return not (path.startswith(NOT_PAGES) or path in ("/api", "/docs", "/static"))
+
+
+def page_error(request: Request, status: int, message: str,
+               headers: dict[str, str] | None = None) -> HTMLResponse:
+    """The web front's error page, signed-in header and language included, with ``status``."""
+    principal = None
+    if status < 500:  # on a 5xx the database may be what failed: do not touch it again
+        try:
+            with request.app.state.sessionmaker() as session:
+                principal = catalog.web.pages.page_principal(request, session)
+        except SQLAlchemyError:
+            principal = None
+    return catalog.web.pages.error_page(request, principal, status, message, headers)
+
+
 def install_error_handlers(app: FastAPI) -> None:
-    """Render every error, expected or not, as the API's JSON error body."""
+    """Render every error, expected or not, as the API's JSON error body; or, for a web page, as a
+    small HTML page in the reader's language with the same status."""
+
+    def answer(request: Request, status: int, message: str, errors: list[Any] | None = None,
+               headers: Mapping[str, str] | None = None) -> Response:
+        extra = dict(headers) if headers is not None else None
+        if is_page_request(request):
+            return page_error(request, status, message, extra)
+        return error_response(status, message, errors, extra)
 
     @app.exception_handler(DataCommonsError)
-    async def _domain(request: Request, exc: DataCommonsError) -> JSONResponse:
+    async def _domain(request: Request, exc: DataCommonsError) -> Response:
         if exc.status >= 500:  # a dependency is down: the operator should hear of it
             log.warning("%s %s answered %d: %s", request.method, request.url.path, exc.status,
                         exc.message)
-        return error_response(exc.status, exc.message, exc.errors, exc.headers)
+        return answer(request, exc.status, exc.message, exc.errors, exc.headers)
 
     @app.exception_handler(RequestValidationError)
-    async def _validation(_request: Request, exc: RequestValidationError) -> JSONResponse:
+    async def _validation(request: Request, exc: RequestValidationError) -> Response:
         errors = [
             {"loc": list(err.get("loc", ())), "msg": err.get("msg", ""), "type": err.get("type", "")}
             for err in exc.errors()
         ]
         first = errors[0] if errors else {"loc": [], "msg": "invalid request"}
         where = ".".join(str(part) for part in first["loc"])
-        return error_response(422, f"invalid request: {where}: {first['msg']}", errors)
+        return answer(request, 422, f"invalid request: {where}: {first['msg']}", errors)
 
     @app.exception_handler(DataError)
-    async def _unstorable(_request: Request, _exc: DataError) -> JSONResponse:
+    async def _unstorable(request: Request, _exc: DataError) -> Response:
         # The database refused a value of the request (PostgreSQL: a NUL character in text, a
         # number out of its type's range): the input is wrong, not the commons.
-        return error_response(422, "invalid input: a value the database cannot store "
-                                   "(a NUL character, or a number out of range)")
+        return answer(request, 422, "invalid input: a value the database cannot store "
+                                    "(a NUL character, or a number out of range)")
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        return error_response(exc.status_code, str(exc.detail), headers=exc.headers)
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
+        return answer(request, exc.status_code, str(exc.detail), headers=exc.headers)
 
     @app.exception_handler(SQLAlchemyError)
-    async def _database(request: Request, exc: SQLAlchemyError) -> JSONResponse:
+    async def _database(request: Request, exc: SQLAlchemyError) -> Response:
         # A database that is down, restarting or locked is a 503 the client may retry, wherever
         # the request met it (authentication, a read, a write), never an internal error.
         unavailable = unavailable_error(exc)
@@ -91,12 +122,18 @@ def install_error_handlers(app: FastAPI) -> None:
             return await _unexpected(request, exc)
         log.warning("database unavailable on %s %s: %s", request.method, request.url.path,
                     type(getattr(exc, "orig", None) or exc).__name__)
-        return error_response(unavailable.status, unavailable.message, headers=unavailable.headers)
+        return answer(request, unavailable.status, unavailable.message, headers=unavailable.headers)
 
     @app.exception_handler(Exception)
-    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    async def _unexpected(request: Request, exc: Exception) -> Response:
         log.exception("unexpected error on %s %s", request.method, request.url.path)
-        return error_response(500, "internal error: the commons could not complete this request")
+        message = "internal error: the commons could not complete this request"
+        if is_page_request(request):
+            try:
+                return page_error(request, 500, message)
+            except Exception:  # the error page itself failed: fall back to the plain body
+                log.exception("the error page failed on %s", request.url.path)
+        return error_response(500, message)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

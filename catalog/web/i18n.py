@@ -3,7 +3,15 @@ cookie, then the browser's Accept-Language, defaulting to Italian."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from typing import Any
+
 from fastapi import Request
+from jinja2 import Environment, pass_context
+from markupsafe import Markup, escape
+
+from catalog.vocabularies import DATA_THEMES, FREQUENCIES, NUTS_LABELS, label_of
+from consent.dpv import PURPOSES
 
 LANGS = ("it", "en")
 
@@ -30,8 +38,8 @@ TEXTS: dict[str, dict[str, str]] = {
                          "“make run”)."},
     "search": {"it": "Cerca", "en": "Search"},
     "search_label": {"it": "Cerca nel catalogo", "en": "Search the catalog"},
-    "search_placeholder": {"it": "es. disoccupazione, NEET, cooperative",
-                           "en": "e.g. unemployment, NEET, cooperatives"},
+    "search_placeholder": {"it": "es. disoccupazione, cooperative, inserimento lavorativo",
+                           "en": "e.g. unemployment, cooperatives, work integration"},
     "results": {"it": "risultati", "en": "results"},
     "no_results": {"it": "Nessun dataset corrisponde alla ricerca.",
                    "en": "No dataset matches the search."},
@@ -45,6 +53,11 @@ TEXTS: dict[str, dict[str, str]] = {
     "facet_year": {"it": "Anno", "en": "Year"},
     "open": {"it": "aperto", "en": "open"},
     "private": {"it": "privato", "en": "private"},
+    "active_filters": {"it": "attivi", "en": "active"},
+    "result_pages": {"it": "Pagine dei risultati", "en": "Result pages"},
+    "format_DP-API": {"it": "Domande con privacy differenziale", "en": "Differentially-private queries"},
+    "format_CSV": {"it": "CSV", "en": "CSV"},
+    "format_PARQUET": {"it": "Parquet", "en": "Parquet"},
     "previous": {"it": "Precedenti", "en": "Previous"},
     "next": {"it": "Successivi", "en": "Next"},
     "json_twin": {"it": "Questa pagina in JSON", "en": "This page as JSON"},
@@ -58,6 +71,67 @@ TEXTS: dict[str, dict[str, str]] = {
     "frequency": {"it": "Aggiornamento", "en": "Update frequency"},
     "modified": {"it": "Ultima modifica", "en": "Last modified"},
     "provenance": {"it": "Provenienza", "en": "Provenance"},
+    "prov_source_url": {"it": "Fonte", "en": "Source"},
+    "prov_source_page": {"it": "Pagina della fonte", "en": "Source page"},
+    "prov_sources": {"it": "Fonti", "en": "Sources"},
+    "prov_attribution": {"it": "Attribuzione", "en": "Attribution"},
+    "prov_dataflow": {"it": "Flusso SDMX", "en": "SDMX dataflow"},
+    "prov_source_file": {"it": "File d'origine", "en": "Source file"},
+    "prov_filter": {"it": "Filtro", "en": "Filter"},
+    "prov_retrieved_at": {"it": "Scaricato il", "en": "Retrieved at"},
+    "prov_upstream_last_update": {"it": "Ultimo aggiornamento della fonte",
+                                  "en": "Upstream last update"},
+    "prov_connector": {"it": "Connettore", "en": "Connector"},
+    "prov_sha256": {"it": "Impronta SHA-256 del file d'origine", "en": "SHA-256 checksum of the source"},
+    "prov_dropped_columns": {"it": "Colonne scartate", "en": "Dropped columns"},
+    "prov_more": {"it": "Altri dettagli tecnici", "en": "More technical details"},
+    "version_word": {"it": "versione", "en": "version"},
+    "status_staged": {"it": "in attesa di validazione", "en": "staged"},
+    "status_validated": {"it": "validata", "en": "validated"},
+    "status_published": {"it": "pubblicata", "en": "published"},
+    "status_rejected": {"it": "respinta", "en": "rejected"},
+    "chart_slice": {"it": "Serie mostrata", "en": "Series shown"},
+    "chart_total": {"it": "totale", "en": "total"},
+    "chart_axes": {"it": "asse verticale: {y}; asse orizzontale: {x}",
+                   "en": "vertical axis: {y}; horizontal axis: {x}"},
+    # column names of statistical tables (chart captions)
+    "col_value": {"it": "valore", "en": "value"},
+    "col_obs_value": {"it": "valore", "en": "value"},
+    "col_valore": {"it": "valore", "en": "value"},
+    "col_time": {"it": "periodo", "en": "period"},
+    "col_time_period": {"it": "periodo", "en": "period"},
+    "col_year": {"it": "anno", "en": "year"},
+    "col_anno": {"it": "anno", "en": "year"},
+    "col_sex": {"it": "sesso", "en": "sex"},
+    "col_age": {"it": "età", "en": "age"},
+    "col_isced11": {"it": "istruzione (ISCED 2011)", "en": "education (ISCED 2011)"},
+    "col_geo": {"it": "territorio", "en": "area"},
+    "col_ref_area": {"it": "territorio", "en": "area"},
+    "col_comune": {"it": "comune", "en": "municipality"},
+    "footer_source": {"it": "Fonte dei comuni: ISTAT", "en": "Source of the municipalities: ISTAT"},
+    "ask_not_for_you": {"it": "Le domande sui dati privati sono riservate ad analisti e ricercatori.",
+                        "en": "Questions on private data are for analysts and researchers."},
+    # error pages
+    "error_title": {"it": "Errore", "en": "Error"},
+    "error_help": {"it": "La richiesta non è andata a buon fine.", "en": "The request did not succeed."},
+    "error_title_404": {"it": "Pagina non trovata", "en": "Page not found"},
+    "error_help_404": {"it": "La pagina o il dataset cercato non esiste (o non esiste più).",
+                       "en": "The page or dataset you asked for does not exist (or no longer does)."},
+    "error_title_405": {"it": "Operazione non consentita", "en": "Method not allowed"},
+    "error_help_405": {"it": "Questa pagina non accetta questo tipo di richiesta.",
+                       "en": "This page does not accept this kind of request."},
+    "error_title_422": {"it": "Richiesta non valida", "en": "Invalid request"},
+    "error_help_422": {"it": "Un valore dell'indirizzo o del modulo non è valido: controllalo e "
+                             "riprova.",
+                       "en": "A value in the address or the form is not valid: check it and try "
+                             "again."},
+    "error_title_500": {"it": "Errore interno", "en": "Internal error"},
+    "error_help_500": {"it": "Il servizio non è riuscito a completare la richiesta. Riprova più tardi.",
+                       "en": "The service could not complete the request. Try again later."},
+    "error_title_503": {"it": "Servizio momentaneamente non disponibile",
+                        "en": "Service temporarily unavailable"},
+    "error_help_503": {"it": "Riprova tra qualche istante.", "en": "Try again in a moment."},
+    "error_detail": {"it": "Dettaglio tecnico", "en": "Technical detail"},
     "versions": {"it": "Versioni", "en": "Versions"},
     "version": {"it": "Versione", "en": "Version"},
     "status": {"it": "Stato", "en": "Status"},
@@ -71,6 +145,10 @@ TEXTS: dict[str, dict[str, str]] = {
                      "en": "This dataset holds donated private microdata: it cannot be downloaded. "
                            "You can ask aggregate questions under differential privacy."},
     "ask": {"it": "Fai una domanda", "en": "Ask a question"},
+    "role_admin": {"it": "amministratore", "en": "administrator"},
+    "role_analyst": {"it": "analista", "en": "analyst"},
+    "role_researcher": {"it": "ricercatore", "en": "researcher"},
+    "role_donor": {"it": "donatore", "en": "donor"},
     "signed_in_as": {"it": "Accesso come", "en": "Signed in as"},
     "bad_token": {"it": "Token non valido.", "en": "Invalid token."},
     "language": {"it": "Lingua", "en": "Language"},
@@ -100,6 +178,7 @@ TEXTS: dict[str, dict[str, str]] = {
     "budget_total": {"it": "totale della versione", "en": "version total"},
     "budget_org": {"it": "della tua organizzazione", "en": "your organisation"},
     "budget_query": {"it": "per domanda", "en": "per query"},
+    "budget_per_org": {"it": "per organizzazione", "en": "per organisation"},
     "left": {"it": "rimasto", "en": "left"},
     "of": {"it": "su", "en": "of"},
     "spent": {"it": "Speso", "en": "Spent"},
@@ -140,6 +219,9 @@ TEXTS: dict[str, dict[str, str]] = {
     "when": {"it": "Quando", "en": "When"},
     "kind": {"it": "Tipo", "en": "Kind"},
     "who": {"it": "Chi", "en": "Who"},
+    "use_release": {"it": "aggregati con privacy differenziale", "en": "differentially-private release"},
+    "use_extract": {"it": "estratto per la ricerca", "en": "research extract"},
+    "use_publication": {"it": "pubblicazione nel catalogo", "en": "publication in the catalog"},
     "your_data": {"it": "I tuoi dati", "en": "Your data"},
     "export": {"it": "Esporta i miei dati (JSON)", "en": "Export my data (JSON)"},
     "erase": {"it": "Cancellami", "en": "Erase me"},
@@ -187,3 +269,106 @@ def translator(lang: str):  # type: ignore[no-untyped-def]
         return entry[lang] if entry else key
 
     return t
+
+
+#: English thousands and decimal separators to Italian ones.
+SWAP_SEPARATORS = str.maketrans(",.", ".,")
+
+
+def format_number(value: Any, lang: str, digits: int | None = None) -> str:
+    """A number as a reader of ``lang`` writes it (7.901 and 6,5 in Italian; 7,901 and 6.5 in
+    English); None is nothing."""
+    if value is None or value == "":
+        return ""
+    number = float(value) if digits is not None else value
+    text = f"{number:,.{digits}f}" if digits is not None else f"{number:,}"
+    if lang == "it":
+        text = text.translate(SWAP_SEPARATORS)
+    return text
+
+
+MONTHS_EN = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+def as_utc(value: Any) -> datetime | None:
+    """A datetime (or an ISO 8601 text) in UTC; naive times are the database's UTC; None if none."""
+    if value is None or value == "" or value == "None":
+        return None
+    if not isinstance(value, datetime):
+        try:
+            value = datetime.fromisoformat(str(value))
+        except ValueError:
+            return None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def format_datetime(value: Any, lang: str, *, naive_is_utc: bool = True) -> Markup:
+    """A ``<time>`` element: the moment in UTC, marked as UTC (01/12/2026 07:18 UTC in Italian,
+    1 Dec 2026 07:18 UTC in English). A text that is no time is shown as it is. A naive time is
+    ours (UTC) unless ``naive_is_utc`` is false (a source's own clock): then it has no zone mark."""
+    zoned = isinstance(value, datetime) and value.tzinfo is not None
+    if isinstance(value, str) and value not in ("", "None"):
+        try:
+            zoned = datetime.fromisoformat(value).tzinfo is not None
+        except ValueError:
+            return escape(value)
+    moment = as_utc(value)
+    if moment is None:
+        return Markup("") if value in (None, "", "None") else escape(str(value))
+    zone = " UTC" if zoned or naive_is_utc else ""
+    if lang == "it":
+        shown = moment.strftime("%d/%m/%Y %H:%M") + zone
+    else:
+        shown = f"{moment.day} {MONTHS_EN[moment.month - 1]} {moment.year} {moment:%H:%M}{zone}"
+    stamp = moment.isoformat() if zone else moment.replace(tzinfo=None).isoformat()
+    return Markup('<time datetime="{}">{}</time>').format(stamp, shown)
+
+
+def code_label(kind: str, code: str, lang: str) -> str:
+    """The label of a code the catalog uses (theme, frequency, geography, access, format, status,
+    purpose, use, column of a statistical table), in ``lang``; the code itself when it has none."""
+    code = str(code or "")
+    found: str | None = None
+    if kind == "theme":
+        found = label_of(DATA_THEMES, code, lang)
+    elif kind == "frequency":
+        found = label_of(FREQUENCIES, code, lang)
+    elif kind == "geography":
+        found = label_of(NUTS_LABELS, code, lang)
+    elif kind == "purpose" and code in PURPOSES:
+        found = PURPOSES[code][1 if lang == "en" else 0]
+    elif kind in ("access", "format", "status", "use", "column"):
+        key = {"access": code, "column": f"col_{code.lower()}"}.get(kind, f"{kind}_{code}")
+        entry = TEXTS.get(key)
+        found = entry[lang] if entry else None
+    return found or code
+
+
+def install(env: Environment) -> None:
+    """Give the templates the filters and functions that depend on the page's language:
+    ``num``, ``when``, ``label(kind, code)`` and ``coded(kind, code)`` (the label, with the code as
+    a tooltip and as small secondary text)."""
+
+    @pass_context
+    def num(context: Any, value: Any, digits: int | None = None) -> str:
+        return format_number(value, context.get("lang", "it"), digits)
+
+    @pass_context
+    def when(context: Any, value: Any, naive_is_utc: bool = True) -> Markup:
+        return format_datetime(value, context.get("lang", "it"), naive_is_utc=naive_is_utc)
+
+    @pass_context
+    def label(context: Any, kind: str, code: str) -> str:
+        return code_label(kind, code, context.get("lang", "it"))
+
+    @pass_context
+    def coded(context: Any, kind: str, code: str) -> Markup:
+        text = code_label(kind, code, context.get("lang", "it"))
+        if text == code:
+            return escape(code)
+        return Markup('<span title="{0}">{1}</span> <small class="code">{0}</small>').format(code, text)
+
+    env.filters["num"] = num
+    env.filters["when"] = when
+    env.globals["label"] = label
+    env.globals["coded"] = coded

@@ -7,6 +7,7 @@ token (see :func:`datacommons.auth.bearer_token`).
 
 from __future__ import annotations
 
+import json
 import secrets
 from pathlib import Path
 from typing import Annotated, Any
@@ -19,14 +20,17 @@ from fastapi.templating import Jinja2Templates
 from catalog import search
 from catalog.charts import chart_for
 from catalog.schemas import DatasetPublic, VersionPublic
+from catalog.web import i18n
 from catalog.web.i18n import pick_lang, translator
 from datacommons import registry
 from datacommons.auth import CSRF_COOKIE, TOKEN_COOKIE, Principal, authenticate
 from datacommons.db import SessionDep
 from datacommons.errors import Unauthorized
+from privacy.api import QUERY_ROLES
 
 HERE = Path(__file__).resolve().parent
 templates = Jinja2Templates(directory=str(HERE / "templates"))
+i18n.install(templates.env)
 router = APIRouter(include_in_schema=False)
 
 LANG_COOKIE = "dc_lang"
@@ -61,6 +65,16 @@ def require_page_user(request: Request, session: SessionDep) -> Principal:
 def forbidden_page(request: Request, principal: Principal, reason: str) -> HTMLResponse:
     """The page a signed-in user without the role sees (403), with ways out."""
     return render(request, "forbidden.html", {"reason": reason}, principal=principal, status=403)
+
+
+def error_page(request: Request, principal: Principal | None, status: int, detail: str,
+               headers: dict[str, str] | None = None) -> HTMLResponse:
+    """The small page a browser gets for an error on a page route (the API answers JSON)."""
+    response = render(request, "error.html", {"status": status, "detail": detail},
+                      principal=principal, status=status)
+    for name, value in (headers or {}).items():
+        response.headers.setdefault(name, value)
+    return response
 
 
 def render(request: Request, template: str, context: dict[str, Any], *,
@@ -154,14 +168,51 @@ def catalog_page(request: Request, session: SessionDep, q: str = "", offset: int
     }, principal=principal)
 
 
+#: Provenance keys the dataset page names, in the order it shows them, and how it shows each.
+PROVENANCE_FIELDS: tuple[tuple[str, str], ...] = (
+    ("source_url", "link"), ("source_page", "link"), ("sources", "list"), ("attribution", "text"),
+    ("dataflow", "code"), ("source_file", "code"), ("filter", "code"), ("retrieved_at", "time"),
+    ("upstream_last_update", "source_time"), ("connector", "connector"), ("sha256", "code"),
+    ("dropped_columns", "list"),
+)
+
+
+def _empty(value: Any) -> bool:
+    return value is None or value in ("", "None", "null") or value == [] or value == {}
+
+
+def provenance_view(provenance: dict[str, Any]) -> dict[str, Any]:
+    """A version's provenance as the dataset page shows it: the known fields (empty ones left out)
+    with how to show each, and the rest (e.g. the connector's parameters) as indented JSON."""
+    fields = []
+    for key, kind in PROVENANCE_FIELDS:
+        value = provenance.get(key)
+        if _empty(value):
+            continue
+        if kind == "connector" and not _empty(provenance.get("connector_version")):
+            value = f"{value} (v{provenance['connector_version']})"
+        if kind == "list":
+            value = ", ".join(str(v) for v in value) if isinstance(value, list) else str(value)
+        if kind == "link" and not str(value).startswith(("http://", "https://")):
+            kind = "code"
+        fields.append({"key": key, "kind": kind, "value": value})
+    known = {key for key, _ in PROVENANCE_FIELDS} | {"connector_version"}
+    rest = {k: v for k, v in provenance.items() if k not in known and not _empty(v)}
+    return {"fields": fields,
+            "rest": json.dumps(rest, indent=2, ensure_ascii=False, default=str) if rest else ""}
+
+
 @router.get("/datasets/{dataset_id}", response_class=HTMLResponse)
 def dataset_page(dataset_id: str, request: Request, session: SessionDep) -> HTMLResponse:
     principal = require_page_user(request, session)
     dataset = registry.get_dataset(session, dataset_id)
     versions = [VersionPublic.model_validate(v).model_dump(mode="json")
                 for v in registry.list_versions(session, dataset_id)]
+    current = dataset.current_version
     return render(request, "dataset.html", {
         "d": DatasetPublic.of(dataset).model_dump(mode="json"), "versions": versions,
+        "provenance": provenance_view(current.provenance or {}) if current is not None else None,
+        "can_query": principal.role in QUERY_ROLES,
         "chart": chart_for(dataset, request.app.state.store),
         "json_url": f"/api/v1/datasets/{dataset_id}",
     }, principal=principal)

@@ -23,12 +23,19 @@ router = APIRouter(include_in_schema=False)
 
 
 def query_choices(session: Session, dataset: registry.Dataset) -> dict[str, Any]:
-    """What the builder offers: the purposes of programs covering the dataset, its public
-    dimensions, its bounded numeric columns and its per-query epsilon cap."""
+    """What the builder offers: the purposes of programs covering the dataset (each with the
+    programs' Italian and English labels), its public dimensions, its bounded numeric columns and
+    its per-query epsilon cap."""
     if dataset.access != "private" or dataset.policy is None:
         raise InvalidInput(f"dataset {dataset.id} is open: download it instead of querying it")
-    purposes = sorted({p.purpose for p in programs.list_programs(session)
-                       if dataset.id in programs.current_text(session, p).datasets})
+    found: dict[str, dict[str, str]] = {}
+    for program in programs.list_programs(session):
+        public = programs.program_public(session, program)
+        if dataset.id in public["current_text"]["datasets"]:
+            found.setdefault(public["purpose"], {
+                "id": public["purpose"], "label_it": public["purpose_label_it"],
+                "label_en": public["purpose_label_en"]})
+    purposes = [found[key] for key in sorted(found)]
     schema = registry.SchemaSpec.model_validate(dataset.schema_spec or {"columns": []})
     numeric = [{"name": c.name, "min": c.min, "max": c.max} for c in schema.columns
                if c.type in ("integer", "float") and c.min is not None and c.max is not None

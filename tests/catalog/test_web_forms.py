@@ -24,8 +24,9 @@ def test_query_builder_offers_the_policy_dimensions(client: TestClient, tokens, 
     sign_in(client, tokens["researcher"])
     assert 'id="extract"' in client.get("/query/inserimento-lavorativo").text
     open_dataset = client.get("/query/disoccupazione-piemonte")
-    assert open_dataset.status_code == 422
-    assert "is open" in open_dataset.json()["error"]
+    assert open_dataset.status_code == 422  # a page, not JSON: see tests/catalog/test_web_errors.py
+    assert open_dataset.headers["content-type"].startswith("text/html")
+    assert "is open: download it instead" in open_dataset.text
 
 
 def test_donor_registers_signed_out_and_gets_a_session(client: TestClient) -> None:
@@ -96,3 +97,36 @@ def test_an_expired_consent_is_renewed_from_the_portal(client: TestClient, token
     assert answer.json()["consent"]["status"] == "active"
     page = client.get("/donor", params={"lang": "en"}).text
     assert "consent given" in page and "Withdraw consent" in page and "Renew consent" not in page
+
+
+def test_pages_show_purposes_uses_and_budgets_in_words(client: TestClient, tokens, catalog,  # type: ignore[no-untyped-def]
+                                                       sessions) -> None:
+    from consent import transparency
+
+    program = make_program(client, tokens["admin"])  # dpv:ScientificResearch, covers the dataset
+    donor_id, token = register(client)
+    answer = client.post("/api/v1/consents", json={"program_id": program["id"], "text_version": 1},
+                         headers={"Authorization": f"Bearer {token}"})
+    assert answer.status_code == 201, answer.text
+    with transaction(sessions, immediate=True) as session:
+        transparency.record_use(session, kind="release", actor="analyst", organisation="org-analyst",
+                                purpose="dpv:ScientificResearch", datasets=["inserimento-lavorativo"])
+
+    sign_in(client, tokens["analyst"])  # the query builder: the purpose's label, its CURIE as value
+    builder = client.get("/query/inserimento-lavorativo", params={"lang": "it"}).text
+    assert '<option value="dpv:ScientificResearch">Ricerca scientifica</option>' in builder
+    english = client.get("/query/inserimento-lavorativo", params={"lang": "en"}).text
+    assert '<option value="dpv:ScientificResearch">Scientific research</option>' in english
+
+    sign_in(client, token)  # the donor's uses: kinds and purposes in words, times in UTC
+    uses = client.get("/donor", params={"lang": "it"}).text.split('<table id="uses">', 1)[1]
+    assert '<span title="release">aggregati con privacy differenziale</span>' in uses
+    assert "<td>Ricerca scientifica</td>" in uses and "dpv:" not in uses
+    assert "UTC</time>" in uses
+
+    sign_in(client, tokens["admin"])  # the admin's budgets: the cap is per organisation
+    admin = client.get("/admin", params={"lang": "it"}).text
+    budgets = admin.split('<table id="budgets">', 1)[1]
+    assert "ε per organizzazione" in budgets and "della tua organizzazione" not in budgets
+    assert '<span title="dpv:ScientificResearch">Ricerca scientifica</span>' in admin
+    assert ">pubblicata</span>" in admin

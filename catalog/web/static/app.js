@@ -178,7 +178,15 @@ function setUpActions() {
   }
 }
 
+// --- catalog: the facets are collapsed on a phone (results first) and open beside them on a wide screen
+
+function openWhenWide() {
+  const wide = window.matchMedia("(min-width: 761px)").matches;
+  for (const box of document.querySelectorAll("details[data-open-wide]")) box.open = wide;
+}
+
 document.addEventListener("DOMContentLoaded", () => {
+  openWhenWide();
   const form = document.getElementById("query");
   if (form) setUpQuery(form);
   setUpActions();
