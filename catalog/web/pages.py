@@ -141,9 +141,9 @@ def catalog_page(request: Request, session: SessionDep, q: str = "", offset: int
     filters = {name: request.query_params.getlist(name) for name in FACET_NAMES
                if request.query_params.getlist(name)}
     limit = 20
-    result = search.search(session, request.app.state.store, q=q, filters=filters,
-                           limit=limit, offset=max(0, offset))
     lang = pick_lang(request)
+    result = search.search(session, request.app.state.store, q=q, filters=filters, lang=lang,
+                           limit=limit, offset=max(0, offset))
 
     def facet_link(name: str, value: str) -> str:
         chosen = {k: list(v) for k, v in filters.items()}
@@ -160,7 +160,7 @@ def catalog_page(request: Request, session: SessionDep, q: str = "", offset: int
         pairs += [(k, v) for k, vs in filters.items() for v in vs]
         return "/?" + urlencode(pairs)
 
-    api_pairs = [("q", q)] + [(k, v) for k, vs in filters.items() for v in vs]
+    api_pairs = [("q", q), ("lang", lang)] + [(k, v) for k, vs in filters.items() for v in vs]
     return render(request, "catalog.html", {
         "q": q, "filters": filters, "items": result.items, "count": result.count,
         "facets": result.facets, "limit": limit, "offset": offset, "facet_link": facet_link,

@@ -24,6 +24,11 @@ def test_parquet_download_with_etag_and_length(client: TestClient, tokens, catal
     assert etag.endswith('.parquet"')
     again = client.get(URL, headers={**bearer(tokens["analyst"]), "If-None-Match": etag})
     assert again.status_code == 304 and again.content == b""
+    for header in (f"W/{etag}", f'"other", {etag}', "*"):  # weak, in a list, any
+        cached = client.get(URL, headers={**bearer(tokens["analyst"]), "If-None-Match": header})
+        assert cached.status_code == 304, header
+    stale = client.get(URL, headers={**bearer(tokens["analyst"]), "If-None-Match": '"other"'})
+    assert stale.status_code == 200 and stale.content == response.content
 
 
 def test_csv_download(client: TestClient, tokens, catalog) -> None:  # type: ignore[no-untyped-def]

@@ -31,7 +31,7 @@ def test_catalog_page_searches_and_counts(client: TestClient, tokens, catalog) -
     assert '<html lang="en">' in page.text
     assert "Unemployment rate in Piedmont" in page.text
     assert "<strong>1</strong> results" in page.text
-    assert 'href="/api/v1/datasets?q=disoccupazione"' in page.text  # the JSON twin
+    assert 'href="/api/v1/datasets?q=disoccupazione&amp;lang=en"' in page.text  # the JSON twin
     italian = client.get("/")  # the language choice is remembered in a cookie
     assert '<html lang="en">' in italian.text
     assert "Tasso di disoccupazione" not in client.get("/", params={"lang": "en"}).text

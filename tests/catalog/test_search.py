@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from fastapi.testclient import TestClient
 
 from tests.conftest import bearer
@@ -19,9 +21,10 @@ def test_finds_italian_and_english_words(client: TestClient, tokens, catalog) ->
     # accents folded both ways; the title match ranks above the publisher match
     assert ids(get("CITTÀ metropolitana")) == ["occupazione-torino", "cooperative-sociali"]
     assert ids(get("citta")) == ["occupazione-torino", "cooperative-sociali"]
-    # a word's beginning finds it: "lavor" -> lavorativo (title), lavoro (keywords)
-    assert ids(get("lavor")) == ["inserimento-lavorativo", "occupazione-torino",
-                                 "disoccupazione-piemonte"]
+    # a word's beginning finds it: "lavor" -> lavorativo (title), lavoro (keywords); the tie
+    # between the two keyword matches follows the Italian titles ("Tasso di dis..." < "Tasso di occ...")
+    assert ids(get("lavor")) == ["inserimento-lavorativo", "disoccupazione-piemonte",
+                                 "occupazione-torino"]
     assert get("nothing-like-this")["count"] == 0
 
 
@@ -62,10 +65,57 @@ def test_paging_and_sorting(client: TestClient, tokens, catalog) -> None:  # typ
                         headers=headers).json()
     assert first["count"] == second["count"] == 4
     assert (first["limit"], first["offset"], second["offset"]) == (2, 0, 2)
-    assert ids(first) + ids(second) == ["occupazione-torino", "cooperative-sociali",
-                                        "disoccupazione-piemonte", "inserimento-lavorativo"]
+    # by the Italian titles unless asked otherwise: "Cooperative…", "Percorsi…", "Tasso di dis…", …
+    italian = ["cooperative-sociali", "inserimento-lavorativo", "disoccupazione-piemonte",
+               "occupazione-torino"]
+    assert ids(first) + ids(second) == italian
     backwards = client.get("/api/v1/datasets", params={"sort": "-title"}, headers=headers).json()
-    assert ids(backwards) == list(reversed(ids(first) + ids(second)))
+    assert ids(backwards) == list(reversed(italian))
+    # no words, no sort: by title too
+    assert ids(client.get("/api/v1/datasets", headers=headers).json()) == italian
+
+
+def test_titles_sort_in_the_language_asked(client: TestClient, tokens, catalog) -> None:  # type: ignore[no-untyped-def]
+    headers = bearer(tokens["analyst"])
+    get = lambda **params: ids(client.get("/api/v1/datasets", params=params,  # noqa: E731
+                                          headers=headers).json())
+    # "Employment…", "Social…", "Unemployment…", "Work-integration…"
+    english = ["occupazione-torino", "cooperative-sociali", "disoccupazione-piemonte",
+               "inserimento-lavorativo"]
+    assert get(sort="title", lang="en") == english
+    assert get(sort="-title", lang="en") == list(reversed(english))
+    assert get(sort="title", lang="it") == ["cooperative-sociali", "inserimento-lavorativo",
+                                            "disoccupazione-piemonte", "occupazione-torino"]
+    assert client.get("/api/v1/datasets", params={"lang": "fr"}, headers=headers).status_code == 422
+
+
+def test_facet_counts_leave_out_their_own_filter(client: TestClient, tokens, catalog) -> None:  # type: ignore[no-untyped-def]
+    headers = bearer(tokens["researcher"])
+    get = lambda params: client.get("/api/v1/datasets", params=params,  # noqa: E731
+                                    headers=headers).json()
+    social = get([("theme", "SOCI")])
+    assert social["count"] == 3
+    # the other themes stay in sight, with the number of datasets choosing them would add
+    assert social["facets"]["theme"] == {"SOCI": 3, "ECON": 1}
+    assert social["facets"]["access"] == {"open": 2, "private": 1}  # other facets: the matches
+    either = get([("theme", "SOCI"), ("theme", "ECON")])
+    assert either["count"] == 4 == social["count"] + social["facets"]["theme"]["ECON"]
+
+    both = get([("theme", "SOCI"), ("geography", "ITC11")])
+    assert sorted(ids(both)) == ["inserimento-lavorativo", "occupazione-torino"]
+    assert both["facets"] == {
+        "theme": {"SOCI": 2, "ECON": 1},  # the datasets of ITC11
+        "publisher": {"Cooperative sociali di tipo B": 1, "ISTAT": 1},
+        "access": {"open": 1, "private": 1},
+        "format": {"CSV": 1, "DP-API": 1, "PARQUET": 1},
+        "geography": {"ITC11": 2, "ITC1": 1},  # the datasets of theme SOCI
+        "year": {"2023": 2, "2024": 2},
+    }
+    # words narrow every facet: only the datasets matching "tasso" are counted
+    rate = get([("q", "tasso"), ("geography", "ITC1")])
+    assert ids(rate) == ["disoccupazione-piemonte"]
+    assert rate["facets"]["geography"] == {"ITC1": 1, "ITC11": 1}
+    assert rate["facets"]["theme"] == {"SOCI": 1}
 
 
 def test_bad_parameters_are_422(client: TestClient, tokens, catalog) -> None:  # type: ignore[no-untyped-def]
@@ -89,3 +139,16 @@ def test_index_follows_changes(client: TestClient, tokens, catalog, sessions) ->
             title_en="At risk of poverty or social exclusion", publisher="Eurostat"))
     assert ids(client.get("/api/v1/datasets", params={"q": "poverta"}, headers=headers).json()) == [
         "poverta"]
+
+
+def test_every_search_parameter_is_documented(client: TestClient) -> None:
+    operation = client.get("/openapi.json").json()["paths"]["/api/v1/datasets"]["get"]
+    described = {p["name"]: p.get("description", "") for p in operation["parameters"]
+                 if p["in"] == "query"}
+    assert set(described) == {"q", "theme", "publisher", "access", "format", "geography", "year",
+                              "sort", "lang", "limit", "offset"}
+    assert all(described.values()), [name for name, text in described.items() if not text]
+    assert "OR within a facet" in described["theme"] and "AND across facets" in described["year"]
+    assert "Default: `relevance` when `q` is given, else `title`" in described["sort"]
+    guide = (Path(__file__).resolve().parents[2] / "docs" / "search.md").read_text()
+    assert [name for name in described if f"| `{name}` |" not in guide] == []
