@@ -8,7 +8,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from catalog.distributions import Distribution
-from datacommons.registry import Dataset, DatasetVersion
+from datacommons.registry import Dataset, DatasetVersion, access_of
 
 
 class VersionPublic(BaseModel):
@@ -35,7 +35,7 @@ class VersionPublic(BaseModel):
     @model_validator(mode="before")
     @classmethod
     def _withhold_private_counts(cls, data: Any) -> Any:
-        if isinstance(data, DatasetVersion) and data.dataset.access == "private":
+        if isinstance(data, DatasetVersion) and access_of(data) == "private":
             fields = {name: getattr(data, name) for name in cls.model_fields}
             return fields | {"rows": None, "size_bytes": None}
         return data

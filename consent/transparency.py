@@ -26,7 +26,7 @@ from consent.models import TransparencyEntry, TransparencyHead
 from consent.receipts import iso
 from datacommons.db import utcnow
 from datacommons.errors import InvalidInput
-from datacommons.registry import DatasetVersion
+from datacommons.registry import DatasetVersion, access_of
 
 UseKind = Literal["release", "extract", "publication"]
 KINDS: tuple[str, ...] = get_args(UseKind)
@@ -161,4 +161,4 @@ def log_publication(session: Session, version: DatasetVersion, actor: str) -> No
                datasets=[version.dataset_id],
                details={"version": version.number, "content_hash": version.content_hash,
                         # A private dataset's row count is a statistic outside any budget.
-                        **({"rows": version.rows} if version.dataset.access == "open" else {})})
+                        **({"rows": version.rows} if access_of(version) == "open" else {})})

@@ -24,7 +24,7 @@ import pyarrow as pa
 from pydantic import AfterValidator, BaseModel, Field
 from sqlalchemy import JSON, BigInteger, ForeignKey, Integer, String, Text, UniqueConstraint, func, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
+from sqlalchemy.orm import Mapped, Session, mapped_column, object_session, relationship
 
 from datacommons.db import Base, utcnow
 from datacommons.errors import Conflict, InvalidInput, NotFound
@@ -119,8 +119,6 @@ class DatasetVersion(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     created_by: Mapped[str] = mapped_column(String(200))
     status_changed_at: Mapped[datetime] = mapped_column(default=utcnow)
-    #: The dataset the version belongs to (read-only: versions are added through the registry).
-    dataset: Mapped[Dataset] = relationship(foreign_keys=[dataset_id], viewonly=True)
 
 
 class VersionTransition(Base):
@@ -287,6 +285,15 @@ def set_policy(session: Session, *, dataset: Dataset, spec: PolicySpec) -> Acces
     dataset.modified_at = utcnow()  # the catalog's facets (years of private data) follow the policy
     session.flush()
     return policy
+
+
+def access_of(version: DatasetVersion) -> str:
+    """The access (``open`` or ``private``) of the dataset a loaded version belongs to."""
+    session = object_session(version)
+    dataset = session.get(Dataset, version.dataset_id) if session is not None else None
+    if dataset is None:  # pragma: no cover - a version is always loaded with its session
+        raise NotFound(f"no dataset {version.dataset_id!r}")
+    return dataset.access
 
 
 def get_dataset(session: Session, dataset_id: str) -> Dataset:
