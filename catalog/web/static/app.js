@@ -181,8 +181,12 @@ function setUpActions() {
 // --- catalog: the facets are collapsed on a phone (results first) and open beside them on a wide screen
 
 function openWhenWide() {
-  const wide = window.matchMedia("(min-width: 761px)").matches;
-  for (const box of document.querySelectorAll("details[data-open-wide]")) box.open = wide;
+  const wide = window.matchMedia("(min-width: 761px)");
+  const apply = () => {
+    for (const box of document.querySelectorAll("details[data-open-wide]")) box.open = wide.matches;
+  };
+  apply();
+  wide.addEventListener("change", apply);  // a phone turned sideways, a window made wider
 }
 
 document.addEventListener("DOMContentLoaded", () => {
