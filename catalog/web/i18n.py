@@ -4,7 +4,7 @@ cookie, then the browser's Accept-Language, defaulting to Italian."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import Request
 from jinja2 import Environment, pass_context
@@ -12,8 +12,6 @@ from markupsafe import Markup, escape
 
 from catalog.vocabularies import DATA_THEMES, FREQUENCIES, NUTS_LABELS, label_of
 from consent.dpv import PURPOSES
-
-LANGS = ("it", "en")
 
 TEXTS: dict[str, dict[str, str]] = {
     "site": {"it": "Data commons dell'economia sociale — Torino",
@@ -252,11 +250,13 @@ TEXTS: dict[str, dict[str, str]] = {
 }
 
 
-def pick_lang(request: Request) -> str:
+def pick_lang(request: Request) -> Literal["it", "en"]:
     """The language of this request's page."""
     asked = request.query_params.get("lang") or request.cookies.get("dc_lang")
-    if asked in LANGS:
-        return str(asked)
+    if asked == "it":
+        return "it"
+    if asked == "en":
+        return "en"
     accept = request.headers.get("accept-language", "").lower()
     return "en" if accept.startswith("en") else "it"
 
