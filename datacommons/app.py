@@ -52,7 +52,7 @@ def error_response(status: int, message: str, errors: list[Any] | None = None,
 
 
 #: Paths that are not web pages: their errors are always the API's JSON body.
-NOT_PAGES = (f"{API}/", "/api/", "/.well-known/", "/openapi.json", "/docs", "/static/")
+NOT_PAGES = ("/api/", "/.well-known/", "/openapi.json", "/docs", "/static/")
 
 
 def is_page_request(request: Request) -> bool:

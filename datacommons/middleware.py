@@ -27,7 +27,7 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import cookie_parser
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from datacommons.auth import TOKEN_COOKIE, hash_token
+from datacommons.auth import SAFE_METHODS, TOKEN_COOKIE, hash_token
 from datacommons.config import Settings
 from datacommons.errors import (
     DataCommonsError,
@@ -263,8 +263,6 @@ class SameOriginForms:
     API is left to its own rules (bearer tokens, or the cookie with the ``X-CSRF-Token`` header).
     """
 
-    SAFE = frozenset({"GET", "HEAD", "OPTIONS"})
-
     def __init__(self, app: ASGIApp, *, public_url: str) -> None:
         self.app = app
         parts = urlsplit(public_url)
@@ -284,7 +282,7 @@ class SameOriginForms:
         return not (origin == self.public_origin or (host and urlsplit(origin).netloc == host))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if (scope["type"] == "http" and scope["method"] not in self.SAFE
+        if (scope["type"] == "http" and scope["method"] not in SAFE_METHODS
                 and not scope["path"].startswith("/api/") and self._cross_site(scope)):
             exc = Forbidden("cross-site form refused: open the commons' own page and send it from "
                             "there")

@@ -6,6 +6,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any, Literal
 
+from babel.dates import format_datetime as babel_datetime
+from babel.numbers import format_decimal
 from fastapi import Request
 from jinja2 import Environment, pass_context
 from markupsafe import Markup, escape
@@ -271,23 +273,19 @@ def translator(lang: str):  # type: ignore[no-untyped-def]
     return t
 
 
-#: English thousands and decimal separators to Italian ones.
-SWAP_SEPARATORS = str.maketrans(",.", ".,")
-
-
 def format_number(value: Any, lang: str, digits: int | None = None) -> str:
     """A number as a reader of ``lang`` writes it (7.901 and 6,5 in Italian; 7,901 and 6.5 in
-    English); None is nothing."""
+    English), with ``digits`` decimals when given; None is nothing."""
     if value is None or value == "":
         return ""
-    number = float(value) if digits is not None else value
-    text = f"{number:,.{digits}f}" if digits is not None else f"{number:,}"
-    if lang == "it":
-        text = text.translate(SWAP_SEPARATORS)
-    return text
+    if digits is None:
+        return format_decimal(value, locale=lang)
+    pattern = "#,##0." + "0" * digits if digits else "#,##0"
+    return format_decimal(float(value), format=pattern, locale=lang)
 
 
-MONTHS_EN = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+#: How a moment is written: day/month/year in Italian, "4 May 2026" in English (CLDR patterns).
+DATETIME_PATTERNS = {"it": "dd/MM/yyyy HH:mm", "en": "d MMM yyyy HH:mm"}
 
 
 def as_utc(value: Any) -> datetime | None:
@@ -316,10 +314,8 @@ def format_datetime(value: Any, lang: str, *, naive_is_utc: bool = True) -> Mark
     if moment is None:
         return Markup("") if value in (None, "", "None") else escape(str(value))
     zone = " UTC" if zoned or naive_is_utc else ""
-    if lang == "it":
-        shown = moment.strftime("%d/%m/%Y %H:%M") + zone
-    else:
-        shown = f"{moment.day} {MONTHS_EN[moment.month - 1]} {moment.year} {moment:%H:%M}{zone}"
+    shown = babel_datetime(moment, DATETIME_PATTERNS.get(lang, DATETIME_PATTERNS["it"]), tzinfo=UTC,
+                           locale=lang) + zone
     stamp = moment.isoformat() if zone else moment.replace(tzinfo=None).isoformat()
     return Markup('<time datetime="{}">{}</time>').format(stamp, shown)
 
