@@ -16,12 +16,13 @@ recording who and when.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
 import pyarrow as pa
-from pydantic import AfterValidator, BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field, field_validator
 from sqlalchemy import JSON, BigInteger, ForeignKey, Integer, String, Text, UniqueConstraint, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column, object_session, relationship
@@ -219,6 +220,17 @@ class PolicySpec(BaseModel):
     epsilon_total: float = Field(10.0, gt=0)
     epsilon_per_organisation: float = Field(3.0, gt=0)
     epsilon_per_query: float = Field(1.0, gt=0)
+
+    @field_validator("public_dimensions")
+    @classmethod
+    def _keys_once(cls, dims: dict[str, list[str]]) -> dict[str, list[str]]:
+        # A key listed twice would make every query grouped on it answer that cell twice, each copy
+        # with its own noise, and averaging copies undoes the noise.
+        for column, keys in dims.items():
+            repeated = sorted(k for k, n in Counter(keys).items() if n > 1)
+            if repeated:
+                raise ValueError(f"{column}: key {repeated[0]!r} is listed more than once")
+        return dims
 
 
 def schema_fields(schema: pa.Schema) -> list[dict[str, Any]]:

@@ -15,6 +15,7 @@ from typing import Any, Literal
 import numpy as np
 import polars as pl
 
+from datacommons.errors import InvalidInput
 from datacommons.registry import AccessPolicy
 from privacy import mechanisms
 from privacy.frames import RANK, eligible_series
@@ -112,6 +113,9 @@ def plan_query(query: Query, *, policy: AccessPolicy, schema: dict[str, str]) ->
         parts += _parts_of(index, measure, k=k, epsilon=per_part, schema=schema)
     key_sets = [query.filters.get(c) or policy.public_dimensions[c] for c in query.group_by]
     keys = list(itertools.product(*key_sets)) if query.group_by else [()]
+    if len(set(keys)) != len(keys) or len(set(query.group_by)) != len(query.group_by):
+        # Never reached after check_query; kept so no caller can ever buy two noisy copies of a cell.
+        raise InvalidInput("invalid query: the same cell would be answered twice")
     return Plan(query=query, group_by=list(query.group_by), keys=keys, parts=parts)
 
 

@@ -79,6 +79,17 @@ class Query(BaseModel):
         return hashlib.sha256(text.encode()).hexdigest()
 
 
+def _repeated(items: list[str]) -> list[str]:
+    """The items that occur more than once, in the order of their first repetition."""
+    seen: set[str] = set()
+    repeated: list[str] = []
+    for item in items:
+        if item in seen and item not in repeated:
+            repeated.append(item)
+        seen.add(item)
+    return repeated
+
+
 def check_query(query: Query, *, policy: AccessPolicy, schema: dict[str, str]) -> None:
     """Raise :class:`InvalidInput` naming every way ``query`` breaks the dataset's policy.
 
@@ -105,8 +116,8 @@ def check_query(query: Query, *, policy: AccessPolicy, schema: dict[str, str]) -
 
     if not PURPOSE.match(query.purpose):
         bad("purpose", f"{query.purpose!r} is not a DPV purpose such as dpv:ScientificResearch")
-    if len(set(query.group_by)) != len(query.group_by):
-        bad("group_by", "a column is repeated")
+    for column in _repeated(query.group_by):
+        bad("group_by", f"{column!r} is repeated: each column may be grouped on once")
     cells = 1
     for i, column in enumerate(query.group_by):
         if check_dimension(f"group_by.{i}", column):
@@ -121,6 +132,11 @@ def check_query(query: Query, *, policy: AccessPolicy, schema: dict[str, str]) -
                 bad(f"filters.{column}", "an empty filter selects nothing")
             elif unknown:
                 bad(f"filters.{column}", f"not in the public key set: {', '.join(unknown[:5])}")
+            # A repeated value would make a repeated cell, each copy with its own noise: averaging
+            # the copies would undo the noise. Refused, never silently merged, so the analyst
+            # learns that the query as written is not what would be answered.
+            for value in _repeated(values):
+                bad(f"filters.{column}", f"{value!r} is repeated: each value may be asked once")
     names = [m.name for m in query.measures]
     if len(set(names)) != len(names):
         bad("measures", "the same measure is asked twice")
