@@ -47,7 +47,7 @@ def my_budget(session: SessionDep, caller: Querier) -> Any:
     for dataset in registry.list_datasets(session):
         if dataset.access != "private" or dataset.current_version is None or dataset.policy is None:
             continue
-        current = ledger.budgets(session, version_id=dataset.current_version.id,
+        current = ledger.budgets(session, dataset_id=dataset.id,
                                  organisation_id=org, policy=dataset.policy)
         items.append({"dataset": dataset.id, "version": dataset.current_version.number,
                       "budget": {k: b.as_dict() for k, b in current.items()}})

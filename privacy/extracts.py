@@ -98,7 +98,7 @@ def create_extract(factory: sessionmaker[Session], *, store: ParquetStore, reque
                          query_hash=query_hash)
         if existing is not None:
             return answer_of(existing, repeat=True, budget=budget_body(session, tgt, org))
-        ledger.check_available(session, version_id=tgt.version.id, organisation_id=org,
+        ledger.check_available(session, dataset_id=tgt.dataset.id, organisation_id=org,
                                policy=tgt.policy, epsilon=request.epsilon)
         eligible = eligible_donors(session, dataset_id=request.dataset, purpose=request.purpose,
                                    at=utcnow())

@@ -1,7 +1,11 @@
 """The budget ledger: epsilon reserved atomically, so concurrent requests can never overspend.
 
+Budgets are allocation rules over a dataset's whole lineage: every version, a re-ingest of the same
+rows, a rollback or a re-publication draw on the same accounts, so no new version restores spent
+budget. (Each donor's own lifetime loss, across every dataset, is :mod:`consent.privacy_loss`.)
+
 Each reservation is a conditional ``UPDATE … SET spent = spent + e WHERE spent + e <= limit`` on the
-version's total account and on the organisation's account, in the caller's transaction. The update
+dataset's total account and on the organisation's account, in the caller's transaction. The update
 either changes one row or none: on PostgreSQL the row lock makes the second of two racing updates
 re-check the condition against the first one's result; on SQLite the write transaction is exclusive.
 If either account refuses, the caller's transaction rolls back and nothing is spent.
@@ -51,33 +55,33 @@ class Budget:
                 "remaining": self.remaining}
 
 
-def _ensure_accounts(session: Session, version_id: int, scopes: list[str]) -> None:
+def _ensure_accounts(session: Session, dataset_id: str, scopes: list[str]) -> None:
     dialect = session.get_bind().dialect.name
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    rows = [{"version_id": version_id, "scope": s, "spent_nano": 0} for s in scopes]
+    rows = [{"dataset_id": dataset_id, "scope": s, "spent_nano": 0} for s in scopes]
     session.execute(insert(BudgetAccount).values(rows).on_conflict_do_nothing(
-        index_elements=["version_id", "scope"]))
+        index_elements=["dataset_id", "scope"]))
 
 
-def budgets(session: Session, *, version_id: int, organisation_id: int,
+def budgets(session: Session, *, dataset_id: str, organisation_id: int,
             policy: AccessPolicy) -> dict[str, Budget]:
-    """The version's total budget, the organisation's budget and the per-query cap."""
+    """The dataset's total budget (all its versions), the organisation's budget there and the per-query cap."""
     spent = dict(session.execute(
         select(BudgetAccount.scope, BudgetAccount.spent_nano).where(
-            BudgetAccount.version_id == version_id,
+            BudgetAccount.dataset_id == dataset_id,
             BudgetAccount.scope.in_([TOTAL, org_scope(organisation_id)]))).all())
     return {
-        "version_total": Budget(TOTAL, policy.epsilon_total, spent.get(TOTAL, 0) / NANO),
+        "dataset_total": Budget(TOTAL, policy.epsilon_total, spent.get(TOTAL, 0) / NANO),
         "organisation": Budget(org_scope(organisation_id), policy.epsilon_per_organisation,
                                spent.get(org_scope(organisation_id), 0) / NANO),
         "per_query": Budget("query", policy.epsilon_per_query, 0.0),
     }
 
 
-def check_available(session: Session, *, version_id: int, organisation_id: int,
+def check_available(session: Session, *, dataset_id: str, organisation_id: int,
                     policy: AccessPolicy, epsilon: float) -> None:
     """Refuse early (429) when ``epsilon`` is clearly not available; :func:`reserve` decides."""
-    current = budgets(session, version_id=version_id, organisation_id=organisation_id, policy=policy)
+    current = budgets(session, dataset_id=dataset_id, organisation_id=organisation_id, policy=policy)
     _refuse_if_short(current, epsilon)
 
 
@@ -90,25 +94,25 @@ def _refuse_if_short(current: dict[str, Budget], epsilon: float) -> None:
             errors=[{"budgets": {k: b.as_dict() for k, b in current.items()}}])
 
 
-def reserve(session: Session, *, version_id: int, organisation_id: int, policy: AccessPolicy,
+def reserve(session: Session, *, dataset_id: str, organisation_id: int, policy: AccessPolicy,
             epsilon: float) -> None:
-    """Spend ``epsilon`` on the version and the organisation, or raise 429 and spend nothing.
+    """Spend ``epsilon`` on the dataset and the organisation, or raise 429 and spend nothing.
 
     Runs in the caller's transaction: the caller commits it together with the release it pays for.
     """
     amount = to_nano(epsilon)
     scopes = [(TOTAL, to_nano(policy.epsilon_total)),
               (org_scope(organisation_id), to_nano(policy.epsilon_per_organisation))]
-    _ensure_accounts(session, version_id, [s for s, _ in scopes])
+    _ensure_accounts(session, dataset_id, [s for s, _ in scopes])
     for scope, limit in scopes:
         result = session.execute(
             update(BudgetAccount)
-            .where(BudgetAccount.version_id == version_id, BudgetAccount.scope == scope,
+            .where(BudgetAccount.dataset_id == dataset_id, BudgetAccount.scope == scope,
                    BudgetAccount.spent_nano + amount <= limit)
             .values(spent_nano=BudgetAccount.spent_nano + amount)
             .execution_options(synchronize_session=False))
         if result.rowcount != 1:  # type: ignore[attr-defined]
-            current = budgets(session, version_id=version_id, organisation_id=organisation_id,
+            current = budgets(session, dataset_id=dataset_id, organisation_id=organisation_id,
                               policy=policy)
             _refuse_if_short(current, epsilon)
             raise TooManyRequests(f"privacy budget exhausted ({scope})")

@@ -12,16 +12,17 @@ from datacommons.db import Base, utcnow
 
 
 class BudgetAccount(Base):
-    """Epsilon spent on one dataset version, in all (scope ``total``) or by one organisation.
+    """Epsilon spent on one dataset over all its versions, in all (scope ``total``) or by one
+    organisation.
 
     Amounts are in nano-epsilon (integers), so sums are exact and comparisons never drift.
     """
 
-    __tablename__ = "budget_accounts"
-    __table_args__ = (UniqueConstraint("version_id", "scope", name="uq_budget_accounts_scope"),)
+    __tablename__ = "dataset_budgets"
+    __table_args__ = (UniqueConstraint("dataset_id", "scope", name="uq_dataset_budgets_scope"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    version_id: Mapped[int] = mapped_column(ForeignKey("dataset_versions.id", ondelete="CASCADE"))
+    dataset_id: Mapped[str] = mapped_column(ForeignKey("datasets.id", ondelete="CASCADE"))
     scope: Mapped[str] = mapped_column(String(32))
     spent_nano: Mapped[int] = mapped_column(BigInteger, default=0)
 

@@ -60,12 +60,10 @@ def _policy_public(session: Session, dataset: Dataset) -> PolicyPublic:
     if dataset.access != "private" or dataset.policy is None:
         raise InvalidInput(f"dataset {dataset.id} is open: only private datasets have a policy")
     version = dataset.current_version
-    total, most = 0, 0
-    if version is not None:
-        rows = session.execute(select(BudgetAccount.scope, BudgetAccount.spent_nano)
-                               .where(BudgetAccount.version_id == version.id)).all()
-        total = next((spent for scope, spent in rows if scope == TOTAL), 0)
-        most = max((spent for scope, spent in rows if scope != TOTAL), default=0)
+    rows = session.execute(select(BudgetAccount.scope, BudgetAccount.spent_nano)
+                           .where(BudgetAccount.dataset_id == dataset.id)).all()
+    total = next((spent for scope, spent in rows if scope == TOTAL), 0)
+    most = max((spent for scope, spent in rows if scope != TOTAL), default=0)
     spec = PolicySpec.model_validate(dataset.policy, from_attributes=True)
     return PolicyPublic(**spec.model_dump(), dataset=dataset.id,
                         version=version.number if version else None,
@@ -74,7 +72,7 @@ def _policy_public(session: Session, dataset: Dataset) -> PolicyPublic:
 
 @router.get("/{dataset_id}/policy", response_model=PolicyPublic)
 def get_policy(dataset_id: DatasetId, session: SessionDep, _admin: AdminPrincipal) -> PolicyPublic:
-    """A private dataset's policy and what its current version has spent."""
+    """A private dataset's policy and what has been spent on it (all its versions)."""
     return _policy_public(session, registry.get_dataset(session, dataset_id))
 
 
@@ -82,7 +80,7 @@ def get_policy(dataset_id: DatasetId, session: SessionDep, _admin: AdminPrincipa
             responses=error_responses(409))
 def set_budget(dataset_id: DatasetId, body: BudgetChange, request: Request,
                admin: AdminPrincipal) -> PolicyPublic:
-    """Change a private dataset's budget; never below what its current version has already spent."""
+    """Change a private dataset's budget; never below what has already been spent on it."""
     # A write transaction from its start (BEGIN IMMEDIATE on SQLite): no release can spend between
     # the check against what is spent and the change.
     with transaction(request.app.state.sessionmaker, immediate=True) as session:
@@ -90,7 +88,7 @@ def set_budget(dataset_id: DatasetId, body: BudgetChange, request: Request,
         current = _policy_public(session, dataset)
         if body.epsilon_total < current.spent_total:
             raise Conflict(f"epsilon_total {body.epsilon_total:g} is below the {current.spent_total:g} "
-                           "already spent on the current version")
+                           "already spent on this dataset")
         if body.epsilon_per_organisation < current.spent_most_by_one_organisation:
             raise Conflict(f"epsilon_per_organisation {body.epsilon_per_organisation:g} is below the "
                            f"{current.spent_most_by_one_organisation:g} one organisation already spent")

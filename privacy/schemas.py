@@ -19,7 +19,7 @@ class BudgetPublic(BaseModel):
 class Budgets(BaseModel):
     """The budgets a query is charged to."""
 
-    version_total: BudgetPublic
+    dataset_total: BudgetPublic = Field(description="The dataset's total budget, over all its versions")
     organisation: BudgetPublic
     per_query: BudgetPublic
 

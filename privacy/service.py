@@ -72,7 +72,7 @@ def _plan(session: Session, dataset_id: str, query: Query) -> tuple[Target, Plan
 
 
 def budget_body(session: Session, tgt: Target, organisation_id: int) -> dict[str, Any]:
-    current = ledger.budgets(session, version_id=tgt.version.id, organisation_id=organisation_id,
+    current = ledger.budgets(session, dataset_id=tgt.dataset.id, organisation_id=organisation_id,
                              policy=tgt.policy)
     return {key: b.as_dict() for key, b in current.items()}
 
@@ -84,7 +84,7 @@ def preview(session: Session, *, dataset_id: str, query: Query, principal: Princ
     tgt, plan = _plan(session, dataset_id, query)
     budget = budget_body(session, tgt, org)
     affordable = all(budget[k]["remaining"] + 1e-12 >= query.epsilon
-                     for k in ("version_total", "organisation"))
+                     for k in ("dataset_total", "organisation"))
     return {"dataset": tgt.dataset.id, "version": tgt.version.number, "purpose": query.purpose,
             "epsilon": query.epsilon, "epsilon_spent": 0.0, "cells": len(plan.keys),
             "affordable": affordable, "measures": describe(plan), "budget": budget}
@@ -114,7 +114,7 @@ def commit_release(factory: sessionmaker[Session], *, kind: str, tgt: Target, pr
             if existing is not None:
                 return answer_of(existing, repeat=True,
                                budget=budget_body(session, tgt, organisation_id))
-            ledger.reserve(session, version_id=tgt.version.id, organisation_id=organisation_id,
+            ledger.reserve(session, dataset_id=tgt.dataset.id, organisation_id=organisation_id,
                            policy=tgt.policy, epsilon=epsilon)
             release = Release(id=uuid.uuid4().hex, kind=kind, dataset_id=tgt.dataset.id,
                               version_id=tgt.version.id, organisation_id=organisation_id,
@@ -151,7 +151,7 @@ def release(factory: sessionmaker[Session], *, store: ParquetStore, dataset_id: 
                          query_hash=query_hash)
         if existing is not None:
             return answer_of(existing, repeat=True, budget=budget_body(session, tgt, org))
-        ledger.check_available(session, version_id=tgt.version.id, organisation_id=org,
+        ledger.check_available(session, dataset_id=tgt.dataset.id, organisation_id=org,
                                policy=tgt.policy, epsilon=query.epsilon)
         eligible = eligible_donors(session, dataset_id=dataset_id, purpose=query.purpose,
                                    at=utcnow())

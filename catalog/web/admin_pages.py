@@ -43,11 +43,9 @@ def admin_data(session: Session) -> dict[str, Any]:
         datasets.append({"id": dataset.id, "title_it": dataset.title_it, "title_en": dataset.title_en,
                          "access": dataset.access, "versions": versions})
         if dataset.access == "private" and dataset.policy is not None:
-            spent = 0.0
-            if dataset.current_version_id is not None:
-                # The version's total budget does not depend on the organisation asked about.
-                spent = ledger.budgets(session, version_id=dataset.current_version_id, organisation_id=0,
-                                       policy=dataset.policy)["version_total"].spent
+            # The dataset's total budget does not depend on the organisation asked about.
+            spent = ledger.budgets(session, dataset_id=dataset.id, organisation_id=0,
+                                   policy=dataset.policy)["dataset_total"].spent
             policy = dataset.policy
             budgets.append({"dataset": dataset.id, "privacy_unit": policy.privacy_unit,
                             "max_rows_per_unit": policy.max_rows_per_unit,

@@ -175,7 +175,7 @@ TEXTS: dict[str, dict[str, str]] = {
     "scale": {"it": "Scala del rumore", "en": "Noise scale"},
     "ci": {"it": "Semiampiezza IC 95%", "en": "95% CI half-width"},
     "budget_left": {"it": "Budget rimasto", "en": "Budget left"},
-    "budget_total": {"it": "totale della versione", "en": "version total"},
+    "budget_total": {"it": "totale del dataset", "en": "dataset total"},
     "budget_org": {"it": "della tua organizzazione", "en": "your organisation"},
     "budget_query": {"it": "per domanda", "en": "per query"},
     "budget_per_org": {"it": "per organizzazione", "en": "per organisation"},

@@ -86,7 +86,7 @@ def test_preview_spends_nothing_and_release_spends_what_it_said(client: TestClie
     assert (answer["epsilon_spent"], answer["repeat"]) == (0.5, False)
     assert answer["measures"] == body["measures"]  # the scales and intervals preview promised
     assert answer["budget"]["organisation"]["spent"] == 0.5
-    assert answer["budget"]["version_total"]["remaining"] == 2.5
+    assert answer["budget"]["dataset_total"]["remaining"] == 2.5
 
     again = client.post(URL, json=QUERY, headers=headers).json()
     assert (again["repeat"], again["epsilon_spent"], again["release_id"]) == (

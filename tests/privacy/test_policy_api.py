@@ -46,8 +46,8 @@ def test_a_budget_below_what_is_spent_or_out_of_order_is_refused(client: TestCli
     below = client.put(f"{POLICY}/budget", headers=admin, json={
         "epsilon_total": 0.4, "epsilon_per_organisation": 0.4, "epsilon_per_query": 0.1})
     assert below.status_code == 409
-    assert below.json()["error"] == ("epsilon_total 0.4 is below the 0.5 already spent on the "
-                                     "current version")
+    assert below.json()["error"] == ("epsilon_total 0.4 is below the 0.5 already spent on this "
+                                     "dataset")
     disordered = client.put(f"{POLICY}/budget", headers=admin, json={
         "epsilon_total": 1.0, "epsilon_per_organisation": 2.0, "epsilon_per_query": 0.5})
     assert disordered.status_code == 422

@@ -63,22 +63,20 @@ def check_publications(session: Session) -> None:
     assert dict(logged) == {key: n for key, n in published.items() if n}
 
 
-def check_budget_ledger(session: Session) -> dict[tuple[int, str], int]:
+def check_budget_ledger(session: Session) -> dict[tuple[str, str], int]:
     """Spent epsilon per account is exactly the sum of the stored releases, and never over its limit.
 
-    Returns the spent amounts (nano-epsilon) by (version id, scope).
+    Returns the spent amounts (nano-epsilon) by (dataset id, scope).
     """
     releases = list(session.scalars(select(Release)))
-    expected: dict[tuple[int, str], int] = defaultdict(int)
+    expected: dict[tuple[str, str], int] = defaultdict(int)
     for release in releases:
-        expected[(release.version_id, TOTAL)] += to_nano(release.epsilon)
-        expected[(release.version_id, org_scope(release.organisation_id))] += to_nano(release.epsilon)
-    spent = {(a.version_id, a.scope): a.spent_nano for a in session.scalars(select(BudgetAccount))}
+        expected[(release.dataset_id, TOTAL)] += to_nano(release.epsilon)
+        expected[(release.dataset_id, org_scope(release.organisation_id))] += to_nano(release.epsilon)
+    spent = {(a.dataset_id, a.scope): a.spent_nano for a in session.scalars(select(BudgetAccount))}
     assert {k: v for k, v in spent.items() if v} == dict(expected)
-    for (version_id, scope), amount in spent.items():
-        version = session.get(DatasetVersion, version_id)
-        assert version is not None
-        policy = session.get(AccessPolicy, version.dataset_id)
+    for (dataset_id, scope), amount in spent.items():
+        policy = session.get(AccessPolicy, dataset_id)
         assert policy is not None
         limit = policy.epsilon_total if scope == TOTAL else policy.epsilon_per_organisation
         assert amount <= to_nano(limit), (scope, amount, limit)

@@ -294,8 +294,8 @@ def test_kill_during_budget_reservations(settings: Settings, session_factory) ->
             spent = check_budget_ledger(session)
             releases = list(session.scalars(select(Release)))
             check_audit(session, settings)
-        version_id = releases[0].version_id
-        assert spent[(version_id, TOTAL)] == to_nano(total)
+        dataset_id = releases[0].dataset_id
+        assert spent[(dataset_id, TOTAL)] == to_nano(total)
         assert len(releases) == round(total / epsilon)
     finally:
         server.stop()

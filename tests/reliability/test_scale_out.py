@@ -74,10 +74,10 @@ def test_budget_is_exact_across_four_workers(settings: Settings, session_factory
         spent = check_budget_ledger(session)
         releases = list(session.scalars(select(Release)))
         check_audit(session, settings)
-    version_id = releases[0].version_id
-    assert spent[(version_id, TOTAL)] == to_nano(total)  # spent exactly, never over
+    dataset_id = releases[0].dataset_id
+    assert spent[(dataset_id, TOTAL)] == to_nano(total)  # spent exactly, never over
     by_org = Counter(r.organisation_id for r in releases)
-    assert {spent[(version_id, org_scope(org))] for org in by_org} <= {
+    assert {spent[(dataset_id, org_scope(org))] for org in by_org} <= {
         to_nano(epsilon) * n for n in range(1, 7)}
     assert sorted(accepted.values()) == sorted(by_org.values())
     assert len(served_by) >= 2, f"the requests reached only workers {served_by}"

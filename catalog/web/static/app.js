@@ -58,7 +58,7 @@ function showBudget(texts, budget) {
   const section = document.getElementById("budget-out");
   const list = section.querySelector("dl");
   list.replaceChildren();
-  for (const key of ["version_total", "organisation", "per_query"]) {
+  for (const key of ["dataset_total", "organisation", "per_query"]) {
     const b = budget[key];
     list.append(el("dt", {}, texts[key]),
       el("dd", {"data-budget": key}, `${fmt(b.remaining)} ${texts.left} ${texts.of} ${fmt(b.limit)}`));
