@@ -108,7 +108,8 @@ def claim(body: DonorClaim, request: Request) -> DonorCreated:
 def me(request: Request, session: SessionDep, principal: DonorPrincipal) -> DonorProfile:
     """Your record: pseudonym, name and e-mail (decrypted for you), datasets and consents."""
     return DonorProfile.model_validate(
-        donors.profile(session, donor_id=_me(principal), kek=signer_of(request).kek))
+        donors.profile(session, donor_id=_me(principal), kek=signer_of(request).kek,
+                       epsilon_per_person=request.app.state.settings.privacy_epsilon_per_person))
 
 
 @router.get("/donors/me/uses", response_model=ListOf[UsePublic], responses=DONOR_ERRORS)
@@ -126,7 +127,8 @@ def my_uses(session: SessionDep, principal: DonorPrincipal, page: PagingDep) -> 
     "attachment)"}})
 def my_export(request: Request, session: SessionDep, principal: DonorPrincipal) -> Response:
     """Everything held about you, as one JSON file (with every receipt)."""
-    data = donors.export(session, donor_id=_me(principal), signer=signer_of(request))
+    data = donors.export(session, donor_id=_me(principal), signer=signer_of(request),
+                         epsilon_per_person=request.app.state.settings.privacy_epsilon_per_person)
     DonorExport.model_validate(data)  # the file is what the description promises, to the letter
     return Response(json.dumps(to_jsonable_python(data), ensure_ascii=False, indent=2),
                     media_type="application/json",

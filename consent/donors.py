@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-from consent import eligibility, ledger, programs, receipts, transparency
+from consent import eligibility, ledger, privacy_loss, programs, receipts, transparency
 from consent.crypto import (
     InvalidTag,
     decrypt_field,
@@ -216,8 +216,22 @@ def consent_public(session: Session, consent: Consent, *, at: datetime | None = 
     return out
 
 
-def profile(session: Session, *, donor_id: str, kek: bytes) -> dict[str, Any]:
-    """What the donor sees on their page: pseudonym, personal data, datasets and consents."""
+#: How many of the releases that included a donor their profile lists (newest first).
+PROFILE_RELEASES = 100
+
+
+def privacy_loss_public(session: Session, *, donor_id: str, cap: float) -> dict[str, Any]:
+    """The donor's lifetime privacy loss, the cap, and the newest releases that included them."""
+    spent, count, releases = privacy_loss.history(session, donor_id, limit=PROFILE_RELEASES)
+    return {"epsilon_spent": round(spent, 9), "epsilon_cap": cap,
+            "epsilon_remaining": max(0.0, round(cap - spent, 9)), "releases": count,
+            "recent": releases}
+
+
+def profile(session: Session, *, donor_id: str, kek: bytes,
+            epsilon_per_person: float) -> dict[str, Any]:
+    """What the donor sees on their page: pseudonym, personal data, datasets, consents and their
+    privacy loss so far."""
     donor = get_donor(session, donor_id)
     org = session.get(Organisation, donor.organisation_id) if donor.organisation_id else None
     return {
@@ -228,12 +242,16 @@ def profile(session: Session, *, donor_id: str, kek: bytes) -> dict[str, Any]:
         "datasets": sorted(contributed_datasets(session, donor.id)),
         "consents": [consent_public(session, c, with_events=False)
                      for c in ledger.list_consents(session, donor.id)],
+        "privacy_loss": privacy_loss_public(session, donor_id=donor.id, cap=epsilon_per_person),
     }
 
 
-def export(session: Session, *, donor_id: str, signer: Signer) -> dict[str, Any]:
+def export(session: Session, *, donor_id: str, signer: Signer,
+           epsilon_per_person: float) -> dict[str, Any]:
     """Everything held about the donor, as one JSON document (GDPR arts. 15 and 20)."""
-    data = profile(session, donor_id=donor_id, kek=signer.kek)
+    data = profile(session, donor_id=donor_id, kek=signer.kek,
+                   epsilon_per_person=epsilon_per_person)
+    data["privacy_loss"]["recent"] = privacy_loss.history(session, donor_id)[2]
     data["consents"] = [consent_public(session, c, signer=signer)
                         for c in ledger.list_consents(session, donor_id)]
     data["uses"] = [transparency.entry_public(e)
@@ -261,6 +279,7 @@ def erase(session: Session, *, donor_id: str, signer: Signer, at: datetime | Non
     session.execute(update(ConsentPeriod).where(ConsentPeriod.donor_id == donor_id)
                     .values(void=True))
     session.execute(delete(DonorKey).where(DonorKey.donor_id == donor_id))
+    privacy_loss.forget(session, donor_id)
     session.execute(update(ApiToken).where(ApiToken.donor_id == donor_id,
                                            ApiToken.revoked_at.is_(None)).values(revoked_at=at))
     donor = session.get(Donor, donor_id)

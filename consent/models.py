@@ -216,3 +216,58 @@ class TransparencyHead(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     seq: Mapped[int] = mapped_column(BigInteger, default=0)
     entry_hash: Mapped[str] = mapped_column(String(64))
+
+
+class LossNode(Base):
+    """One release in a history of releases: what was released, and the history's total so far.
+
+    Nodes are never changed. Donors whose histories are equal share one :class:`LossGroup`, which
+    points at the newest node of that history; a node's parent is the release before it.
+    """
+
+    __tablename__ = "privacy_loss_nodes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("privacy_loss_nodes.id"))
+    release_id: Mapped[str] = mapped_column(String(32), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    dataset_id: Mapped[str] = mapped_column(String(64))
+    version: Mapped[int] = mapped_column(Integer)
+    organisation: Mapped[str | None] = mapped_column(String(200))
+    purpose: Mapped[str] = mapped_column(String(100))
+    epsilon_nano: Mapped[int] = mapped_column(BigInteger)
+    #: The privacy loss of the whole history up to and including this release (nano-epsilon).
+    spent_nano: Mapped[int] = mapped_column(BigInteger)
+    #: How many releases the history holds up to and including this one.
+    uses: Mapped[int] = mapped_column(Integer)
+    at: Mapped[datetime] = mapped_column()
+
+
+class LossGroup(Base):
+    """Donors who were included in exactly the same releases (so have the same privacy loss)."""
+
+    __tablename__ = "privacy_loss_groups"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    node_id: Mapped[int] = mapped_column(ForeignKey("privacy_loss_nodes.id"))
+    size: Mapped[int] = mapped_column(Integer)
+
+
+class LossMember(Base):
+    """Which group a donor's history is in (no group: never included, or erased)."""
+
+    __tablename__ = "privacy_loss_members"
+
+    donor_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    group_id: Mapped[int | None] = mapped_column(ForeignKey("privacy_loss_groups.id"), index=True)
+    #: The membership version at which this row last changed (processes reload only what changed).
+    moved: Mapped[int] = mapped_column(BigInteger, index=True)
+
+
+class LossState(Base):
+    """One row: locked by every charge (so charges are serialised) and versioning the membership."""
+
+    __tablename__ = "privacy_loss_state"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    membership: Mapped[int] = mapped_column(BigInteger, default=0)

@@ -67,6 +67,30 @@ class ConsentPublic(ConsentSummary):
     events: list[EventPublic]
 
 
+class ReleaseIncluding(BaseModel):
+    """A DP release or extract that included the donor's records."""
+
+    release_id: str
+    kind: str = Field(description="release (a query's answer) or extract")
+    dataset: str
+    version: int
+    organisation: str | None
+    purpose: str
+    epsilon: float = Field(description="The privacy loss this release cost the donor")
+    at: datetime
+
+
+class PrivacyLoss(BaseModel):
+    """The donor's lifetime privacy loss across the whole commons, and what it came from."""
+
+    epsilon_spent: float = Field(description="The donor's privacy loss so far (epsilon)")
+    epsilon_cap: float = Field(description="The lifetime cap: past it, no release includes the donor")
+    epsilon_remaining: float
+    releases: int = Field(description="How many releases and extracts included the donor")
+    recent: list[ReleaseIncluding] = Field(
+        description="Those releases, newest first (the newest 100 here; the export lists them all)")
+
+
 class DonorProfile(BaseModel):
     """What the registry holds about the calling donor."""
 
@@ -79,6 +103,7 @@ class DonorProfile(BaseModel):
     email: str | None
     datasets: list[str]
     consents: list[ConsentSummary]
+    privacy_loss: PrivacyLoss
 
 
 class ConsentCreate(BaseModel):

@@ -90,6 +90,12 @@ class Settings(BaseSettings):
         "20/minute",
         description="Rate limit per client address on sign-in, donor registration and claim codes.",
     )
+    privacy_epsilon_per_person: float = Field(
+        10.0, gt=0, le=100,
+        description="Each donor's lifetime privacy-loss cap (epsilon), across every dataset, version "
+        "and release of the commons. A donor whose loss would pass it is left out of further "
+        "releases (lowering it leaves out everyone already past the new cap).",
+    )
     cors_origins: list[str] = Field(
         default_factory=list,
         description="Origins allowed to call the API from a browser (CORS), as a JSON list, e.g. "

@@ -26,9 +26,11 @@ Researcher = Annotated[Principal, Depends(require_role("researcher", "admin"))]
 
 @router.post("/datasets/{dataset_id}/queries/preview", response_model=Preview,
              responses=error_responses(400, 404, 409))
-def preview_query(dataset_id: str, query: Query, session: SessionDep, caller: Querier) -> Any:
+def preview_query(dataset_id: str, query: Query, request: Request, session: SessionDep,
+                  caller: Querier) -> Any:
     """The epsilon a query would spend and the accuracy of each measure; spends nothing."""
-    return service.preview(session, dataset_id=dataset_id, query=query, principal=caller)
+    return service.preview(session, dataset_id=dataset_id, query=query, principal=caller,
+                           epsilon_per_person=request.app.state.settings.privacy_epsilon_per_person)
 
 
 @router.post("/datasets/{dataset_id}/queries", response_model=QueryAnswer,
@@ -36,7 +38,8 @@ def preview_query(dataset_id: str, query: Query, session: SessionDep, caller: Qu
 def run_query(dataset_id: str, query: Query, request: Request, caller: Querier) -> Any:
     """Release a differentially-private answer over consenting donors (a repeat spends nothing)."""
     return service.release(request.app.state.sessionmaker, store=request.app.state.store,
-                           dataset_id=dataset_id, query=query, principal=caller)
+                           dataset_id=dataset_id, query=query, principal=caller,
+                           epsilon_per_person=request.app.state.settings.privacy_epsilon_per_person)
 
 
 @router.get("/budget", response_model=ListOf[DatasetBudget])
@@ -59,7 +62,8 @@ def my_budget(session: SessionDep, caller: Querier) -> Any:
 def create_extract(body: extracts.ExtractRequest, request: Request, caller: Researcher) -> Any:
     """Release a set of marginal tables together under one epsilon."""
     return extracts.create_extract(request.app.state.sessionmaker, store=request.app.state.store,
-                                   request=body, principal=caller)
+                                   request=body, principal=caller,
+                                   epsilon_per_person=request.app.state.settings.privacy_epsilon_per_person)
 
 
 @router.get("/extracts/{extract_id}", response_model=ExtractMetadata, response_model_by_alias=True,

@@ -21,7 +21,8 @@ from privacy import mechanisms
 from privacy.frames import RANK, eligible_series
 from privacy.query import Measure, Query
 
-PartKind = Literal["count", "sum", "histogram", "quantile"]
+#: persons: distinct donors in a cell; rows: their records in a cell.
+PartKind = Literal["persons", "rows", "sum", "histogram", "quantile"]
 QUANTILE_CANDIDATES = 101
 
 
@@ -69,11 +70,20 @@ def _is_float(arrow_type: str) -> bool:
     return arrow_type in ("float", "double", "halffloat")
 
 
-def _parts_of(index: int, measure: Measure, *, k: int, epsilon: float, schema: dict[str, str],
-              ) -> list[Part]:
-    """The noisy statistics of one measure, each spending ``epsilon``."""
+def _parts_of(index: int, measure: Measure, *, k: int, cells: int, epsilon: float,
+              schema: dict[str, str]) -> list[Part]:
+    """The noisy statistics of one measure, each spending ``epsilon``.
+
+    A donor has at most ``k`` rows (the truncation) and so adds at most ``k`` to the row counts and
+    sums over all cells together; to the person counts they add at most 1 in each of at most
+    ``min(k, cells)`` cells.
+    """
     if measure.op == "count":
-        return [Part(index, "count", None, k, epsilon, mechanisms.laplace_scale(k, epsilon))]
+        persons = min(k, cells)
+        return [Part(index, "persons", None, persons, epsilon,
+                     mechanisms.laplace_scale(persons, epsilon))]
+    if measure.op == "rows":
+        return [Part(index, "rows", None, k, epsilon, mechanisms.laplace_scale(k, epsilon))]
     if measure.op == "histogram":
         bins = tuple(measure.bins or ())
         return [Part(index, "histogram", measure.column, k, epsilon,
@@ -95,7 +105,7 @@ def _parts_of(index: int, measure: Measure, *, k: int, epsilon: float, schema: d
     return [
         Part(index, "sum", measure.column, sensitivity, epsilon,
              mechanisms.laplace_scale(sensitivity, epsilon), 1 / factor, low, high),
-        Part(index, "count", None, k, epsilon, mechanisms.laplace_scale(k, epsilon)),
+        Part(index, "rows", None, k, epsilon, mechanisms.laplace_scale(k, epsilon)),
     ]
 
 
@@ -106,16 +116,16 @@ def plan_query(query: Query, *, policy: AccessPolicy, schema: dict[str, str]) ->
     Polars Context makes. The query must already have passed :func:`privacy.query.check_query`.
     """
     k = policy.max_rows_per_unit
-    statistics = sum(2 if m.op == "mean" else 1 for m in query.measures)
-    per_part = query.epsilon / statistics
-    parts: list[Part] = []
-    for index, measure in enumerate(query.measures):
-        parts += _parts_of(index, measure, k=k, epsilon=per_part, schema=schema)
     key_sets = [query.filters.get(c) or policy.public_dimensions[c] for c in query.group_by]
     keys = list(itertools.product(*key_sets)) if query.group_by else [()]
     if len(set(keys)) != len(keys) or len(set(query.group_by)) != len(query.group_by):
         # Never reached after check_query; kept so no caller can ever buy two noisy copies of a cell.
         raise InvalidInput("invalid query: the same cell would be answered twice")
+    statistics = sum(2 if m.op == "mean" else 1 for m in query.measures)
+    per_part = query.epsilon / statistics
+    parts: list[Part] = []
+    for index, measure in enumerate(query.measures):
+        parts += _parts_of(index, measure, k=k, cells=len(keys), epsilon=per_part, schema=schema)
     return Plan(query=query, group_by=list(query.group_by), keys=keys, parts=parts)
 
 
@@ -141,7 +151,9 @@ def exact_cells(frame: pl.DataFrame, plan: Plan, *, policy: AccessPolicy,
     aggs: list[pl.Expr] = []
     for i, part in enumerate(plan.parts):
         name = f"p{i}"
-        if part.kind == "count":
+        if part.kind == "persons":
+            aggs.append(pl.col(policy.privacy_unit).n_unique().cast(pl.Int64).alias(name))
+        elif part.kind == "rows":
             aggs.append(pl.len().cast(pl.Int64).alias(name))
         elif part.kind == "sum":
             factor = round(1 / part.unit)
@@ -209,7 +221,7 @@ def build_rows(plan: Plan, noisy: list[np.ndarray]) -> list[dict[str, Any]]:
         name = measure.name
         parts = by_measure[index]
         for c, row in enumerate(rows):
-            if measure.op == "count":
+            if measure.op in ("count", "rows"):
                 part, values = parts[0]
                 a = part.accuracy(alpha) or 0.0
                 count = max(0, int(values[c]))

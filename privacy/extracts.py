@@ -10,30 +10,20 @@ import json
 import zipfile
 from typing import Any, Literal
 
+import polars as pl
 import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session, sessionmaker
 
-from consent.eligibility import eligible_donors
 from datacommons.auth import Principal
-from datacommons.db import utcnow
 from datacommons.errors import InvalidInput
 from datacommons.storage import ParquetStore
-from privacy import ledger
 from privacy.engine import plan_query, release_cells
-from privacy.frames import load_frame
 from privacy.models import Release
 from privacy.query import Measure, Query, check_query
-from privacy.service import (
-    answer_of,
-    budget_body,
-    commit_release,
-    find_release,
-    organisation_of,
-    target,
-)
+from privacy.service import Ask, Target, run
 
 Format = Literal["parquet", "csv"]
 
@@ -79,13 +69,11 @@ def _queries(request: ExtractRequest) -> list[Query]:
 
 
 def create_extract(factory: sessionmaker[Session], *, store: ParquetStore, request: ExtractRequest,
-                   principal: Principal) -> dict[str, Any]:
+                   principal: Principal, epsilon_per_person: float) -> dict[str, Any]:
     """Release every table of the extract under the request's epsilon, stored as one release."""
-    org = organisation_of(principal)
     queries = _queries(request)
-    query_hash = request.canonical_hash()
-    with factory() as session:
-        tgt = target(session, request.dataset)
+
+    def check(tgt: Target) -> None:
         if request.epsilon > tgt.policy.epsilon_per_query:
             raise InvalidInput(f"invalid extract: epsilon {request.epsilon} is over this dataset's "
                                f"cap of {tgt.policy.epsilon_per_query} per request")
@@ -94,29 +82,24 @@ def create_extract(factory: sessionmaker[Session], *, store: ParquetStore, reque
                 check_query(query, policy=tgt.policy, schema=tgt.schema)
             except InvalidInput as exc:
                 raise InvalidInput(f"table {table.name}: {exc.message}", errors=exc.errors) from exc
-        existing = find_release(session, kind="extract", version_id=tgt.version.id, organisation_id=org,
-                         query_hash=query_hash)
-        if existing is not None:
-            return answer_of(existing, repeat=True, budget=budget_body(session, tgt, org))
-        ledger.check_available(session, dataset_id=tgt.dataset.id, organisation_id=org,
-                               policy=tgt.policy, epsilon=request.epsilon)
-        eligible = eligible_donors(session, dataset_id=request.dataset, purpose=request.purpose,
-                                   at=utcnow())
-    frame = load_frame(store, tgt.version.content_hash, tgt.policy.privacy_unit)
-    tables = []
-    for table, query in zip(request.tables, queries, strict=True):
-        plan = plan_query(query, policy=tgt.policy, schema=tgt.schema)
-        cells = release_cells(frame, plan, policy=tgt.policy, eligible=eligible)
-        tables.append({"name": table.name, "group_by": plan.group_by, "filters": table.filters,
-                       "epsilon": query.epsilon, **cells})
-    result = {"dataset": tgt.dataset.id, "version": tgt.version.number, "purpose": request.purpose,
-              "epsilon": request.epsilon, "alpha": request.alpha,
-              "contributions_per_donor": tgt.policy.max_rows_per_unit, "licence": tgt.dataset.licence,
-              "tables": tables}
-    return commit_release(factory, kind="extract", tgt=tgt, principal=principal,
-                           organisation_id=org, purpose=request.purpose, query_hash=query_hash,
-                           query=request.model_dump(mode="json"), result=result,
-                           epsilon=request.epsilon, donors=len(eligible))
+
+    def compute(tgt: Target, frame: pl.DataFrame, donors: frozenset[str]) -> dict[str, Any]:
+        tables = []
+        for table, query in zip(request.tables, queries, strict=True):
+            plan = plan_query(query, policy=tgt.policy, schema=tgt.schema)
+            cells = release_cells(frame, plan, policy=tgt.policy, eligible=donors)
+            tables.append({"name": table.name, "group_by": plan.group_by, "filters": table.filters,
+                           "epsilon": query.epsilon, **cells})
+        return {"dataset": tgt.dataset.id, "version": tgt.version.number,
+                "purpose": request.purpose, "epsilon": request.epsilon, "alpha": request.alpha,
+                "contributions_per_donor": tgt.policy.max_rows_per_unit,
+                "licence": tgt.dataset.licence, "tables": tables}
+
+    ask = Ask(kind="extract", dataset_id=request.dataset, purpose=request.purpose,
+              epsilon=request.epsilon, query_hash=request.canonical_hash(),
+              query=request.model_dump(mode="json"), check=check, compute=compute)
+    return run(factory, store=store, ask=ask, principal=principal,
+               epsilon_per_person=epsilon_per_person)
 
 
 def metadata(release: Release, *, base_url: str) -> dict[str, Any]:
@@ -136,6 +119,7 @@ def metadata(release: Release, *, base_url: str) -> dict[str, Any]:
             "privacy_unit": "donor", "contributions_per_donor": result.get("contributions_per_donor"),
             "epsilon": release.epsilon, "alpha": result["alpha"],
             "split": "evenly over the tables, then over each table's noisy statistics",
+            "coverage": result.get("coverage"),
         },
         "tables": [{"name": t["name"], "group_by": t["group_by"], "filters": t["filters"],
                     "epsilon": t["epsilon"], "cells": len(t["rows"]), "accuracy": t["measures"]}

@@ -65,7 +65,7 @@ def _ensure_accounts(session: Session, dataset_id: str, scopes: list[str]) -> No
 
 def budgets(session: Session, *, dataset_id: str, organisation_id: int,
             policy: AccessPolicy) -> dict[str, Budget]:
-    """The dataset's total budget (all its versions), the organisation's budget there and the per-query cap."""
+    """The dataset's total budget (all its versions), the organisation's there, the per-query cap."""
     spent = dict(session.execute(
         select(BudgetAccount.scope, BudgetAccount.spent_nano).where(
             BudgetAccount.dataset_id == dataset_id,

@@ -30,9 +30,12 @@ PURPOSE = re.compile(r"^dpv:[A-Za-z][A-Za-z0-9]*$")
 
 
 class Measure(BaseModel):
-    """One statistic: count, sum, mean, quantile or histogram (the last four over a bounded column)."""
+    """One statistic: count (of persons), rows (of records), sum, mean, quantile or histogram (the
+    last four over a bounded column)."""
 
-    op: Literal["count", "sum", "mean", "quantile", "histogram"]
+    op: Literal["count", "rows", "sum", "mean", "quantile", "histogram"] = Field(
+        description="count: distinct persons (donors) in each cell; rows: their records in each cell "
+                    "(a person may have several); sum, mean, quantile, histogram: of a column")
     column: str | None = None
     bounds: tuple[float, float] | None = Field(
         None, description="Clamping bounds [lower, upper]: required for every op but count"
@@ -46,8 +49,8 @@ class Measure(BaseModel):
     @property
     def name(self) -> str:
         """The name of this measure's values in the answer rows."""
-        if self.op == "count":
-            return "count"
+        if self.op in ("count", "rows"):
+            return self.op
         if self.op == "quantile":
             return f"q{round((self.q or 0) * 100):02d}_{self.column}"
         return f"{self.op if self.op != 'histogram' else 'hist'}_{self.column}"
@@ -142,7 +145,7 @@ def check_query(query: Query, *, policy: AccessPolicy, schema: dict[str, str]) -
         bad("measures", "the same measure is asked twice")
     for i, measure in enumerate(query.measures):
         where = f"measures.{i}"
-        if measure.op == "count":
+        if measure.op in ("count", "rows"):
             continue
         column = measure.column
         if not column:

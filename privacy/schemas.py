@@ -46,6 +46,13 @@ class MeasureInfo(BaseModel):
     parts: list[NoisyPart]
 
 
+class Coverage(BaseModel):
+    """Whose records an answer covers: the rule and the per-person cap, never who was left out."""
+
+    epsilon_per_person: float = Field(description="Each donor's lifetime privacy-loss cap (epsilon)")
+    rule: str
+
+
 class Preview(BaseModel):
     """Cost and accuracy of a query, before spending anything."""
 
@@ -58,6 +65,7 @@ class Preview(BaseModel):
     affordable: bool
     measures: list[MeasureInfo]
     budget: Budgets
+    coverage: Coverage
 
 
 class QueryAnswer(BaseModel):
@@ -76,6 +84,8 @@ class QueryAnswer(BaseModel):
     rows: list[dict[str, Any]]
     created_at: str
     budget: Budgets
+    coverage: Coverage | None = Field(None, description="Absent on releases made before the "
+                                      "per-person cap existed")
 
 
 class ExtractTableOut(BaseModel):
@@ -105,6 +115,8 @@ class ExtractAnswer(BaseModel):
     tables: list[ExtractTableOut]
     created_at: str
     budget: Budgets
+    coverage: Coverage | None = Field(None, description="Absent on extracts made before the "
+                                      "per-person cap existed")
 
 
 class DPParameters(BaseModel):
@@ -117,6 +129,7 @@ class DPParameters(BaseModel):
     epsilon: float
     alpha: float
     split: str
+    coverage: Coverage | None = None
 
 
 class ExtractTableInfo(BaseModel):
@@ -159,7 +172,8 @@ class ExtractMetadata(BaseModel):
 
 
 class DatasetBudget(BaseModel):
-    """The caller's budgets on one private dataset's current version."""
+    """The caller's budgets on one private dataset (over all its versions; ``version`` is the
+    current one)."""
 
     dataset: str
     version: int

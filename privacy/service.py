@@ -1,7 +1,9 @@
 """Answering DP queries and extracts: purpose, eligible donors, budget, OpenDP noise, stored release.
 
-A release is all-or-nothing: the budget reservation, the stored release and its transparency-log
-entry are one transaction, committed before the answer leaves. The exact aggregation runs before that
+A release covers only donors whose consent covers its purpose and whose lifetime privacy loss stays
+within the per-person cap (:mod:`consent.privacy_loss`). It is all-or-nothing: the budget reservation,
+the per-person charges, the stored release and its transparency-log entry are one transaction,
+committed before the answer leaves. The exact aggregation runs before that
 transaction (outside the write lock); if the budget is refused, the noisy answer is thrown away unseen.
 The same query from the same organisation on the same version returns the stored release and spends
 nothing.
@@ -10,19 +12,22 @@ nothing.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
+import polars as pl
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from consent import privacy_loss
 from consent.eligibility import eligible_donors
 from consent.transparency import record_use
 from datacommons import registry
 from datacommons.auth import Organisation, Principal
 from datacommons.db import transaction, utcnow
-from datacommons.errors import Conflict, Forbidden, InvalidInput, NotFound
+from datacommons.errors import Conflict, Forbidden, InvalidInput, NotFound, Unavailable
 from datacommons.registry import AccessPolicy, Dataset, DatasetVersion
 from datacommons.storage import ParquetStore
 from privacy import ledger
@@ -78,7 +83,7 @@ def budget_body(session: Session, tgt: Target, organisation_id: int) -> dict[str
 
 
 def preview(session: Session, *, dataset_id: str, query: Query, principal: Principal,
-            ) -> dict[str, Any]:
+            epsilon_per_person: float) -> dict[str, Any]:
     """What the query would cost and how accurate it would be; spends nothing."""
     org = organisation_of(principal)
     tgt, plan = _plan(session, dataset_id, query)
@@ -87,7 +92,8 @@ def preview(session: Session, *, dataset_id: str, query: Query, principal: Princ
                      for k in ("dataset_total", "organisation"))
     return {"dataset": tgt.dataset.id, "version": tgt.version.number, "purpose": query.purpose,
             "epsilon": query.epsilon, "epsilon_spent": 0.0, "cells": len(plan.keys),
-            "affordable": affordable, "measures": describe(plan), "budget": budget}
+            "affordable": affordable, "measures": describe(plan), "budget": budget,
+            "coverage": coverage(epsilon_per_person)}
 
 
 def find_release(session: Session, *, kind: str, version_id: int, organisation_id: int,
@@ -103,66 +109,141 @@ def answer_of(release: Release, *, repeat: bool, budget: dict[str, Any]) -> dict
             "created_at": release.created_at.isoformat(), "budget": budget}
 
 
-def commit_release(factory: sessionmaker[Session], *, kind: str, tgt: Target, principal: Principal,
-                    organisation_id: int, purpose: str, query_hash: str, query: dict[str, Any],
-                    result: dict[str, Any], epsilon: float, donors: int) -> dict[str, Any]:
-    """Reserve the budget, store the release and log its use, in one transaction."""
+#: How many times a release is computed again when a concurrent one changed who has budget left.
+MAX_ATTEMPTS = 5
+
+
+@dataclass(frozen=True)
+class Ask:
+    """A query or an extract, as the release pipeline runs it."""
+
+    kind: Literal["query", "extract"]
+    dataset_id: str
+    purpose: str
+    epsilon: float
+    query_hash: str
+    query: dict[str, Any]
+    #: Raises InvalidInput when the request breaks the dataset's policy.
+    check: Callable[[Target], None]
+    #: The released result over the frame, restricted to the included donors.
+    compute: Callable[[Target, pl.DataFrame, frozenset[str]], dict[str, Any]]
+
+
+def coverage(cap: float) -> dict[str, Any]:
+    """What every answer says about whose records it covers (the rule, never who it left out)."""
+    return {"epsilon_per_person": cap,
+            "rule": ("Only donors whose consent covers this purpose and whose lifetime privacy loss, "
+                     "with this release, stays within the per-person cap are included; nothing is "
+                     "computed from anyone else's records.")}
+
+
+def run(factory: sessionmaker[Session], *, store: ParquetStore, ask: Ask, principal: Principal,
+        epsilon_per_person: float) -> dict[str, Any]:
+    """The one release pipeline of queries and extracts.
+
+    Plan and check → a stored repeat is answered as it is → budgets checked → eligible donors, less
+    those past the per-person cap → exact aggregates and OpenDP noise (outside the write lock) →
+    budgets, per-person charges, the release and its log entry in one transaction. If a concurrent
+    release changed who has budget left in between, the release is computed again from the start.
+    """
+    org = organisation_of(principal)
+    for _attempt in range(MAX_ATTEMPTS):
+        with factory() as session:
+            tgt = target(session, ask.dataset_id)
+            ask.check(tgt)
+            if ask.epsilon > epsilon_per_person:
+                raise InvalidInput(f"invalid {ask.kind}: epsilon: {ask.epsilon:g} is over each "
+                                   f"donor's lifetime cap of {epsilon_per_person:g}: no donor "
+                                   "could be included")
+            existing = find_release(session, kind=ask.kind, version_id=tgt.version.id,
+                                    organisation_id=org, query_hash=ask.query_hash)
+            if existing is not None:
+                return answer_of(existing, repeat=True, budget=budget_body(session, tgt, org))
+            ledger.check_available(session, dataset_id=tgt.dataset.id, organisation_id=org,
+                                   policy=tgt.policy, epsilon=ask.epsilon)
+            eligible = eligible_donors(session, dataset_id=ask.dataset_id, purpose=ask.purpose,
+                                       at=utcnow())
+            chosen = privacy_loss.inclusion(session, donors=eligible, epsilon=ask.epsilon,
+                                            cap=epsilon_per_person)
+        frame = load_frame(store, tgt.version.content_hash, tgt.policy.privacy_unit)
+        result = {**ask.compute(tgt, frame, chosen.donors), "coverage": coverage(epsilon_per_person)}
+        try:
+            return _commit(factory, ask=ask, tgt=tgt, principal=principal, organisation_id=org,
+                           result=result, eligible=eligible, chosen=chosen,
+                           epsilon_per_person=epsilon_per_person)
+        except privacy_loss.InclusionChanged:
+            continue
+    raise Unavailable("the commons is busy with other releases over the same donors: try again",
+                      headers={"Retry-After": "1"})
+
+
+def _commit(factory: sessionmaker[Session], *, ask: Ask, tgt: Target, principal: Principal,
+            organisation_id: int, result: dict[str, Any], eligible: frozenset[str],
+            chosen: privacy_loss.Inclusion, epsilon_per_person: float) -> dict[str, Any]:
+    """Reserve the budgets, charge each included donor, store the release and log its use."""
+    kind = ask.kind
     try:
         with transaction(factory, immediate=True) as session:
             existing = find_release(session, kind=kind, version_id=tgt.version.id,
-                             organisation_id=organisation_id, query_hash=query_hash)
+                                    organisation_id=organisation_id, query_hash=ask.query_hash)
             if existing is not None:
                 return answer_of(existing, repeat=True,
-                               budget=budget_body(session, tgt, organisation_id))
+                                 budget=budget_body(session, tgt, organisation_id))
             ledger.reserve(session, dataset_id=tgt.dataset.id, organisation_id=organisation_id,
-                           policy=tgt.policy, epsilon=epsilon)
+                           policy=tgt.policy, epsilon=ask.epsilon)
+            org = session.get(Organisation, organisation_id)
+            now = utcnow()
             release = Release(id=uuid.uuid4().hex, kind=kind, dataset_id=tgt.dataset.id,
                               version_id=tgt.version.id, organisation_id=organisation_id,
-                              actor=principal.actor, purpose=purpose, query_hash=query_hash,
-                              query=query, result=result, epsilon=epsilon, donors=donors,
-                              created_at=utcnow())
+                              actor=principal.actor, purpose=ask.purpose, query_hash=ask.query_hash,
+                              query=ask.query, result=result, epsilon=ask.epsilon,
+                              donors=len(chosen.donors), created_at=now)
+            privacy_loss.charge(session, eligible=eligible, chosen=chosen, epsilon=ask.epsilon,
+                                cap=epsilon_per_person, use=privacy_loss.Use(
+                                    release_id=release.id,
+                                    kind="release" if kind == "query" else "extract",
+                                    dataset_id=tgt.dataset.id, version=tgt.version.number,
+                                    organisation=org.name if org else None, purpose=ask.purpose,
+                                    epsilon=ask.epsilon, at=now))
             session.add(release)
             session.flush()
-            org = session.get(Organisation, organisation_id)
             record_use(session, kind="release" if kind == "query" else "extract",
-                       actor=principal.actor, purpose=purpose,
+                       actor=principal.actor, purpose=ask.purpose,
                        datasets=[tgt.dataset.id], organisation=org.name if org else None,
-                       details={"release_id": release.id, "epsilon": epsilon,
+                       details={"release_id": release.id, "epsilon": ask.epsilon,
                                 "version": tgt.version.number})
-            return answer_of(release, repeat=False, budget=budget_body(session, tgt, organisation_id))
+            return answer_of(release, repeat=False,
+                             budget=budget_body(session, tgt, organisation_id))
     except IntegrityError:
-        # the same query from the same organisation was committed a moment before: answer with it
+        # the same request from the same organisation was committed a moment before: answer with it
         with factory() as session:
             existing = find_release(session, kind=kind, version_id=tgt.version.id,
-                             organisation_id=organisation_id, query_hash=query_hash)
+                                    organisation_id=organisation_id, query_hash=ask.query_hash)
             if existing is None:
                 raise
-            return answer_of(existing, repeat=True, budget=budget_body(session, tgt, organisation_id))
+            return answer_of(existing, repeat=True,
+                             budget=budget_body(session, tgt, organisation_id))
 
 
 def release(factory: sessionmaker[Session], *, store: ParquetStore, dataset_id: str, query: Query,
-            principal: Principal) -> dict[str, Any]:
-    """Answer a DP query over the donors whose consent covers its purpose now."""
-    org = organisation_of(principal)
-    query_hash = query.canonical_hash()
-    with factory() as session:
-        tgt, plan = _plan(session, dataset_id, query)
-        existing = find_release(session, kind="query", version_id=tgt.version.id, organisation_id=org,
-                         query_hash=query_hash)
-        if existing is not None:
-            return answer_of(existing, repeat=True, budget=budget_body(session, tgt, org))
-        ledger.check_available(session, dataset_id=tgt.dataset.id, organisation_id=org,
-                               policy=tgt.policy, epsilon=query.epsilon)
-        eligible = eligible_donors(session, dataset_id=dataset_id, purpose=query.purpose,
-                                   at=utcnow())
-    frame = load_frame(store, tgt.version.content_hash, tgt.policy.privacy_unit)
-    cells = release_cells(frame, plan, policy=tgt.policy, eligible=eligible)
-    result = {"dataset": tgt.dataset.id, "version": tgt.version.number, "purpose": query.purpose,
-              "epsilon": query.epsilon, "alpha": query.alpha, "group_by": plan.group_by, **cells}
-    return commit_release(factory, kind="query", tgt=tgt, principal=principal,
-                           organisation_id=org, purpose=query.purpose, query_hash=query_hash,
-                           query=query.model_dump(mode="json"), result=result,
-                           epsilon=query.epsilon, donors=len(eligible))
+            principal: Principal, epsilon_per_person: float) -> dict[str, Any]:
+    """Answer a DP query over the donors whose consent covers its purpose now and who have budget
+    left."""
+
+    def check(tgt: Target) -> None:
+        check_query(query, policy=tgt.policy, schema=tgt.schema)
+
+    def compute(tgt: Target, frame: pl.DataFrame, donors: frozenset[str]) -> dict[str, Any]:
+        plan = plan_query(query, policy=tgt.policy, schema=tgt.schema)
+        cells = release_cells(frame, plan, policy=tgt.policy, eligible=donors)
+        return {"dataset": tgt.dataset.id, "version": tgt.version.number, "purpose": query.purpose,
+                "epsilon": query.epsilon, "alpha": query.alpha, "group_by": plan.group_by, **cells}
+
+    ask = Ask(kind="query", dataset_id=dataset_id, purpose=query.purpose, epsilon=query.epsilon,
+              query_hash=query.canonical_hash(), query=query.model_dump(mode="json"), check=check,
+              compute=compute)
+    return run(factory, store=store, ask=ask, principal=principal,
+               epsilon_per_person=epsilon_per_person)
 
 
 def get_release(session: Session, *, release_id: str, kind: str, principal: Principal) -> Release:

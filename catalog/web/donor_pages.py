@@ -24,7 +24,8 @@ from datacommons.errors import InvalidInput
 router = APIRouter(include_in_schema=False)
 
 
-def portal_data(session: Session, *, donor_id: str, kek: bytes) -> dict[str, Any]:
+def portal_data(session: Session, *, donor_id: str, kek: bytes,
+                epsilon_per_person: float) -> dict[str, Any]:
     """What a signed-in donor sees: their record, every program with its current text and the
     donor's consent to it, and every use of the datasets they contributed to."""
     consents = [donors.consent_public(session, c, with_events=False)
@@ -34,7 +35,8 @@ def portal_data(session: Session, *, donor_id: str, kek: bytes) -> dict[str, Any
              for p in programs.list_programs(session)]
     uses = [transparency.entry_public(e) for e in
             transparency.uses_touching(session, donors.contributed_datasets(session, donor_id))]
-    return {"profile": donors.profile(session, donor_id=donor_id, kek=kek),
+    return {"profile": donors.profile(session, donor_id=donor_id, kek=kek,
+                                      epsilon_per_person=epsilon_per_person),
             "programs": items, "uses": uses}
 
 
@@ -45,7 +47,9 @@ def donor_page(request: Request, session: SessionDep) -> HTMLResponse:
     context: dict[str, Any] = {"portal": None, "new_token": None, "error": None}
     if principal is not None and principal.role == "donor" and principal.donor_id:
         kek = Signer.of(request.app.state.settings).kek
-        context["portal"] = portal_data(session, donor_id=principal.donor_id, kek=kek)
+        context["portal"] = portal_data(
+            session, donor_id=principal.donor_id, kek=kek,
+            epsilon_per_person=request.app.state.settings.privacy_epsilon_per_person)
     return render(request, "donor.html", context, principal=principal)
 
 
@@ -73,7 +77,8 @@ def donor_register(request: Request, name: Annotated[str, Form()] = "",
     csrf = secrets.token_urlsafe(24)
     with request.app.state.sessionmaker() as session:
         principal = authenticate(session, token)
-        portal = portal_data(session, donor_id=donor_id, kek=signer.kek)
+        portal = portal_data(session, donor_id=donor_id, kek=signer.kek,
+                             epsilon_per_person=settings.privacy_epsilon_per_person)
     request.cookies[CSRF_COOKIE] = csrf  # the page rendered now already carries the new CSRF token
     response = render(request, "donor.html", {"portal": portal, "new_token": token, "error": None},
                       principal=principal, status=201)

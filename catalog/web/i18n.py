@@ -214,6 +214,21 @@ TEXTS: dict[str, dict[str, str]] = {
     "renew_new_text": {"it": "Rinnova sul nuovo testo", "en": "Renew on the new text"},
     "valid_until": {"it": "valido fino al", "en": "valid until"},
     "receipt": {"it": "Scarica la ricevuta firmata", "en": "Download the signed receipt"},
+    "privacy_loss": {"it": "La tua perdita di privacy", "en": "Your privacy loss"},
+    "privacy_loss_summary": {
+        "it": "I tuoi dati sono stati inclusi in {n} risposte; perdita di privacy ε {spent} su {cap}.",
+        "en": "Your data were included in {n} answers; privacy loss ε {spent} of {cap}."},
+    "privacy_loss_help": {
+        "it": "Ogni risposta statistica che include i tuoi dati rivela un poco di te, misurato da ε. "
+              "Il totale, su tutti i dataset e tutte le versioni, non supera mai il limite: "
+              "raggiunto il limite, nessuna risposta ti includerà più.",
+        "en": "Every statistical answer that includes your data reveals a little about you, "
+              "measured by ε. The total, across every dataset and version, never passes the cap: "
+              "once it is reached, no answer will include you again."},
+    "privacy_loss_none": {"it": "Nessuna risposta ha ancora incluso i tuoi dati.",
+                          "en": "No answer has included your data yet."},
+    "answers_including_you": {"it": "Risposte che hanno incluso i tuoi dati",
+                              "en": "Answers that included your data"},
     "uses": {"it": "Usi dei tuoi dati", "en": "Uses of your data"},
     "no_uses": {"it": "Nessun uso registrato.", "en": "No recorded use."},
     "when": {"it": "Quando", "en": "When"},

@@ -44,3 +44,11 @@ def policy() -> AccessPolicy:
         public_dimensions={"comune": COMUNI, "age_band": AGE_BANDS, "sex": ["F", "M"],
                            "year": ["2022", "2023", "2024"]},
         epsilon_total=5.0, epsilon_per_organisation=2.0, epsilon_per_query=1.0)
+
+
+@pytest.fixture
+def private(sessions, settings):  # type: ignore[no-untyped-def]
+    """The private test dataset published, with its donors' consents; the donors' pseudonyms."""
+    from tests.privacy.test_api import publish_private
+
+    return publish_private(sessions, settings)

@@ -39,7 +39,8 @@ QUERY = {"purpose": RESEARCH, "group_by": ["comune", "age_band"],
 
 
 def publish_private(sessions, settings: Settings, *, total: float = 3.0, per_org: float = 2.0,  # type: ignore[no-untyped-def]
-                    n_rows: int = 6000, n_donors: int = 2500) -> list[str]:
+                    n_rows: int = 6000, n_donors: int = 2500,
+                    hold_out: frozenset[str] = frozenset()) -> list[str]:
     frame = make_frame(n_rows=n_rows, n_donors=n_donors).drop("_rank")
     store = ParquetStore(settings.store_dir)
     with transaction(sessions, immediate=True) as session:
@@ -55,15 +56,12 @@ def publish_private(sessions, settings: Settings, *, total: float = 3.0, per_org
             public_dimensions={"comune": COMUNI, "age_band": AGE_BANDS, "sex": ["F", "M"],
                                "year": ["2022", "2023", "2024"]},
             epsilon_total=total, epsilon_per_organisation=per_org, epsilon_per_query=1.0))
-        donors = sorted(set(frame["donor_id"].to_list()))
+        donors = sorted(set(frame["donor_id"].to_list()) - hold_out)
         seed_consent(session, dataset_id=DATASET, donor_ids=donors, organisation="Coop B",
                      settings=settings)
     return donors
 
 
-@pytest.fixture
-def private(sessions, settings: Settings) -> list[str]:  # type: ignore[no-untyped-def]
-    return publish_private(sessions, settings)
 
 
 def test_preview_spends_nothing_and_release_spends_what_it_said(client: TestClient, tokens, private) -> None:  # type: ignore[no-untyped-def]
@@ -136,7 +134,8 @@ def test_concurrent_releases_never_overspend(sessions, settings: Settings, app) 
     def attempt(i: int) -> str:
         query = Query.model_validate({**QUERY, "epsilon": 0.1, "alpha": 0.01 + i / 1000})
         try:
-            service.release(sessions, store=store, dataset_id=DATASET, query=query, principal=caller)
+            service.release(sessions, store=store, dataset_id=DATASET, query=query, principal=caller,
+                            epsilon_per_person=settings.privacy_epsilon_per_person)
             return "released"
         except TooManyRequests:
             return "429"

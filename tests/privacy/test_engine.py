@@ -38,7 +38,8 @@ def opendp_scales(frame: pl.DataFrame, aggs: list[pl.Expr], epsilon: float, k: i
 @pytest.mark.filterwarnings("ignore::FutureWarning")
 def test_noise_scales_are_opendps_own(frame: pl.DataFrame, policy: AccessPolicy) -> None:
     cents = frame.with_columns((pl.col("monthly_wage") * 100).round().cast(pl.Int64).alias("wage_c"))
-    q = query(measures=[{"op": "count"}, {"op": "sum", "column": "employed_12m", "bounds": [0, 1]},
+    # OpenDP's len() counts rows, as our "rows" measure does ("count" counts persons)
+    q = query(measures=[{"op": "rows"}, {"op": "sum", "column": "employed_12m", "bounds": [0, 1]},
                         {"op": "mean", "column": "monthly_wage", "bounds": [0, 5000]}], epsilon=0.6)
     ours = [p.scale * p.unit for p in plan_query(q, policy=policy, schema=SCHEMA).parts]
     theirs = opendp_scales(cents, [dp.len(), pl.col("employed_12m").fill_null(0).dp.sum((0, 1)),
@@ -65,9 +66,29 @@ def test_contributions_are_truncated_to_the_bound(policy: AccessPolicy) -> None:
                           "age_band": ["25-34"] * 11, "sex": ["F"] * 11, "employed_12m": [1] * 11,
                           "monthly_wage": [1000.0] * 11, "year": [2024] * 11})
     heavy = heavy.with_columns(pl.int_range(pl.len(), dtype=pl.UInt32).over("donor_id").alias("_rank"))
-    plan = plan_query(query(group_by=[]), policy=policy, schema=SCHEMA)
-    counts = exact_cells(heavy, plan, policy=policy, eligible=None)[0]
-    assert counts.tolist() == [3 + 1]
+    plan = plan_query(query(group_by=[], measures=[{"op": "count"}, {"op": "rows"}]),
+                      policy=policy, schema=SCHEMA)
+    persons, rows = exact_cells(heavy, plan, policy=policy, eligible=None)
+    assert (persons.tolist(), rows.tolist()) == ([2], [3 + 1])
+
+
+def test_count_counts_persons_with_the_sensitivity_that_follows(policy: AccessPolicy) -> None:
+    """A person adds at most 1 to a cell's count, in at most min(k, cells) cells (k = 3 here)."""
+    many = pl.DataFrame({"donor_id": ["D1"] * 3 + ["D2"], "comune": [COMUNI[0]] * 4,
+                         "age_band": ["15-24", "25-34", "25-34", "25-34"], "sex": ["F"] * 4,
+                         "employed_12m": [1] * 4, "monthly_wage": [1000.0] * 4, "year": [2024] * 4})
+    many = many.with_columns(pl.int_range(pl.len(), dtype=pl.UInt32).over("donor_id").alias("_rank"))
+    plan = plan_query(query(group_by=["age_band"], measures=[{"op": "count"}, {"op": "rows"}]),
+                      policy=policy, schema=SCHEMA)
+    persons, rows = exact_cells(many, plan, policy=policy, eligible=None)
+    assert (persons.tolist(), rows.tolist()) == ([1, 2, 0, 0, 0], [1, 3, 0, 0, 0])
+    assert [(p.kind, p.sensitivity) for p in plan.parts] == [("persons", 3), ("rows", 3)]
+    one_cell = plan_query(query(group_by=[], measures=[{"op": "count"}]), policy=policy,
+                          schema=SCHEMA)
+    two_cells = plan_query(query(group_by=["sex"], measures=[{"op": "count"}]), policy=policy,
+                           schema=SCHEMA)
+    assert [p.sensitivity for p in one_cell.parts + two_cells.parts] == [1, 2]
+    assert one_cell.parts[0].scale == pytest.approx(1 / 0.5, rel=1e-4)
 
 
 def test_only_eligible_donors_count(frame: pl.DataFrame, policy: AccessPolicy) -> None:
@@ -78,7 +99,7 @@ def test_only_eligible_donors_count(frame: pl.DataFrame, policy: AccessPolicy) -
     rows_of_one = frame.filter((pl.col("donor_id") == one) & (pl.col("_rank") < 3))
     everyone = exact_cells(frame, plan, policy=policy, eligible=donors)
     without = exact_cells(frame, plan, policy=policy, eligible=donors - {one})
-    assert everyone[0][0] - without[0][0] == rows_of_one.height
+    assert everyone[0][0] - without[0][0] == 1  # one person fewer
     wage_cents = int((rows_of_one["monthly_wage"] * 100).round().sum())
     assert everyone[1][0] - without[1][0] == wage_cents
     assert exact_cells(frame, plan, policy=policy, eligible=frozenset())[0].tolist() == [0]

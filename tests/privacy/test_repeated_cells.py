@@ -17,7 +17,7 @@ from privacy.engine import plan_query
 from privacy.query import Query, check_query
 from tests.conftest import bearer
 from tests.privacy.conftest import SCHEMA
-from tests.privacy.test_api import DATASET, RESEARCH, URL, private  # noqa: F401 (fixture)
+from tests.privacy.test_api import DATASET, RESEARCH, URL
 
 TORINO_LIKE = "001001"  # a comune of the test key set
 COPIES = 5_000

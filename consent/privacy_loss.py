@@ -1,0 +1,312 @@
+"""Every donor's lifetime privacy loss, across all datasets and versions: the per-person ledger.
+
+The donor is the privacy unit of the whole commons. Every DP release or extract charges its epsilon
+to each donor it includes. A donor whose lifetime loss would pass the per-person cap is left out of
+the release *before* aggregation: an individual privacy filter (Feldman and Zrnic, "Individual
+Privacy Accounting via a Rényi Filter", 2021), sound because whether a donor is included depends only
+on that donor's own history, never on anyone else's records. Nothing about the donors left out is
+released, not even how many there were.
+
+How it is stored, and how it grows. Donors included in exactly the same releases share one
+:class:`~consent.models.LossGroup`, which points at the newest :class:`~consent.models.LossNode` of
+their common history; a node is one release (dataset, version, organisation, purpose, epsilon, time)
+with its parent, the release before it in that history, and the history's running total. So:
+
+- a release that includes every donor of a group adds one node and moves the group's pointer: one row
+  written, however many donors the group holds;
+- a release that includes only part of a group splits it and moves the *smaller* side to a new group
+  (partition refinement): rows are written per donor only where histories diverge;
+- a donor's first inclusion ever writes their membership row, once in their lifetime.
+
+The tables grow with releases × groups, not releases × donors. A donor's history is the chain of
+nodes from their group's node to the root. Charges are serialised by a lock on the one
+:class:`~consent.models.LossState` row, whose ``membership`` counter moves whenever a donor joins,
+leaves or changes group, so each process reloads only the membership rows that changed.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session, aliased
+
+from consent.models import LossGroup, LossMember, LossNode, LossState
+
+NANO = 10**9
+STATE_ID = 1
+#: Donors per statement when membership rows are written or moved.
+CHUNK = 500
+
+
+def to_nano(epsilon: float) -> int:
+    """Epsilon as an exact integer amount (rounded up: a donor is never under-charged)."""
+    return -(-round(epsilon * NANO * 1000) // 1000)
+
+
+class InclusionChanged(Exception):
+    """Another release changed who has budget left since this one chose its donors: choose again."""
+
+
+@dataclass(frozen=True)
+class Use:
+    """What a release is, as a donor's history records it."""
+
+    release_id: str
+    kind: str
+    dataset_id: str
+    version: int
+    organisation: str | None
+    purpose: str
+    epsilon: float
+    at: datetime
+
+
+@dataclass(frozen=True)
+class Inclusion:
+    """The donors a release includes: the eligible ones with enough of their lifetime budget left."""
+
+    donors: frozenset[str]
+    membership: int
+    #: Eligible donors per group (None: never included before).
+    counts: dict[int | None, int] = field(repr=False)
+    left_out_groups: frozenset[int]
+
+
+@dataclass
+class _Members:
+    membership: int
+    group_of: dict[str, int | None]
+    members_of: dict[int, set[str]]
+    #: The last partition computed: (eligible donors, counts per group).
+    last: tuple[frozenset[str], dict[int | None, int]] | None = None
+
+
+_members: dict[str, _Members] = {}
+_lock = threading.Lock()
+
+
+def _url(session: Session) -> str:
+    return session.get_bind().engine.url.render_as_string(hide_password=True)
+
+
+def _membership(session: Session, *, lock: bool = False) -> int:
+    query = select(LossState.membership).where(LossState.id == STATE_ID)
+    if lock:
+        query = query.with_for_update()
+    return int(session.scalar(query) or 0)
+
+
+def _load(session: Session, membership: int) -> _Members:
+    """This process's copy of the membership table, brought up to ``membership`` (call under _lock)."""
+    key = _url(session)
+    cached = _members.get(key)
+    if cached is not None and cached.membership == membership:
+        return cached
+    if cached is None or cached.membership > membership:  # first use, or a restored database
+        cached = _Members(0, {}, {})
+        rows = session.execute(select(LossMember.donor_id, LossMember.group_id))
+    else:
+        rows = session.execute(select(LossMember.donor_id, LossMember.group_id)
+                               .where(LossMember.moved > cached.membership))
+    for donor_id, group_id in rows:
+        old = cached.group_of.get(donor_id)
+        if old is not None:
+            cached.members_of[old].discard(donor_id)
+        cached.group_of[donor_id] = group_id
+        if group_id is not None:
+            cached.members_of.setdefault(group_id, set()).add(donor_id)
+    cached.membership = membership
+    cached.last = None
+    _members[key] = cached
+    return cached
+
+
+def _counts(members: _Members, donors: frozenset[str]) -> dict[int | None, int]:
+    """How many of ``donors`` each group holds (cached: the same eligible set comes back often)."""
+    if members.last is not None and members.last[0] is donors:
+        return members.last[1]
+    group_of = members.group_of
+    counts = dict(Counter(group_of.get(d) for d in donors))
+    members.last = (donors, counts)
+    return counts
+
+
+def _group_totals(session: Session, group_ids: list[int]) -> dict[int, tuple[int, int, int, int]]:
+    """Per group: (size, node id, spent nano-epsilon, uses)."""
+    out: dict[int, tuple[int, int, int, int]] = {}
+    for start in range(0, len(group_ids), CHUNK):
+        chunk = group_ids[start:start + CHUNK]
+        rows = session.execute(
+            select(LossGroup.id, LossGroup.size, LossNode.id, LossNode.spent_nano, LossNode.uses)
+            .join(LossNode, LossNode.id == LossGroup.node_id).where(LossGroup.id.in_(chunk)))
+        for group_id, size, node_id, spent, uses in rows:
+            out[group_id] = (size, node_id, spent, uses)
+    return out
+
+
+def _inclusion(session: Session, *, donors: frozenset[str], epsilon: float, cap: float,
+               membership: int) -> tuple[Inclusion, dict[int, tuple[int, int, int, int]]]:
+    with _lock:
+        members = _load(session, membership)
+        counts = _counts(members, donors)
+        totals = _group_totals(session, [g for g in counts if g is not None])
+        amount, limit = to_nano(epsilon), to_nano(cap)
+        left_out = frozenset(g for g, (_size, _node, spent, _uses) in totals.items()
+                             if spent + amount > limit)
+        included = donors
+        if left_out or amount > limit:
+            group_of = members.group_of
+            included = frozenset(d for d in donors if group_of.get(d) not in left_out
+                                 and (group_of.get(d) is not None or amount <= limit))
+    return Inclusion(included, membership, counts, left_out), totals
+
+
+def inclusion(session: Session, *, donors: frozenset[str], epsilon: float,
+              cap: float) -> Inclusion:
+    """The donors of ``donors`` whose lifetime loss stays within ``cap`` after spending ``epsilon``."""
+    membership = _membership(session)
+    return _inclusion(session, donors=donors, epsilon=epsilon, cap=cap, membership=membership)[0]
+
+
+def charge(session: Session, *, eligible: frozenset[str], chosen: Inclusion, epsilon: float,
+           cap: float, use: Use) -> None:
+    """Charge ``epsilon`` to every donor ``chosen`` includes, in the caller's transaction.
+
+    Takes the ledger's lock and checks that the donors with budget left are still exactly those the
+    release was computed over; if a concurrent release changed that, raises :class:`InclusionChanged`
+    (the caller rolls back and computes the release again) — so no donor is ever charged past the cap.
+    """
+    membership = _membership(session, lock=True)
+    fresh, totals = _inclusion(session, donors=eligible, epsilon=epsilon, cap=cap,
+                               membership=membership)
+    if fresh.donors != chosen.donors:
+        raise InclusionChanged
+    if not fresh.donors:
+        return
+    amount = to_nano(epsilon)
+    moved = membership + 1
+    moves: dict[int, list[str]] = {}  # new group id -> donors that move there
+    changed = False
+    with _lock:
+        members = _load(session, membership)
+        for group_id, count in fresh.counts.items():
+            if group_id is None or group_id in fresh.left_out_groups:
+                continue
+            size, node_id, spent, uses = totals[group_id]
+            node = _node(session, use, parent=node_id, amount=amount, spent=spent + amount,
+                         uses=uses + 1)
+            if count == size:  # the whole group: one pointer moves
+                session.execute(update(LossGroup).where(LossGroup.id == group_id)
+                                .values(node_id=node.id))
+                continue
+            inside = count <= size - count
+            if inside:  # the included donors are the smaller side: they move to the new history
+                leaving = [d for d in fresh.donors if members.group_of.get(d) == group_id]
+                target = _group(session, node_id=node.id, size=count)
+                session.execute(update(LossGroup).where(LossGroup.id == group_id)
+                                .values(size=size - count))
+            else:  # the others are fewer: they keep the old history in a new group
+                leaving = [d for d in members.members_of.get(group_id, ())
+                           if d not in fresh.donors]
+                target = _group(session, node_id=node_id, size=size - count)
+                session.execute(update(LossGroup).where(LossGroup.id == group_id)
+                                .values(node_id=node.id, size=count))
+            moves[target] = leaving
+        newcomers = [d for d in fresh.donors if members.group_of.get(d) is None]
+    if newcomers:
+        node = _node(session, use, parent=None, amount=amount, spent=amount, uses=1)
+        _join(session, _group(session, node_id=node.id, size=len(newcomers)), newcomers, moved)
+        changed = True
+    for target, donors in moves.items():
+        for start in range(0, len(donors), CHUNK):
+            session.execute(update(LossMember)
+                            .where(LossMember.donor_id.in_(donors[start:start + CHUNK]))
+                            .values(group_id=target, moved=moved)
+                            .execution_options(synchronize_session=False))
+        changed = True
+    if changed:
+        session.execute(update(LossState).where(LossState.id == STATE_ID)
+                        .values(membership=moved))
+
+
+def _node(session: Session, use: Use, *, parent: int | None, amount: int, spent: int,
+          uses: int) -> LossNode:
+    node = LossNode(parent_id=parent, release_id=use.release_id, kind=use.kind,
+                    dataset_id=use.dataset_id, version=use.version, organisation=use.organisation,
+                    purpose=use.purpose, epsilon_nano=amount, spent_nano=spent, uses=uses, at=use.at)
+    session.add(node)
+    session.flush()
+    return node
+
+
+def _group(session: Session, *, node_id: int, size: int) -> int:
+    group = LossGroup(node_id=node_id, size=size)
+    session.add(group)
+    session.flush()
+    return group.id
+
+
+def _join(session: Session, group_id: int, donors: list[str], moved: int) -> None:
+    """Put ``donors`` (never included before, or erased and registered again) in ``group_id``."""
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    for start in range(0, len(donors), CHUNK):
+        rows = [{"donor_id": d, "group_id": group_id, "moved": moved}
+                for d in donors[start:start + CHUNK]]
+        statement = insert(LossMember).values(rows)
+        session.execute(statement.on_conflict_do_update(
+            index_elements=["donor_id"],
+            set_={"group_id": statement.excluded.group_id, "moved": statement.excluded.moved}))
+
+
+def forget(session: Session, donor_id: str) -> None:
+    """Erase the link between a donor and their history (the donor's account is being erased)."""
+    membership = _membership(session, lock=True)
+    member = session.get(LossMember, donor_id)
+    if member is None or member.group_id is None:
+        return
+    session.execute(update(LossGroup).where(LossGroup.id == member.group_id)
+                    .values(size=LossGroup.size - 1))
+    member.group_id = None
+    member.moved = membership + 1
+    session.execute(update(LossState).where(LossState.id == STATE_ID)
+                    .values(membership=membership + 1))
+    session.flush()
+
+
+def history(session: Session, donor_id: str, *, limit: int | None = None,
+            offset: int = 0) -> tuple[float, int, list[dict[str, Any]]]:
+    """A donor's lifetime loss, how many releases included them, and those releases (newest first)."""
+    member = session.get(LossMember, donor_id)
+    if member is None or member.group_id is None:
+        return 0.0, 0, []
+    group = session.get(LossGroup, member.group_id)
+    assert group is not None
+    top = session.get(LossNode, group.node_id)
+    assert top is not None
+    chain = select(LossNode.id, LossNode.parent_id).where(LossNode.id == top.id).cte(
+        "chain", recursive=True)
+    parent = aliased(LossNode)
+    chain = chain.union_all(select(parent.id, parent.parent_id)
+                            .join(chain, parent.id == chain.c.parent_id))
+    query = (select(LossNode).join(chain, LossNode.id == chain.c.id)
+             .order_by(LossNode.uses.desc()).offset(offset))
+    if limit is not None:
+        query = query.limit(limit)
+    releases = [{"release_id": n.release_id, "kind": n.kind, "dataset": n.dataset_id,
+                 "version": n.version, "organisation": n.organisation, "purpose": n.purpose,
+                 "epsilon": n.epsilon_nano / NANO, "at": n.at}
+                for n in session.scalars(query)]
+    return top.spent_nano / NANO, top.uses, releases
+
+
+def clear_cache() -> None:
+    """Forget this process's copy of the membership (tests and benchmarks measure cold calls)."""
+    with _lock:
+        _members.clear()

@@ -1,0 +1,109 @@
+"""consent: the per-person privacy-loss ledger (every donor's lifetime epsilon)
+
+The releases made before this ledger existed are replayed into it, oldest first: each charges its
+epsilon to the donors whose consent covered it at the time it was made (the eligibility the engine
+used), with no cap, so every donor's recorded loss is what they really spent.
+
+Revision ID: 0007
+Revises: 0003
+Create Date: 2026-12-01
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+from datacommons.db import UTCDateTime
+
+revision = "0007"
+down_revision = "0003"
+branch_labels = None
+depends_on = "0005"
+
+
+def upgrade() -> None:
+    op.create_table(
+        "privacy_loss_nodes",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("parent_id", sa.Integer(), nullable=True),
+        sa.Column("release_id", sa.String(length=32), nullable=False),
+        sa.Column("kind", sa.String(length=16), nullable=False),
+        sa.Column("dataset_id", sa.String(length=64), nullable=False),
+        sa.Column("version", sa.Integer(), nullable=False),
+        sa.Column("organisation", sa.String(length=200), nullable=True),
+        sa.Column("purpose", sa.String(length=100), nullable=False),
+        sa.Column("epsilon_nano", sa.BigInteger(), nullable=False),
+        sa.Column("spent_nano", sa.BigInteger(), nullable=False),
+        sa.Column("uses", sa.Integer(), nullable=False),
+        sa.Column("at", UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(["parent_id"], ["privacy_loss_nodes.id"],
+                                name=op.f("fk_privacy_loss_nodes_parent_id_privacy_loss_nodes")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_privacy_loss_nodes")),
+    )
+    with op.batch_alter_table("privacy_loss_nodes") as batch_op:
+        batch_op.create_index(batch_op.f("ix_privacy_loss_nodes_release_id"), ["release_id"])
+    op.create_table(
+        "privacy_loss_groups",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("node_id", sa.Integer(), nullable=False),
+        sa.Column("size", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(["node_id"], ["privacy_loss_nodes.id"],
+                                name=op.f("fk_privacy_loss_groups_node_id_privacy_loss_nodes")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_privacy_loss_groups")),
+    )
+    op.create_table(
+        "privacy_loss_members",
+        sa.Column("donor_id", sa.String(length=64), nullable=False),
+        sa.Column("group_id", sa.Integer(), nullable=True),
+        sa.Column("moved", sa.BigInteger(), nullable=False),
+        sa.ForeignKeyConstraint(["group_id"], ["privacy_loss_groups.id"],
+                                name=op.f("fk_privacy_loss_members_group_id_privacy_loss_groups")),
+        sa.PrimaryKeyConstraint("donor_id", name=op.f("pk_privacy_loss_members")),
+    )
+    with op.batch_alter_table("privacy_loss_members") as batch_op:
+        batch_op.create_index(batch_op.f("ix_privacy_loss_members_group_id"), ["group_id"])
+        batch_op.create_index(batch_op.f("ix_privacy_loss_members_moved"), ["moved"])
+    op.create_table(
+        "privacy_loss_state",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("membership", sa.BigInteger(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_privacy_loss_state")),
+    )
+    op.bulk_insert(sa.table("privacy_loss_state", sa.column("id", sa.Integer()),
+                            sa.column("membership", sa.BigInteger())), [{"id": 1, "membership": 0}])
+    _replay_releases()
+
+
+def _replay_releases() -> None:
+    """Charge every release made so far to the donors it included (their consent at the time)."""
+    from sqlalchemy.orm import Session
+
+    from consent.eligibility import eligible_donors
+    from consent.privacy_loss import Use, charge, inclusion
+
+    bind = op.get_bind()
+    releases = bind.execute(sa.text(
+        "SELECT r.id, r.kind, r.dataset_id, v.number, o.name, r.purpose, r.epsilon, r.created_at "
+        "FROM dp_releases r JOIN dataset_versions v ON v.id = r.version_id "
+        "LEFT JOIN organisations o ON o.id = r.organisation_id "
+        "ORDER BY r.created_at, r.id").columns(created_at=UTCDateTime(timezone=True))).all()
+    if not releases:
+        return
+    session = Session(bind=bind)
+    for release_id, kind, dataset_id, version, organisation, purpose, epsilon, at in releases:
+        donors = eligible_donors(session, dataset_id=dataset_id, purpose=purpose, at=at)
+        cap = 1e9  # no cap: the loss recorded is what was really spent
+        chosen = inclusion(session, donors=donors, epsilon=epsilon, cap=cap)
+        charge(session, eligible=donors, chosen=chosen, epsilon=epsilon, cap=cap, use=Use(
+            release_id=release_id, kind="release" if kind == "query" else kind,
+            dataset_id=dataset_id, version=version, organisation=organisation, purpose=purpose,
+            epsilon=epsilon, at=at))
+    session.flush()
+
+
+def downgrade() -> None:
+    op.drop_table("privacy_loss_state")
+    op.drop_table("privacy_loss_members")
+    op.drop_table("privacy_loss_groups")
+    op.drop_table("privacy_loss_nodes")
