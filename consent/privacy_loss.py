@@ -32,9 +32,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import event, select, update
 from sqlalchemy.orm import Session, aliased
 
 from consent.models import LossGroup, LossMember, LossNode, LossState
@@ -111,10 +109,9 @@ def _load(session: Session, membership: int) -> _Members:
         return cached
     if cached is None or cached.membership > membership:  # first use, or a restored database
         cached = _Members(0, {}, {})
-        rows = session.execute(select(LossMember.donor_id, LossMember.group_id))
-    else:
-        rows = session.execute(select(LossMember.donor_id, LossMember.group_id)
-                               .where(LossMember.moved > cached.membership))
+    rows = session.connection().exec_driver_sql(
+        "SELECT donor_id, group_id FROM privacy_loss_members WHERE moved > "
+        f"{int(cached.membership)}").fetchall()
     for donor_id, group_id in rows:
         old = cached.group_of.get(donor_id)
         if old is not None:
@@ -219,12 +216,17 @@ def charge(session: Session, *, eligible: frozenset[str], chosen: Inclusion, eps
                 session.execute(update(LossGroup).where(LossGroup.id == group_id)
                                 .values(node_id=node.id, size=count))
             moves[target] = leaving
-        newcomers = [d for d in fresh.donors if members.group_of.get(d) is None]
+        newcomers = ([d for d in fresh.donors if members.group_of.get(d) is None]
+                     if fresh.counts.get(None) else [])
     if newcomers:
         node = _node(session, use, parent=None, amount=amount, spent=amount, uses=1)
-        _join(session, _group(session, node_id=node.id, size=len(newcomers)), newcomers, moved)
+        group_id = _group(session, node_id=node.id, size=len(newcomers))
+        _join(session, group_id, newcomers, moved)
+        moves[group_id] = newcomers
         changed = True
     for target, donors in moves.items():
+        if newcomers and donors is newcomers:
+            continue  # joined above
         for start in range(0, len(donors), CHUNK):
             session.execute(update(LossMember)
                             .where(LossMember.donor_id.in_(donors[start:start + CHUNK]))
@@ -234,6 +236,27 @@ def charge(session: Session, *, eligible: frozenset[str], chosen: Inclusion, eps
     if changed:
         session.execute(update(LossState).where(LossState.id == STATE_ID)
                         .values(membership=moved))
+        key = _url(session)
+        event.listen(session, "after_commit",
+                     lambda _session: _apply(key, membership, moved, moves), once=True)
+
+
+def _apply(key: str, membership: int, moved: int, moves: dict[int, list[str]]) -> None:
+    """After a charge commits, bring this process's copy of the membership to it without reading it
+    back (a first release moves hundreds of thousands of donors)."""
+    with _lock:
+        cached = _members.get(key)
+        if cached is None or cached.membership != membership:
+            return  # another change came in between: the next use reloads what changed
+        for group_id, donors in moves.items():
+            for donor_id in donors:
+                old = cached.group_of.get(donor_id)
+                if old is not None:
+                    cached.members_of[old].discard(donor_id)
+                cached.group_of[donor_id] = group_id
+            cached.members_of.setdefault(group_id, set()).update(donors)
+        cached.membership = moved
+        cached.last = None
 
 
 def _node(session: Session, use: Use, *, parent: int | None, amount: int, spent: int,
@@ -254,15 +277,19 @@ def _group(session: Session, *, node_id: int, size: int) -> int:
 
 
 def _join(session: Session, group_id: int, donors: list[str], moved: int) -> None:
-    """Put ``donors`` (never included before, or erased and registered again) in ``group_id``."""
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    for start in range(0, len(donors), CHUNK):
-        rows = [{"donor_id": d, "group_id": group_id, "moved": moved}
-                for d in donors[start:start + CHUNK]]
-        statement = insert(LossMember).values(rows)
-        session.execute(statement.on_conflict_do_update(
-            index_elements=["donor_id"],
-            set_={"group_id": statement.excluded.group_id, "moved": statement.excluded.moved}))
+    """Put ``donors`` (never included before, or erased and registered again) in ``group_id``.
+
+    Hundreds of thousands of donors join at a commons' first release: one statement, run by the
+    driver's own executemany over plain tuples (SQLAlchemy's per-row processing would be ten times
+    slower).
+    """
+    connection = session.connection()
+    mark = "?" if connection.dialect.paramstyle == "qmark" else "%s"
+    connection.exec_driver_sql(
+        "INSERT INTO privacy_loss_members (donor_id, group_id, moved) "
+        f"VALUES ({mark}, {mark}, {mark}) ON CONFLICT (donor_id) "
+        "DO UPDATE SET group_id = excluded.group_id, moved = excluded.moved",
+        [(d, group_id, moved) for d in sorted(donors)])  # in key order: B-tree appends
 
 
 def forget(session: Session, donor_id: str) -> None:

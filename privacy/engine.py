@@ -18,7 +18,7 @@ import polars as pl
 from datacommons.errors import InvalidInput
 from datacommons.registry import AccessPolicy
 from privacy import mechanisms
-from privacy.frames import RANK, eligible_series
+from privacy.frames import RANK, eligible_series, fixed_point
 from privacy.query import Measure, Query
 
 #: persons: distinct donors in a cell; rows: their records in a cell.
@@ -135,8 +135,33 @@ def _selected(frame: pl.DataFrame, plan: Plan, *, policy: AccessPolicy,
     if eligible is not None:
         lazy = lazy.filter(pl.col(policy.privacy_unit).is_in(eligible_series(eligible).implode()))
     for column, values in plan.query.filters.items():
-        lazy = lazy.filter(pl.col(column).cast(pl.String).is_in(values))
+        lazy = lazy.filter(_as_string(frame, column).is_in(values))
     return lazy
+
+
+def _as_string(frame: pl.DataFrame, column: str) -> pl.Expr:
+    """A public dimension as text, the form of its public keys (no cast when it is text already)."""
+    return pl.col(column) if frame.schema[column] == pl.String else pl.col(column).cast(pl.String)
+
+
+def _fixed_point_sum(frame: pl.DataFrame, part: Part) -> pl.Expr:
+    """The exact sum, in integer units, of the part's column clamped to the part's bounds.
+
+    Floats are summed in fixed point: each value rounded to ``1 / FIXED_POINT`` (the loaded frame
+    holds that integer form already), then clamped to the bounds widened to whole units, which is
+    what the sensitivity was computed on.
+    """
+    assert part.column is not None
+    factor = round(1 / part.unit)
+    low, high = math.floor(part.low * factor), math.ceil(part.high * factor)
+    if factor == 1:
+        values = pl.col(part.column).cast(pl.Float64).fill_null(0).clip(low, high).round()
+        return values.cast(pl.Int64).sum()
+    name = fixed_point(part.column)
+    if name in frame.columns:
+        return pl.col(name).fill_null(0).clip(low, high).sum()
+    scaled = (pl.col(part.column).cast(pl.Float64) * factor).round().cast(pl.Int64)
+    return scaled.fill_null(0).clip(low, high).sum()
 
 
 def exact_cells(frame: pl.DataFrame, plan: Plan, *, policy: AccessPolicy,
@@ -147,7 +172,7 @@ def exact_cells(frame: pl.DataFrame, plan: Plan, *, policy: AccessPolicy,
     quantiles a list of per-cell value arrays.
     """
     lazy = _selected(frame, plan, policy=policy, eligible=eligible)
-    by = [pl.col(c).cast(pl.String) for c in plan.group_by]
+    by = [_as_string(frame, c) for c in plan.group_by]
     aggs: list[pl.Expr] = []
     for i, part in enumerate(plan.parts):
         name = f"p{i}"
@@ -156,9 +181,7 @@ def exact_cells(frame: pl.DataFrame, plan: Plan, *, policy: AccessPolicy,
         elif part.kind == "rows":
             aggs.append(pl.len().cast(pl.Int64).alias(name))
         elif part.kind == "sum":
-            factor = round(1 / part.unit)
-            clipped = pl.col(part.column).cast(pl.Float64).fill_null(0).clip(part.low, part.high)
-            aggs.append((clipped * factor).round().cast(pl.Int64).sum().alias(name))
+            aggs.append(_fixed_point_sum(frame, part).alias(name))
         elif part.kind == "histogram":
             edges = list(part.candidates)
             value = pl.col(part.column).cast(pl.Float64).clip(edges[0], edges[-1])

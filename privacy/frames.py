@@ -2,7 +2,9 @@
 
 Versions are immutable and content-addressed, so a loaded frame is cached by its content hash and
 never goes stale. Each frame carries ``_rank``: the position of a row among its donor's rows, which
-bounds each donor's contribution (rows with ``_rank >= max_rows_per_unit`` are truncated).
+bounds each donor's contribution (rows with ``_rank >= max_rows_per_unit`` are truncated), and for
+every float column ``c`` its fixed-point integer form ``_fp_c`` (``round(c * FIXED_POINT)``), computed
+once per version instead of once per query.
 """
 
 from __future__ import annotations
@@ -15,6 +17,13 @@ import polars as pl
 from datacommons.storage import ParquetStore
 
 RANK = "_rank"
+#: Fixed-point resolution of float sums: 1/100 (cents, for wages in EUR).
+FIXED_POINT = 100
+
+
+def fixed_point(column: str) -> str:
+    """The name of a float column's fixed-point integer form in a loaded frame."""
+    return f"_fp_{column}"
 _CACHE: OrderedDict[tuple[str, str], pl.DataFrame] = OrderedDict()
 _LOCK = threading.Lock()
 CACHE_SIZE = 4
@@ -29,7 +38,11 @@ def load_frame(store: ParquetStore, content_hash: str, privacy_unit: str) -> pl.
             return _CACHE[key]
     frame = pl.from_arrow(store.read_table(content_hash))
     assert isinstance(frame, pl.DataFrame)
-    frame = frame.with_columns(pl.int_range(pl.len(), dtype=pl.UInt32).over(privacy_unit).alias(RANK))
+    floats = [name for name, dtype in frame.schema.items() if dtype in (pl.Float32, pl.Float64)]
+    frame = frame.with_columns(
+        pl.int_range(pl.len(), dtype=pl.UInt32).over(privacy_unit).alias(RANK),
+        *[(pl.col(c).cast(pl.Float64) * FIXED_POINT).round().cast(pl.Int64).alias(fixed_point(c))
+          for c in floats])
     with _LOCK:
         _CACHE[key] = frame
         while len(_CACHE) > CACHE_SIZE:

@@ -14,14 +14,13 @@ import numpy as np
 import opendp.prelude as dp
 
 from datacommons.errors import InvalidInput
+from privacy.frames import FIXED_POINT  # noqa: F401 - the engine's fixed point, re-exported here
 
 dp.enable_features("contrib")
 
 CALIBRATION_FAILED = ("invalid query: epsilon: too small for OpenDP to calibrate the noise of "
                       "this query (spend more epsilon, or narrow the bounds)")
 
-#: Fixed-point resolution of float sums: 1/100 (cents, for wages in EUR).
-FIXED_POINT = 100
 
 
 def _int_domain() -> tuple[dp.Domain, dp.Metric]:

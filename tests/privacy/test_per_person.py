@@ -223,3 +223,26 @@ def test_concurrent_releases_never_overspend_any_person(sessions, settings: Sett
     assert sorted(included, reverse=True)[:10] == [len(everyone)] * 10
     assert sorted(included)[:190] == [0] * 190
     assert max(node.spent_nano for node in nodes) <= privacy_loss.to_nano(CAP)
+
+
+def test_the_donor_portal_and_the_query_builder_say_it_in_words(  # type: ignore[no-untyped-def]
+        client: TestClient, tokens, sessions, settings: Settings) -> None:
+    from tests.catalog.test_pages import sign_in
+
+    publish_private(sessions, settings)
+    someone = sorted(eligible(sessions))[0]
+    for year in ("2022", "2023", "2024"):
+        client.post(URL, json=by_year(year, 0.25), headers=bearer(tokens["analyst"]))
+    sign_in(client, donor_token(sessions, someone))
+    italian = client.get("/donor", params={"lang": "it"}).text
+    assert ("I tuoi dati sono stati inclusi in 3 risposte; perdita di privacy ε 0,75 su 1."
+            in italian)
+    english = client.get("/donor", params={"lang": "en"}).text
+    assert "Your data were included in 3 answers; privacy loss ε 0.75 of 1." in english
+    table = english.split('<table id="releases-including-me">', 1)[1].split("</table>", 1)[0]
+    assert table.count("<tr>") == 4  # the header and the three releases
+    assert "Scientific research" in table and "org-analyst" in table and "0.25" in table
+    sign_in(client, tokens["analyst"])
+    builder = client.get(f"/query/{DATASET}", params={"lang": "en"}).text
+    assert "Number of people" in builder and "Number of records" in builder
+    assert "per-person cap: ε 1)" in builder

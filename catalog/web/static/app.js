@@ -42,7 +42,7 @@ function fmt(x) {
 function buildQuery(form) {
   const measures = [];
   for (const box of form.querySelectorAll("input[name=measure]:checked")) {
-    if (box.value === "count") { measures.push({op: "count"}); continue; }
+    if (box.value === "count" || box.value === "rows") { measures.push({op: box.value}); continue; }
     const [op, column] = box.value.split(":");
     measures.push({op, column, bounds: [Number(box.dataset.min), Number(box.dataset.max)]});
   }

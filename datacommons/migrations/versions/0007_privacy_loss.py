@@ -57,8 +57,6 @@ def upgrade() -> None:
         sa.Column("donor_id", sa.String(length=64), nullable=False),
         sa.Column("group_id", sa.Integer(), nullable=True),
         sa.Column("moved", sa.BigInteger(), nullable=False),
-        sa.ForeignKeyConstraint(["group_id"], ["privacy_loss_groups.id"],
-                                name=op.f("fk_privacy_loss_members_group_id_privacy_loss_groups")),
         sa.PrimaryKeyConstraint("donor_id", name=op.f("pk_privacy_loss_members")),
     )
     with op.batch_alter_table("privacy_loss_members") as batch_op:
