@@ -34,10 +34,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks._server import timed  # noqa: E402
 from connectors import synthetic  # noqa: E402
+from connectors.istat_comuni import turin_codes  # noqa: E402
 from consent import privacy_loss  # noqa: E402
 from datacommons.db import make_engine, make_sessionmaker, transaction, utcnow  # noqa: E402
 from datacommons.migrations import upgrade  # noqa: E402
-from connectors.istat_comuni import turin_codes  # noqa: E402
 from datacommons.registry import AccessPolicy  # noqa: E402
 from datacommons.storage import ParquetStore  # noqa: E402
 from privacy.engine import plan_query, release_cells  # noqa: E402

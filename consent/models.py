@@ -273,3 +273,6 @@ class LossState(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     membership: Mapped[int] = mapped_column(BigInteger, default=0)
+    #: Random, new with every move: a copy of the membership is current only at the same counter
+    #: and nonce (a database restored or made anew under the same URL has another).
+    nonce: Mapped[str] = mapped_column(String(32), default="")

@@ -26,6 +26,7 @@ leaves or changes group, so each process reloads only the membership rows that c
 
 from __future__ import annotations
 
+import secrets
 import threading
 from collections import Counter
 from dataclasses import dataclass, field
@@ -39,6 +40,8 @@ from consent.models import LossGroup, LossMember, LossNode, LossState
 
 NANO = 10**9
 STATE_ID = 1
+#: The group of a donor whose link to their history was erased: never included again.
+FORGOTTEN = -1
 #: Donors per statement when membership rows are written or moved.
 CHUNK = 500
 
@@ -72,7 +75,7 @@ class Inclusion:
 
     donors: frozenset[str]
     membership: int
-    #: Eligible donors per group (None: never included before).
+    #: Eligible donors per group (None: never included before; FORGOTTEN: erased).
     counts: dict[int | None, int] = field(repr=False)
     left_out_groups: frozenset[int]
 
@@ -80,7 +83,8 @@ class Inclusion:
 @dataclass
 class _Members:
     membership: int
-    group_of: dict[str, int | None]
+    nonce: str
+    group_of: dict[str, int]
     members_of: dict[int, set[str]]
     #: The last partition computed: (eligible donors, counts per group).
     last: tuple[frozenset[str], dict[int | None, int]] | None = None
@@ -94,35 +98,62 @@ def _url(session: Session) -> str:
     return session.get_bind().engine.url.render_as_string(hide_password=True)
 
 
-def _membership(session: Session, *, lock: bool = False) -> int:
-    query = select(LossState.membership).where(LossState.id == STATE_ID)
+@dataclass(frozen=True)
+class _Version:
+    """The membership counter and the random nonce its last move wrote."""
+
+    membership: int
+    nonce: str
+
+
+def _version(session: Session, *, lock: bool = False) -> _Version:
+    query = select(LossState.membership, LossState.nonce).where(LossState.id == STATE_ID)
     if lock:
         query = query.with_for_update()
-    return int(session.scalar(query) or 0)
+    row = session.execute(query).first()
+    if row is None:  # without it there would be no lock and no counter: never carry on
+        raise RuntimeError("the privacy-loss ledger has no state row: run the migrations")
+    return _Version(int(row[0]), str(row[1]))
 
 
-def _load(session: Session, membership: int) -> _Members:
-    """This process's copy of the membership table, brought up to ``membership`` (call under _lock)."""
+def _bump(session: Session, version: _Version) -> _Version:
+    moved = _Version(version.membership + 1, secrets.token_hex(8))
+    session.execute(update(LossState).where(LossState.id == STATE_ID)
+                    .values(membership=moved.membership, nonce=moved.nonce))
+    return moved
+
+
+def _load(session: Session, version: _Version) -> _Members:
+    """This process's copy of the membership table, brought up to ``version`` (call under _lock).
+
+    Only the rows moved since the copy's version are read. A counter that went backwards, or the
+    same counter with another nonce (a database restored or made anew under the same URL), means
+    the copy is of another history: it is read again whole.
+    """
     key = _url(session)
     cached = _members.get(key)
-    if cached is not None and cached.membership == membership:
+    if cached is not None and (cached.membership, cached.nonce) == (version.membership,
+                                                                    version.nonce):
         return cached
-    if cached is None or cached.membership > membership:  # first use, or a restored database
-        cached = _Members(0, {}, {})
+    if cached is None or cached.membership >= version.membership:
+        cached = _Members(0, "", {}, {})
     rows = session.connection().exec_driver_sql(
         "SELECT donor_id, group_id FROM privacy_loss_members WHERE moved > "
         f"{int(cached.membership)}").fetchall()
     for donor_id, group_id in rows:
-        old = cached.group_of.get(donor_id)
-        if old is not None:
-            cached.members_of[old].discard(donor_id)
-        cached.group_of[donor_id] = group_id
-        if group_id is not None:
-            cached.members_of.setdefault(group_id, set()).add(donor_id)
-    cached.membership = membership
+        _place(cached, donor_id, FORGOTTEN if group_id is None else int(group_id))
+    cached.membership, cached.nonce = version.membership, version.nonce
     cached.last = None
     _members[key] = cached
     return cached
+
+
+def _place(members: _Members, donor_id: str, group_id: int) -> None:
+    old = members.group_of.get(donor_id)
+    if old is not None:
+        members.members_of[old].discard(donor_id)
+    members.group_of[donor_id] = group_id
+    members.members_of.setdefault(group_id, set()).add(donor_id)
 
 
 def _counts(members: _Members, donors: frozenset[str]) -> dict[int | None, int]:
@@ -149,50 +180,61 @@ def _group_totals(session: Session, group_ids: list[int]) -> dict[int, tuple[int
 
 
 def _inclusion(session: Session, *, donors: frozenset[str], epsilon: float, cap: float,
-               membership: int) -> tuple[Inclusion, dict[int, tuple[int, int, int, int]]]:
+               version: _Version) -> tuple[Inclusion, dict[int, tuple[int, int, int, int]]]:
     with _lock:
-        members = _load(session, membership)
+        members = _load(session, version)
         counts = _counts(members, donors)
-        totals = _group_totals(session, [g for g in counts if g is not None])
+        totals = _group_totals(session, [g for g in counts if g is not None and g != FORGOTTEN])
         amount, limit = to_nano(epsilon), to_nano(cap)
-        left_out = frozenset(g for g, (_size, _node, spent, _uses) in totals.items()
-                             if spent + amount > limit)
+        # An erased donor's eligibility may be read from before the erasure: never include them.
+        left_out = frozenset([g for g, (_size, _node, spent, _uses) in totals.items()
+                              if spent + amount > limit]
+                             + ([FORGOTTEN] if FORGOTTEN in counts else []))
         included = donors
         if left_out or amount > limit:
             group_of = members.group_of
             included = frozenset(d for d in donors if group_of.get(d) not in left_out
                                  and (group_of.get(d) is not None or amount <= limit))
-    return Inclusion(included, membership, counts, left_out), totals
+    return Inclusion(included, version.membership, counts, left_out), totals
 
 
 def inclusion(session: Session, *, donors: frozenset[str], epsilon: float,
               cap: float) -> Inclusion:
     """The donors of ``donors`` whose lifetime loss stays within ``cap`` after spending ``epsilon``."""
-    membership = _membership(session)
-    return _inclusion(session, donors=donors, epsilon=epsilon, cap=cap, membership=membership)[0]
+    return _inclusion(session, donors=donors, epsilon=epsilon, cap=cap,
+                      version=_version(session))[0]
 
 
 def charge(session: Session, *, eligible: frozenset[str], chosen: Inclusion, epsilon: float,
            cap: float, use: Use) -> None:
     """Charge ``epsilon`` to every donor ``chosen`` includes, in the caller's transaction.
 
-    Takes the ledger's lock and checks that the donors with budget left are still exactly those the
-    release was computed over; if a concurrent release changed that, raises :class:`InclusionChanged`
-    (the caller rolls back and computes the release again) — so no donor is ever charged past the cap.
+    Takes the ledger's lock and checks that the donors with budget left (and not erased) are still
+    exactly those the release was computed over; if a concurrent release or erasure changed that,
+    raises :class:`InclusionChanged` (the caller rolls back and computes the release again) — so no
+    donor is ever charged past the cap, and no erased donor is included.
     """
-    membership = _membership(session, lock=True)
-    fresh, totals = _inclusion(session, donors=eligible, epsilon=epsilon, cap=cap,
-                               membership=membership)
+    version = _version(session, lock=True)
+    fresh, totals = _inclusion(session, donors=eligible, epsilon=epsilon, cap=cap, version=version)
     if fresh.donors != chosen.donors:
         raise InclusionChanged
     if not fresh.donors:
         return
     amount = to_nano(epsilon)
-    moved = membership + 1
-    moves: dict[int, list[str]] = {}  # new group id -> donors that move there
-    changed = False
+    moves: dict[int, list[str]] = {}  # group id -> the donors that move (or join) there
     with _lock:
-        members = _load(session, membership)
+        members = _load(session, version)
+        splits = {g for g, count in fresh.counts.items()
+                  if g is not None and g not in fresh.left_out_groups
+                  and 0 < count <= totals[g][0] - count}
+        # The included donors of every group whose included side is the smaller: one pass.
+        inside: dict[int | None, list[str]] = {g: [] for g in splits}
+        if splits or fresh.counts.get(None):
+            inside[None] = []
+            for donor in fresh.donors:
+                group = members.group_of.get(donor)
+                if group in inside:
+                    inside[group].append(donor)
         for group_id, count in fresh.counts.items():
             if group_id is None or group_id in fresh.left_out_groups:
                 continue
@@ -202,61 +244,53 @@ def charge(session: Session, *, eligible: frozenset[str], chosen: Inclusion, eps
             if count == size:  # the whole group: one pointer moves
                 session.execute(update(LossGroup).where(LossGroup.id == group_id)
                                 .values(node_id=node.id))
-                continue
-            inside = count <= size - count
-            if inside:  # the included donors are the smaller side: they move to the new history
-                leaving = [d for d in fresh.donors if members.group_of.get(d) == group_id]
-                target = _group(session, node_id=node.id, size=count)
+            elif group_id in splits:  # the included donors are fewer: they take the new history
+                moves[_group(session, node_id=node.id, size=count)] = inside[group_id]
                 session.execute(update(LossGroup).where(LossGroup.id == group_id)
                                 .values(size=size - count))
             else:  # the others are fewer: they keep the old history in a new group
-                leaving = [d for d in members.members_of.get(group_id, ())
+                staying = [d for d in members.members_of.get(group_id, ())
                            if d not in fresh.donors]
-                target = _group(session, node_id=node_id, size=size - count)
+                moves[_group(session, node_id=node_id, size=size - count)] = staying
                 session.execute(update(LossGroup).where(LossGroup.id == group_id)
                                 .values(node_id=node.id, size=count))
-            moves[target] = leaving
-        newcomers = ([d for d in fresh.donors if members.group_of.get(d) is None]
-                     if fresh.counts.get(None) else [])
-    if newcomers:
-        node = _node(session, use, parent=None, amount=amount, spent=amount, uses=1)
-        group_id = _group(session, node_id=node.id, size=len(newcomers))
-        _join(session, group_id, newcomers, moved)
-        moves[group_id] = newcomers
-        changed = True
+    if not moves and not fresh.counts.get(None):
+        return
+    moved = _bump(session, version)
     for target, donors in moves.items():
-        if newcomers and donors is newcomers:
-            continue  # joined above
         for start in range(0, len(donors), CHUNK):
             session.execute(update(LossMember)
                             .where(LossMember.donor_id.in_(donors[start:start + CHUNK]))
-                            .values(group_id=target, moved=moved)
+                            .values(group_id=target, moved=moved.membership)
                             .execution_options(synchronize_session=False))
-        changed = True
-    if changed:
-        session.execute(update(LossState).where(LossState.id == STATE_ID)
-                        .values(membership=moved))
-        key = _url(session)
-        event.listen(session, "after_commit",
-                     lambda _session: _apply(key, membership, moved, moves), once=True)
+    newcomers = inside.get(None, [])
+    if newcomers:
+        node = _node(session, use, parent=None, amount=amount, spent=amount, uses=1)
+        group_id = _group(session, node_id=node.id, size=len(newcomers))
+        _join(session, group_id, newcomers, moved.membership)
+        moves[group_id] = newcomers
+    _after_commit(session, version, moved, moves)
 
 
-def _apply(key: str, membership: int, moved: int, moves: dict[int, list[str]]) -> None:
-    """After a charge commits, bring this process's copy of the membership to it without reading it
-    back (a first release moves hundreds of thousands of donors)."""
-    with _lock:
-        cached = _members.get(key)
-        if cached is None or cached.membership != membership:
-            return  # another change came in between: the next use reloads what changed
-        for group_id, donors in moves.items():
-            for donor_id in donors:
-                old = cached.group_of.get(donor_id)
-                if old is not None:
-                    cached.members_of[old].discard(donor_id)
-                cached.group_of[donor_id] = group_id
-            cached.members_of.setdefault(group_id, set()).update(donors)
-        cached.membership = moved
-        cached.last = None
+def _after_commit(session: Session, version: _Version, moved: _Version,
+                  moves: dict[int, list[str]]) -> None:
+    """Once the transaction commits, bring this process's copy of the membership to ``moved``
+    without reading it back (a first release moves hundreds of thousands of donors)."""
+    key = _url(session)
+
+    def apply(_session: Session) -> None:
+        with _lock:
+            cached = _members.get(key)
+            if cached is None or (cached.membership, cached.nonce) != (version.membership,
+                                                                       version.nonce):
+                return  # another change came in between: the next use reloads what changed
+            for group_id, donors in moves.items():
+                for donor_id in donors:
+                    _place(cached, donor_id, group_id)
+            cached.membership, cached.nonce = moved.membership, moved.nonce
+            cached.last = None
+
+    event.listen(session, "after_commit", apply, once=True)
 
 
 def _node(session: Session, use: Use, *, parent: int | None, amount: int, spent: int,
@@ -277,34 +311,41 @@ def _group(session: Session, *, node_id: int, size: int) -> int:
 
 
 def _join(session: Session, group_id: int, donors: list[str], moved: int) -> None:
-    """Put ``donors`` (never included before, or erased and registered again) in ``group_id``.
+    """Put ``donors``, never included before, in ``group_id``.
 
     Hundreds of thousands of donors join at a commons' first release: one statement, run by the
-    driver's own executemany over plain tuples (SQLAlchemy's per-row processing would be ten times
-    slower).
+    driver's own executemany over plain tuples in key order (SQLAlchemy's per-row processing would
+    be ten times slower). A plain insert: a donor already in the ledger (an erased one included)
+    can never join again as if new.
     """
     connection = session.connection()
     mark = "?" if connection.dialect.paramstyle == "qmark" else "%s"
     connection.exec_driver_sql(
         "INSERT INTO privacy_loss_members (donor_id, group_id, moved) "
-        f"VALUES ({mark}, {mark}, {mark}) ON CONFLICT (donor_id) "
-        "DO UPDATE SET group_id = excluded.group_id, moved = excluded.moved",
-        [(d, group_id, moved) for d in sorted(donors)])  # in key order: B-tree appends
+        f"VALUES ({mark}, {mark}, {mark})",
+        [(d, group_id, moved) for d in sorted(donors)])
 
 
 def forget(session: Session, donor_id: str) -> None:
-    """Erase the link between a donor and their history (the donor's account is being erased)."""
-    membership = _membership(session, lock=True)
+    """Erase the link between a donor and their history (the donor's account is being erased).
+
+    The donor's row stays, without a group: no release that began before the erasure can include
+    them when it commits, and none after.
+    """
+    version = _version(session, lock=True)
+    moved = _bump(session, version)
     member = session.get(LossMember, donor_id)
-    if member is None or member.group_id is None:
+    if member is None:
+        session.add(LossMember(donor_id=donor_id, group_id=None, moved=moved.membership))
+    elif member.group_id is not None:
+        session.execute(update(LossGroup).where(LossGroup.id == member.group_id)
+                        .values(size=LossGroup.size - 1))
+        member.group_id = None
+        member.moved = moved.membership
+    else:
         return
-    session.execute(update(LossGroup).where(LossGroup.id == member.group_id)
-                    .values(size=LossGroup.size - 1))
-    member.group_id = None
-    member.moved = membership + 1
-    session.execute(update(LossState).where(LossState.id == STATE_ID)
-                    .values(membership=membership + 1))
     session.flush()
+    _after_commit(session, version, moved, {FORGOTTEN: [donor_id]})
 
 
 def history(session: Session, donor_id: str, *, limit: int | None = None,

@@ -155,13 +155,22 @@ def _fixed_point_sum(frame: pl.DataFrame, part: Part) -> pl.Expr:
     factor = round(1 / part.unit)
     low, high = math.floor(part.low * factor), math.ceil(part.high * factor)
     if factor == 1:
-        values = pl.col(part.column).cast(pl.Float64).fill_null(0).clip(low, high).round()
+        values = _number(part.column).fill_null(0).clip(low, high).round()
         return values.cast(pl.Int64).sum()
     name = fixed_point(part.column)
     if name in frame.columns:
         return pl.col(name).fill_null(0).clip(low, high).sum()
-    scaled = (pl.col(part.column).cast(pl.Float64) * factor).round().cast(pl.Int64)
+    scaled = (_number(part.column) * factor).round().cast(pl.Int64)
     return scaled.fill_null(0).clip(low, high).sum()
+
+
+def _number(column: str) -> pl.Expr:
+    """A numeric column as floats, NaN as null.
+
+    A NaN would make the integer cast fail, and a failure that depends on whether some donor's
+    value is NaN would be a free oracle (nothing is spent on a failed query): NaN counts as missing.
+    """
+    return pl.col(column).cast(pl.Float64).fill_nan(None)
 
 
 def exact_cells(frame: pl.DataFrame, plan: Plan, *, policy: AccessPolicy,
@@ -184,13 +193,12 @@ def exact_cells(frame: pl.DataFrame, plan: Plan, *, policy: AccessPolicy,
             aggs.append(_fixed_point_sum(frame, part).alias(name))
         elif part.kind == "histogram":
             edges = list(part.candidates)
-            value = pl.col(part.column).cast(pl.Float64).clip(edges[0], edges[-1])
+            value = _number(part.column).clip(edges[0], edges[-1])
             for b in range(len(edges) - 1):
                 upper = value <= edges[b + 1] if b == len(edges) - 2 else value < edges[b + 1]
                 aggs.append(((value >= edges[b]) & upper).sum().cast(pl.Int64).alias(f"{name}_{b}"))
         else:
-            values = pl.col(part.column).cast(pl.Float64).fill_null(part.low).clip(part.low,
-                                                                                  part.high)
+            values = _number(part.column).fill_null(part.low).clip(part.low, part.high)
             # One list of values per cell: agg() makes it per group; without groups, implode().
             aggs.append((values if plan.group_by else values.implode()).alias(name))
     if plan.group_by:

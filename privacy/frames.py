@@ -41,8 +41,9 @@ def load_frame(store: ParquetStore, content_hash: str, privacy_unit: str) -> pl.
     floats = [name for name, dtype in frame.schema.items() if dtype in (pl.Float32, pl.Float64)]
     frame = frame.with_columns(
         pl.int_range(pl.len(), dtype=pl.UInt32).over(privacy_unit).alias(RANK),
-        *[(pl.col(c).cast(pl.Float64) * FIXED_POINT).round().cast(pl.Int64).alias(fixed_point(c))
-          for c in floats])
+        # NaN counts as missing (an integer cast of NaN would fail; see privacy.engine._number)
+        *[(pl.col(c).cast(pl.Float64).fill_nan(None) * FIXED_POINT).round().cast(pl.Int64)
+          .alias(fixed_point(c)) for c in floats])
     with _LOCK:
         _CACHE[key] = frame
         while len(_CACHE) > CACHE_SIZE:
@@ -50,16 +51,17 @@ def load_frame(store: ParquetStore, content_hash: str, privacy_unit: str) -> pl.
     return frame
 
 
-_ELIGIBLE: dict[tuple[int, int], pl.Series] = {}
+_ELIGIBLE: dict[tuple[int, int], tuple[frozenset[str], pl.Series]] = {}
 
 
 def eligible_series(donors: frozenset[str]) -> pl.Series:
     """The eligible donors as a Series for ``is_in`` (cached: the same set is asked again and again)."""
     key = (len(donors), hash(donors))
-    series = _ELIGIBLE.get(key)
-    if series is None:
-        series = pl.Series("eligible", sorted(donors), dtype=pl.String)
-        if len(_ELIGIBLE) > 16:
-            _ELIGIBLE.clear()
-        _ELIGIBLE[key] = series
+    found = _ELIGIBLE.get(key)
+    if found is not None and (found[0] is donors or found[0] == donors):
+        return found[1]
+    series = pl.Series("eligible", sorted(donors), dtype=pl.String)
+    if len(_ELIGIBLE) > 16:
+        _ELIGIBLE.clear()
+    _ELIGIBLE[key] = (donors, series)
     return series

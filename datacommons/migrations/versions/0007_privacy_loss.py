@@ -11,6 +11,8 @@ Create Date: 2026-12-01
 
 from __future__ import annotations
 
+import secrets
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -66,10 +68,13 @@ def upgrade() -> None:
         "privacy_loss_state",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("membership", sa.BigInteger(), nullable=False),
+        sa.Column("nonce", sa.String(length=32), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_privacy_loss_state")),
     )
     op.bulk_insert(sa.table("privacy_loss_state", sa.column("id", sa.Integer()),
-                            sa.column("membership", sa.BigInteger())), [{"id": 1, "membership": 0}])
+                            sa.column("membership", sa.BigInteger()),
+                            sa.column("nonce", sa.String())),
+                   [{"id": 1, "membership": 0, "nonce": secrets.token_hex(8)}])
     _replay_releases()
 
 
