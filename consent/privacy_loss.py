@@ -216,7 +216,8 @@ def charge(session: Session, *, eligible: frozenset[str], chosen: Inclusion, eps
     """
     version = _version(session, lock=True)
     fresh, totals = _inclusion(session, donors=eligible, epsilon=epsilon, cap=cap, version=version)
-    if fresh.donors != chosen.donors:
+    # (set comparison has no shortcut for one object: 450,000 donors would cost 40 ms)
+    if fresh.donors is not chosen.donors and fresh.donors != chosen.donors:
         raise InclusionChanged
     if not fresh.donors:
         return

@@ -18,7 +18,7 @@ import polars as pl
 from datacommons.errors import InvalidInput
 from datacommons.registry import AccessPolicy
 from privacy import mechanisms
-from privacy.frames import RANK, eligible_series, fixed_point
+from privacy.frames import RANK, UNIT_ID, eligible_series, fixed_point
 from privacy.query import Measure, Query
 
 #: persons: distinct donors in a cell; rows: their records in a cell.
@@ -186,7 +186,8 @@ def exact_cells(frame: pl.DataFrame, plan: Plan, *, policy: AccessPolicy,
     for i, part in enumerate(plan.parts):
         name = f"p{i}"
         if part.kind == "persons":
-            aggs.append(pl.col(policy.privacy_unit).n_unique().cast(pl.Int64).alias(name))
+            unit = UNIT_ID if UNIT_ID in frame.columns else policy.privacy_unit
+            aggs.append(pl.col(unit).n_unique().cast(pl.Int64).alias(name))
         elif part.kind == "rows":
             aggs.append(pl.len().cast(pl.Int64).alias(name))
         elif part.kind == "sum":
@@ -229,15 +230,26 @@ def _noisy(part: Part, exact: np.ndarray | list[np.ndarray]) -> np.ndarray:
         return np.asarray([mechanisms.private_quantile(v, part.candidates, part.q, part.scale)
                            for v in exact])
     assert isinstance(exact, np.ndarray)
-    flat = mechanisms.noisy_integers(exact.ravel(), part.scale)
-    return flat.reshape(exact.shape)
+    return mechanisms.noisy_integers(exact, part.scale)
+
+
+def _shape(plan: Plan, part: Part) -> tuple[int, ...]:
+    """The shape of a part's exact values: one per cell, or cells x bins for a histogram."""
+    cells = len(plan.keys)
+    return (cells, len(part.candidates) - 1) if part.kind == "histogram" else (cells,)
 
 
 def release_cells(frame: pl.DataFrame, plan: Plan, *, policy: AccessPolicy,
                   eligible: frozenset[str] | None) -> dict[str, Any]:
     """Answer the query: exact aggregates, OpenDP noise, post-processing into answer rows."""
+    integer = [i for i, part in enumerate(plan.parts) if part.kind != "quantile"]
+    noise = mechanisms.draw_noise([(_shape(plan, plan.parts[i]), plan.parts[i].scale)
+                                   for i in integer])  # drawn while the data is aggregated
     exact = exact_cells(frame, plan, policy=policy, eligible=eligible)
-    noisy = [_noisy(part, values) for part, values in zip(plan.parts, exact, strict=True)]
+    drawn = dict(zip(integer, noise.wait(), strict=True))
+    noisy = [_noisy(part, values) if part.kind == "quantile"
+             else np.asarray(values, dtype=np.int64) + drawn[i]
+             for i, (part, values) in enumerate(zip(plan.parts, exact, strict=True))]
     return {"rows": build_rows(plan, noisy), "measures": describe(plan)}
 
 
@@ -249,28 +261,30 @@ def build_rows(plan: Plan, noisy: list[np.ndarray]) -> list[dict[str, Any]]:
     for part, values in zip(plan.parts, noisy, strict=True):
         by_measure.setdefault(part.measure, []).append((part, values))
     for index, measure in enumerate(plan.query.measures):
-        name = measure.name
-        parts = by_measure[index]
-        for c, row in enumerate(rows):
-            if measure.op in ("count", "rows"):
-                part, values = parts[0]
-                a = part.accuracy(alpha) or 0.0
-                count = max(0, int(values[c]))
+        name, parts = measure.name, by_measure[index]
+        # accuracies once per measure and plain Python numbers: per-cell numpy indexing and cache
+        # lookups cost more than the arithmetic
+        part, first = parts[0]
+        a = part.accuracy(alpha) or 0.0
+        values = first.tolist()
+        if measure.op in ("count", "rows"):
+            for row, value in zip(rows, values, strict=True):
+                count = max(0, int(value))
                 row[name] = count
                 row[f"{name}_ci"] = [max(0, math.floor(count - a)), math.ceil(count + a)]
                 row[f"{name}_unreliable"] = a >= count
-            elif measure.op == "sum":
-                part, values = parts[0]
-                a = part.accuracy(alpha) or 0.0
-                value = float(values[c]) * part.unit
+        elif measure.op == "sum":
+            for row, raw in zip(rows, values, strict=True):
+                value = float(raw) * part.unit
                 row[name] = round(value, 2)
                 row[f"{name}_ci"] = [round(value - a, 2), round(value + a, 2)]
                 row[f"{name}_unreliable"] = a >= abs(value)
-            elif measure.op == "mean":
-                (s_part, sums), (c_part, counts) = parts
-                a_s, a_c = s_part.accuracy(alpha) or 0.0, c_part.accuracy(alpha) or 0.0
-                total, n = float(sums[c]) * s_part.unit, float(counts[c])
-                low, high = s_part.low, s_part.high
+        elif measure.op == "mean":
+            c_part, counts = parts[1]
+            a_s, a_c = a, c_part.accuracy(alpha) or 0.0
+            low, high, unit = part.low, part.high, part.unit
+            for row, raw_sum, raw_count in zip(rows, values, counts.tolist(), strict=True):
+                total, n = float(raw_sum) * unit, float(raw_count)
                 if n < 1:
                     row[name], row[f"{name}_ci"], row[f"{name}_unreliable"] = None, None, True
                     continue
@@ -280,12 +294,12 @@ def build_rows(plan: Plan, noisy: list[np.ndarray]) -> list[dict[str, Any]]:
                 row[name] = round(mean, 2)
                 row[f"{name}_ci"] = [round(min(lo, mean), 2), round(max(hi, mean), 2)]
                 row[f"{name}_unreliable"] = n <= a_c
-            elif measure.op == "histogram":
-                part, values = parts[0]
-                row[name] = [max(0, int(v)) for v in values[c]]
-            else:
-                part, values = parts[0]
-                row[name] = round(float(values[c]), 2)
+        elif measure.op == "histogram":
+            for row, bins in zip(rows, values, strict=True):
+                row[name] = [max(0, int(v)) for v in bins]
+        else:
+            for row, value in zip(rows, values, strict=True):
+                row[name] = round(float(value), 2)
     return rows
 
 

@@ -2,7 +2,8 @@
 
 Versions are immutable and content-addressed, so a loaded frame is cached by its content hash and
 never goes stale. Each frame carries ``_rank``: the position of a row among its donor's rows, which
-bounds each donor's contribution (rows with ``_rank >= max_rows_per_unit`` are truncated), and for
+bounds each donor's contribution (rows with ``_rank >= max_rows_per_unit`` are truncated), ``_unit``:
+the donor's pseudonym as a small integer, and for
 every float column ``c`` its fixed-point integer form ``_fp_c`` (``round(c * FIXED_POINT)``), computed
 once per version instead of once per query.
 """
@@ -17,6 +18,8 @@ import polars as pl
 from datacommons.storage import ParquetStore
 
 RANK = "_rank"
+#: A donor's pseudonym as a small integer (persons are counted on it: hashing integers is faster).
+UNIT_ID = "_unit"
 #: Fixed-point resolution of float sums: 1/100 (cents, for wages in EUR).
 FIXED_POINT = 100
 
@@ -41,6 +44,7 @@ def load_frame(store: ParquetStore, content_hash: str, privacy_unit: str) -> pl.
     floats = [name for name, dtype in frame.schema.items() if dtype in (pl.Float32, pl.Float64)]
     frame = frame.with_columns(
         pl.int_range(pl.len(), dtype=pl.UInt32).over(privacy_unit).alias(RANK),
+        pl.col(privacy_unit).rank("dense").cast(pl.UInt32).alias(UNIT_ID),
         # NaN counts as missing (an integer cast of NaN would fail; see privacy.engine._number)
         *[(pl.col(c).cast(pl.Float64).fill_nan(None) * FIXED_POINT).round().cast(pl.Int64)
           .alias(fixed_point(c)) for c in floats])
