@@ -21,9 +21,9 @@ run: install
 	$(BIN)/datacommons demo
 	$(BIN)/datacommons serve
 
-## test: install (with the Debian packages the tests need) and run the suite on SQLite, then PostgreSQL
+## test: install (with the Debian packages the tests need), lint and type-check, run the suite on SQLite, then PostgreSQL
 test: install system-deps
-	$(MAKE) --no-print-directory test-sqlite test-postgresql
+	$(MAKE) --no-print-directory lint test-sqlite test-postgresql
 
 system-deps:
 	sh scripts/system-deps.sh

@@ -117,7 +117,7 @@ def plan_query(query: Query, *, policy: AccessPolicy, schema: dict[str, str]) ->
     """
     k = policy.max_rows_per_unit
     key_sets = [query.filters.get(c) or policy.public_dimensions[c] for c in query.group_by]
-    keys = list(itertools.product(*key_sets)) if query.group_by else [()]
+    keys: list[tuple[str, ...]] = list(itertools.product(*key_sets)) if query.group_by else [()]
     if len(set(keys)) != len(keys) or len(set(query.group_by)) != len(query.group_by):
         # Never reached after check_query; kept so no caller can ever buy two noisy copies of a cell.
         raise InvalidInput("invalid query: the same cell would be answered twice")
@@ -193,12 +193,14 @@ def exact_cells(frame: pl.DataFrame, plan: Plan, *, policy: AccessPolicy,
         elif part.kind == "sum":
             aggs.append(_fixed_point_sum(frame, part).alias(name))
         elif part.kind == "histogram":
+            assert part.column is not None
             edges = list(part.candidates)
             value = _number(part.column).clip(edges[0], edges[-1])
             for b in range(len(edges) - 1):
                 upper = value <= edges[b + 1] if b == len(edges) - 2 else value < edges[b + 1]
                 aggs.append(((value >= edges[b]) & upper).sum().cast(pl.Int64).alias(f"{name}_{b}"))
         else:
+            assert part.column is not None
             values = _number(part.column).fill_null(part.low).clip(part.low, part.high)
             # One list of values per cell: agg() makes it per group; without groups, implode().
             aggs.append((values if plan.group_by else values.implode()).alias(name))

@@ -147,18 +147,18 @@ def check_query(query: Query, *, policy: AccessPolicy, schema: dict[str, str]) -
         where = f"measures.{i}"
         if measure.op in ("count", "rows"):
             continue
-        column = measure.column
-        if not column:
+        measured = measure.column
+        if not measured:
             bad(where, f"{measure.op} needs a column")
             continue
-        if column == unit:
-            bad(where, f"{column!r} identifies donors: it cannot be measured")
+        if measured == unit:
+            bad(where, f"{measured!r} identifies donors: it cannot be measured")
             continue
-        if column not in schema:
-            bad(where, f"unknown column {column!r}")
+        if measured not in schema:
+            bad(where, f"unknown column {measured!r}")
             continue
-        if schema[column] not in NUMERIC_TYPES:
-            bad(where, f"{column!r} is not numeric ({schema[column]})")
+        if schema[measured] not in NUMERIC_TYPES:
+            bad(where, f"{measured!r} is not numeric ({schema[measured]})")
         if measure.op == "histogram":
             bins = measure.bins or []
             if len(bins) < 2 or any(b >= c for b, c in zip(bins, bins[1:], strict=False)):
@@ -167,7 +167,7 @@ def check_query(query: Query, *, policy: AccessPolicy, schema: dict[str, str]) -
                 bad(where, f"at most {MAX_BINS} bins")
             continue
         if measure.bounds is None:
-            bad(where, f"{measure.op} of {column!r} needs bounds [lower, upper]")
+            bad(where, f"{measure.op} of {measured!r} needs bounds [lower, upper]")
         else:
             low, high = measure.bounds
             if not (math.isfinite(low) and math.isfinite(high)) or low >= high:

@@ -8,7 +8,7 @@ from typing import Any
 from pydantic import BaseModel
 
 
-class ExpectationResult(BaseModel):
+class ExpectationResult(BaseModel):  # type: ignore[no-redef]  # a field named "kwargs" (mypy plugin)
     """One expectation of a run and its result."""
 
     name: str
