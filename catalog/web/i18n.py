@@ -228,6 +228,9 @@ TEXTS: dict[str, dict[str, str]] = {
     "privacy_loss_summary": {
         "it": "I tuoi dati sono stati inclusi in {n} risposte; perdita di privacy ε {spent} su {cap}.",
         "en": "Your data were included in {n} answers; privacy loss ε {spent} of {cap}."},
+    "privacy_loss_summary_one": {
+        "it": "I tuoi dati sono stati inclusi in 1 risposta; perdita di privacy ε {spent} su {cap}.",
+        "en": "Your data were included in 1 answer; privacy loss ε {spent} of {cap}."},
     "privacy_loss_help": {
         "it": "Ogni risposta statistica che include i tuoi dati rivela un poco di te, misurato da ε. "
               "Il totale, su tutti i dataset e tutte le versioni, non supera mai il limite: "
