@@ -28,6 +28,9 @@ from datacommons.errors import Forbidden, InvalidInput, NotFound, Unauthorized
 
 Role = Literal["admin", "analyst", "researcher", "donor"]
 ROLES: tuple[str, ...] = get_args(Role)
+#: The roles an administrator may issue tokens for: a donor's token comes only from the donor.
+IssuedRole = Literal["admin", "analyst", "researcher"]
+ISSUED_ROLES: tuple[str, ...] = get_args(IssuedRole)
 TOKEN_PREFIX = "dc_"
 
 

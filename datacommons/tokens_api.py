@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
 from datacommons import auth
-from datacommons.auth import AdminPrincipal, ApiToken, Role
+from datacommons.auth import AdminPrincipal, ApiToken, IssuedRole
 from datacommons.db import SessionDep
 from datacommons.schemas import IntId, ListOf, PagingDep, error_responses
 
@@ -18,12 +18,15 @@ router = APIRouter(prefix="/admin/tokens", tags=["admin"],
 
 
 class TokenCreate(BaseModel):
-    """A token to create: role, name, and the organisation it belongs to."""
+    """A token to create: role, name, and the organisation it belongs to.
 
-    role: Role
+    No donor tokens: a donor's credential comes only from the donor's own registration or claim
+    code, so no administrator can act, read or consent in a donor's name.
+    """
+
+    role: IssuedRole
     name: str = Field(min_length=1, max_length=200)
     organisation: str | None = Field(None, max_length=200)
-    donor_id: str | None = Field(None, max_length=64)
     ttl_days: int | None = Field(None, ge=1, le=3650)
 
 
@@ -65,7 +68,7 @@ def create_token(body: TokenCreate, request: Request, session: SessionDep,
     org = auth.get_or_create_organisation(session, body.organisation) if body.organisation else None
     days = body.ttl_days or settings.token_ttl_days
     token, clear = auth.create_token(session, role=body.role, name=body.name, organisation=org,
-                                     donor_id=body.donor_id, ttl=timedelta(days=days))
+                                     ttl=timedelta(days=days))
     session.commit()
     return TokenCreated(**TokenPublic.model_validate(token).model_dump(), token=clear)
 

@@ -25,10 +25,12 @@ def test_help_lists_the_commands(settings: Settings) -> None:
     [
         (("bogus",), "No such command 'bogus'."),
         (("token", "create", "--role", "root", "--name", "x"),
-         "Invalid value for '--role': 'root' is not one of 'admin', 'analyst', 'researcher', 'donor'."),
-        (("token", "create", "--role", "donor", "--name", "x"), "a donor token needs --donor-id"),
+         "Invalid value for '--role': 'root' is not one of 'admin', 'analyst', 'researcher'."),
+        # a donor's token comes only from the donor's own registration or claim code
+        (("token", "create", "--role", "donor", "--name", "x"),
+         "Invalid value for '--role': 'donor' is not one of 'admin', 'analyst', 'researcher'."),
         (("token", "create", "--name", "x"),
-         "Missing option '--role'. Choose from: admin, analyst, researcher, donor"),
+         "Missing option '--role'. Choose from: admin, analyst, researcher"),
         (("serve", "--port", "70000"),
          "Invalid value for '--port': 70000 is not in the range 1<=x<=65535."),
     ],
