@@ -149,6 +149,7 @@ def register_for_organisation(session: Session, *, organisation: str, donor_ids:
         .where(DonorDataset.donor_id.in_(donor_ids)))}
     session.add_all(DonorDataset(donor_id=d, dataset_id=ds) for d in dict.fromkeys(donor_ids)
                     for ds in dataset_ids if (d, ds) not in have)
+    eligibility.bump(session)  # a new link can make a consent cover records it did not before
     session.flush()
     return out
 

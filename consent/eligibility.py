@@ -1,11 +1,12 @@
 """Which donors' records a query may use: :func:`eligible_donors`, on the hot path of every query.
 
-A donor is eligible for (dataset, purpose) at instant t when they are not erased and one of their
-consent periods, for a text version that covers the dataset in a program with that purpose, is in
+A donor is eligible for (dataset, purpose) at instant t when they are not erased, their organisation
+linked them to the dataset's records, and one of their consent periods, for a text version that covers the dataset in a program with that purpose, is in
 force at t: ``valid_from <= t < ended_at`` and ``t < valid_until`` (a withdrawal or an expiry at t
 already excludes them).
 
-Answers are cached per process. Every change eligibility depends on (a consent event, an erasure)
+Answers are cached per process. Every change eligibility depends on (a consent event, an erasure, a
+link)
 moves the counter row of ``consent_counter`` in the same transaction, so a cached answer is reused
 only while the counter is unchanged — correct across processes — and only for instants inside the
 window between the neighbouring period boundaries, where the answer cannot differ.
@@ -66,8 +67,14 @@ def _text_ids(session: Session, dataset_id: str, purpose: str) -> list[int]:
     return [int(i) for i in session.scalars(_scope(dataset_id, purpose))]
 
 
-def _query_donors(session: Session, text_ids: list[int], at: datetime) -> frozenset[str]:
-    """The donors with a period in force at ``at`` for one of ``text_ids``.
+def _query_donors(session: Session, dataset_id: str, text_ids: list[int],
+                  at: datetime) -> frozenset[str]:
+    """The donors linked to ``dataset_id``'s records with a period in force at ``at`` for one of
+    ``text_ids``.
+
+    The link (``donor_datasets``, made by the donating organisation) is what binds a donor to the
+    records of the dataset: consent alone never releases anyone's records, for a pseudonym in
+    another dataset may be another person's.
 
     Half a million pseudonyms must load well under a second, so this goes to the driver's cursor
     directly (SQLAlchemy's per-row result processing would double the time). The instant is bound
@@ -84,10 +91,12 @@ def _query_donors(session: Session, text_ids: list[int], at: datetime) -> frozen
     sql = ("SELECT donor_id FROM consent_periods"
            f" WHERE text_id IN ({', '.join(str(i) for i in text_ids)}) AND void = {mark}"
            f" AND valid_from <= {mark} AND (ended_at IS NULL OR ended_at > {mark})"
-           f" AND (valid_until IS NULL OR valid_until > {mark})")
+           f" AND (valid_until IS NULL OR valid_until > {mark})"
+           " AND donor_id IN (SELECT donor_id FROM donor_datasets"
+           f" WHERE dataset_id = {mark})")
     cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
     try:
-        cursor.execute(sql, (False, instant, instant, instant))
+        cursor.execute(sql, (False, instant, instant, instant, dataset_id))
         return frozenset(row[0] for row in cursor.fetchall())
     finally:
         cursor.close()
@@ -131,7 +140,7 @@ def eligible_donors(session: Session, *, dataset_id: str, purpose: str,
             and (hit.window_to is None or at < hit.window_to)):
         return hit.donors
     text_ids = _text_ids(session, dataset_id, purpose)
-    donors = _query_donors(session, text_ids, at)
+    donors = _query_donors(session, dataset_id, text_ids, at)
     window_from, window_to = _window(session, text_ids, at)
     with _lock:
         if len(_cache) >= _CACHE_SIZE:

@@ -5,10 +5,10 @@ from __future__ import annotations
 from fastapi.testclient import TestClient
 from sqlalchemy import inspect, select, text
 
-from consent import donors, keys, receipts
+from consent import donors, eligibility, keys, receipts
 from consent.crypto import decrypt_field, derive_kek, unwrap_key
 from consent.eligibility import eligible_donors
-from consent.models import Donor, DonorKey
+from consent.models import Donor, DonorDataset, DonorKey
 from consent.transparency import record_use
 from datacommons.config import Settings
 from datacommons.db import make_engine, transaction, utcnow
@@ -90,6 +90,9 @@ def test_erasure_shreds_the_key_and_excludes_the_donor(client: TestClient, progr
     other_id, other_token = register(client)
     give(client, token, PROGRAM["id"])
     give(client, other_token, PROGRAM["id"])
+    with transaction(sessions, immediate=True) as session:  # their records in the dataset
+        session.add_all([DonorDataset(donor_id=d, dataset_id=DATASET) for d in (donor_id, other_id)])
+        eligibility.bump(session)
     now = utcnow()
     with sessions() as session:
         assert eligible_donors(session, dataset_id=DATASET, purpose=PROGRAM["purpose"],

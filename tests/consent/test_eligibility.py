@@ -25,10 +25,11 @@ def setup_program(factory: sessionmaker[Session], **text_changes) -> None:  # ty
         programs.create_program(session, spec=spec, actor="test")
 
 
-def add_donors(factory: sessionmaker[Session], *ids: str) -> None:
+def add_donors(factory: sessionmaker[Session], *ids: str, datasets: tuple[str, ...] = (DATASET,),
+               organisation: str = "Coop") -> None:
     with transaction(factory, immediate=True) as session:
-        donors.register_for_organisation(session, organisation="Coop", donor_ids=list(ids),
-                                         dataset_ids=[DATASET], with_codes=False)
+        donors.register_for_organisation(session, organisation=organisation, donor_ids=list(ids),
+                                         dataset_ids=list(datasets), with_codes=False)
 
 
 def grant(factory: sessionmaker[Session], signer: Signer, donor_id: str, at: datetime,
@@ -106,7 +107,7 @@ def test_erasure_excludes_the_donor_from_every_later_answer(session_factory, sig
 
 def test_a_new_text_version_never_extends_older_consents(session_factory, signer: Signer) -> None:  # type: ignore[no-untyped-def]
     setup_program(session_factory, duration_days=None)
-    add_donors(session_factory, "D0000001", "D0000002")
+    add_donors(session_factory, "D0000001", "D0000002", datasets=(DATASET, "tirocini"))
     grant(session_factory, signer, "D0000001", T0)
     with transaction(session_factory, immediate=True) as session:
         program = programs.get_program(session, PROGRAM["id"])
@@ -177,3 +178,20 @@ def test_eligibility_agrees_with_the_state_derived_from_the_events(session_facto
                    if ledger.derive_state(evs, probe).status == "active"}
         assert eligible(session_factory, probe) == derived, probe
         probe += timedelta(hours=5)
+
+
+def test_consent_releases_only_the_donors_own_records(session_factory, signer: Signer) -> None:  # type: ignore[no-untyped-def]
+    """The review's reproduction: a second dataset whose rows use the same pseudonyms for other
+    people; a donor of the first consents to a program covering both. Their consent must not
+    release the other dataset's D0000001, who is someone else."""
+    setup_program(session_factory, duration_days=None)
+    add_donors(session_factory, "D0000001")  # linked to the first dataset only
+    with transaction(session_factory, immediate=True) as session:
+        program = programs.get_program(session, PROGRAM["id"])
+        programs.add_text_version(session, program=program, spec=programs.TextSpec.model_validate(
+            {**PROGRAM["text"], "datasets": [DATASET, "altra-cooperativa"],
+             "duration_days": None}))
+    grant(session_factory, signer, "D0000001", T0, version=2)
+    later = T0 + timedelta(hours=1)
+    assert eligible(session_factory, later) == {"D0000001"}
+    assert eligible(session_factory, later, dataset="altra-cooperativa") == set()
