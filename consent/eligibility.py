@@ -1,15 +1,14 @@
 """Which donors' records a query may use: :func:`eligible_donors`, on the hot path of every query.
 
 A donor is eligible for (dataset, purpose) at instant t when they are not erased, their organisation
-linked them to the dataset's records, and one of their consent periods, for a text version that covers the dataset in a program with that purpose, is in
-force at t: ``valid_from <= t < ended_at`` and ``t < valid_until`` (a withdrawal or an expiry at t
-already excludes them).
+linked them to the dataset's records, and one of their consent periods, for a text version that
+covers the dataset in a program with that purpose, is in force at t: ``valid_from <= t < ended_at``
+and ``t < valid_until`` (a withdrawal or an expiry at t already excludes them).
 
 Answers are cached per process. Every change eligibility depends on (a consent event, an erasure, a
-link)
-moves the counter row of ``consent_counter`` in the same transaction, so a cached answer is reused
-only while the counter is unchanged — correct across processes — and only for instants inside the
-window between the neighbouring period boundaries, where the answer cannot differ.
+link) moves the counter row of ``consent_counter`` in the same transaction, so a cached answer is
+reused only while the counter is unchanged — correct across processes — and only for instants inside
+the window between the neighbouring period boundaries, where the answer cannot differ.
 """
 
 from __future__ import annotations
