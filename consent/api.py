@@ -43,6 +43,7 @@ from consent.schemas import (
     OrgDonorsCreate,
     ProgramPublic,
     ReceiptPublic,
+    ReleaseIncluding,
     TextPublic,
     UsePublic,
 )
@@ -112,14 +113,13 @@ def me(request: Request, session: SessionDep, principal: DonorPrincipal) -> Dono
                        epsilon_per_person=request.app.state.settings.privacy_epsilon_per_person))
 
 
-@router.get("/donors/me/uses", response_model=ListOf[UsePublic], responses=DONOR_ERRORS)
-def my_uses(session: SessionDep, principal: DonorPrincipal, page: PagingDep) -> ListOf[UsePublic]:
-    """The recorded uses of datasets you contributed to (releases, extracts, publications), oldest
-    first, a page of them."""
-    donors.get_donor(session, _me(principal))
-    datasets = donors.contributed_datasets(session, _me(principal))
-    return page.of([UsePublic.model_validate(transparency.entry_public(e))
-                    for e in transparency.uses_touching(session, datasets)])
+@router.get("/donors/me/uses", response_model=ListOf[ReleaseIncluding], responses=DONOR_ERRORS)
+def my_uses(session: SessionDep, principal: DonorPrincipal,
+            page: PagingDep) -> ListOf[ReleaseIncluding]:
+    """The releases and extracts that included your records (who asked, for which purpose, on which
+    dataset, and the privacy loss each cost you), newest first, a page of them."""
+    return page.of([ReleaseIncluding.model_validate(u)
+                    for u in donors.uses_of(session, _me(principal))])
 
 
 @router.get("/donors/me/export", responses={**DONOR_ERRORS, 200: {

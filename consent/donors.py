@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-from consent import eligibility, ledger, privacy_loss, programs, receipts, transparency
+from consent import eligibility, ledger, privacy_loss, programs, receipts
 from consent.crypto import (
     InvalidTag,
     decrypt_field,
@@ -229,6 +229,14 @@ def privacy_loss_public(session: Session, *, donor_id: str, cap: float) -> dict[
             "recent": releases}
 
 
+def uses_of(session: Session, donor_id: str) -> list[dict[str, Any]]:
+    """The releases and extracts that included the donor's records, newest first: the donor's own
+    per-person ledger, never the datasets' whole log (which would show uses before the donor came,
+    and uses of records that are not theirs)."""
+    get_donor(session, donor_id)
+    return privacy_loss.history(session, donor_id)[2]
+
+
 def profile(session: Session, *, donor_id: str, kek: bytes,
             epsilon_per_person: float) -> dict[str, Any]:
     """What the donor sees on their page: pseudonym, personal data, datasets, consents and their
@@ -252,11 +260,9 @@ def export(session: Session, *, donor_id: str, signer: Signer,
     """Everything held about the donor, as one JSON document (GDPR arts. 15 and 20)."""
     data = profile(session, donor_id=donor_id, kek=signer.kek,
                    epsilon_per_person=epsilon_per_person)
-    data["privacy_loss"]["recent"] = privacy_loss.history(session, donor_id)[2]
+    data["uses"] = data["privacy_loss"]["recent"] = privacy_loss.history(session, donor_id)[2]
     data["consents"] = [consent_public(session, c, signer=signer)
                         for c in ledger.list_consents(session, donor_id)]
-    data["uses"] = [transparency.entry_public(e)
-                    for e in transparency.uses_touching(session, set(data["datasets"]))]
     tokens = session.scalars(select(ApiToken).where(ApiToken.donor_id == donor_id))
     data["tokens"] = [{"hint": t.hint, "created_at": t.created_at, "expires_at": t.expires_at,
                        "revoked_at": t.revoked_at} for t in tokens]

@@ -36,6 +36,7 @@ from typing import Any
 from sqlalchemy import event, select, update
 from sqlalchemy.orm import Session, aliased
 
+from consent.dpv import PURPOSES
 from consent.models import LossGroup, LossMember, LossNode, LossState
 
 NANO = 10**9
@@ -370,6 +371,8 @@ def history(session: Session, donor_id: str, *, limit: int | None = None,
         query = query.limit(limit)
     releases = [{"release_id": n.release_id, "kind": n.kind, "dataset": n.dataset_id,
                  "version": n.version, "organisation": n.organisation, "purpose": n.purpose,
+                 "purpose_label_it": PURPOSES.get(n.purpose, (n.purpose, n.purpose))[0],
+                 "purpose_label_en": PURPOSES.get(n.purpose, (n.purpose, n.purpose))[1],
                  "epsilon": n.epsilon_nano / NANO, "at": n.at}
                 for n in session.scalars(query)]
     return top.spent_nano / NANO, top.uses, releases

@@ -74,8 +74,10 @@ class ReleaseIncluding(BaseModel):
     kind: str = Field(description="release (a query's answer) or extract")
     dataset: str
     version: int
-    organisation: str | None
-    purpose: str
+    organisation: str | None = Field(description="The organisation that asked")
+    purpose: str = Field(description="The purpose declared, a DPV term")
+    purpose_label_it: str
+    purpose_label_en: str
     epsilon: float = Field(description="The privacy loss this release cost the donor")
     at: datetime
 
@@ -188,7 +190,8 @@ class DonorExport(DonorProfile):
     model_config = ConfigDict(extra="forbid")
 
     consents: list[ConsentPublic]  # type: ignore[assignment]
-    uses: list[UsePublic]
+    uses: list[ReleaseIncluding] = Field(description="Every release and extract that included the "
+                                         "donor's records, newest first")
     tokens: list[TokenHint]
     exported_at: str
     format: str = Field(description="datacommons-donor-export/1")

@@ -15,7 +15,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlalchemy.orm import Session
 
 from catalog.web.pages import page_principal, render
-from consent import donors, ledger, programs, transparency
+from consent import donors, ledger, programs
 from consent.receipts import Signer
 from datacommons.auth import CSRF_COOKIE, TOKEN_COOKIE, authenticate
 from datacommons.db import SessionDep, transaction
@@ -27,14 +27,13 @@ router = APIRouter(include_in_schema=False)
 def portal_data(session: Session, *, donor_id: str, kek: bytes,
                 epsilon_per_person: float) -> dict[str, Any]:
     """What a signed-in donor sees: their record, every program with its current text and the
-    donor's consent to it, and every use of the datasets they contributed to."""
+    donor's consent to it, and every release that included their records."""
     consents = [donors.consent_public(session, c, with_events=False)
                 for c in ledger.list_consents(session, donor_id)]
     by_program = {c["program_id"]: c for c in consents}
     items = [{"program": programs.program_public(session, p), "consent": by_program.get(p.id)}
              for p in programs.list_programs(session)]
-    uses = [transparency.entry_public(e) for e in
-            transparency.uses_touching(session, donors.contributed_datasets(session, donor_id))]
+    uses = donors.uses_of(session, donor_id)  # only the releases that included this donor
     return {"profile": donors.profile(session, donor_id=donor_id, kek=kek,
                                       epsilon_per_person=epsilon_per_person),
             "programs": items, "uses": uses}

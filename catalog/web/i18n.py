@@ -238,12 +238,13 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "Every statistical answer that includes your data reveals a little about you, "
               "measured by ε. The total, across every dataset and version, never passes the cap: "
               "once it is reached, no answer will include you again."},
-    "privacy_loss_none": {"it": "Nessuna risposta ha ancora incluso i tuoi dati.",
-                          "en": "No answer has included your data yet."},
-    "answers_including_you": {"it": "Risposte che hanno incluso i tuoi dati",
-                              "en": "Answers that included your data"},
     "uses": {"it": "Usi dei tuoi dati", "en": "Uses of your data"},
-    "no_uses": {"it": "Nessun uso registrato.", "en": "No recorded use."},
+    "no_uses": {"it": "Nessuna risposta ha ancora incluso i tuoi dati.",
+                "en": "No answer has included your data yet."},
+    "uses_help": {"it": "Solo le risposte e gli estratti che hanno incluso i tuoi dati: chi ha "
+                        "chiesto, per quale finalità, e quanto ti è costato in privacy (ε).",
+                  "en": "Only the answers and extracts that included your data: who asked, for "
+                        "which purpose, and what it cost you in privacy (ε)."},
     "when": {"it": "Quando", "en": "When"},
     "kind": {"it": "Tipo", "en": "Kind"},
     "who": {"it": "Chi", "en": "Who"},

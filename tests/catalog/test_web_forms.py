@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from fastapi.testclient import TestClient
 
-from consent import ledger
+from consent import ledger, privacy_loss
 from consent.receipts import Signer
 from datacommons.db import transaction, utcnow
 from tests.catalog.test_pages import sign_in
@@ -108,9 +108,15 @@ def test_pages_show_purposes_uses_and_budgets_in_words(client: TestClient, token
     answer = client.post("/api/v1/consents", json={"program_id": program["id"], "text_version": 1},
                          headers={"Authorization": f"Bearer {token}"})
     assert answer.status_code == 201, answer.text
-    with transaction(sessions, immediate=True) as session:
+    with transaction(sessions, immediate=True) as session:  # a release that included the donor
         transparency.record_use(session, kind="release", actor="analyst", organisation="org-analyst",
                                 purpose="dpv:ScientificResearch", datasets=["inserimento-lavorativo"])
+        included = frozenset({donor_id})
+        chosen = privacy_loss.inclusion(session, donors=included, epsilon=0.5, cap=10.0)
+        privacy_loss.charge(session, eligible=included, chosen=chosen, epsilon=0.5, cap=10.0,
+                            use=privacy_loss.Use("r1", "release", "inserimento-lavorativo", 1,
+                                                 "org-analyst", "dpv:ScientificResearch", 0.5,
+                                                 utcnow()))
 
     sign_in(client, tokens["analyst"])  # the query builder: the purpose's label, its CURIE as value
     builder = client.get("/query/inserimento-lavorativo", params={"lang": "it"}).text

@@ -8,8 +8,9 @@ import uuid
 import pytest
 from fastapi.testclient import TestClient
 
+from consent import privacy_loss
 from consent.transparency import record_use
-from datacommons.db import transaction
+from datacommons.db import transaction, utcnow
 from tests.conftest import bearer
 from tests.consent.conftest import PROGRAM, give, make_program, register
 
@@ -24,9 +25,15 @@ def two_donors(client: TestClient, tokens, sessions):  # type: ignore[no-untyped
     a_consent = give(client, a_token, "prog-a")["consent"]
     b_consent = give(client, b_token, "prog-b")["consent"]
     with transaction(sessions, immediate=True) as session:
-        for dataset in ("ds-a", "ds-b"):
+        for dataset, donor in (("ds-a", a_id), ("ds-b", b_id)):
             record_use(session, kind="release", actor="analyst:x", purpose="dpv:ScientificResearch",
                        datasets=[dataset], details={"release": dataset})
+            included = frozenset({donor})  # the release included that donor's records
+            chosen = privacy_loss.inclusion(session, donors=included, epsilon=0.1, cap=10.0)
+            privacy_loss.charge(session, eligible=included, chosen=chosen, epsilon=0.1, cap=10.0,
+                                use=privacy_loss.Use(f"rel-{dataset}", "release", dataset, 1,
+                                                     "Coop", "dpv:ScientificResearch", 0.1,
+                                                     utcnow()))
     return {"a": (a_id, a_token, a_consent), "b": (b_id, b_token, b_consent)}
 
 
@@ -70,7 +77,7 @@ def test_own_record_routes_show_only_the_callers_records(client: TestClient, two
     assert [c["id"] for c in listed["data"]] == [a_consent["id"]]
 
     uses = client.get("/api/v1/donors/me/uses", headers=bearer(a_token)).json()
-    assert [u["datasets"] for u in uses["data"]] == [["ds-a"]]
+    assert [u["dataset"] for u in uses["data"]] == ["ds-a"]
 
     export = client.get("/api/v1/donors/me/export", headers=bearer(a_token))
     assert export.status_code == 200

@@ -76,15 +76,23 @@ def test_a_donor_sees_the_loss_of_each_release_that_included_them(  # type: igno
                     "releases": 2, "recent": [
                         {"release_id": release_id, "kind": "release", "dataset": DATASET,
                          "version": 1, "organisation": "org-analyst", "purpose": RESEARCH,
+                         "purpose_label_it": "Ricerca scientifica",
+                         "purpose_label_en": "Scientific research",
                          "epsilon": 0.5} for release_id in reversed(ids)]}
     # a repeat spends nothing, on the organisation or on any donor
     assert client.post(URL, json=by_year("2022"), headers=bearer(tokens["analyst"])).json()["repeat"]
     other = client.get("/api/v1/donors/me", headers=bearer(donor_token(sessions, left_aside[0])))
     assert other.json()["privacy_loss"] == {"epsilon_spent": 0.0, "epsilon_cap": CAP,
                                             "epsilon_remaining": CAP, "releases": 0, "recent": []}
-    export = client.get("/api/v1/donors/me/export",
-                        headers=bearer(donor_token(sessions, included[1]))).json()
+    second = bearer(donor_token(sessions, included[1]))
+    export = client.get("/api/v1/donors/me/export", headers=second).json()
     assert [r["release_id"] for r in export["privacy_loss"]["recent"]] == list(reversed(ids))
+    assert [r["release_id"] for r in export["uses"]] == list(reversed(ids))
+    uses = client.get("/api/v1/donors/me/uses", headers=second).json()
+    assert (uses["count"], [u["release_id"] for u in uses["data"]]) == (2, list(reversed(ids)))
+    # a donor left aside sees no use at all, though uses of the dataset were made
+    aside = client.get("/api/v1/donors/me/uses", headers=bearer(donor_token(sessions, left_aside[1])))
+    assert aside.json() == {"data": [], "count": 0}
 
 
 def test_donors_at_the_cap_are_absent_from_the_next_release(  # type: ignore[no-untyped-def]
@@ -239,7 +247,7 @@ def test_the_donor_portal_and_the_query_builder_say_it_in_words(  # type: ignore
             in italian)
     english = client.get("/donor", params={"lang": "en"}).text
     assert "Your data were included in 3 answers; privacy loss ε 0.75 of 1." in english
-    table = english.split('<table id="releases-including-me">', 1)[1].split("</table>", 1)[0]
+    table = english.split('<table id="uses">', 1)[1].split("</table>", 1)[0]
     assert table.count("<tr>") == 4  # the header and the three releases
     assert "Scientific research" in table and "org-analyst" in table and "0.25" in table
     sign_in(client, tokens["analyst"])
