@@ -13,6 +13,7 @@ Donor routes act only on the calling donor (``principal.donor_id``); another don
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Annotated, Any
@@ -48,9 +49,10 @@ from consent.schemas import (
     UsePublic,
 )
 from datacommons.auth import AdminPrincipal, Principal, require_role
-from datacommons.db import SessionDep, transaction, utcnow
+from datacommons.db import SessionDep, scrub, transaction, utcnow
 from datacommons.schemas import MAX_INT, ListOf, PagingDep, error_responses
 
+log = logging.getLogger("datacommons.consent")
 router = APIRouter(tags=["consent"], responses=error_responses(422))
 admin_router = APIRouter(prefix="/admin", tags=["admin"], responses=error_responses(401, 403, 422))
 wellknown_router = APIRouter(tags=["consent"])
@@ -141,6 +143,9 @@ def erase_me(request: Request, principal: DonorPrincipal) -> Response:
     """Erase yourself: consents withdrawn, personal data made unreadable, tokens revoked."""
     with writing(request) as session:
         donors.erase(session, donor_id=_me(principal), signer=signer_of(request))
+    if not scrub(request.app.state.engine):
+        log.warning("erasure: the write-ahead log is still read by another connection; the next "
+                    "checkpoint will drop its old copies")
     return Response(status_code=204)
 
 

@@ -69,8 +69,29 @@ def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
+    # Deleted content is overwritten with zeros, not left in free space: an erased donor's key must
+    # be gone from the file (Debian's build has it on by default; others do not).
+    cursor.execute("PRAGMA secure_delete=ON")
     cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
     cursor.close()
+
+
+def scrub(engine: Engine) -> bool:
+    """After an erasure, leave no old copy of erased rows in the database's files.
+
+    SQLite keeps old page images in its write-ahead log until a checkpoint: copy the log into the
+    database (whose deleted content ``secure_delete`` has zeroed) and truncate it to nothing.
+    Returns whether that completed (False while another connection still reads an older snapshot;
+    the next checkpoint does it). On PostgreSQL there is nothing to do here: see docs/security.md.
+    """
+    if engine.dialect.name != "sqlite":
+        return True
+    with engine.connect() as conn:
+        # on the driver's own connection, outside any transaction (a checkpoint inside one is busy)
+        raw = conn.connection.driver_connection
+        assert raw is not None
+        busy, _log, _done = raw.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+    return not busy
 
 
 def _sqlite_on_begin(conn: Connection) -> None:

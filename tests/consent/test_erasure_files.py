@@ -1,0 +1,45 @@
+"""Erasure is real on SQLite: after DELETE /donors/me the donor's wrapped data key is in no file of
+the instance — not the database, not its write-ahead log (the review unwrapped it from the WAL)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi.testclient import TestClient
+
+from consent.models import DonorKey
+from datacommons.app import create_app
+from datacommons.config import Settings
+from tests.conftest import bearer
+from tests.consent.conftest import register
+
+
+def files_holding(root: Path, needle: bytes) -> list[str]:
+    return sorted(str(p.relative_to(root)) for p in root.rglob("*")
+                  if p.is_file() and needle in p.read_bytes())
+
+
+def test_the_erased_key_is_in_no_file(tmp_path: Path) -> None:
+    # Always SQLite, in the data directory, whichever database the suite runs on: it is SQLite's
+    # files that are checked.
+    settings = Settings(_env_file=None, env="test", data_dir=tmp_path / "var",
+                        secret_key="test-secret-" + "x" * 32)
+    app = create_app(settings)
+    try:
+        with TestClient(app) as client:
+            donor_id, token = register(client, name="Carla Verdi", email="carla@example.org")
+            _other, _token = register(client, name="Dario Neri")
+            with app.state.sessionmaker() as session:
+                key = session.get(DonorKey, donor_id)
+                assert key is not None
+                wrapped = bytes(key.wrapped_key)
+            assert len(wrapped) >= 32
+            # the key is really written somewhere now (database or log), so the check can fail
+            assert files_holding(tmp_path, wrapped)
+            assert client.delete("/api/v1/donors/me", headers=bearer(token)).status_code == 204
+            assert files_holding(tmp_path, wrapped) == []
+            # the other donor's key is untouched
+            assert client.get("/api/v1/donors/me", headers=bearer(_token)).json()["name"] == (
+                "Dario Neri")
+    finally:
+        app.state.engine.dispose()
