@@ -40,6 +40,7 @@ from consent.schemas import (
     DonorCreated,
     DonorExport,
     DonorProfile,
+    Erased,
     KeyPublic,
     OrgDonorsCreate,
     ProgramPublic,
@@ -138,15 +139,18 @@ def my_export(request: Request, session: SessionDep, principal: DonorPrincipal) 
                              f'attachment; filename="donor-{_me(principal)}.json"'})
 
 
-@router.delete("/donors/me", status_code=204, responses={**DONOR_ERRORS, **error_responses(503)})
-def erase_me(request: Request, principal: DonorPrincipal) -> Response:
-    """Erase yourself: consents withdrawn, personal data made unreadable, tokens revoked."""
+@router.delete("/donors/me", response_model=Erased,
+               responses={**DONOR_ERRORS, **error_responses(503)})
+def erase_me(request: Request, principal: DonorPrincipal) -> Erased:
+    """Erase yourself: consents withdrawn, personal data made unreadable, tokens revoked. The answer
+    holds the signed receipts of the withdrawals: keep them, your token stops working now."""
     with writing(request) as session:
-        donors.erase(session, donor_id=_me(principal), signer=signer_of(request))
+        erased = Erased.model_validate(
+            donors.erase(session, donor_id=_me(principal), signer=signer_of(request)))
     if not scrub(request.app.state.engine):
         log.warning("erasure: the write-ahead log is still read by another connection; the next "
                     "checkpoint will drop its old copies")
-    return Response(status_code=204)
+    return erased
 
 
 # --- programs -------------------------------------------------------------------------------------

@@ -271,18 +271,27 @@ def export(session: Session, *, donor_id: str, signer: Signer,
     return data
 
 
-def erase(session: Session, *, donor_id: str, signer: Signer, at: datetime | None = None) -> None:
+def erase(session: Session, *, donor_id: str, signer: Signer,
+          at: datetime | None = None) -> dict[str, Any]:
     """Erase a donor: withdraw every consent in force, shred the data key, revoke their tokens.
+
+    Returns the instant and the withdrawals' signed receipts: the donor's proof that their consents
+    ended, given to them now, since their token no longer works afterwards.
 
     From this instant no release or extract uses their records; earlier ones are left as they were.
     The pseudonymous consent events stay (DGA art. 21 records), with nothing left to re-identify.
     """
     ledger.lock_donor(session, donor_id)
     at = at or utcnow()
+    receipts = []
     for consent in ledger.list_consents(session, donor_id):
         if ledger.state_of(session, consent, at).status == "active":
             ledger.withdraw(session, donor_id=donor_id, consent_id=consent.id, signer=signer, at=at,
                             reason="erasure requested by the donor")
+            event = ledger.events_of(session, consent.id)[-1]
+            receipts.append({"consent_id": consent.id, "program_id": consent.program_id,
+                             "record_id": event.record_id, "event": event.event,
+                             "receipt": event.receipt})
     session.execute(update(ConsentPeriod).where(ConsentPeriod.donor_id == donor_id)
                     .values(void=True))
     session.execute(delete(DonorKey).where(DonorKey.donor_id == donor_id))
@@ -295,3 +304,4 @@ def erase(session: Session, *, donor_id: str, signer: Signer, at: datetime | Non
     donor.claim_code_hash = None
     eligibility.bump(session)
     session.flush()
+    return {"donor_id": donor_id, "erased_at": at, "receipts": receipts}

@@ -93,6 +93,25 @@ class PrivacyLoss(BaseModel):
         description="Those releases, newest first (the newest 100 here; the export lists them all)")
 
 
+class WithdrawalReceipt(BaseModel):
+    """The signed receipt of a consent withdrawn by an erasure."""
+
+    consent_id: str
+    program_id: str
+    record_id: str
+    event: str
+    receipt: str = Field(description="The signed receipt (compact JWS)")
+
+
+class Erased(BaseModel):
+    """What an erasure answers: when, and the receipts of the consents it withdrew (the donor's
+    token stops working, so this is the one moment to keep them)."""
+
+    donor_id: str
+    erased_at: datetime
+    receipts: list[WithdrawalReceipt]
+
+
 class DonorProfile(BaseModel):
     """What the registry holds about the calling donor."""
 

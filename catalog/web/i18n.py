@@ -255,10 +255,15 @@ TEXTS: dict[str, dict[str, str]] = {
     "export": {"it": "Esporta i miei dati (JSON)", "en": "Export my data (JSON)"},
     "erase": {"it": "Cancellami", "en": "Erase me"},
     "erase_confirm": {"it": "Cancellare davvero i tuoi dati? I consensi saranno ritirati e il token "
-                            "revocato.",
+                            "revocato. Le ricevute dei ritiri saranno scaricate "
+                            "(erasure-receipts.json).",
                       "en": "Really erase your data? Your consents will be withdrawn and your token "
-                            "revoked."},
-    "erased": {"it": "I tuoi dati sono stati cancellati.", "en": "Your data has been erased."},
+                            "revoked. The receipts of the withdrawals will be downloaded "
+                            "(erasure-receipts.json)."},
+    "erased": {"it": "I tuoi dati sono stati cancellati. Le ricevute firmate dei ritiri sono nel "
+                     "file erasure-receipts.json appena scaricato: conservalo.",
+               "en": "Your data has been erased. The signed receipts of the withdrawals are in the "
+                     "file erasure-receipts.json just downloaded: keep it."},
     # administration
     "audit_chain": {"it": "Registro di trasparenza", "en": "Transparency log"},
     "chain_ok": {"it": "Catena integra", "en": "Chain intact"},

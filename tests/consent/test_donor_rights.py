@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from fastapi.testclient import TestClient
 from sqlalchemy import inspect, select, text
 
@@ -14,6 +16,7 @@ from datacommons.config import Settings
 from datacommons.db import make_engine, transaction, utcnow
 from tests.conftest import bearer
 from tests.consent.conftest import DATASET, PROGRAM, give, register
+from tests.consent.test_receipts import pyjwt_decode
 
 NAME = "Zelinda Quartararo"
 EMAIL = "zelinda.quartararo@example.org"
@@ -80,7 +83,8 @@ def test_export_holds_everything_with_verifiable_receipts(client: TestClient, pr
     for event in exported["events"]:
         claims = receipts.verify(event["receipt"], key_set)
         assert (claims["event"], claims["record_id"]) == (event["event"], event["record_id"])
-    assert [(u["kind"], u["fee_eur"]) for u in data["uses"]] == [("extract", 40.0)]
+    # the extract came after the withdrawal and did not include the donor: not one of their uses
+    assert data["uses"] == []
     assert len(data["tokens"]) == 1 and data["tokens"][0]["revoked_at"] is None
 
 
@@ -104,8 +108,17 @@ def test_erasure_shreds_the_key_and_excludes_the_donor(client: TestClient, progr
         earlier = record_use(session, kind="release", actor="analyst:a", purpose="dpv:ScientificResearch",
                              datasets=[DATASET], details={"donors": 2})
 
-    assert client.delete("/api/v1/donors/me", headers=bearer(token)).status_code == 204
+    erased = client.delete("/api/v1/donors/me", headers=bearer(token))
+    assert erased.status_code == 200
     assert client.get("/api/v1/donors/me/export", headers=bearer(token)).status_code == 401
+    # the answer gives the donor the signed receipt of each withdrawal: their token is gone now
+    body = erased.json()
+    assert body["donor_id"] == donor_id and len(body["receipts"]) == 1
+    [withdrawal] = body["receipts"]
+    assert (withdrawal["program_id"], withdrawal["event"]) == (PROGRAM["id"], "withdrawn")
+    claims = pyjwt_decode(withdrawal["receipt"], client.get("/.well-known/jwks.json").json())
+    assert claims["sub"] == donor_id or donor_id in json.dumps(claims)
+    assert withdrawal["record_id"] in json.dumps(claims)
 
     with sessions() as session:
         assert eligible_donors(session, dataset_id=DATASET, purpose=PROGRAM["purpose"],

@@ -133,7 +133,7 @@ MATRIX: dict[tuple[str, str], Entry] = {
     ("GET", "/api/v1/donors/me"): Entry(donors(200, 200)),
     ("GET", "/api/v1/donors/me/uses"): Entry(donors(200, 200)),
     ("GET", "/api/v1/donors/me/export"): Entry(donors(200, 200)),
-    ("DELETE", "/api/v1/donors/me"): Entry(donors(204, 204), fresh_donor=True),
+    ("DELETE", "/api/v1/donors/me"): Entry(donors(200, 200), fresh_donor=True),
     ("GET", "/api/v1/programs"): Entry(public()),
     ("GET", "/api/v1/programs/{program_id}"): Entry(public(), PROGRAM),
     ("GET", "/api/v1/programs/{program_id}/texts"): Entry(public(), PROGRAM),

@@ -153,7 +153,11 @@ def test_donor_registers_grants_withdraws_exports_and_erases(page, site: Site) -
     assert pseudonym in json.dumps(export) and "Maria Rossi" in json.dumps(export)
     shot(page, "donor-3-withdrawn")
     page.once("dialog", lambda dialog: dialog.accept())
-    page.get_by_role("button", name="Erase me").click()
+    with page.expect_download() as erasure:  # the withdrawals' receipts, saved before the token goes
+        page.get_by_role("button", name="Erase me").click()
+    assert erasure.value.suggested_filename == "erasure-receipts.json"
+    saved = json.loads(Path(erasure.value.path()).read_text())
+    assert saved["donor_id"] == pseudonym and saved["receipts"] == []  # withdrawn before
     page.locator("#erased").wait_for()
     assert "Register as a donor" in page.locator("main").inner_text()
     revoked = httpx.get(f"{site.base}/api/v1/donors/me", headers={"Authorization": f"Bearer {token}"})

@@ -153,13 +153,22 @@ function setUpQuery(form) {
 
 // --- donor portal and administration: buttons that call the API, then reload the page -----------
 
+function saveFile(name, text) {
+  const link = el("a", {href: URL.createObjectURL(new Blob([text], {type: "application/json"})), download: name});
+  document.body.append(link);
+  link.click();
+  link.remove();
+}
+
 function setUpActions() {
   for (const button of document.querySelectorAll("button[data-api]")) {
     button.addEventListener("click", async () => {
       if (button.dataset.confirm && !window.confirm(button.dataset.confirm)) return;
       try {
         const body = button.dataset.body ? JSON.parse(button.dataset.body) : undefined;
-        await api(button.dataset.method || "POST", button.dataset.api, body);
+        const answer = await api(button.dataset.method || "POST", button.dataset.api, body);
+        // an erasure's withdrawal receipts: the token stops working, so they are saved now
+        if (button.dataset.saveAs && answer) saveFile(button.dataset.saveAs, JSON.stringify(answer, null, 2));
         window.location.assign(button.dataset.then || window.location.href);
       } catch (err) { say(err.message, true); }
     });
