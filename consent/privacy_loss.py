@@ -48,8 +48,14 @@ CHUNK = 500
 
 
 def to_nano(epsilon: float) -> int:
-    """Epsilon as an exact integer amount (rounded up: a donor is never under-charged)."""
-    return -(-round(epsilon * NANO * 1000) // 1000)
+    """Epsilon as an integer amount of nano-epsilon, rounded up: never under-charged.
+
+    The float is first read to a thousandth of a nano-epsilon (so 0.1, which is 0.1000000000000000055
+    as a float, is 100,000,000 and ten of them are exactly 1), then rounded up; any positive amount
+    costs at least 1 (4e-13 was 0: tiny amounts were free, and so unbounded in number).
+    """
+    amount = -(-round(epsilon * NANO * 1000) // 1000)  # integer ceiling division
+    return max(amount, 1) if epsilon > 0 else amount
 
 
 class InclusionChanged(Exception):

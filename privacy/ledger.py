@@ -20,17 +20,12 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from consent.privacy_loss import NANO, to_nano  # one rounding rule for every account
 from datacommons.errors import TooManyRequests
 from datacommons.registry import AccessPolicy
 from privacy.models import BudgetAccount
 
-NANO = 10**9
 TOTAL = "total"
-
-
-def to_nano(epsilon: float) -> int:
-    """Epsilon as an exact integer amount (rounded up, never under-charging)."""
-    return -(-round(epsilon * NANO * 1000) // 1000)
 
 
 def org_scope(organisation_id: int) -> str:

@@ -20,6 +20,9 @@ from datacommons.errors import InvalidInput
 from datacommons.registry import AccessPolicy
 
 MAX_CELLS = 50_000
+#: The smallest epsilon a query (or each table of an extract) may spend: below it a charge rounded
+#: to whole nano-epsilon would be mostly rounding.
+MIN_EPSILON = 1e-6
 MAX_BINS = 100
 #: The largest magnitude of a clamping bound: sums are exact 64-bit integers (in fixed point), and
 #: wider bounds would overflow them (a monthly wage, a count of people stay far below it).
@@ -176,6 +179,8 @@ def check_query(query: Query, *, policy: AccessPolicy, schema: dict[str, str]) -
                 bad(where, f"bounds must lie within -{MAX_BOUND:.0e} and {MAX_BOUND:.0e}")
         if measure.op == "quantile" and not (measure.q is not None and 0 < measure.q < 1):
             bad(where, "quantile needs q between 0 and 1")
+    if query.epsilon < MIN_EPSILON:
+        bad("epsilon", f"{query.epsilon:g} is below the minimum of {MIN_EPSILON:g} a query may spend")
     if query.epsilon > policy.epsilon_per_query:
         bad("epsilon", f"{query.epsilon} is over this dataset's cap of {policy.epsilon_per_query} "
                        "per query")

@@ -167,3 +167,21 @@ def test_many_groups_split_at_once_stay_consistent(tmp_path) -> None:  # type: i
     assert {losses[d] for d in few | most} == {0.03}
     assert {losses[d] for d in joined - few - most} == {0.01}
     engine.dispose()
+
+
+def test_no_amount_of_epsilon_is_free() -> None:
+    """ledger.to_nano(4e-13) was 0: such releases cost nothing, so there could be any number."""
+    from privacy import ledger
+
+    assert privacy_loss.to_nano(4e-13) == ledger.to_nano(4e-13) == 1
+    assert sum(privacy_loss.to_nano(0.1) for _ in range(10)) == privacy_loss.to_nano(1.0)
+    assert privacy_loss.to_nano(0.1000000001) == 100_000_001  # rounded up, never down
+
+
+def test_a_query_below_the_minimum_epsilon_is_refused(client: TestClient, tokens, sessions,  # type: ignore[no-untyped-def]
+                                                      settings: Settings) -> None:
+    publish_private(sessions, settings)
+    answer = client.post(URL, json=by_year("2022", 4e-7), headers=bearer(tokens["analyst"]))
+    assert answer.status_code == 422
+    assert answer.json()["error"] == (
+        "invalid query: epsilon: 4e-07 is below the minimum of 1e-06 a query may spend")

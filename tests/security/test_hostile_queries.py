@@ -44,6 +44,9 @@ def test_a_quantile_over_the_whole_dataset_is_released(world: World) -> None:
         {"op": "sum", "column": "monthly_wage", "bounds": [0, 1e308]}]},
      "invalid query: measures.0: bounds must lie within -1e+09 and 1e+09"),
     ({"purpose": PURPOSE, "epsilon": 1e-300, "measures": [{"op": "count"}]},
+     "invalid query: epsilon: 1e-300 is below the minimum of 1e-06 a query may spend"),
+    ({"purpose": PURPOSE, "epsilon": 1e-5, "measures": [
+        {"op": "sum", "column": "monthly_wage", "bounds": [0, 1e9]}]},
      "invalid query: epsilon: too small for OpenDP to calibrate the noise of this query "
      "(spend more epsilon, or narrow the bounds)"),
     ('{"purpose": "dpv:ScientificResearch", "epsilon": Infinity, "measures": [{"op": "count"}]}',
@@ -54,7 +57,8 @@ def test_a_quantile_over_the_whole_dataset_is_released(world: World) -> None:
     ({"purpose": PURPOSE, "epsilon": 0.1, "measures": [
         {"op": "quantile", "column": "monthly_wage", "bounds": [0, 10], "q": 1.8e306}]},
      "invalid request: body.measures.0.q: Input should be less than 1"),
-], ids=["huge-bounds", "tiny-epsilon", "infinite-epsilon", "nan-bounds", "huge-q"])
+], ids=["huge-bounds", "tiny-epsilon", "uncalibratable", "infinite-epsilon", "nan-bounds",
+        "huge-q"])
 def test_queries_at_the_edges_are_refused_with_a_reason(world: World, path: str,
                                                         body: dict[str, Any] | str,
                                                         error: str) -> None:
