@@ -169,11 +169,6 @@ TEXTS: dict[str, dict[str, str]] = {
     "count_rows": {"it": "Numero di record", "en": "Number of records"},
     "count_rows_help": {"it": "una persona può averne più d'uno (es. un record per percorso)",
                         "en": "a person may have several (e.g. one record per pathway)"},
-    "coverage_note": {
-        "it": "Le risposte comprendono solo i donatori con consenso per la finalità e con budget di "
-              "privacy personale residuo (limite per persona: ε {cap}).",
-        "en": "Answers cover only donors who consented to the purpose and have personal privacy "
-              "budget left (per-person cap: ε {cap})."},
     "mean": {"it": "Media di", "en": "Mean of"},
     "sum": {"it": "Somma di", "en": "Sum of"},
     "epsilon": {"it": "Epsilon (perdita di privacy)", "en": "Epsilon (privacy loss)"},

@@ -54,6 +54,5 @@ def query_page(dataset_id: str, request: Request, session: SessionDep) -> HTMLRe
     return render(request, "query.html", {
         "dataset": dataset, "choices": query_choices(session, dataset),
         "can_extract": principal.role in ("researcher", "admin"),
-        "epsilon_per_person": request.app.state.settings.privacy_epsilon_per_person,
         "json_url": "/api/v1/budget",
     }, principal=principal)

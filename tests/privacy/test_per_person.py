@@ -253,4 +253,3 @@ def test_the_donor_portal_and_the_query_builder_say_it_in_words(  # type: ignore
     sign_in(client, tokens["analyst"])
     builder = client.get(f"/query/{DATASET}", params={"lang": "en"}).text
     assert "Number of people" in builder and "Number of records" in builder
-    assert "per-person cap: ε 1)" in builder
