@@ -81,7 +81,6 @@ class Inclusion:
     """The donors a release includes: the eligible ones with enough of their lifetime budget left."""
 
     donors: frozenset[str]
-    membership: int
     #: Eligible donors per group (None: never included before; FORGOTTEN: erased).
     counts: dict[int | None, int] = field(repr=False)
     left_out_groups: frozenset[int]
@@ -202,7 +201,7 @@ def _inclusion(session: Session, *, donors: frozenset[str], epsilon: float, cap:
             group_of = members.group_of
             included = frozenset(d for d in donors if group_of.get(d) not in left_out
                                  and (group_of.get(d) is not None or amount <= limit))
-    return Inclusion(included, version.membership, counts, left_out), totals
+    return Inclusion(included, counts, left_out), totals
 
 
 def inclusion(session: Session, *, donors: frozenset[str], epsilon: float,

@@ -18,7 +18,7 @@ import polars as pl
 from datacommons.errors import InvalidInput
 from datacommons.registry import AccessPolicy
 from privacy import mechanisms
-from privacy.frames import RANK, UNIT_ID, eligible_series, fixed_point
+from privacy.frames import FIXED_POINT, RANK, UNIT_ID, eligible_series, fixed_point
 from privacy.query import Measure, Query
 
 #: persons: distinct donors in a cell; rows: their records in a cell.
@@ -95,7 +95,7 @@ def _parts_of(index: int, measure: Measure, *, k: int, cells: int, epsilon: floa
         scale = mechanisms.quantile_scale(candidates, float(measure.q or 0.5), k, epsilon)
         return [Part(index, "quantile", measure.column, k, epsilon, scale, low=low, high=high,
                      candidates=candidates, q=float(measure.q or 0.5))]
-    factor = mechanisms.FIXED_POINT if _is_float(schema[measure.column]) else 1
+    factor = FIXED_POINT if _is_float(schema[measure.column]) else 1
     int_low, int_high = math.floor(low * factor), math.ceil(high * factor)
     sensitivity = k * max(abs(int_low), abs(int_high))
     if measure.op == "sum":
@@ -226,13 +226,11 @@ def exact_cells(frame: pl.DataFrame, plan: Plan, *, policy: AccessPolicy,
     return out
 
 
-def _noisy(part: Part, exact: np.ndarray | list[np.ndarray]) -> np.ndarray:
-    if part.kind == "quantile":
-        assert isinstance(exact, list)
-        return np.asarray([mechanisms.private_quantile(v, part.candidates, part.q, part.scale)
-                           for v in exact])
-    assert isinstance(exact, np.ndarray)
-    return mechanisms.noisy_integers(exact, part.scale)
+def _quantiles(part: Part, exact: np.ndarray | list[np.ndarray]) -> np.ndarray:
+    """OpenDP's private quantile of each cell's values."""
+    assert isinstance(exact, list)
+    return np.asarray([mechanisms.private_quantile(v, part.candidates, part.q, part.scale)
+                       for v in exact])
 
 
 def _shape(plan: Plan, part: Part) -> tuple[int, ...]:
@@ -249,7 +247,7 @@ def release_cells(frame: pl.DataFrame, plan: Plan, *, policy: AccessPolicy,
                                    for i in integer])  # drawn while the data is aggregated
     exact = exact_cells(frame, plan, policy=policy, eligible=eligible)
     drawn = dict(zip(integer, noise.wait(), strict=True))
-    noisy = [_noisy(part, values) if part.kind == "quantile"
+    noisy = [_quantiles(part, values) if part.kind == "quantile"
              else np.asarray(values, dtype=np.int64) + drawn[i]
              for i, (part, values) in enumerate(zip(plan.parts, exact, strict=True))]
     return {"rows": build_rows(plan, noisy), "measures": describe(plan)}

@@ -1,9 +1,10 @@
 """OpenDP mechanisms: every noise draw and every privacy-loss figure comes from OpenDP.
 
 Counts and sums are released with OpenDP's Laplace measurement on integer vectors (the discrete
-Laplace); float columns are summed in fixed point (clamped, scaled by ``FIXED_POINT`` and rounded), so
-their sums are exact integers and need no widening for floating-point rounding. Noise scales are found
-the way OpenDP's own Context finds them: by binary search on the measurement's privacy map.
+Laplace); float columns are summed in fixed point (scaled by ``privacy.frames.FIXED_POINT``, rounded
+and clamped), so their sums are exact integers and need no widening for floating-point rounding.
+Noise scales are found the way OpenDP's own Context finds them: by binary search on the
+measurement's privacy map.
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ import numpy as np
 import opendp.prelude as dp
 
 from datacommons.errors import InvalidInput
-from privacy.frames import FIXED_POINT  # noqa: F401 - the engine's fixed point, re-exported here
 
 dp.enable_features("contrib")
 
