@@ -27,8 +27,15 @@ def free_port() -> int:
 
 def bench_env(data_dir: Path, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("DATACOMMONS_")}
-    env.update({"DATACOMMONS_DATA_DIR": str(data_dir), "DATACOMMONS_ENV": "development",
-                "DATACOMMONS_LOG_LEVEL": "WARNING", "PYTHONPATH": str(ROOT), **extra})
+    env.update(
+        {
+            "DATACOMMONS_DATA_DIR": str(data_dir),
+            "DATACOMMONS_ENV": "development",
+            "DATACOMMONS_LOG_LEVEL": "WARNING",
+            "PYTHONPATH": str(ROOT),
+            **extra,
+        }
+    )
     return env
 
 
@@ -39,8 +46,9 @@ def data_dir() -> Iterator[Path]:
 
 
 @contextmanager
-def server_process(directory: Path, *, workers: int = 1, log_path: Path | None = None,
-                   **extra: str) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+def server_process(
+    directory: Path, *, workers: int = 1, log_path: Path | None = None, **extra: str
+) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
     """Run ``datacommons serve`` on a free loopback port; yield its base URL and process; stop it.
 
     The server's log (standard error) goes to ``log_path`` when given, else nowhere.
@@ -48,10 +56,11 @@ def server_process(directory: Path, *, workers: int = 1, log_path: Path | None =
     port = free_port()
     log = log_path.open("ab") if log_path is not None else None
     process = subprocess.Popen(
-        [sys.executable, "-m", "datacommons.cli", "serve", "--port", str(port),
-         "--workers", str(workers)],
-        env=bench_env(directory, **extra), stdout=subprocess.DEVNULL,
-        stderr=log if log is not None else subprocess.DEVNULL)
+        [sys.executable, "-m", "datacommons.cli", "serve", "--port", str(port), "--workers", str(workers)],
+        env=bench_env(directory, **extra),
+        stdout=subprocess.DEVNULL,
+        stderr=log if log is not None else subprocess.DEVNULL,
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
@@ -77,8 +86,7 @@ def server_process(directory: Path, *, workers: int = 1, log_path: Path | None =
 
 
 @contextmanager
-def server(directory: Path, *, workers: int = 1, log_path: Path | None = None,
-           **extra: str) -> Iterator[str]:
+def server(directory: Path, *, workers: int = 1, log_path: Path | None = None, **extra: str) -> Iterator[str]:
     """Run ``datacommons serve`` on a free loopback port; yield its base URL; stop it."""
     with server_process(directory, workers=workers, log_path=log_path, **extra) as (base, _):
         yield base
@@ -86,9 +94,13 @@ def server(directory: Path, *, workers: int = 1, log_path: Path | None = None,
 
 def seed_demo(directory: Path, **extra: str) -> tuple[subprocess.CompletedProcess[str], dict[str, str]]:
     """Run ``datacommons demo`` in ``directory``: the finished command and its demo tokens by role."""
-    demo = subprocess.run([sys.executable, "-m", "datacommons.cli", "demo"],
-                          env=bench_env(directory, **extra), capture_output=True, text=True,
-                          timeout=600)
+    demo = subprocess.run(
+        [sys.executable, "-m", "datacommons.cli", "demo"],
+        env=bench_env(directory, **extra),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     if demo.returncode != 0:
         raise RuntimeError(f"datacommons demo failed: {demo.stderr.strip()}")
     tokens = dict(re.findall(r"^\s+(admin|analyst|researcher|donor)\s+(\S+)$", demo.stdout, re.M))

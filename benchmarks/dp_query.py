@@ -47,33 +47,40 @@ from privacy.query import Query, check_query  # noqa: E402
 EPSILON = 1.0
 
 
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=2_200_000)
     parser.add_argument("--repeat", type=int, default=7)
-    parser.add_argument("--consenting", type=float, default=0.9,
-                        help="share of donors whose consent covers the purpose")
-    parser.add_argument("--donors", type=int, default=500_000,
-                        help="donors registered in the per-person ledger")
+    parser.add_argument(
+        "--consenting", type=float, default=0.9, help="share of donors whose consent covers the purpose"
+    )
+    parser.add_argument(
+        "--donors", type=int, default=500_000, help="donors registered in the per-person ledger"
+    )
     args = parser.parse_args()
 
     table = synthetic.generate(n_rows=args.rows)
-    donors = table["donor_id"].unique().to_pylist()[:args.donors]
+    donors = table["donor_id"].unique().to_pylist()[: args.donors]
     rng = np.random.default_rng(1)
-    eligible = frozenset(d for d, keep in zip(donors, rng.random(len(donors)) < args.consenting,
-                                              strict=True) if keep)
+    eligible = frozenset(
+        d for d, keep in zip(donors, rng.random(len(donors)) < args.consenting, strict=True) if keep
+    )
     codes = turin_codes()
     policy = AccessPolicy(
-        privacy_unit="donor_id", max_rows_per_unit=synthetic.MAX_ROWS_PER_DONOR,
+        privacy_unit="donor_id",
+        max_rows_per_unit=synthetic.MAX_ROWS_PER_DONOR,
         public_dimensions={"comune": codes, "age_band": list(synthetic.AGE_BANDS)},
-        epsilon_total=100.0, epsilon_per_organisation=100.0, epsilon_per_query=EPSILON)
+        epsilon_total=100.0,
+        epsilon_per_organisation=100.0,
+        epsilon_per_query=EPSILON,
+    )
     schema = {f.name: str(f.type) for f in table.schema}
-    query = Query(purpose="dpv:ScientificResearch", group_by=["comune", "age_band"],
-                  measures=[{"op": "count"},
-                            {"op": "mean", "column": "monthly_wage", "bounds": [0, 5000]}],
-                  epsilon=EPSILON)
+    query = Query(
+        purpose="dpv:ScientificResearch",
+        group_by=["comune", "age_band"],
+        measures=[{"op": "count"}, {"op": "mean", "column": "monthly_wage", "bounds": [0, 5000]}],
+        epsilon=EPSILON,
+    )
     check_query(query, policy=policy, schema=schema)
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -81,8 +88,10 @@ def main() -> int:
         stored = store.write_table(table)
         frame = load_frame(store, stored.content_hash, "donor_id")
     eligible_series(eligible)  # the engine keeps the consenting set between queries; so does the baseline
-    print(f"rows: {frame.height:,}; donors registered: {len(donors):,}; consenting: {len(eligible):,}; "
-          f"cells: {len(codes) * len(synthetic.AGE_BANDS):,}; epsilon {EPSILON}")
+    print(
+        f"rows: {frame.height:,}; donors registered: {len(donors):,}; consenting: {len(eligible):,}; "
+        f"cells: {len(codes) * len(synthetic.AGE_BANDS):,}; epsilon {EPSILON}"
+    )
 
     ledger_dir = tempfile.TemporaryDirectory()
     engine = make_engine(f"sqlite:///{Path(ledger_dir.name) / 'ledger.sqlite3'}")
@@ -105,36 +114,62 @@ def main() -> int:
         start = time.perf_counter()
         released[0] += 1
         with transaction(sessions, immediate=True) as session:
-            privacy_loss.charge(session, eligible=eligible, chosen=chosen, epsilon=EPSILON, cap=cap,
-                                use=privacy_loss.Use(
-                                    release_id=f"bench{released[0]}", kind="release",
-                                    dataset_id="inserimento-lavorativo", version=1,
-                                    organisation="bench", purpose=query.purpose, epsilon=EPSILON,
-                                    at=utcnow()))
+            privacy_loss.charge(
+                session,
+                eligible=eligible,
+                chosen=chosen,
+                epsilon=EPSILON,
+                cap=cap,
+                use=privacy_loss.Use(
+                    release_id=f"bench{released[0]}",
+                    kind="release",
+                    dataset_id="inserimento-lavorativo",
+                    version=1,
+                    organisation="bench",
+                    purpose=query.purpose,
+                    epsilon=EPSILON,
+                    at=utcnow(),
+                ),
+            )
         accounting.append(chose + time.perf_counter() - start)
         return answer
 
     def exact():  # type: ignore[no-untyped-def]
         consenting = eligible_series(eligible).implode()
-        return (frame.lazy().filter(pl.col("donor_id").is_in(consenting))
-                .group_by(["comune", "age_band"])
-                .agg(pl.col("donor_id").n_unique(), pl.col("monthly_wage").mean()).collect())
+        return (
+            frame.lazy()
+            .filter(pl.col("donor_id").is_in(consenting))
+            .group_by(["comune", "age_band"])
+            .agg(pl.col("donor_id").n_unique(), pl.col("monthly_wage").mean())
+            .collect()
+        )
 
-    keys = pl.DataFrame([(c, a) for c in codes for a in synthetic.AGE_BANDS],
-                        schema=["comune", "age_band"], orient="row")
+    keys = pl.DataFrame(
+        [(c, a) for c in codes for a in synthetic.AGE_BANDS], schema=["comune", "age_band"], orient="row"
+    )
 
     def opendp_context():  # type: ignore[no-untyped-def]
         consenting = eligible_series(eligible).implode()
-        data = frame.lazy().filter(pl.col("donor_id").is_in(consenting)).select(
-            "comune", "age_band", "monthly_wage")
+        data = (
+            frame.lazy()
+            .filter(pl.col("donor_id").is_in(consenting))
+            .select("comune", "age_band", "monthly_wage")
+        )
         context = dp.Context.compositor(
-            data=data, privacy_unit=dp.unit_of(contributions=synthetic.MAX_ROWS_PER_DONOR),
-            privacy_loss=dp.loss_of(epsilon=EPSILON), split_evenly_over=1,
-            margins=[dp.polars.Margin(by=["comune", "age_band"], invariant="keys",
-                                      max_length=10**8)])
-        return (context.query().group_by(["comune", "age_band"])
-                .agg([dp.len(), pl.col("monthly_wage").fill_null(0).dp.mean((0.0, 5000.0))])
-                .with_keys(keys).release().collect())
+            data=data,
+            privacy_unit=dp.unit_of(contributions=synthetic.MAX_ROWS_PER_DONOR),
+            privacy_loss=dp.loss_of(epsilon=EPSILON),
+            split_evenly_over=1,
+            margins=[dp.polars.Margin(by=["comune", "age_band"], invariant="keys", max_length=10**8)],
+        )
+        return (
+            context.query()
+            .group_by(["comune", "age_band"])
+            .agg([dp.len(), pl.col("monthly_wage").fill_null(0).dp.mean((0.0, 5000.0))])
+            .with_keys(keys)
+            .release()
+            .collect()
+        )
 
     first = time.perf_counter()
     ours()  # the first release registers every consenting donor in the ledger
@@ -147,8 +182,10 @@ def main() -> int:
     t_accounting = statistics.median(accounting)
     with sessions() as session:
         spent, uses, _ = privacy_loss.history(session, next(iter(eligible)))
-        tables = {name: session.execute(text(f"SELECT count(*) FROM {name}")).scalar_one()
-                  for name in ("privacy_loss_members", "privacy_loss_groups", "privacy_loss_nodes")}
+        tables = {
+            name: session.execute(text(f"SELECT count(*) FROM {name}")).scalar_one()
+            for name in ("privacy_loss_members", "privacy_loss_groups", "privacy_loss_nodes")
+        }
     engine.dispose()
     ledger_dir.cleanup()
     with warnings.catch_warnings():
@@ -159,14 +196,18 @@ def main() -> int:
     assert uses == released[0] and spent == uses * EPSILON  # every release charged to each donor
     ratio_exact, ratio_opendp = t_ours / t_exact, t_opendp / t_ours
     share = t_accounting / t_ours
-    print(f"per-person ledger: {len(eligible):,} donors charged per release; first release "
-          f"{t_first * 1000:.0f} ms (accounting {t_first_accounting * 1000:.0f} ms: every donor's "
-          f"first inclusion); after {released[0]} releases the ledger holds "
-          + ", ".join(f"{n:,} {name.removeprefix('privacy_loss_')}" for name, n in tables.items()))
-    print(f"median latency: DP engine with accounting {t_ours * 1000:.0f} ms (accounting "
-          f"{t_accounting * 1000:.1f} ms, aggregation and noise "
-          f"{statistics.median(computing) * 1000:.0f} ms), exact Polars {t_exact * 1000:.0f} ms, "
-          f"OpenDP Polars Context {t_opendp * 1000:.0f} ms")
+    print(
+        f"per-person ledger: {len(eligible):,} donors charged per release; first release "
+        f"{t_first * 1000:.0f} ms (accounting {t_first_accounting * 1000:.0f} ms: every donor's "
+        f"first inclusion); after {released[0]} releases the ledger holds "
+        + ", ".join(f"{n:,} {name.removeprefix('privacy_loss_')}" for name, n in tables.items())
+    )
+    print(
+        f"median latency: DP engine with accounting {t_ours * 1000:.0f} ms (accounting "
+        f"{t_accounting * 1000:.1f} ms, aggregation and noise "
+        f"{statistics.median(computing) * 1000:.0f} ms), exact Polars {t_exact * 1000:.0f} ms, "
+        f"OpenDP Polars Context {t_opendp * 1000:.0f} ms"
+    )
     print(f"DP engine / exact aggregation: {ratio_exact:.2f} (goal <= 1.5)")
     print(f"OpenDP Context / DP engine: {ratio_opendp:.1f}x (goal >= 5)")
     print(f"per-person accounting / DP engine: {share:.1%} (goal <= 20%)")

@@ -37,8 +37,6 @@ DATASET = "inserimento-lavorativo"
 PURPOSE = "dpv:ScientificResearch"
 
 
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--donors", type=int, default=500_000)
@@ -46,21 +44,26 @@ def main() -> None:
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="dc-bench-"))
     url = args.database_url or f"sqlite:///{tmp / 'bench.sqlite3'}"
-    settings = Settings(_env_file=None, env="test", data_dir=tmp, database_url=url,
-                        secret_key="benchmark-secret-" + "x" * 32)
+    settings = Settings(
+        _env_file=None, env="test", data_dir=tmp, database_url=url, secret_key="benchmark-secret-" + "x" * 32
+    )
     engine = make_engine(url)
     upgrade(engine)
     factory = make_sessionmaker(engine)
     ids = [f"D{i:07d}" for i in range(1, args.donors + 1)]
     start = time.perf_counter()
     with transaction(factory, immediate=True) as session:
-        seeded = seed_consent(session, dataset_id=DATASET, donor_ids=ids, organisation="Bench",
-                              settings=settings)
-    print(f"seeded {seeded.donors_added} donors, {seeded.consents_given} consents "
-          f"in {time.perf_counter() - start:.1f} s ({engine.dialect.name})")
+        seeded = seed_consent(
+            session, dataset_id=DATASET, donor_ids=ids, organisation="Bench", settings=settings
+        )
+    print(
+        f"seeded {seeded.donors_added} donors, {seeded.consents_given} consents "
+        f"in {time.perf_counter() - start:.1f} s ({engine.dialect.name})"
+    )
 
     at = utcnow()
     with factory() as session:
+
         def baseline() -> int:
             return len(session.execute(text("SELECT donor_id FROM consent_periods")).all())
 
@@ -78,20 +81,24 @@ def main() -> None:
         some = sorted(donors)[0]  # type: ignore[arg-type]
         consent = session.scalars(select(Consent).where(Consent.donor_id == some)).first()
         assert consent is not None
-        ledger.withdraw(session, donor_id=some, consent_id=consent.id,
-                        signer=Signer.of(settings))
+        ledger.withdraw(session, donor_id=some, consent_id=consent.id, signer=Signer.of(settings))
     with factory() as session:
-        t_change, after = timed(lambda: eligibility.eligible_donors(
-            session, dataset_id=DATASET, purpose=PURPOSE, at=utcnow()))
+        t_change, after = timed(
+            lambda: eligibility.eligible_donors(session, dataset_id=DATASET, purpose=PURPOSE, at=utcnow())
+        )
     assert some not in after  # type: ignore[operator]
     print(f"eligible: {len(donors)} of {len(ids)} donors ({rows} consent periods)")  # type: ignore[arg-type]
     print(f"baseline (read every period's donor id): {base * 1000:8.1f} ms")
-    print(f"cold:                                    {t_cold * 1000:8.1f} ms  "
-          f"({t_cold / base:.2f}x baseline)")
-    print(f"warm:                                    {t_warm * 1000:8.3f} ms  "
-          f"({t_warm / base:.4f}x baseline)")
-    print(f"first call after a withdrawal:           {t_change * 1000:8.1f} ms  "
-          f"({t_change / base:.2f}x baseline)")
+    print(
+        f"cold:                                    {t_cold * 1000:8.1f} ms  ({t_cold / base:.2f}x baseline)"
+    )
+    print(
+        f"warm:                                    {t_warm * 1000:8.3f} ms  ({t_warm / base:.4f}x baseline)"
+    )
+    print(
+        f"first call after a withdrawal:           {t_change * 1000:8.1f} ms  "
+        f"({t_change / base:.2f}x baseline)"
+    )
     engine.dispose()
 
 

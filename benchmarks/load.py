@@ -39,11 +39,25 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchmarks._server import data_dir, percentile, seed_demo, server_process  # noqa: E402
 
 DATASET = "inserimento-lavorativo"
-SEARCHES = ["disoccupazione", "unemployment", "lavoro", "cooperative", "NEET", "comuni torino",
-            "occupazione", "inserimento", "povertà", "plan 2030", "", "istat"]
+SEARCHES = [
+    "disoccupazione",
+    "unemployment",
+    "lavoro",
+    "cooperative",
+    "NEET",
+    "comuni torino",
+    "occupazione",
+    "inserimento",
+    "povertà",
+    "plan 2030",
+    "",
+    "istat",
+]
 GROUPINGS = [[], ["sex"], ["age_band"], ["pathway"], ["sex", "age_band"], ["disadvantage"]]
-RAISED_LIMITS = {"DATACOMMONS_RATE_LIMIT_QUERY": "1000000/minute",
-                 "DATACOMMONS_RATE_LIMIT_LOGIN": "1000000/minute"}
+RAISED_LIMITS = {
+    "DATACOMMONS_RATE_LIMIT_QUERY": "1000000/minute",
+    "DATACOMMONS_RATE_LIMIT_LOGIN": "1000000/minute",
+}
 
 
 @dataclass(frozen=True)
@@ -91,16 +105,22 @@ def drive(client: Client, seconds: float, mix: dict[str, int]) -> list[tuple[str
                 if op == "health":
                     status = http.get("/api/v1/health").status_code
                 elif op == "search":
-                    status = http.get("/api/v1/datasets", headers=analyst,
-                                      params={"q": rng.choice(SEARCHES), "limit": 20}).status_code
+                    status = http.get(
+                        "/api/v1/datasets", headers=analyst, params={"q": rng.choice(SEARCHES), "limit": 20}
+                    ).status_code
                 elif op in ("preview", "release"):
                     if op == "release" and released and rng.random() < 1 / 3:
                         query = rng.choice(released)  # a repeat: answered from the stored release
                     else:
-                        query = {"purpose": client.purpose, "group_by": rng.choice(GROUPINGS),
-                                 "measures": [{"op": "count"}, {"op": "mean", "column": "monthly_wage",
-                                                                "bounds": [0, 5000]}],
-                                 "epsilon": round(rng.uniform(0.001, 0.01), 6)}
+                        query = {
+                            "purpose": client.purpose,
+                            "group_by": rng.choice(GROUPINGS),
+                            "measures": [
+                                {"op": "count"},
+                                {"op": "mean", "column": "monthly_wage", "bounds": [0, 5000]},
+                            ],
+                            "epsilon": round(rng.uniform(0.001, 0.01), 6),
+                        }
                     path = f"/api/v1/datasets/{DATASET}/queries" + ("/preview" if op == "preview" else "")
                     status = http.post(path, json=query, headers=analyst).status_code
                     if op == "release" and status == 200:
@@ -110,8 +130,11 @@ def drive(client: Client, seconds: float, mix: dict[str, int]) -> list[tuple[str
                     headers = {"Authorization": f"Bearer {donor}"}
                     consent_id = consents[donor]
                     if consent_id is None:
-                        answer = http.post("/api/v1/consents", headers=headers, json={
-                            "program_id": client.program_id, "text_version": client.text_version})
+                        answer = http.post(
+                            "/api/v1/consents",
+                            headers=headers,
+                            json={"program_id": client.program_id, "text_version": client.text_version},
+                        )
                         if answer.status_code == 201:
                             consents[donor] = answer.json()["consent"]["id"]
                     else:
@@ -125,8 +148,7 @@ def drive(client: Client, seconds: float, mix: dict[str, int]) -> list[tuple[str
     return out
 
 
-def run_clients(clients: list[Client], seconds: float, mix: dict[str, int]
-                ) -> list[tuple[str, int, float]]:
+def run_clients(clients: list[Client], seconds: float, mix: dict[str, int]) -> list[tuple[str, int, float]]:
     with ProcessPoolExecutor(len(clients)) as pool:
         results = pool.map(drive, clients, [seconds] * len(clients), [mix] * len(clients))
         return [call for calls in results for call in calls]
@@ -139,19 +161,28 @@ def set_up(base: str, admin: str, clients: int, donors_each: int) -> list[Client
         programs = http.get("/api/v1/programs").json()["data"]
         program = next(p for p in programs if DATASET in p["current_text"]["datasets"])
         for index in range(clients):
-            token = http.post("/api/v1/admin/tokens", headers={"Authorization": f"Bearer {admin}"},
-                              json={"role": "analyst", "name": f"load {index}",
-                                    "organisation": f"load-org-{index}"})
+            token = http.post(
+                "/api/v1/admin/tokens",
+                headers={"Authorization": f"Bearer {admin}"},
+                json={"role": "analyst", "name": f"load {index}", "organisation": f"load-org-{index}"},
+            )
             token.raise_for_status()
             donors = []
             for _ in range(donors_each):
                 answer = http.post("/api/v1/donors", json={})
                 answer.raise_for_status()
                 donors.append(answer.json()["token"])
-            out.append(Client(index=index, base=base, analyst=token.json()["token"],
-                              donors=tuple(donors), program_id=program["id"],
-                              purpose=program["purpose"],
-                              text_version=program["current_text"]["version"]))
+            out.append(
+                Client(
+                    index=index,
+                    base=base,
+                    analyst=token.json()["token"],
+                    donors=tuple(donors),
+                    program_id=program["id"],
+                    purpose=program["purpose"],
+                    text_version=program["current_text"]["version"],
+                )
+            )
     return out
 
 
@@ -165,13 +196,19 @@ def report(name: str, calls: list[tuple[str, int, float]], seconds: float) -> di
         latencies = [lat * 1000 for _, lat in rows]
         statuses = Counter(status for status, _ in rows)
         answers = ", ".join(f"{s or 'transport error'}: {n}" for s, n in sorted(statuses.items()))
-        print(f"  {op:<10} {len(rows):>7} {len(rows) / seconds:>8.1f} "
-              f"{percentile(latencies, 50):>8.1f} {percentile(latencies, 99):>8.1f}  {answers}")
+        print(
+            f"  {op:<10} {len(rows):>7} {len(rows) / seconds:>8.1f} "
+            f"{percentile(latencies, 50):>8.1f} {percentile(latencies, 99):>8.1f}  {answers}"
+        )
     every = [lat * 1000 for _, _, lat in calls]
-    print(f"  {'all':<10} {len(calls):>7} {len(calls) / seconds:>8.1f} "
-          f"{percentile(every, 50):>8.1f} {percentile(every, 99):>8.1f}")
-    return {"throughput": len(calls) / seconds,
-            "server_errors": sum(1 for _, s, _ in calls if s >= 500 or s == 0)}
+    print(
+        f"  {'all':<10} {len(calls):>7} {len(calls) / seconds:>8.1f} "
+        f"{percentile(every, 50):>8.1f} {percentile(every, 99):>8.1f}"
+    )
+    return {
+        "throughput": len(calls) / seconds,
+        "server_errors": sum(1 for _, s, _ in calls if s >= 500 or s == 0),
+    }
 
 
 def main() -> int:
@@ -192,17 +229,22 @@ def main() -> int:
             return 1
         with server_process(directory, workers=args.workers, **RAISED_LIMITS) as (base, process):
             clients = set_up(base, tokens["admin"], args.clients, args.donors)
-            print(f"server: {base}, {args.workers} worker process(es); {args.clients} client "
-                  f"processes; {args.donors} donors each; rate limits raised for the run")
+            print(
+                f"server: {base}, {args.workers} worker process(es); {args.clients} client "
+                f"processes; {args.donors} donors each; rate limits raised for the run"
+            )
             # warm-up with the whole mix: caches filled, pools opened, before memory is read
             run_clients(clients, args.warmup, {"search": 45, "preview": 20, "release": 10, "consent": 25})
             memory_start = rss_kib(process.pid)
-            baseline = report("baseline (GET /api/v1/health)",
-                              run_clients(clients, args.baseline_seconds, {"health": 1}),
-                              args.baseline_seconds)
+            baseline = report(
+                "baseline (GET /api/v1/health)",
+                run_clients(clients, args.baseline_seconds, {"health": 1}),
+                args.baseline_seconds,
+            )
             started = time.monotonic()
-            calls = run_clients(clients, args.seconds,
-                                {"search": 45, "preview": 20, "release": 10, "consent": 25})
+            calls = run_clients(
+                clients, args.seconds, {"search": 45, "preview": 20, "release": 10, "consent": 25}
+            )
             elapsed = time.monotonic() - started
             mixed = report("mixed workload", calls, elapsed)
             memory_end = rss_kib(process.pid)
@@ -211,8 +253,10 @@ def main() -> int:
     errors = mixed["server_errors"] + baseline["server_errors"]
     growth = (memory_end - memory_start) / max(memory_start, 1)
     print(f"\nmixed throughput / trivial endpoint: {mixed['throughput'] / baseline['throughput']:.2f}")
-    print(f"server memory (RSS): {memory_start / 1024:.0f} MiB after warm-up, "
-          f"{memory_end / 1024:.0f} MiB at the end ({growth:+.1%})")
+    print(
+        f"server memory (RSS): {memory_start / 1024:.0f} MiB after warm-up, "
+        f"{memory_end / 1024:.0f} MiB at the end ({growth:+.1%})"
+    )
     print(f"5xx answers and transport errors: {errors}; server alive at the end: {alive}")
     ok = errors == 0 and alive
     print("PASS" if ok else "FAIL")

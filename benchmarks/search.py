@@ -29,13 +29,31 @@ from datacommons.db import make_engine, make_sessionmaker, transaction  # noqa: 
 from datacommons.migrations import upgrade  # noqa: E402
 from datacommons.registry import DatasetMeta  # noqa: E402
 
-TOPICS = [("disoccupazione", "unemployment"), ("occupazione", "employment"), ("povertà", "poverty"),
-          ("giovani NEET", "NEET youth"), ("disabilità", "disability"), ("cooperative", "cooperatives"),
-          ("salari", "wages"), ("formazione", "training"), ("migranti", "migrants"),
-          ("volontariato", "volunteering")]
+TOPICS = [
+    ("disoccupazione", "unemployment"),
+    ("occupazione", "employment"),
+    ("povertà", "poverty"),
+    ("giovani NEET", "NEET youth"),
+    ("disabilità", "disability"),
+    ("cooperative", "cooperatives"),
+    ("salari", "wages"),
+    ("formazione", "training"),
+    ("migranti", "migrants"),
+    ("volontariato", "volunteering"),
+]
 PLACES = ["Torino", "Piemonte", "Moncalieri", "Collegno", "Rivoli", "Nichelino", "Settimo", "Chieri"]
-QUERIES = ["disoccupazione", "unemployment", "povertà torino", "cooperative", "NEET", "salari",
-           "employment piemonte", "formazione", "disabilità", "volunteering"]
+QUERIES = [
+    "disoccupazione",
+    "unemployment",
+    "povertà torino",
+    "cooperative",
+    "NEET",
+    "salari",
+    "employment piemonte",
+    "formazione",
+    "disabilità",
+    "volunteering",
+]
 
 
 def seed(directory: Path, n: int) -> str:
@@ -48,14 +66,21 @@ def seed(directory: Path, n: int) -> str:
         for i in range(n):
             it, en = rng.choice(TOPICS)
             place = rng.choice(PLACES)
-            registry.upsert_dataset(session, meta=DatasetMeta(
-                id=f"dataset-{i:04d}", title_it=f"{it.capitalize()} a {place} ({2015 + i % 10})",
-                title_en=f"{en.capitalize()} in {place} ({2015 + i % 10})",
-                description_it=f"Indicatore di {it} per {place}, serie annuale.",
-                description_en=f"Indicator of {en} for {place}, annual series.",
-                publisher=rng.choice(["ISTAT", "Eurostat", "Città metropolitana di Torino"]),
-                theme=rng.choice(["SOCI", "ECON", "REGI"]), geography=rng.choice(["ITC11", "ITC1"]),
-                keywords=[it, en, place], access=rng.choice(["open", "open", "private"])))
+            registry.upsert_dataset(
+                session,
+                meta=DatasetMeta(
+                    id=f"dataset-{i:04d}",
+                    title_it=f"{it.capitalize()} a {place} ({2015 + i % 10})",
+                    title_en=f"{en.capitalize()} in {place} ({2015 + i % 10})",
+                    description_it=f"Indicatore di {it} per {place}, serie annuale.",
+                    description_en=f"Indicator of {en} for {place}, annual series.",
+                    publisher=rng.choice(["ISTAT", "Eurostat", "Città metropolitana di Torino"]),
+                    theme=rng.choice(["SOCI", "ECON", "REGI"]),
+                    geography=rng.choice(["ITC11", "ITC1"]),
+                    keywords=[it, en, place],
+                    access=rng.choice(["open", "open", "private"]),
+                ),
+            )
         org = auth.get_or_create_organisation(session, "bench")
         _, token = auth.create_token(session, role="analyst", name="bench", organisation=org)
     engine.dispose()
@@ -67,6 +92,7 @@ async def flat_out(url_of, headers: dict[str, str], clients: int, seconds: float
     stop = time.monotonic() + seconds
     limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
     async with httpx.AsyncClient(headers=headers, limits=limits, timeout=30) as client:
+
         async def worker(i: int) -> None:
             nonlocal done, errors
             while time.monotonic() < stop:
@@ -76,17 +102,23 @@ async def flat_out(url_of, headers: dict[str, str], clients: int, seconds: float
                 except httpx.HTTPError:
                     errors += 1
                 done += 1
+
         await asyncio.gather(*(worker(i) for i in range(clients)))
     return done, errors
 
 
-async def paced(url_of, headers: dict[str, str], clients: int, seconds: float,
-                ) -> tuple[list[float], int]:
+async def paced(
+    url_of,
+    headers: dict[str, str],
+    clients: int,
+    seconds: float,
+) -> tuple[list[float], int]:
     latencies: list[float] = []
     errors = 0
     stop = time.monotonic() + seconds
     limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
     async with httpx.AsyncClient(headers=headers, limits=limits, timeout=30) as client:
+
         async def user(i: int) -> None:
             nonlocal errors
             rng = random.Random(i)
@@ -100,6 +132,7 @@ async def paced(url_of, headers: dict[str, str], clients: int, seconds: float,
                     errors += 1
                 latencies.append(time.perf_counter() - start)
                 await asyncio.sleep(rng.uniform(1.0, 3.0))
+
         await asyncio.gather(*(user(i) for i in range(clients)))
     return latencies, errors
 
@@ -124,10 +157,14 @@ def main() -> int:
     ratio = rps_search / rps_trivial
     p50, p99 = percentile(latencies, 50) * 1000, percentile(latencies, 99) * 1000
     print(f"catalog: {args.datasets} datasets; {args.clients} concurrent clients")
-    print(f"throughput: search {rps_search:.0f} req/s, trivial endpoint {rps_trivial:.0f} req/s, "
-          f"ratio {ratio:.2f} (goal >= 0.50)")
-    print(f"latency (paced users, {len(latencies)} searches): p50 {p50:.1f} ms, p99 {p99:.1f} ms "
-          f"(goal p99 < 50 ms)")
+    print(
+        f"throughput: search {rps_search:.0f} req/s, trivial endpoint {rps_trivial:.0f} req/s, "
+        f"ratio {ratio:.2f} (goal >= 0.50)"
+    )
+    print(
+        f"latency (paced users, {len(latencies)} searches): p50 {p50:.1f} ms, p99 {p99:.1f} ms "
+        f"(goal p99 < 50 ms)"
+    )
     print(f"errors: {e_trivial + e_search + e_paced}")
     ok = ratio >= 0.5 and p99 < 50 and (e_trivial + e_search + e_paced) == 0
     print("PASS" if ok else "FAIL")

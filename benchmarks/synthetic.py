@@ -1,7 +1,7 @@
 """Write synthetic *inserimento-lavorativo* donations at any scale (default: the metropolitan 2.2M rows).
 
-    python benchmarks/synthetic.py --rows 2200000 --out inserimento-lavorativo.parquet
-    datacommons ingest file --file inserimento-lavorativo.parquet --param schema=inserimento-lavorativo
+python benchmarks/synthetic.py --rows 2200000 --out inserimento-lavorativo.parquet
+datacommons ingest file --file inserimento-lavorativo.parquet --param schema=inserimento-lavorativo
 """
 
 from __future__ import annotations
@@ -23,8 +23,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rows", type=int, default=2_200_000)
     parser.add_argument("--seed", type=int, default=2030)
-    parser.add_argument("--out", type=Path, default=Path("inserimento-lavorativo.parquet"),
-                        help="a .parquet or .csv file")
+    parser.add_argument(
+        "--out", type=Path, default=Path("inserimento-lavorativo.parquet"), help="a .parquet or .csv file"
+    )
     args = parser.parse_args()
     start = time.perf_counter()
     table = generate(n_rows=args.rows, seed=args.seed)

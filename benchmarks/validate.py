@@ -42,33 +42,65 @@ PATHWAYS = ["internship", "work-grant", "art14-hiring"]
 YEARS = list(range(2019, 2025))
 
 #: The declared schema of the microdata (what a connector would declare for it).
-SPEC = SchemaSpec.model_validate({
-    "columns": [
-        {"name": "donor_id", "type": "string", "role": "privacy_unit"},
-        {"name": "comune", "type": "string", "role": "dimension",
-         "code_list": "comuni-torino:codice_comune", "nullable": False},
-        {"name": "age_band", "type": "string", "role": "dimension", "codes": AGE_BANDS,
-         "nullable": False},
-        {"name": "sex", "type": "string", "role": "dimension", "codes": SEXES, "nullable": False},
-        {"name": "disadvantage", "type": "string", "role": "dimension", "codes": DISADVANTAGES,
-         "nullable": False},
-        {"name": "pathway", "type": "string", "role": "dimension", "codes": PATHWAYS,
-         "nullable": False},
-        {"name": "employed_12m", "type": "integer", "role": "measure", "codes": ["0", "1"],
-         "nullable": False},
-        {"name": "monthly_wage", "type": "float", "role": "measure", "min": 0, "max": 20000,
-         "nullable": False},
-        {"name": "year", "type": "integer", "role": "time", "min": 2019, "max": 2024,
-         "nullable": False},
-    ],
-    "keys": ["donor_id", "year"],
-    "expectations": [
-        {"type": "expect_column_values_to_be_between",
-         "kwargs": {"column": "monthly_wage", "max_value": 0, "row_condition": "employed_12m == 0",
-                    "condition_parser": "pandas"},
-         "description": "no wage without employment"},
-    ],
-})
+SPEC = SchemaSpec.model_validate(
+    {
+        "columns": [
+            {"name": "donor_id", "type": "string", "role": "privacy_unit"},
+            {
+                "name": "comune",
+                "type": "string",
+                "role": "dimension",
+                "code_list": "comuni-torino:codice_comune",
+                "nullable": False,
+            },
+            {
+                "name": "age_band",
+                "type": "string",
+                "role": "dimension",
+                "codes": AGE_BANDS,
+                "nullable": False,
+            },
+            {"name": "sex", "type": "string", "role": "dimension", "codes": SEXES, "nullable": False},
+            {
+                "name": "disadvantage",
+                "type": "string",
+                "role": "dimension",
+                "codes": DISADVANTAGES,
+                "nullable": False,
+            },
+            {"name": "pathway", "type": "string", "role": "dimension", "codes": PATHWAYS, "nullable": False},
+            {
+                "name": "employed_12m",
+                "type": "integer",
+                "role": "measure",
+                "codes": ["0", "1"],
+                "nullable": False,
+            },
+            {
+                "name": "monthly_wage",
+                "type": "float",
+                "role": "measure",
+                "min": 0,
+                "max": 20000,
+                "nullable": False,
+            },
+            {"name": "year", "type": "integer", "role": "time", "min": 2019, "max": 2024, "nullable": False},
+        ],
+        "keys": ["donor_id", "year"],
+        "expectations": [
+            {
+                "type": "expect_column_values_to_be_between",
+                "kwargs": {
+                    "column": "monthly_wage",
+                    "max_value": 0,
+                    "row_condition": "employed_12m == 0",
+                    "condition_parser": "pandas",
+                },
+                "description": "no wage without employment",
+            },
+        ],
+    }
+)
 
 
 def comuni_codes() -> np.ndarray:
@@ -93,17 +125,19 @@ def synthetic_microdata(rows: int, *, seed: int = 7) -> pa.Table:
         picked = np.asarray(values)[choice]
         return pa.array(picked[donor] if per_donor else picked)
 
-    return pa.table({
-        "donor_id": pa.array(ids[donor]),
-        "comune": pick(list(codes)),
-        "age_band": pick(AGE_BANDS),
-        "sex": pick(SEXES),
-        "disadvantage": pick(DISADVANTAGES),
-        "pathway": pick(PATHWAYS, per_donor=False),
-        "employed_12m": pa.array(employed),
-        "monthly_wage": pa.array(wage),
-        "year": pa.array(year),
-    })
+    return pa.table(
+        {
+            "donor_id": pa.array(ids[donor]),
+            "comune": pick(list(codes)),
+            "age_band": pick(AGE_BANDS),
+            "sex": pick(SEXES),
+            "disadvantage": pick(DISADVANTAGES),
+            "pathway": pick(PATHWAYS, per_donor=False),
+            "employed_12m": pa.array(employed),
+            "monthly_wage": pa.array(wage),
+            "year": pa.array(year),
+        }
+    )
 
 
 def main() -> None:
@@ -138,8 +172,7 @@ def main() -> None:
 
     read, validate = statistics.median(reads), statistics.median(validations)
     print(f"rows: {args.rows:,}  file: {size / 1e6:.1f} MB  expectations: {len(checks)}")
-    print("baseline: pq.read_table(path) + datacommons.quality.engine.to_frame (pandas, nullable "
-          "dtypes)")
+    print("baseline: pq.read_table(path) + datacommons.quality.engine.to_frame (pandas, nullable dtypes)")
     print(f"read into memory:       {read:7.3f} s  (median of {args.repeat})")
     print(f"validate (GE, pandas):  {validate:7.3f} s  (median of {args.repeat})")
     print(f"ratio validate/read:    {validate / read:7.2f}  (target <= 3.00)")

@@ -61,8 +61,9 @@ class Chart:
     slice: list[tuple[str, str, bool]] = field(default_factory=list)
 
 
-def _pick(columns: dict[str, pl.DataType], spec: SchemaSpec | None, role: str,
-          names: tuple[str, ...], numeric: bool) -> str | None:
+def _pick(
+    columns: dict[str, pl.DataType], spec: SchemaSpec | None, role: str, names: tuple[str, ...], numeric: bool
+) -> str | None:
     if spec is not None:
         for col in spec.columns:
             if col.role == role and col.name in columns:
@@ -96,8 +97,9 @@ def _total(values: list[str]) -> str | None:
     return next((upper[code] for code in TOTAL_CODES if code in upper), None)
 
 
-def _slice(frame: pl.DataFrame, spec: SchemaSpec | None, keep: tuple[str | None, ...]
-           ) -> tuple[pl.DataFrame, list[tuple[str, str, bool]]]:
+def _slice(
+    frame: pl.DataFrame, spec: SchemaSpec | None, keep: tuple[str | None, ...]
+) -> tuple[pl.DataFrame, list[tuple[str, str, bool]]]:
     """One slice of every dimension but ``keep``: its total if it has one, else its most frequent
     value. Attribute columns and values that are null are never chosen."""
     roles = {c.name: c.role for c in spec.columns} if spec is not None else {}
@@ -120,13 +122,14 @@ def _slice(frame: pl.DataFrame, spec: SchemaSpec | None, keep: tuple[str | None,
     return frame, chosen
 
 
-def _line(frame: pl.DataFrame, time: str, measure: str, area: str | None,
-          spec: SchemaSpec | None = None) -> Chart | None:
+def _line(
+    frame: pl.DataFrame, time: str, measure: str, area: str | None, spec: SchemaSpec | None = None
+) -> Chart | None:
     frame, chosen = _slice(frame, spec, (time, measure, area))
     frame = frame.filter(pl.col(measure).is_not_null())
     if frame.is_empty():
         return None
-    groups = (frame[area].drop_nulls().unique(maintain_order=True).to_list()[:MAX_SERIES] if area else [None])
+    groups = frame[area].drop_nulls().unique(maintain_order=True).to_list()[:MAX_SERIES] if area else [None]
     times = sorted(frame[time].cast(pl.String).unique().to_list())
     if len(times) < 2:
         return None
@@ -149,11 +152,15 @@ def _line(frame: pl.DataFrame, time: str, measure: str, area: str | None,
     return Chart("line", time, measure, series, x_ticks, _ticks(low, high), slice=chosen)
 
 
-def _bars(frame: pl.DataFrame, area: str, measure: str, spec: SchemaSpec | None = None
-          ) -> Chart | None:
+def _bars(frame: pl.DataFrame, area: str, measure: str, spec: SchemaSpec | None = None) -> Chart | None:
     frame, chosen = _slice(frame, spec, (area, measure))
-    agg = (frame.filter(pl.col(measure).is_not_null()).group_by(area)
-           .agg(pl.col(measure).sum()).sort(measure, descending=True).head(MAX_BARS))
+    agg = (
+        frame.filter(pl.col(measure).is_not_null())
+        .group_by(area)
+        .agg(pl.col(measure).sum())
+        .sort(measure, descending=True)
+        .head(MAX_BARS)
+    )
     if agg.is_empty():
         return None
     points = [(str(k), float(v)) for k, v in agg.iter_rows()]
@@ -162,11 +169,17 @@ def _bars(frame: pl.DataFrame, area: str, measure: str, spec: SchemaSpec | None 
     bars = []
     for i, (label, value) in enumerate(points):
         top, base = _y(max(value, 0), low, high), _y(min(value, 0), low, high)
-        bars.append({"x": round(PAD_LEFT + i * slot + slot * 0.1, 1), "y": top,
-                     "w": round(slot * 0.8, 1), "h": round(max(base - top, 1), 1),
-                     "label": label, "value": value})
-    return Chart("bar", area, measure, [Series(measure, points)], [], _ticks(low, high), bars,
-                 slice=chosen)
+        bars.append(
+            {
+                "x": round(PAD_LEFT + i * slot + slot * 0.1, 1),
+                "y": top,
+                "w": round(slot * 0.8, 1),
+                "h": round(max(base - top, 1), 1),
+                "label": label,
+                "value": value,
+            }
+        )
+    return Chart("bar", area, measure, [Series(measure, points)], [], _ticks(low, high), bars, slice=chosen)
 
 
 def chart_for(dataset: Dataset, store: ParquetStore) -> Chart | None:

@@ -150,8 +150,11 @@ def licence(url: str) -> dict[str, Any]:
 def access_rights(access: str) -> dict[str, Any]:
     """PUBLIC or NON_PUBLIC from the EU access-right vocabulary."""
     code, it, en = ACCESS_RIGHTS[access]
-    return {"@id": code_iri(ACCESS_RIGHT_SCHEME, code), "@type": "dct:RightsStatement",
-            "rdfs:label": text(it, en)}
+    return {
+        "@id": code_iri(ACCESS_RIGHT_SCHEME, code),
+        "@type": "dct:RightsStatement",
+        "rdfs:label": text(it, en),
+    }
 
 
 def document(url: str) -> dict[str, str]:
@@ -176,10 +179,11 @@ def distribution_node(dist: Distribution, *, dataset: Dataset, base_url: str) ->
         "dct:identifier": f"{dataset.id}/{dist.id}",
         "dct:title": text(dist.title_it, dist.title_en),
         "dcat:accessURL": resource(dist.access_url),
-        "dct:format": {"@id": code_iri(FILE_TYPE_SCHEME, dist.file_type),
-                       "@type": "dct:MediaTypeOrExtent"},
-        "dcat:mediaType": {"@id": f"https://www.iana.org/assignments/media-types/{dist.media_type}",
-                           "@type": "dct:MediaType"},
+        "dct:format": {"@id": code_iri(FILE_TYPE_SCHEME, dist.file_type), "@type": "dct:MediaTypeOrExtent"},
+        "dcat:mediaType": {
+            "@id": f"https://www.iana.org/assignments/media-types/{dist.media_type}",
+            "@type": "dct:MediaType",
+        },
         "dct:license": licence(dist.licence),
         "dct:accessRights": access_rights(dist.access),
     }
@@ -200,8 +204,9 @@ def distribution_node(dist: Distribution, *, dataset: Dataset, base_url: str) ->
         node["dcat:accessService"] = {
             "@id": f"{dataset_url(base_url, dataset.id)}#dp-query-service",
             "@type": "dcat:DataService",
-            "dct:title": text("Servizio di interrogazione con privacy differenziale",
-                              "Differentially-private query service"),
+            "dct:title": text(
+                "Servizio di interrogazione con privacy differenziale", "Differentially-private query service"
+            ),
             "dcat:endpointURL": resource(dist.access_url),
             "dcat:servesDataset": iri(dataset_url(base_url, dataset.id)),
             "dct:accessRights": access_rights("private"),
@@ -231,8 +236,9 @@ def dataset_node(dataset: Dataset, *, base_url: str) -> dict[str, Any]:
         # Keywords are stored as one mixed Italian/English list, without their language: tagging
         # them would guess, so they are plain literals.
         "dcat:keyword": list(dataset.keywords),
-        "dct:accrualPeriodicity": concept(FREQUENCY_SCHEME, dataset.frequency,
-                                          FREQUENCIES.get(dataset.frequency.upper()), "dct:Frequency"),
+        "dct:accrualPeriodicity": concept(
+            FREQUENCY_SCHEME, dataset.frequency, FREQUENCIES.get(dataset.frequency.upper()), "dct:Frequency"
+        ),
         "dct:issued": date_time(dataset.created_at),
         "dct:modified": date_time(dataset.modified_at),
         "dcat:landingPage": document(f"{base_url.rstrip('/')}/datasets/{dataset.id}"),
@@ -290,9 +296,7 @@ def paging_node(*, base_url: str, page: int, page_size: int, total: int) -> dict
     return node
 
 
-def catalog_node(
-    datasets: list[Dataset], *, base_url: str, modified: datetime | None
-) -> dict[str, Any]:
+def catalog_node(datasets: list[Dataset], *, base_url: str, modified: datetime | None) -> dict[str, Any]:
     """The ``dcat:Catalog`` (also a ``dcatapit:Catalog``) with ``datasets`` embedded."""
     root = base_url.rstrip("/")
     node: dict[str, Any] = {
@@ -304,13 +308,19 @@ def catalog_node(
         "dct:publisher": agent(CATALOG_PUBLISHER, base_url=base_url),
         "foaf:homepage": document(f"{root}/"),
         "dct:language": [
-            {"@id": code_iri(LANGUAGE_SCHEME, code), "@type": "dct:LinguisticSystem",
-             "rdfs:label": text(*labels)}
+            {
+                "@id": code_iri(LANGUAGE_SCHEME, code),
+                "@type": "dct:LinguisticSystem",
+                "rdfs:label": text(*labels),
+            }
             for code, labels in LANGUAGES.items()
         ],
         "dct:spatial": location(CATALOG_SPATIAL),
-        "dcat:themeTaxonomy": {"@id": DATA_THEME_SCHEME, "@type": "skos:ConceptScheme",
-                               "dct:title": text("Tema dei dati", "Data theme")},
+        "dcat:themeTaxonomy": {
+            "@id": DATA_THEME_SCHEME,
+            "@type": "skos:ConceptScheme",
+            "dct:title": text("Tema dei dati", "Data theme"),
+        },
         "dcat:dataset": [dataset_node(d, base_url=base_url) for d in datasets],
     }
     if modified is not None:
@@ -351,13 +361,15 @@ def export_catalog(
         raise InvalidInput(f"page_size must be between 1 and {MAX_PAGE_SIZE}, not {page_size}")
     total = session.scalar(select(func.count()).select_from(Dataset)) or 0
     if page > last_page(total, page_size):
-        raise NotFound(f"no page {page}: the catalog has {last_page(total, page_size)} "
-                       f"page(s) of {page_size}")
+        raise NotFound(
+            f"no page {page}: the catalog has {last_page(total, page_size)} page(s) of {page_size}"
+        )
     modified = session.scalar(select(func.max(Dataset.modified_at)))
     query = select(Dataset).order_by(Dataset.id).offset((page - 1) * page_size).limit(page_size)
     datasets = list(session.scalars(query))
-    return catalog_document(datasets, base_url=base_url, page=page, page_size=page_size,
-                            total=total, modified=modified)
+    return catalog_document(
+        datasets, base_url=base_url, page=page, page_size=page_size, total=total, modified=modified
+    )
 
 
 def export_dataset(*, session: Session, base_url: str, dataset_id: str) -> dict[str, Any]:

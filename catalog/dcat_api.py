@@ -22,8 +22,10 @@ router = APIRouter(tags=["catalog"], responses=error_responses(401, 403, 422))
 DATASET_ID = r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$"
 
 JSONLD_RESPONSE: dict[int | str, dict[str, Any]] = {
-    200: {"content": {dcat.JSONLD_MEDIA_TYPE: {"schema": {"type": "object"}}},
-          "description": "A DCAT-AP 3.0.1 / DCAT-AP_IT JSON-LD document"}
+    200: {
+        "content": {dcat.JSONLD_MEDIA_TYPE: {"schema": {"type": "object"}}},
+        "description": "A DCAT-AP 3.0.1 / DCAT-AP_IT JSON-LD document",
+    }
 }
 
 
@@ -38,24 +40,28 @@ def base_url(request: Request) -> str:
     return str(request.app.state.settings.public_url)
 
 
-@router.get("/catalog.jsonld", response_class=JSONLDResponse,
-            responses={**JSONLD_RESPONSE, **error_responses(404)})
+@router.get(
+    "/catalog.jsonld", response_class=JSONLDResponse, responses={**JSONLD_RESPONSE, **error_responses(404)}
+)
 def catalog_jsonld(
     request: Request,
     session: SessionDep,
     _caller: AnyRolePrincipal,
     page: Annotated[int, Query(ge=1, le=MAX_INT, description="Page number, from 1")] = 1,
-    page_size: Annotated[int, Query(ge=1, le=dcat.MAX_PAGE_SIZE, description="Datasets per page")]
-    = dcat.DEFAULT_PAGE_SIZE,
+    page_size: Annotated[
+        int, Query(ge=1, le=dcat.MAX_PAGE_SIZE, description="Datasets per page")
+    ] = dcat.DEFAULT_PAGE_SIZE,
 ) -> JSONLDResponse:
     """The catalog as DCAT-AP JSON-LD, one page of datasets at a time, with Hydra paging links."""
-    body = dcat.export_catalog(session=session, base_url=base_url(request), page=page,
-                               page_size=page_size)
+    body = dcat.export_catalog(session=session, base_url=base_url(request), page=page, page_size=page_size)
     return JSONLDResponse(body)
 
 
-@router.get("/datasets/{dataset_id}.jsonld", response_class=JSONLDResponse,
-            responses={**JSONLD_RESPONSE, **error_responses(404)})
+@router.get(
+    "/datasets/{dataset_id}.jsonld",
+    response_class=JSONLDResponse,
+    responses={**JSONLD_RESPONSE, **error_responses(404)},
+)
 def dataset_jsonld(
     request: Request,
     session: SessionDep,

@@ -41,8 +41,9 @@ def _write_csv(source: Path, target: Path) -> None:
             writer.close()
 
 
-def download(session: Session, store: ParquetStore, *, dataset_id: str, fmt: Format,
-             version: int | None = None) -> Download:
+def download(
+    session: Session, store: ParquetStore, *, dataset_id: str, fmt: Format, version: int | None = None
+) -> Download:
     """The file of an open dataset's current (or given published) version in ``fmt``.
 
     Private datasets are never downloadable: the answer points to the DP query endpoints.
@@ -53,8 +54,14 @@ def download(session: Session, store: ParquetStore, *, dataset_id: str, fmt: For
         raise Forbidden(
             f"dataset {dataset_id} holds private microdata and cannot be downloaded: ask "
             f"differentially-private questions at POST {base}/queries (preview at {base}/queries/preview)",
-            errors=[{"queries": f"{base}/queries", "preview": f"{base}/queries/preview",
-                     "extracts": "/api/v1/extracts"}])
+            errors=[
+                {
+                    "queries": f"{base}/queries",
+                    "preview": f"{base}/queries/preview",
+                    "extracts": "/api/v1/extracts",
+                }
+            ],
+        )
     if version is None:
         chosen = dataset.current_version
         if chosen is None:
@@ -69,7 +76,10 @@ def download(session: Session, store: ParquetStore, *, dataset_id: str, fmt: For
         if not path.is_file():
             raise NotFound(f"the file of {dataset_id} version {chosen.number} is missing")
     else:
-        path = store.derived(content_hash, "csv",
-                             lambda tmp: _write_csv(store.path_for(content_hash), tmp))
-    return Download(path=path, etag=f'"{content_hash}.{fmt}"', media_type=MEDIA_TYPES[fmt],
-                    filename=f"{dataset_id}-v{chosen.number}.{fmt}")
+        path = store.derived(content_hash, "csv", lambda tmp: _write_csv(store.path_for(content_hash), tmp))
+    return Download(
+        path=path,
+        etag=f'"{content_hash}.{fmt}"',
+        media_type=MEDIA_TYPES[fmt],
+        filename=f"{dataset_id}-v{chosen.number}.{fmt}",
+    )

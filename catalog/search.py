@@ -155,9 +155,14 @@ def _entry(dataset: Dataset, store: ParquetStore) -> Entry:
     for name, text in fields.items():
         for word in set(words(text)):
             weights[word] = max(weights.get(word, 0.0), WEIGHTS[name])
-    facets = {"theme": [dataset.theme], "publisher": [dataset.publisher], "access": [dataset.access],
-              "format": _formats(dataset), "geography": [dataset.geography],
-              "year": _years(dataset, store)}
+    facets = {
+        "theme": [dataset.theme],
+        "publisher": [dataset.publisher],
+        "access": [dataset.access],
+        "format": _formats(dataset),
+        "geography": [dataset.geography],
+        "year": _years(dataset, store),
+    }
     public = DatasetPublic.of(dataset).model_dump(mode="json")
     titles = {"it": fold(dataset.title_it), "en": fold(dataset.title_en)}
     return Entry(dataset.id, public, weights, facets, titles, dataset.modified_at)
@@ -198,9 +203,17 @@ class SearchResult:
     facets: dict[str, dict[str, int]]
 
 
-def search(session: Session, store: ParquetStore, *, q: str = "", filters: dict[str, list[str]],
-           sort: Sort | None = None, lang: Lang = "it", limit: int = 20,
-           offset: int = 0) -> SearchResult:
+def search(
+    session: Session,
+    store: ParquetStore,
+    *,
+    q: str = "",
+    filters: dict[str, list[str]],
+    sort: Sort | None = None,
+    lang: Lang = "it",
+    limit: int = 20,
+    offset: int = 0,
+) -> SearchResult:
     """Datasets matching ``q`` and the facet filters, ranked, one page of them, with facet counts.
 
     ``lang`` is the language whose titles ``sort=title`` (and ties in relevance) follow.
@@ -234,5 +247,5 @@ def search(session: Session, store: ParquetStore, *, q: str = "", filters: dict[
         counts = Counter(v for e in matches for v in e.facets[name])
         counts.update(v for e in near.get(name, ()) for v in e.facets[name])
         facets[name] = dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
-    page = [dict(e.public, score=round(scores[e.id], 4)) for e in matches[offset:offset + limit]]
+    page = [dict(e.public, score=round(scores[e.id], 4)) for e in matches[offset : offset + limit]]
     return SearchResult(page, len(matches), facets)

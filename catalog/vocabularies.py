@@ -19,8 +19,10 @@ NUTS = "http://data.europa.eu/nuts/code"
 
 #: EU data themes: code -> (Italian, English).
 DATA_THEMES: dict[str, tuple[str, str]] = {
-    "AGRI": ("Agricoltura, pesca, silvicoltura e prodotti alimentari",
-             "Agriculture, fisheries, forestry and food"),
+    "AGRI": (
+        "Agricoltura, pesca, silvicoltura e prodotti alimentari",
+        "Agriculture, fisheries, forestry and food",
+    ),
     "ECON": ("Economia e finanze", "Economy and finance"),
     "EDUC": ("Istruzione, cultura e sport", "Education, culture and sport"),
     "ENER": ("Energia", "Energy"),
@@ -28,8 +30,7 @@ DATA_THEMES: dict[str, tuple[str, str]] = {
     "GOVE": ("Governo e settore pubblico", "Government and public sector"),
     "HEAL": ("Salute", "Health"),
     "INTR": ("Tematiche internazionali", "International issues"),
-    "JUST": ("Giustizia, sistema giuridico e sicurezza pubblica",
-             "Justice, legal system and public safety"),
+    "JUST": ("Giustizia, sistema giuridico e sicurezza pubblica", "Justice, legal system and public safety"),
     "REGI": ("Regioni e città", "Regions and cities"),
     "SOCI": ("Popolazione e società", "Population and society"),
     "TECH": ("Scienza e tecnologia", "Science and technology"),

@@ -72,19 +72,27 @@ class IngestPublic(BaseModel):
     @classmethod
     def of(cls, result: IngestResult) -> IngestPublic:
         """The public view of an ingest result."""
-        return cls(connector=result.connector,
-                   staged=[StagedPublic(**vars(s)) for s in result.staged],
-                   unchanged=[UnchangedPublic(dataset_id=u.dataset_id, reason=u.reason)
-                              for u in result.unchanged])
+        return cls(
+            connector=result.connector,
+            staged=[StagedPublic(**vars(s)) for s in result.staged],
+            unchanged=[UnchangedPublic(dataset_id=u.dataset_id, reason=u.reason) for u in result.unchanged],
+        )
 
 
 @router.get("/connectors", response_model=ListOf[ConnectorPublic])
 def list_connectors(_admin: AdminPrincipal) -> ListOf[ConnectorPublic]:
     """Every connector the commons can ingest with, and the JSON schema of its parameters."""
-    items = [ConnectorPublic(name=name, version=cls.version, summary=cls.summary,
-                             accepts_file=cls.accepts_file, requires_file=cls.requires_file,
-                             params=cls.config_type.model_json_schema())
-             for name, cls in sorted(available().items())]
+    items = [
+        ConnectorPublic(
+            name=name,
+            version=cls.version,
+            summary=cls.summary,
+            accepts_file=cls.accepts_file,
+            requires_file=cls.requires_file,
+            params=cls.config_type.model_json_schema(),
+        )
+        for name, cls in sorted(available().items())
+    ]
     return ListOf[ConnectorPublic](data=items, count=len(items))
 
 
@@ -106,8 +114,7 @@ def _params(raw: Any) -> dict[str, Any]:
     return raw
 
 
-@router.post("/ingest/{connector}", response_model=IngestPublic,
-             responses=error_responses(413, 503))
+@router.post("/ingest/{connector}", response_model=IngestPublic, responses=error_responses(413, 503))
 async def run_ingest(connector: str, request: Request, admin: AdminPrincipal) -> IngestPublic:
     """Run a connector and stage what it yields (JSON ``{"params": {}}`` or a multipart upload)."""
     kind = request.headers.get("content-type", "")
@@ -124,8 +131,7 @@ async def run_ingest(connector: str, request: Request, admin: AdminPrincipal) ->
         payload = _params(body.decode("utf-8", "replace")) if body.strip() else {}
         unknown = sorted(set(payload) - {"params"})
         if unknown:  # a parameter outside "params" would otherwise be silently ignored
-            raise InvalidInput(f"unknown field {', '.join(unknown)}: put connector parameters "
-                               'under "params"')
+            raise InvalidInput(f'unknown field {", ".join(unknown)}: put connector parameters under "params"')
         params = _params(payload.get("params", {}))
     with tempfile.TemporaryDirectory(prefix="upload-") as tmp:
         path: Path | None = None
@@ -146,14 +152,15 @@ def _save(upload: UploadFile, path: Path) -> None:
             fh.write(chunk)
 
 
-def _ingest(request: Request, admin: Principal, connector: str, path: Path | None,
-            params: dict[str, Any]) -> IngestResult:
+def _ingest(
+    request: Request, admin: Principal, connector: str, path: Path | None, params: dict[str, Any]
+) -> IngestResult:
     state = request.app.state
     transport = getattr(state, "connector_transport", None)  # tests inject recorded responses
     # Read and check first, without holding the write lock during downloads; then stage.
     with HttpClient(transport=transport) as http, transaction(state.sessionmaker) as session:
-        items = extract(session, store=state.store, connector_name=connector, file=path,
-                        params=params, http=http)
+        items = extract(
+            session, store=state.store, connector_name=connector, file=path, params=params, http=http
+        )
     with transaction(state.sessionmaker, immediate=True) as session:
-        return stage(session, store=state.store, connector_name=connector, items=items,
-                     actor=admin.actor)
+        return stage(session, store=state.store, connector_name=connector, items=items, actor=admin.actor)

@@ -160,15 +160,26 @@ class Connector(Generic[ConfigT]):
         """
         raise NotImplementedError
 
-    def provenance(self, *, source_url: str, retrieved_at: str, sha256: str,
-                   upstream_last_update: str | None = None, **extra: Any) -> Provenance:
+    def provenance(
+        self,
+        *,
+        source_url: str,
+        retrieved_at: str,
+        sha256: str,
+        upstream_last_update: str | None = None,
+        **extra: Any,
+    ) -> Provenance:
         """Provenance for a load by this connector with its configuration."""
-        return Provenance(connector=self.name, connector_version=self.version,
-                          source_url=source_url, retrieved_at=retrieved_at, sha256=sha256,
-                          upstream_last_update=upstream_last_update,
-                          params=self.config.model_dump(mode="json", exclude_defaults=True,
-                                                         by_alias=True),
-                          extra=extra)
+        return Provenance(
+            connector=self.name,
+            connector_version=self.version,
+            source_url=source_url,
+            retrieved_at=retrieved_at,
+            sha256=sha256,
+            upstream_last_update=upstream_last_update,
+            params=self.config.model_dump(mode="json", exclude_defaults=True, by_alias=True),
+            extra=extra,
+        )
 
     def converting(self, what: str) -> AbstractContextManager[Callable[[int], None]]:
         """A progress spinner while ``what`` is parsed and converted (in a terminal only)."""
@@ -202,8 +213,7 @@ def sniff(path: Path, *, source: str | None = None) -> bytes:
         raise InvalidInput(f"{name}: the file is empty")
     lowered = head.lstrip(b"\xef\xbb\xbf \t\r\n").lower()
     if lowered.startswith(HTML_MARKERS) or (lowered.startswith(b"<?xml") and b"<html" in lowered):
-        raise InvalidInput(f"{name}: got an HTML page instead of data (an error page from the "
-                           "source?)")
+        raise InvalidInput(f"{name}: got an HTML page instead of data (an error page from the source?)")
     return head
 
 

@@ -20,8 +20,14 @@ ENTRY_POINT_GROUP = "datacommons.connectors"
 #: The built-in connectors, by name.
 BUILTINS: dict[str, type[Connector]] = {  # type: ignore[type-arg]
     c.name: c
-    for c in (EurostatConnector, IstatConnector, IstatComuniConnector, CkanConnector,
-              FileConnector, Plan2030Connector)
+    for c in (
+        EurostatConnector,
+        IstatConnector,
+        IstatComuniConnector,
+        CkanConnector,
+        FileConnector,
+        Plan2030Connector,
+    )
 }
 
 

@@ -81,13 +81,11 @@ class CkanConnector(Connector[CkanConfig]):
         return f"{self.config.base_url.rstrip('/')}/api/3/action/{action}"
 
     def _action(self, action: str, params: dict[str, str]) -> Any:
-        body, _ = self.context.http.get_bytes(self.action_url(action), source=f"ckan {action}",
-                                              params=params)
+        body, _ = self.context.http.get_bytes(self.action_url(action), source=f"ckan {action}", params=params)
         try:
             answer = json.loads(body)
         except ValueError as exc:
-            raise InvalidInput(f"ckan {action}: the portal did not answer JSON (an HTML page?)") \
-                from exc
+            raise InvalidInput(f"ckan {action}: the portal did not answer JSON (an HTML page?)") from exc
         if not isinstance(answer, dict) or not answer.get("success"):
             error = answer.get("error") if isinstance(answer, dict) else None
             raise InvalidInput(f"ckan {action}: the portal refused: {error or 'no result'}")
@@ -100,8 +98,9 @@ class CkanConnector(Connector[CkanConfig]):
         if self.config.query:
             result = self._action("package_search", {"q": self.config.query, "rows": "1"})
             if not result.get("results"):
-                raise InvalidInput(f"ckan: no package matches {self.config.query!r} on "
-                                   f"{self.config.base_url}")
+                raise InvalidInput(
+                    f"ckan: no package matches {self.config.query!r} on {self.config.base_url}"
+                )
             return dict(result["results"][0])
         raise InvalidInput("ckan: give --param package=NAME or --param query=TEXT")
 
@@ -112,14 +111,17 @@ class CkanConnector(Connector[CkanConfig]):
             for res in resources:
                 if self.config.resource in (res.get("id"), res.get("name")):
                     return dict(res)
-            raise InvalidInput(f"ckan: package {package.get('name')} has no resource "
-                               f"{self.config.resource!r}")
+            raise InvalidInput(
+                f"ckan: package {package.get('name')} has no resource {self.config.resource!r}"
+            )
         for res in resources:
             if str(res.get("format", "")).lower().lstrip(".") in FORMATS:
                 return dict(res)
         formats = sorted({str(r.get("format", "?")) for r in resources})
-        raise InvalidInput(f"ckan: package {package.get('name')} has no CSV or XLSX resource "
-                           f"(formats: {', '.join(formats) or 'none'})")
+        raise InvalidInput(
+            f"ckan: package {package.get('name')} has no CSV or XLSX resource "
+            f"(formats: {', '.join(formats) or 'none'})"
+        )
 
     def meta_for(self, package: dict[str, Any] | None, table: pa.Table) -> DatasetMeta:
         """The dataset description from the package's metadata and the configuration."""
@@ -139,15 +141,19 @@ class CkanConnector(Connector[CkanConfig]):
             publisher=str(organisation or package.get("author") or "CKAN portal"),
             access="open",
             geography=self.config.geography,
-            licence=str(package.get("license_url") or package.get("license_title")
-                        or "https://creativecommons.org/licenses/by/4.0/"),
+            licence=str(
+                package.get("license_url")
+                or package.get("license_title")
+                or "https://creativecommons.org/licenses/by/4.0/"
+            ),
             keywords=[str(t.get("name")) for t in package.get("tags") or [] if t.get("name")],
             schema_spec=schema_of(table),
         )
 
     def _table(self, path: Path, source: str, fmt: str | None) -> pa.Table:
-        table = read_table(path, source=source, fmt=fmt, encoding=self.config.encoding,
-                           delimiter=self.config.delimiter)
+        table = read_table(
+            path, source=source, fmt=fmt, encoding=self.config.encoding, delimiter=self.config.delimiter
+        )
         table = table.rename_columns(_unique([snake(c) for c in table.column_names]))
         return infer_types(table)
 
@@ -157,33 +163,52 @@ class CkanConnector(Connector[CkanConfig]):
             package = self.find_package() if (self.config.package or self.config.query) else None
             table = self._table(file, file.name, None)
             url, retrieved, digest = self.local_source(file)
-            yield Load(meta=self.meta_for(package, table), table=table,
-                       provenance=self.provenance(source_url=url, retrieved_at=retrieved,
-                                                  sha256=digest))
+            yield Load(
+                meta=self.meta_for(package, table),
+                table=table,
+                provenance=self.provenance(source_url=url, retrieved_at=retrieved, sha256=digest),
+            )
             return
         package = self.find_package()
         resource = self.pick_resource(package)
         url = str(resource.get("url") or "")
         if not url:
             raise InvalidInput(f"ckan: resource {resource.get('id')} has no download URL")
-        updated = resource.get("last_modified") or resource.get("metadata_modified") \
+        updated = (
+            resource.get("last_modified")
+            or resource.get("metadata_modified")
             or package.get("metadata_modified")
+        )
         dataset_id = self.config.dataset or dataset_slug(str(package.get("name")), prefix="ckan-")
         latest = self.context.latest_provenance(dataset_id)
-        if latest and updated and latest.get("source_url") == url \
-                and latest.get("upstream_last_update") == updated:
-            yield Unchanged(dataset_id, f"CKAN resource last modified {updated} unchanged; "
-                            "not downloaded")
+        if (
+            latest
+            and updated
+            and latest.get("source_url") == url
+            and latest.get("upstream_last_update") == updated
+        ):
+            yield Unchanged(dataset_id, f"CKAN resource last modified {updated} unchanged; not downloaded")
             return
-        download = self.context.http.download(url, source=f"ckan {package.get('name')}",
-                                              dest_dir=self.context.work_dir,
-                                              progress=self.context.progress)
+        download = self.context.http.download(
+            url,
+            source=f"ckan {package.get('name')}",
+            dest_dir=self.context.work_dir,
+            progress=self.context.progress,
+        )
         fmt = str(resource.get("format", "")).lower().lstrip(".")
-        table = self._table(download.path, f"ckan {package.get('name')} ({url})",
-                            fmt if fmt in FORMATS else None)
-        yield Load(meta=self.meta_for(package, table), table=table,
-                   provenance=self.provenance(
-                       source_url=url, retrieved_at=download.retrieved_at,
-                       sha256=download.sha256, upstream_last_update=updated,
-                       portal=self.config.base_url, package=package.get("name"),
-                       resource_id=resource.get("id")))
+        table = self._table(
+            download.path, f"ckan {package.get('name')} ({url})", fmt if fmt in FORMATS else None
+        )
+        yield Load(
+            meta=self.meta_for(package, table),
+            table=table,
+            provenance=self.provenance(
+                source_url=url,
+                retrieved_at=download.retrieved_at,
+                sha256=download.sha256,
+                upstream_last_update=updated,
+                portal=self.config.base_url,
+                package=package.get("name"),
+                resource_id=resource.get("id"),
+            ),
+        )

@@ -37,19 +37,26 @@ class Flow:
 
 
 FLOWS: dict[str, Flow] = {
-    "lfst_r_lfu3rt": Flow(("freq", "isced11", "sex", "age", "unit", "geo"),
-                          "Tasso di disoccupazione per regione NUTS 2 (Italia, Piemonte)",
-                          "Unemployment rate by NUTS 2 region (Italy, Piedmont)"),
-    "lfst_r_lfe2emprt": Flow(("freq", "sex", "age", "unit", "geo"),
-                             "Tasso di occupazione per regione NUTS 2 (Italia, Piemonte)",
-                             "Employment rate by NUTS 2 region (Italy, Piedmont)"),
-    "ilc_peps11n": Flow(("freq", "unit", "geo"),
-                        "Persone a rischio di povertà o esclusione sociale (Italia, Piemonte)",
-                        "People at risk of poverty or social exclusion (Italy, Piedmont)"),
-    "edat_lfse_22": Flow(("freq", "training", "wstatus", "sex", "age", "unit", "geo"),
-                         "Giovani che non lavorano e non studiano (NEET) (Italia, Piemonte)",
-                         "Young people neither in employment nor in education and training "
-                         "(NEET) (Italy, Piedmont)"),
+    "lfst_r_lfu3rt": Flow(
+        ("freq", "isced11", "sex", "age", "unit", "geo"),
+        "Tasso di disoccupazione per regione NUTS 2 (Italia, Piemonte)",
+        "Unemployment rate by NUTS 2 region (Italy, Piedmont)",
+    ),
+    "lfst_r_lfe2emprt": Flow(
+        ("freq", "sex", "age", "unit", "geo"),
+        "Tasso di occupazione per regione NUTS 2 (Italia, Piemonte)",
+        "Employment rate by NUTS 2 region (Italy, Piedmont)",
+    ),
+    "ilc_peps11n": Flow(
+        ("freq", "unit", "geo"),
+        "Persone a rischio di povertà o esclusione sociale (Italia, Piemonte)",
+        "People at risk of poverty or social exclusion (Italy, Piedmont)",
+    ),
+    "edat_lfse_22": Flow(
+        ("freq", "training", "wstatus", "sex", "age", "unit", "geo"),
+        "Giovani che non lavorano e non studiano (NEET) (Italia, Piemonte)",
+        "Young people neither in employment nor in education and training (NEET) (Italy, Piedmont)",
+    ),
 }
 DEFAULT_FLOWS = list(FLOWS)
 
@@ -83,16 +90,31 @@ def meta_for(flow: str, data: SdmxData) -> DatasetMeta:
     title_it = known.title_it if known else f"Eurostat {flow}"
     title_en = known.title_en if known else f"Eurostat {flow}"
     columns = tidy_columns(
-        data, area="geo", area_rules={"codes": ["IT"], "code_list": "comuni-italia:nuts2"},
+        data,
+        area="geo",
+        area_rules={"codes": ["IT"], "code_list": "comuni-italia:nuts2"},
         time_description="Reference period (year, or year-quarter)",
-        value=ColumnSpec(name="value", type="float", role="measure", nullable=True, min=0,
-                         description="Observed value; null where Eurostat publishes ':'"),
-        flag_description="Eurostat observation flag (b break, p provisional, u low reliability, ...)")
+        value=ColumnSpec(
+            name="value",
+            type="float",
+            role="measure",
+            nullable=True,
+            min=0,
+            description="Observed value; null where Eurostat publishes ':'",
+        ),
+        flag_description="Eurostat observation flag (b break, p provisional, u low reliability, ...)",
+    )
     return DatasetMeta(
-        id=dataset_id(flow), title_it=title_it, title_en=title_en,
+        id=dataset_id(flow),
+        title_it=title_it,
+        title_en=title_en,
         description_it=f"Eurostat, flusso {flow} (SDMX 2.1), filtrato a Italia e Piemonte (ITC1).",
         description_en=f"Eurostat dataflow {flow} (SDMX 2.1), filtered to Italy and Piedmont (ITC1).",
-        theme="SOCI", publisher="Eurostat", access="open", geography="ITC1", licence=LICENCE,
+        theme="SOCI",
+        publisher="Eurostat",
+        access="open",
+        geography="ITC1",
+        licence=LICENCE,
         keywords=["Eurostat", flow, "Piemonte", "Piedmont", "labour market", "lavoro"],
         frequency="ANNUAL",
         schema_spec=SchemaSpec(columns=columns, keys=[*data.dimensions, "time"]),
@@ -151,12 +173,17 @@ class EurostatConnector(Connector[EurostatConfig]):
             if latest and latest.get("upstream_last_update"):
                 upstream = self.upstream_update(flow)
                 if upstream and upstream == latest["upstream_last_update"]:
-                    yield Unchanged(dataset_id(flow),
-                                    f"Eurostat last update {upstream} unchanged; not downloaded")
+                    yield Unchanged(
+                        dataset_id(flow), f"Eurostat last update {upstream} unchanged; not downloaded"
+                    )
                     continue
             download = self.context.http.download(
-                self.data_url(flow), source=f"eurostat {flow}", params=self.data_params(),
-                dest_dir=self.context.work_dir, progress=self.context.progress)
+                self.data_url(flow),
+                source=f"eurostat {flow}",
+                params=self.data_params(),
+                dest_dir=self.context.work_dir,
+                progress=self.context.progress,
+            )
             with self.converting(f"eurostat {flow}"):
                 data = read_sdmx_csv(download.path, source=f"eurostat {flow} ({download.url})")
             if flow_id(data.dataflow) != flow:
@@ -169,9 +196,15 @@ class EurostatConnector(Connector[EurostatConfig]):
             table = table.filter(pc.is_in(table["geo"], pa.array(self.config.geo)))
         if table.num_rows == 0:
             raise InvalidInput(f"eurostat {flow}: no observation for geo {','.join(self.config.geo)}")
-        return Load(meta=meta_for(flow, data), table=table,
-                    provenance=self.provenance(source_url=url, retrieved_at=retrieved,
-                                               sha256=digest,
-                                               upstream_last_update=data.last_update,
-                                               dataflow=data.dataflow,
-                                               attribution="Source: Eurostat"))
+        return Load(
+            meta=meta_for(flow, data),
+            table=table,
+            provenance=self.provenance(
+                source_url=url,
+                retrieved_at=retrieved,
+                sha256=digest,
+                upstream_last_update=data.last_update,
+                dataflow=data.dataflow,
+                attribution="Source: Eurostat",
+            ),
+        )

@@ -85,17 +85,32 @@ class DonationSchema(BaseModel):
     def meta(self) -> DatasetMeta:
         """The dataset description, with the declared schema for the quality gate."""
         specs = [
-            ColumnSpec(name=c.name, type=c.type,
-                       role="privacy_unit" if c.name == self.pseudonym else c.role,
-                       nullable=c.nullable, codes=c.codes, code_list=c.code_list, min=c.min,
-                       max=c.max, description=c.description)
+            ColumnSpec(
+                name=c.name,
+                type=c.type,
+                role="privacy_unit" if c.name == self.pseudonym else c.role,
+                nullable=c.nullable,
+                codes=c.codes,
+                code_list=c.code_list,
+                min=c.min,
+                max=c.max,
+                description=c.description,
+            )
             for c in self.columns
         ]
-        return DatasetMeta(id=self.dataset, title_it=self.title_it, title_en=self.title_en,
-                           description_it=self.description_it, description_en=self.description_en,
-                           theme="SOCI", publisher=self.publisher, access=self.access,
-                           geography=self.geography, keywords=self.keywords,
-                           schema_spec=SchemaSpec(columns=specs))
+        return DatasetMeta(
+            id=self.dataset,
+            title_it=self.title_it,
+            title_en=self.title_en,
+            description_it=self.description_it,
+            description_en=self.description_en,
+            theme="SOCI",
+            publisher=self.publisher,
+            access=self.access,
+            geography=self.geography,
+            keywords=self.keywords,
+            schema_spec=SchemaSpec(columns=specs),
+        )
 
     def policy(self) -> PolicySpec | None:
         """The access policy of a private donation: pseudonym, row bound, public dimensions."""
@@ -107,10 +122,14 @@ class DonationSchema(BaseModel):
                 keys = column.public_keys()
                 if keys is not None:
                     dims[column.name] = keys
-        return PolicySpec(privacy_unit=self.pseudonym, max_rows_per_unit=self.max_rows_per_unit,
-                          public_dimensions=dims, epsilon_total=self.epsilon_total,
-                          epsilon_per_organisation=self.epsilon_per_organisation,
-                          epsilon_per_query=self.epsilon_per_query)
+        return PolicySpec(
+            privacy_unit=self.pseudonym,
+            max_rows_per_unit=self.max_rows_per_unit,
+            public_dimensions=dims,
+            epsilon_total=self.epsilon_total,
+            epsilon_per_organisation=self.epsilon_per_organisation,
+            epsilon_per_query=self.epsilon_per_query,
+        )
 
 
 def inserimento_lavorativo_schema() -> DonationSchema:
@@ -134,23 +153,40 @@ def inserimento_lavorativo_schema() -> DonationSchema:
         pseudonym="donor_id",
         max_rows_per_unit=s.MAX_ROWS_PER_DONOR,
         columns=[
-            DeclaredColumn(name="donor_id", type="string", role="privacy_unit",
-                           description="Pseudonym of the person (never a name or tax code)"),
-            DeclaredColumn(name="comune", type="string", role="dimension",
-                           code_list=TURIN_CODE_LIST, description="ISTAT code of the comune"),
-            DeclaredColumn(name="age_band", type="string", role="dimension",
-                           codes=list(s.AGE_BANDS)),
+            DeclaredColumn(
+                name="donor_id",
+                type="string",
+                role="privacy_unit",
+                description="Pseudonym of the person (never a name or tax code)",
+            ),
+            DeclaredColumn(
+                name="comune",
+                type="string",
+                role="dimension",
+                code_list=TURIN_CODE_LIST,
+                description="ISTAT code of the comune",
+            ),
+            DeclaredColumn(name="age_band", type="string", role="dimension", codes=list(s.AGE_BANDS)),
             DeclaredColumn(name="sex", type="string", role="dimension", codes=list(s.SEXES)),
-            DeclaredColumn(name="disadvantage", type="string", role="dimension",
-                           codes=list(s.DISADVANTAGES)),
-            DeclaredColumn(name="pathway", type="string", role="dimension",
-                           codes=list(s.PATHWAYS)),
-            DeclaredColumn(name="employed_12m", type="integer", role="measure", min=0, max=1,
-                           description="1 if employed 12 months after the pathway"),
-            DeclaredColumn(name="monthly_wage", type="float", role="measure", min=0, max=10000,
-                           description="Monthly wage in EUR (0 when not employed)"),
-            DeclaredColumn(name="year", type="integer", role="time", min=s.YEARS[0],
-                           max=s.YEARS[-1]),
+            DeclaredColumn(name="disadvantage", type="string", role="dimension", codes=list(s.DISADVANTAGES)),
+            DeclaredColumn(name="pathway", type="string", role="dimension", codes=list(s.PATHWAYS)),
+            DeclaredColumn(
+                name="employed_12m",
+                type="integer",
+                role="measure",
+                min=0,
+                max=1,
+                description="1 if employed 12 months after the pathway",
+            ),
+            DeclaredColumn(
+                name="monthly_wage",
+                type="float",
+                role="measure",
+                min=0,
+                max=10000,
+                description="Monthly wage in EUR (0 when not employed)",
+            ),
+            DeclaredColumn(name="year", type="integer", role="time", min=s.YEARS[0], max=s.YEARS[-1]),
         ],
     )
 
@@ -178,8 +214,9 @@ class FileConfig(ConnectorConfig):
                     return json.loads(text)
                 except ValueError as exc:
                     raise ValueError(f"the schema is not valid JSON ({exc})") from exc
-            raise ValueError(f"unknown schema {text!r}: use one of {', '.join(BUILTIN_SCHEMAS)} "
-                             "or a JSON declaration")
+            raise ValueError(
+                f"unknown schema {text!r}: use one of {', '.join(BUILTIN_SCHEMAS)} or a JSON declaration"
+            )
         return value
 
 
@@ -192,14 +229,17 @@ def check_table(table: pa.Table, decl: DonationSchema, source: str) -> tuple[pa.
     missing = [c.name for c in decl.columns if c.name.lower() not in by_key]
     if missing:
         found = ", ".join(table.column_names[:12])
-        raise InvalidInput(f"{source}: missing column{'s' if len(missing) > 1 else ''} "
-                           f"{', '.join(missing)} (columns found: {found})")
+        raise InvalidInput(
+            f"{source}: missing column{'s' if len(missing) > 1 else ''} "
+            f"{', '.join(missing)} (columns found: {found})"
+        )
     declared = {c.name.lower() for c in decl.columns}
     dropped = [c for c in table.column_names if c.strip().lower() not in declared]
     arrays = []
     for column in decl.columns:
-        values = convert_column(table[by_key[column.name.lower()]], column.type, source=source,
-                                column=column.name)
+        values = convert_column(
+            table[by_key[column.name.lower()]], column.type, source=source, column=column.name
+        )
         if column.type == "string":
             values = pc.utf8_trim_whitespace(values)
         _check_values(values, column, source)
@@ -210,8 +250,10 @@ def check_table(table: pa.Table, decl: DonationSchema, source: str) -> tuple[pa.
     if most > decl.max_rows_per_unit:
         at = pc.index(counts.field("counts"), most).as_py()
         who = counts.field("values")[at].as_py()
-        raise InvalidInput(f"{source}: column {decl.pseudonym}: {who!r} has {most} rows, more than "
-                           f"the declared {decl.max_rows_per_unit} per person")
+        raise InvalidInput(
+            f"{source}: column {decl.pseudonym}: {who!r} has {most} rows, more than "
+            f"the declared {decl.max_rows_per_unit} per person"
+        )
     return out, dropped
 
 
@@ -230,10 +272,12 @@ def _check_values(values: pa.ChunkedArray, column: DeclaredColumn, source: str) 
         outside = pc.and_(pc.invert(pc.is_in(as_text, allowed)), pc.is_valid(as_text))
         if pc.any(outside).as_py():
             at = _first(outside)
-            what = "a comune of the Metropolitan City of Turin" \
-                if column.code_list == TURIN_CODE_LIST else "an allowed value"
-            raise InvalidInput(f"{source}: row {at + 2}, {where}: {as_text[at].as_py()!r} is not "
-                               f"{what}")
+            what = (
+                "a comune of the Metropolitan City of Turin"
+                if column.code_list == TURIN_CODE_LIST
+                else "an allowed value"
+            )
+            raise InvalidInput(f"{source}: row {at + 2}, {where}: {as_text[at].as_py()!r} is not {what}")
     if column.type in ("integer", "float"):
         for bound, op, word in ((column.min, pc.less, "below"), (column.max, pc.greater, "above")):
             if bound is None:
@@ -241,9 +285,11 @@ def _check_values(values: pa.ChunkedArray, column: DeclaredColumn, source: str) 
             bad = op(values, bound)
             if pc.any(bad).as_py():
                 at = _first(bad)
-                raise InvalidInput(f"{source}: row {at + 2}, {where}: {values[at].as_py()} is "
-                                   f"{word} the declared {word == 'below' and 'minimum' or 'maximum'} "
-                                   f"{bound:g}")
+                raise InvalidInput(
+                    f"{source}: row {at + 2}, {where}: {values[at].as_py()} is "
+                    f"{word} the declared {word == 'below' and 'minimum' or 'maximum'} "
+                    f"{bound:g}"
+                )
 
 
 class FileConnector(Connector[FileConfig]):
@@ -262,11 +308,24 @@ class FileConnector(Connector[FileConfig]):
         decl = self.config.schema_
         source = file.name
         with self.converting(source):
-            raw = read_table(file, source=source, fmt=self.config.format,
-                             encoding=self.config.encoding, delimiter=self.config.delimiter)
+            raw = read_table(
+                file,
+                source=source,
+                fmt=self.config.format,
+                encoding=self.config.encoding,
+                delimiter=self.config.delimiter,
+            )
             table, dropped = check_table(raw, decl, source)
         _url, retrieved, digest = self.local_source(file)
-        yield Load(meta=decl.meta(), table=table, policy=decl.policy(),
-                   provenance=self.provenance(
-                       source_url=f"donation:{source}", retrieved_at=retrieved, sha256=digest,
-                       source_file=source, dropped_columns=dropped))
+        yield Load(
+            meta=decl.meta(),
+            table=table,
+            policy=decl.policy(),
+            provenance=self.provenance(
+                source_url=f"donation:{source}",
+                retrieved_at=retrieved,
+                sha256=digest,
+                source_file=source,
+                dropped_columns=dropped,
+            ),
+        )

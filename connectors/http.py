@@ -100,8 +100,9 @@ class HttpClient:
         self.max_wait = max_wait
         self.sleep = sleep
         self.now = now
-        self._client = httpx.Client(transport=transport, timeout=timeout, follow_redirects=True,
-                                    headers={"User-Agent": USER_AGENT})
+        self._client = httpx.Client(
+            transport=transport, timeout=timeout, follow_redirects=True, headers={"User-Agent": USER_AGENT}
+        )
 
     def close(self) -> None:
         """Release the connections."""
@@ -114,8 +115,7 @@ class HttpClient:
         self.close()
 
     def _wait(self, attempt: int, response: httpx.Response | None) -> float:
-        asked = retry_after_seconds(response.headers.get("Retry-After") if response else None,
-                                    now=self.now)
+        asked = retry_after_seconds(response.headers.get("Retry-After") if response else None, now=self.now)
         if asked is not None:
             return min(asked, self.max_wait)
         return min(self.backoff * 2**attempt, self.max_wait)
@@ -154,8 +154,14 @@ class HttpClient:
             raise SourceRejected(message)
         raise SourceUnavailable(message)
 
-    def get_bytes(self, url: str, *, source: str, params: Mapping[str, str] | None = None,
-                  headers: Mapping[str, str] | None = None) -> tuple[bytes, httpx.Headers]:
+    def get_bytes(
+        self,
+        url: str,
+        *,
+        source: str,
+        params: Mapping[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> tuple[bytes, httpx.Headers]:
         """The whole body of a small answer (an API call, a metadata document) and its headers."""
 
         def read(response: httpx.Response) -> tuple[bytes, httpx.Headers]:
@@ -163,8 +169,13 @@ class HttpClient:
             _check_length(response, len(body))
             return body, response.headers
 
-        return self._request(url, source=source, params=params, headers=headers,  # type: ignore[return-value]
-                             on_response=read)
+        return self._request(
+            url,
+            source=source,
+            params=params,
+            headers=headers,  # type: ignore[return-value]
+            on_response=read,
+        )
 
     def download(
         self,
@@ -186,8 +197,7 @@ class HttpClient:
             size = 0
             total = int(response.headers.get("Content-Length", "0") or 0) or None
             try:
-                with path.open("wb") as fh, progress.task(f"{source}: download",
-                                                          total=total) as advance:
+                with path.open("wb") as fh, progress.task(f"{source}: download", total=total) as advance:
                     for chunk in response.iter_bytes(CHUNK):
                         fh.write(chunk)
                         digest.update(chunk)
@@ -197,11 +207,22 @@ class HttpClient:
             except BaseException:
                 path.unlink(missing_ok=True)
                 raise
-            return Download(path=path, url=str(response.request.url), sha256=digest.hexdigest(),
-                            size=size, retrieved_at=_now_iso(), headers=dict(response.headers))
+            return Download(
+                path=path,
+                url=str(response.request.url),
+                sha256=digest.hexdigest(),
+                size=size,
+                retrieved_at=_now_iso(),
+                headers=dict(response.headers),
+            )
 
-        return self._request(url, source=source, params=params, headers=headers,  # type: ignore[return-value]
-                             on_response=save)
+        return self._request(
+            url,
+            source=source,
+            params=params,
+            headers=headers,  # type: ignore[return-value]
+            on_response=save,
+        )
 
 
 def _check_length(response: httpx.Response, size: int) -> None:

@@ -63,8 +63,9 @@ def config_error(connector: str, exc: ValidationError) -> InvalidInput:
     first = exc.errors()[0]
     where = ".".join(str(p) for p in first.get("loc", ())) or "params"
     errors = [{"loc": list(e.get("loc", ())), "msg": e.get("msg", "")} for e in exc.errors()]
-    return InvalidInput(f"connector {connector}: parameter {where}: {first.get('msg', 'invalid')}",
-                        errors=errors)
+    return InvalidInput(
+        f"connector {connector}: parameter {where}: {first.get('msg', 'invalid')}", errors=errors
+    )
 
 
 def latest_provenance(session: Session, dataset_id: str) -> dict[str, Any] | None:
@@ -94,10 +95,18 @@ def ingest(
     This is :func:`extract` then :func:`stage` on one session; callers that must not hold a write
     lock during a long download (the CLI, the API) call the two in separate transactions.
     """
-    items = extract(session, store=store, connector_name=connector_name, file=file,
-                    params=params, http=http, progress=progress)
-    return stage(session, store=store, connector_name=connector_name, items=items, actor=actor,
-                 progress=progress)
+    items = extract(
+        session,
+        store=store,
+        connector_name=connector_name,
+        file=file,
+        params=params,
+        http=http,
+        progress=progress,
+    )
+    return stage(
+        session, store=store, connector_name=connector_name, items=items, actor=actor, progress=progress
+    )
 
 
 def extract(
@@ -131,8 +140,12 @@ def extract(
     client = http or HttpClient()
     try:
         with tempfile.TemporaryDirectory(prefix="ingest-", dir=store.tmp_dir) as work:
-            context = Context(http=client, work_dir=Path(work), progress=progress or NullProgress(),
-                              latest_provenance=lambda d: latest_provenance(session, d))
+            context = Context(
+                http=client,
+                work_dir=Path(work),
+                progress=progress or NullProgress(),
+                latest_provenance=lambda d: latest_provenance(session, d),
+            )
             connector = cls(config, context=context)
             items = list(connector.extract(file=Path(file) if file is not None else None))
     finally:
@@ -152,8 +165,9 @@ def _check_owner(session: Session, dataset_id: str, connector: str) -> None:
         raise Conflict(f"dataset {dataset_id} is loaded by connector {owner}, not {connector}")
 
 
-def _gate(session: Session, *, store: ParquetStore, version: DatasetVersion,
-          actor: str) -> tuple[list[str], str]:
+def _gate(
+    session: Session, *, store: ParquetStore, version: DatasetVersion, actor: str
+) -> tuple[list[str], str]:
     """Run the quality gate on a staged version: it becomes validated or rejected.
 
     Versions already validated, rejected or published are left as they are. When the gate cannot
@@ -180,9 +194,15 @@ def _declared_policy(dataset: registry.Dataset, declared: registry.PolicySpec) -
     return declared.model_copy(update={name: getattr(dataset.policy, name) for name in BUDGETS})
 
 
-def stage(session: Session, *, store: ParquetStore, connector_name: str,
-          items: list[Load | Unchanged], actor: str, progress: Progress | None = None
-          ) -> IngestResult:
+def stage(
+    session: Session,
+    *,
+    store: ParquetStore,
+    connector_name: str,
+    items: list[Load | Unchanged],
+    actor: str,
+    progress: Progress | None = None,
+) -> IngestResult:
     """Stage each load of :func:`extract` as a dataset version (the same content: the same version)."""
     progress = progress or NullProgress()
     result = IngestResult(connector=connector_name)
@@ -196,12 +216,25 @@ def stage(session: Session, *, store: ParquetStore, connector_name: str,
             registry.set_policy(session, dataset=dataset, spec=_declared_policy(dataset, item.policy))
         with progress.task(f"{dataset.id}: write Parquet", total=item.table.num_rows) as advance:
             version, created = registry.stage_table(
-                session, store=store, dataset=dataset, table=item.table,
-                provenance=item.provenance.as_dict(), actor=actor)
+                session,
+                store=store,
+                dataset=dataset,
+                table=item.table,
+                provenance=item.provenance.as_dict(),
+                actor=actor,
+            )
             advance(item.table.num_rows)
         failures, note = _gate(session, store=store, version=version, actor=actor)
-        result.staged.append(Staged(dataset_id=dataset.id, version=version.number, created=created,
-                                    rows=version.rows, status=version.status,
-                                    content_hash=version.content_hash, failures=failures,
-                                    gate_note=note))
+        result.staged.append(
+            Staged(
+                dataset_id=dataset.id,
+                version=version.number,
+                created=created,
+                rows=version.rows,
+                status=version.status,
+                content_hash=version.content_hash,
+                failures=failures,
+                gate_note=note,
+            )
+        )
     return result

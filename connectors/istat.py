@@ -34,18 +34,30 @@ class Flow:
 
 
 FLOWS: dict[str, Flow] = {
-    "151_914": Flow(("FREQ", "REF_AREA", "DATA_TYPE", "SEX", "AGE", "EDU_LEV_HIGHEST",
-                     "CITIZENSHIP", "DURATION_UNEMPLOYMENT"),
-                    "Tasso di disoccupazione (Città metropolitana di Torino, Piemonte)",
-                    "Unemployment rate (Metropolitan City of Turin, Piedmont)"),
-    "150_915": Flow(("FREQ", "REF_AREA", "DATA_TYPE", "SEX", "AGE", "EDU_LEV_HIGHEST",
-                     "CITIZENSHIP"),
-                    "Tasso di occupazione (Città metropolitana di Torino, Piemonte)",
-                    "Employment rate (Metropolitan City of Turin, Piedmont)"),
-    "172_931": Flow(("FREQ", "REF_AREA", "DATA_TYPE", "SEX", "AGE", "CITIZENSHIP"),
-                    "Giovani NEET (Città metropolitana di Torino, Piemonte)",
-                    "Young people not in employment, education or training (NEET) "
-                    "(Metropolitan City of Turin, Piedmont)"),
+    "151_914": Flow(
+        (
+            "FREQ",
+            "REF_AREA",
+            "DATA_TYPE",
+            "SEX",
+            "AGE",
+            "EDU_LEV_HIGHEST",
+            "CITIZENSHIP",
+            "DURATION_UNEMPLOYMENT",
+        ),
+        "Tasso di disoccupazione (Città metropolitana di Torino, Piemonte)",
+        "Unemployment rate (Metropolitan City of Turin, Piedmont)",
+    ),
+    "150_915": Flow(
+        ("FREQ", "REF_AREA", "DATA_TYPE", "SEX", "AGE", "EDU_LEV_HIGHEST", "CITIZENSHIP"),
+        "Tasso di occupazione (Città metropolitana di Torino, Piemonte)",
+        "Employment rate (Metropolitan City of Turin, Piedmont)",
+    ),
+    "172_931": Flow(
+        ("FREQ", "REF_AREA", "DATA_TYPE", "SEX", "AGE", "CITIZENSHIP"),
+        "Giovani NEET (Città metropolitana di Torino, Piemonte)",
+        "Young people not in employment, education or training (NEET) (Metropolitan City of Turin, Piedmont)",
+    ),
 }
 
 
@@ -76,10 +88,20 @@ def meta_for(flow: str, data: SdmxData, areas: list[str]) -> DatasetMeta:
     """The dataset description of an ISTAT flow, with its declared schema."""
     known = FLOWS.get(flow)
     columns = tidy_columns(
-        data, area="ref_area", area_rules={"codes": list(areas)},
-        value=ColumnSpec(name="value", type="float", role="measure", nullable=True, min=0, max=100,
-                         description="Rate, per cent"),
-        flag_description="ISTAT observation status")
+        data,
+        area="ref_area",
+        area_rules={"codes": list(areas)},
+        value=ColumnSpec(
+            name="value",
+            type="float",
+            role="measure",
+            nullable=True,
+            min=0,
+            max=100,
+            description="Rate, per cent",
+        ),
+        flag_description="ISTAT observation status",
+    )
     return DatasetMeta(
         id=dataset_id(flow),
         title_it=known.title_it if known else f"ISTAT {flow}",
@@ -88,7 +110,11 @@ def meta_for(flow: str, data: SdmxData, areas: list[str]) -> DatasetMeta:
         "e il Piemonte (ITC1). Fonte: ISTAT.",
         description_en=f"ISTAT SDMX dataflow {flow} for the Metropolitan City of Turin (ITC11) and "
         "Piedmont (ITC1). Source: ISTAT.",
-        theme="SOCI", publisher="ISTAT", access="open", geography="ITC11", licence=LICENCE,
+        theme="SOCI",
+        publisher="ISTAT",
+        access="open",
+        geography="ITC11",
+        licence=LICENCE,
         keywords=["ISTAT", flow, "Torino", "Turin", "Piemonte", "lavoro", "labour market"],
         frequency="ANNUAL",
         schema_spec=SchemaSpec(columns=columns, keys=[*data.dimensions, "time"]),
@@ -119,25 +145,43 @@ class IstatConnector(Connector[IstatConfig]):
         params = {"startPeriod": self.config.start_period} if self.config.start_period else None
         for flow in self.config.flows:
             download = self.context.http.download(
-                self.data_url(flow), source=f"istat {flow}", params=params,
-                headers={"Accept": ACCEPT_CSV}, dest_dir=self.context.work_dir,
-                progress=self.context.progress)
+                self.data_url(flow),
+                source=f"istat {flow}",
+                params=params,
+                headers={"Accept": ACCEPT_CSV},
+                dest_dir=self.context.work_dir,
+                progress=self.context.progress,
+            )
             with self.converting(f"istat {flow}"):
                 data = read_sdmx_csv(download.path, source=f"istat {flow} ({download.url})")
             if flow_id(data.dataflow) != flow.lower():
                 raise InvalidInput(f"istat {flow}: the answer is flow {data.dataflow}")
-            yield self._load(flow, data, download.url, download.retrieved_at, download.sha256,
-                             download.headers.get("last-modified"))
+            yield self._load(
+                flow,
+                data,
+                download.url,
+                download.retrieved_at,
+                download.sha256,
+                download.headers.get("last-modified"),
+            )
 
-    def _load(self, flow: str, data: SdmxData, url: str, retrieved: str, digest: str,
-              last_modified: str | None) -> Load:
+    def _load(
+        self, flow: str, data: SdmxData, url: str, retrieved: str, digest: str, last_modified: str | None
+    ) -> Load:
         table = data.table
         if "ref_area" in table.column_names:  # whatever the key asked for, keep the areas
             table = table.filter(pc.is_in(table["ref_area"], pa.array(self.config.areas)))
         if table.num_rows == 0:
             raise InvalidInput(f"istat {flow}: no observation for {','.join(self.config.areas)}")
-        return Load(meta=meta_for(flow, data, self.config.areas), table=table,
-                    provenance=self.provenance(source_url=url, retrieved_at=retrieved,
-                                               sha256=digest, upstream_last_update=last_modified,
-                                               dataflow=data.dataflow,
-                                               attribution="Fonte: ISTAT"))
+        return Load(
+            meta=meta_for(flow, data, self.config.areas),
+            table=table,
+            provenance=self.provenance(
+                source_url=url,
+                retrieved_at=retrieved,
+                sha256=digest,
+                upstream_last_update=last_modified,
+                dataflow=data.dataflow,
+                attribution="Fonte: ISTAT",
+            ),
+        )

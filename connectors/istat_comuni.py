@@ -87,7 +87,8 @@ def match_columns(headers: list[str]) -> dict[str, str]:
     missing = [c for c in REQUIRED if c not in found]
     if missing:
         raise InvalidInput(
-            "not ISTAT's list of comuni: no column for " + ", ".join(missing)
+            "not ISTAT's list of comuni: no column for "
+            + ", ".join(missing)
             + f" (headers found: {', '.join(repr(h) for h in headers[:6])}…)"
         )
     return found
@@ -136,8 +137,10 @@ def read_comuni(path: Path, *, source: str | None = None) -> pa.Table:
         if pc.any(bad).as_py():
             at = pc.index(bad, True).as_py()
             hint = " (a truncated file?)" if at == table.num_rows - 1 else ""
-            raise InvalidInput(f"{source}: row {at + 2}, column {mapping[column].strip()!r}: "
-                               f"{table[column][at].as_py()!r} is not {what}{hint}")
+            raise InvalidInput(
+                f"{source}: row {at + 2}, column {mapping[column].strip()!r}: "
+                f"{table[column][at].as_py()!r} is not {what}{hint}"
+            )
     return table
 
 
@@ -160,22 +163,43 @@ KEYWORDS = ["comuni", "municipalities", "geografia", "geography", "ISTAT", "NUTS
 
 def _column_specs(turin: bool, present: list[str]) -> list[ColumnSpec]:
     specs = {
-        "codice_comune": ColumnSpec(name="codice_comune", type="string", role="key", nullable=False,
-                                    unique=True, description="ISTAT code of the comune (6 digits)"),
+        "codice_comune": ColumnSpec(
+            name="codice_comune",
+            type="string",
+            role="key",
+            nullable=False,
+            unique=True,
+            description="ISTAT code of the comune (6 digits)",
+        ),
         "comune": ColumnSpec(name="comune", type="string", role="attribute", nullable=False),
         "denominazione_completa": ColumnSpec(name="denominazione_completa", type="string"),
         "codice_catastale": ColumnSpec(name="codice_catastale", type="string", unique=True),
-        "sigla_provincia": ColumnSpec(name="sigla_provincia", type="string", role="dimension",
-                                      nullable=False, **({"codes": ["TO"]} if turin else {})),
+        "sigla_provincia": ColumnSpec(
+            name="sigla_provincia",
+            type="string",
+            role="dimension",
+            nullable=False,
+            **({"codes": ["TO"]} if turin else {}),
+        ),
         "unita_sovracomunale": ColumnSpec(name="unita_sovracomunale", type="string"),
         "codice_regione": ColumnSpec(name="codice_regione", type="string", role="dimension"),
         "regione": ColumnSpec(name="regione", type="string", role="dimension", nullable=False),
         "capoluogo": ColumnSpec(name="capoluogo", type="boolean"),
         "nuts1": ColumnSpec(name="nuts1", type="string", role="dimension", nullable=False),
-        "nuts2": ColumnSpec(name="nuts2", type="string", role="dimension", nullable=False,
-                            **({"codes": ["ITC1"]} if turin else {})),
-        "nuts3": ColumnSpec(name="nuts3", type="string", role="dimension", nullable=False,
-                            **({"codes": [TURIN_NUTS3]} if turin else {})),
+        "nuts2": ColumnSpec(
+            name="nuts2",
+            type="string",
+            role="dimension",
+            nullable=False,
+            **({"codes": ["ITC1"]} if turin else {}),
+        ),
+        "nuts3": ColumnSpec(
+            name="nuts3",
+            type="string",
+            role="dimension",
+            nullable=False,
+            **({"codes": [TURIN_NUTS3]} if turin else {}),
+        ),
     }
     return [specs[name] for name in present if name in specs]
 
@@ -190,10 +214,14 @@ def italy_meta(table: pa.Table) -> DatasetMeta:
         "Fonte: ISTAT, Elenco dei comuni italiani.",
         description_en="Every Italian municipality with ISTAT codes, cadastral code and NUTS codes. "
         "Source: ISTAT, list of Italian municipalities.",
-        theme="REGI", publisher="ISTAT", access="open", geography="IT", licence=LICENCE,
-        keywords=[*KEYWORDS, "Italia", "Italy"], frequency="ANNUAL",
-        schema_spec=SchemaSpec(columns=_column_specs(False, table.column_names),
-                               keys=["codice_comune"]),
+        theme="REGI",
+        publisher="ISTAT",
+        access="open",
+        geography="IT",
+        licence=LICENCE,
+        keywords=[*KEYWORDS, "Italia", "Italy"],
+        frequency="ANNUAL",
+        schema_spec=SchemaSpec(columns=_column_specs(False, table.column_names), keys=["codice_comune"]),
     )
 
 
@@ -209,12 +237,18 @@ def turin_meta(table: pa.Table) -> DatasetMeta:
         description_en="The 312 municipalities of the Metropolitan City of Turin (NUTS3 ITC11) with "
         "ISTAT codes, cadastral code and NUTS 2021 codes: the reference geography every dataset of "
         "the commons is checked against. Source: ISTAT, list of Italian municipalities.",
-        theme="REGI", publisher="ISTAT", access="open", geography=TURIN_NUTS3, licence=LICENCE,
-        keywords=[*KEYWORDS, "Torino", "Turin"], frequency="ANNUAL",
+        theme="REGI",
+        publisher="ISTAT",
+        access="open",
+        geography=TURIN_NUTS3,
+        licence=LICENCE,
+        keywords=[*KEYWORDS, "Torino", "Turin"],
+        frequency="ANNUAL",
         schema_spec=SchemaSpec(
-            columns=_column_specs(True, table.column_names), keys=["codice_comune"],
-            expectations=[{"type": "expect_table_row_count_to_equal",
-                           "kwargs": {"value": TURIN_COUNT}}]),
+            columns=_column_specs(True, table.column_names),
+            keys=["codice_comune"],
+            expectations=[{"type": "expect_table_row_count_to_equal", "kwargs": {"value": TURIN_COUNT}}],
+        ),
     )
 
 
@@ -222,8 +256,9 @@ def check_reference_geography(table: pa.Table) -> None:
     """The structural checks the Turin reference must pass before it is published."""
     codes = table["codice_comune"].to_pylist()
     if len(codes) != TURIN_COUNT or len(set(codes)) != TURIN_COUNT:
-        raise CheckFailed(f"the Turin reference must have {TURIN_COUNT} distinct comuni, "
-                          f"found {len(set(codes))}")
+        raise CheckFailed(
+            f"the Turin reference must have {TURIN_COUNT} distinct comuni, found {len(set(codes))}"
+        )
     if "001272" not in codes:
         raise CheckFailed("the Turin reference lacks Torino (001272)")
 
@@ -255,11 +290,18 @@ class IstatComuniConnector(Connector[IstatComuniConfig]):
     def extract(self, *, file: Path | None) -> Iterator[Load | Unchanged]:
         """Both datasets from one copy of the list (the given file, or a download)."""
         if file is None:
-            download = self.context.http.download(self.config.url, source="istat-comuni",
-                                                  dest_dir=self.context.work_dir,
-                                                  progress=self.context.progress)
-            path, url, retrieved, digest = (download.path, download.url, download.retrieved_at,
-                                            download.sha256)
+            download = self.context.http.download(
+                self.config.url,
+                source="istat-comuni",
+                dest_dir=self.context.work_dir,
+                progress=self.context.progress,
+            )
+            path, url, retrieved, digest = (
+                download.path,
+                download.url,
+                download.retrieved_at,
+                download.sha256,
+            )
             last = download.headers.get("last-modified")
             shown = Path(self.config.url).name
         else:
@@ -273,10 +315,22 @@ class IstatComuniConnector(Connector[IstatComuniConfig]):
         if turin.num_rows == 0:
             raise InvalidInput(f"{shown}: no comune has NUTS3 {TURIN_NUTS3} (not ISTAT's list?)")
         extra = {"source_file": shown, "source_page": SOURCE_PAGE, "attribution": "Fonte: ISTAT"}
-        yield Load(meta=italy_meta(every), table=every.sort_by("codice_comune"),
-                   provenance=self.provenance(source_url=url, retrieved_at=retrieved, sha256=digest,
-                                              upstream_last_update=last, **extra))
-        yield Load(meta=turin_meta(turin), table=turin,
-                   provenance=self.provenance(source_url=url, retrieved_at=retrieved, sha256=digest,
-                                              upstream_last_update=last, **extra,
-                                              filter=f"nuts3 = {TURIN_NUTS3}"))
+        yield Load(
+            meta=italy_meta(every),
+            table=every.sort_by("codice_comune"),
+            provenance=self.provenance(
+                source_url=url, retrieved_at=retrieved, sha256=digest, upstream_last_update=last, **extra
+            ),
+        )
+        yield Load(
+            meta=turin_meta(turin),
+            table=turin,
+            provenance=self.provenance(
+                source_url=url,
+                retrieved_at=retrieved,
+                sha256=digest,
+                upstream_last_update=last,
+                **extra,
+                filter=f"nuts3 = {TURIN_NUTS3}",
+            ),
+        )

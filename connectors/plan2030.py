@@ -31,8 +31,7 @@ COLUMNS = [
     DeclaredColumn(name="area", type="string", role="dimension", codes=AREAS),
     DeclaredColumn(name="value", type="float", role="measure", min=0),
     DeclaredColumn(name="unit", type="string", role="attribute", codes=UNITS),
-    DeclaredColumn(name="qualifier", type="string", role="attribute", nullable=True,
-                   codes=["more_than"]),
+    DeclaredColumn(name="qualifier", type="string", role="attribute", nullable=True, codes=["more_than"]),
     DeclaredColumn(name="source_year", type="integer", role="attribute", min=2000, max=2100),
     DeclaredColumn(name="source", type="string", role="attribute"),
     DeclaredColumn(name="description_it", type="string", role="attribute"),
@@ -41,8 +40,14 @@ COLUMNS = [
 
 #: The curated file is checked with the same machinery as a donation (one row per figure and area).
 DECLARATION = DonationSchema(
-    dataset=DATASET_ID, title_it="x", title_en="x", publisher="x", access="open",
-    pseudonym="indicator", max_rows_per_unit=len(AREAS), columns=COLUMNS,
+    dataset=DATASET_ID,
+    title_it="x",
+    title_en="x",
+    publisher="x",
+    access="open",
+    pseudonym="indicator",
+    max_rows_per_unit=len(AREAS),
+    columns=COLUMNS,
 )
 
 META = DatasetMeta(
@@ -58,16 +63,35 @@ META = DatasetMeta(
     "associations, volunteer organisations, start-ups with a social vocation, benefit companies, "
     "other cooperatives, cooperatives' production value and workers. Sources: Osservatorio "
     "sull'imprenditorialità sociale 2023; Euricse 2024.",
-    theme="SOCI", publisher="Città metropolitana di Torino", access="open", geography="ITC11",
-    keywords=["economia sociale", "social economy", "terzo settore", "third sector", "Torino 2030",
-              "cooperative sociali", "social cooperatives"],
+    theme="SOCI",
+    publisher="Città metropolitana di Torino",
+    access="open",
+    geography="ITC11",
+    keywords=[
+        "economia sociale",
+        "social economy",
+        "terzo settore",
+        "third sector",
+        "Torino 2030",
+        "cooperative sociali",
+        "social cooperatives",
+    ],
     frequency="IRREG",
     schema_spec=SchemaSpec(
-        columns=[ColumnSpec(name=c.name, type=c.type,
-                            role="key" if c.name in ("indicator", "area") else c.role,
-                            nullable=c.nullable, codes=c.codes, min=c.min, max=c.max)
-                 for c in COLUMNS],
-        keys=["indicator", "area"]),
+        columns=[
+            ColumnSpec(
+                name=c.name,
+                type=c.type,
+                role="key" if c.name in ("indicator", "area") else c.role,
+                nullable=c.nullable,
+                codes=c.codes,
+                min=c.min,
+                max=c.max,
+            )
+            for c in COLUMNS
+        ],
+        keys=["indicator", "area"],
+    ),
 )
 
 
@@ -88,7 +112,14 @@ class Plan2030Connector(Connector[Plan2030Config]):
         path = file or reference_path()
         table, _ = check_table(read_table(path, source=path.name), DECLARATION, path.name)
         _url, retrieved, digest = self.local_source(path)
-        yield Load(meta=META, table=table,
-                   provenance=self.provenance(source_url=SOURCE_URL, retrieved_at=retrieved,
-                                              sha256=digest, source_file=path.name,
-                                              sources=sorted(set(table["source"].to_pylist()))))
+        yield Load(
+            meta=META,
+            table=table,
+            provenance=self.provenance(
+                source_url=SOURCE_URL,
+                retrieved_at=retrieved,
+                sha256=digest,
+                source_file=path.name,
+                sources=sorted(set(table["source"].to_pylist())),
+            ),
+        )

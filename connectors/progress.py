@@ -13,8 +13,7 @@ Advance = Callable[[int], None]
 class Progress(Protocol):
     """Something that reports the progress of named tasks."""
 
-    def task(self, description: str, *, total: int | None = None
-             ) -> AbstractContextManager[Advance]:
+    def task(self, description: str, *, total: int | None = None) -> AbstractContextManager[Advance]:
         """A context manager yielding ``advance(n)`` for one task."""
 
 
@@ -45,10 +44,16 @@ class RichProgress:
         )
         from rich.progress import Progress as RichBar
 
-        counted = [DownloadColumn(), TransferSpeedColumn()] if "download" in description \
-            else [MofNCompleteColumn()]
-        columns = [SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), *counted,
-                   TimeElapsedColumn()]
+        counted = (
+            [DownloadColumn(), TransferSpeedColumn()] if "download" in description else [MofNCompleteColumn()]
+        )
+        columns = [
+            SpinnerColumn(),
+            TextColumn("{task.description}"),
+            BarColumn(),
+            *counted,
+            TimeElapsedColumn(),
+        ]
         with RichBar(*columns, console=Console(stderr=True), transient=True) as bar:
             task_id = bar.add_task(description, total=total)
             yield lambda n: bar.advance(task_id, n)

@@ -84,8 +84,10 @@ def _encoding_error(path: Path, source: str) -> None:
         data.decode("utf-8")
     except UnicodeDecodeError as exc:
         row = data.count(b"\n", 0, exc.start) + 1
-        raise InvalidInput(f"{source}: row {row} is not UTF-8 (byte 0x{data[exc.start]:02x} at offset "
-                           f"{exc.start}); save the file as UTF-8") from None
+        raise InvalidInput(
+            f"{source}: row {row} is not UTF-8 (byte 0x{data[exc.start]:02x} at offset "
+            f"{exc.start}); save the file as UTF-8"
+        ) from None
     raise InvalidInput(f"{source}: the file is not valid UTF-8")
 
 
@@ -94,8 +96,10 @@ def _bad_row(path: Path, source: str, row: pacsv.InvalidRow) -> InvalidInput:
     if number is None:  # parallel parsing does not always know the line: find it
         number = line_number(path, row.text)
     where = f"row {number}" if number is not None else "a row"
-    return InvalidInput(f"{source}: {where} has {row.actual_columns} fields instead of "
-                        f"{row.expected_columns} (a truncated or malformed file?)")
+    return InvalidInput(
+        f"{source}: {where} has {row.actual_columns} fields instead of "
+        f"{row.expected_columns} (a truncated or malformed file?)"
+    )
 
 
 def read_sdmx_csv(path: Path, *, source: str | None = None) -> SdmxData:
@@ -116,8 +120,7 @@ def read_sdmx_csv(path: Path, *, source: str | None = None) -> SdmxData:
     value_col = header[upper.index("OBS_VALUE")]
     time_col = header[t_at]
     dataflow = first[upper.index("DATAFLOW")]
-    last_update = parse_last_update(first[upper.index("LAST UPDATE")]) if "LAST UPDATE" in upper \
-        else None
+    last_update = parse_last_update(first[upper.index("LAST UPDATE")]) if "LAST UPDATE" in upper else None
     wanted = [*dims, time_col, value_col, *([flag] if flag else [])]
     types = {c: pa.string() for c in wanted}
     types[value_col] = pa.float64()
@@ -132,9 +135,13 @@ def read_sdmx_csv(path: Path, *, source: str | None = None) -> SdmxData:
             path,
             read_options=pacsv.ReadOptions(block_size=BLOCK_SIZE),
             parse_options=pacsv.ParseOptions(invalid_row_handler=on_invalid),
-            convert_options=pacsv.ConvertOptions(column_types=column_types, include_columns=wanted,
-                                                 null_values=NULLS, strings_can_be_null=True,
-                                                 quoted_strings_can_be_null=True),
+            convert_options=pacsv.ConvertOptions(
+                column_types=column_types,
+                include_columns=wanted,
+                null_values=NULLS,
+                strings_can_be_null=True,
+                quoted_strings_can_be_null=True,
+            ),
         )
 
     try:
@@ -165,8 +172,9 @@ def read_sdmx_csv(path: Path, *, source: str | None = None) -> SdmxData:
         flag = "OBS_FLAG"
     columns.append(table[flag] if flag else pa.nulls(table.num_rows, pa.string()))
     tidy = pa.Table.from_arrays(columns, names=names)
-    return SdmxData(table=tidy, dataflow=dataflow, last_update=last_update,
-                    dimensions=[d.lower() for d in dims])
+    return SdmxData(
+        table=tidy, dataflow=dataflow, last_update=last_update, dimensions=[d.lower() for d in dims]
+    )
 
 
 def _split_flags(table: pa.Table, value_col: str, flag: str | None, source: str) -> pa.Table:
@@ -193,19 +201,25 @@ def _split_flags(table: pa.Table, value_col: str, flag: str | None, source: str)
     return out
 
 
-def tidy_columns(data: SdmxData, *, area: str, area_rules: dict[str, Any], value: ColumnSpec,
-                 flag_description: str, time_description: str = "") -> list[ColumnSpec]:
+def tidy_columns(
+    data: SdmxData,
+    *,
+    area: str,
+    area_rules: dict[str, Any],
+    value: ColumnSpec,
+    flag_description: str,
+    time_description: str = "",
+) -> list[ColumnSpec]:
     """The declared schema of a tidy SDMX table: its dimensions (non-null strings; the ``area``
     dimension with ``area_rules`` such as codes or a code list), then time, value and flag."""
     columns = [
-        ColumnSpec(name=d, type="string", role="dimension", nullable=False,
-                   **(area_rules if d == area else {}))
+        ColumnSpec(
+            name=d, type="string", role="dimension", nullable=False, **(area_rules if d == area else {})
+        )
         for d in data.dimensions
     ]
     return columns + [
-        ColumnSpec(name="time", type="string", role="time", nullable=False,
-                   description=time_description),
+        ColumnSpec(name="time", type="string", role="time", nullable=False, description=time_description),
         value,
-        ColumnSpec(name="flag", type="string", role="attribute", nullable=True,
-                   description=flag_description),
+        ColumnSpec(name="flag", type="string", role="attribute", nullable=True, description=flag_description),
     ]

@@ -25,8 +25,7 @@ TORINO = "001272"
 AGE_BANDS = ("18-24", "25-34", "35-44", "45-54", "55-64")
 AGE_P = (0.22, 0.27, 0.21, 0.18, 0.12)
 SEXES = ("F", "M")
-DISADVANTAGES = ("disability", "long_term_unemployed", "neet", "former_detainee", "migrant",
-                 "addiction")
+DISADVANTAGES = ("disability", "long_term_unemployed", "neet", "former_detainee", "migrant", "addiction")
 DISADVANTAGE_P = (0.34, 0.24, 0.14, 0.07, 0.16, 0.05)
 PATHWAYS = ("internship", "work_grant", "hiring_art14")
 PATHWAY_P = (0.45, 0.30, 0.25)
@@ -76,27 +75,32 @@ def generate(*, n_donors: int | None = None, n_rows: int | None = None, seed: in
     pathway = rng.choice(len(PATHWAYS), size=total, p=PATHWAY_P)
     pathway = np.minimum(pathway + (step > 0) * rng.integers(0, 2, size=total), len(PATHWAYS) - 1)
     p_employed = np.array([EMPLOYED_P[p] for p in PATHWAYS])[pathway]
-    p_employed = p_employed * np.where(disadvantage[donor] == DISADVANTAGES.index("former_detainee"),
-                                       0.8, 1.0)
+    p_employed = p_employed * np.where(
+        disadvantage[donor] == DISADVANTAGES.index("former_detainee"), 0.8, 1.0
+    )
     employed = (rng.random(total) < p_employed).astype(np.int64)
     wage_mean = np.array([WAGE_MEAN[p] for p in PATHWAYS])[pathway]
     wage = np.clip(rng.normal(wage_mean, 230.0), 450.0, 3200.0).round(2) * employed
 
     ids = pc.binary_join_element_wise(
-        "D", pc.utf8_lpad(pc.cast(pa.array(donor + 1), pa.string()), 7, "0"), "")
+        "D", pc.utf8_lpad(pc.cast(pa.array(donor + 1), pa.string()), 7, "0"), ""
+    )
 
     def labels(values: tuple[str, ...], index: np.ndarray) -> pa.Array:
-        return pa.DictionaryArray.from_arrays(pa.array(index.astype(np.int32)),
-                                              pa.array(values)).cast(pa.string())
+        return pa.DictionaryArray.from_arrays(pa.array(index.astype(np.int32)), pa.array(values)).cast(
+            pa.string()
+        )
 
-    return pa.table({
-        "donor_id": ids,
-        "comune": labels(tuple(codes), comune[donor]),
-        "age_band": labels(AGE_BANDS, age[donor]),
-        "sex": labels(SEXES, sex[donor]),
-        "disadvantage": labels(DISADVANTAGES, disadvantage[donor]),
-        "pathway": labels(PATHWAYS, pathway),
-        "employed_12m": pa.array(employed),
-        "monthly_wage": pa.array(wage),
-        "year": pa.array(first_year[donor] + step),
-    })
+    return pa.table(
+        {
+            "donor_id": ids,
+            "comune": labels(tuple(codes), comune[donor]),
+            "age_band": labels(AGE_BANDS, age[donor]),
+            "sex": labels(SEXES, sex[donor]),
+            "disadvantage": labels(DISADVANTAGES, disadvantage[donor]),
+            "pathway": labels(PATHWAYS, pathway),
+            "employed_12m": pa.array(employed),
+            "monthly_wage": pa.array(wage),
+            "year": pa.array(first_year[donor] + step),
+        }
+    )

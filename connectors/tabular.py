@@ -25,11 +25,19 @@ Format = Literal["csv", "xlsx", "parquet"]
 ColumnType = Literal["string", "integer", "float", "boolean", "date"]
 
 ARROW_TYPES: dict[str, pa.DataType] = {
-    "string": pa.string(), "integer": pa.int64(), "float": pa.float64(),
-    "boolean": pa.bool_(), "date": pa.date32(),
+    "string": pa.string(),
+    "integer": pa.int64(),
+    "float": pa.float64(),
+    "boolean": pa.bool_(),
+    "date": pa.date32(),
 }
-TYPE_WORDS = {"integer": "an integer", "float": "a number", "boolean": "true/false (or 0/1)",
-              "date": "a date (YYYY-MM-DD)", "string": "text"}
+TYPE_WORDS = {
+    "integer": "an integer",
+    "float": "a number",
+    "boolean": "true/false (or 0/1)",
+    "date": "a date (YYYY-MM-DD)",
+    "string": "text",
+}
 TRUE = ["1", "true", "True", "TRUE", "yes", "si", "sì", "y", "t"]
 FALSE = ["0", "false", "False", "FALSE", "no", "n", "f"]
 
@@ -45,8 +53,9 @@ def _known_encoding(name: str) -> str:
 #: A text encoding Python knows, as a connector parameter.
 Encoding = Annotated[str, AfterValidator(_known_encoding)]
 #: A CSV delimiter: one character.
-Delimiter = Annotated[str, Field(min_length=1, max_length=1,
-                                 description="one character, e.g. ; or , (sniffed when not given)")]
+Delimiter = Annotated[
+    str, Field(min_length=1, max_length=1, description="one character, e.g. ; or , (sniffed when not given)")
+]
 
 
 def detect_format(path: Path, head: bytes, declared: str | None = None) -> Format:
@@ -66,8 +75,14 @@ def detect_format(path: Path, head: bytes, declared: str | None = None) -> Forma
     return "csv"
 
 
-def read_table(path: Path, *, source: str | None = None, fmt: str | None = None,
-               encoding: str = "utf-8", delimiter: str | None = None) -> pa.Table:
+def read_table(
+    path: Path,
+    *,
+    source: str | None = None,
+    fmt: str | None = None,
+    encoding: str = "utf-8",
+    delimiter: str | None = None,
+) -> pa.Table:
     """Read a CSV (every column as text), an XLSX (first sheet) or a Parquet file."""
     source = source or path.name
     head = sniff(path, source=source)
@@ -87,8 +102,9 @@ def _read_parquet(path: Path, source: str) -> pa.Table:
     try:
         return pq.read_table(path)
     except (pa.ArrowException, OSError) as exc:
-        raise InvalidInput(f"{source}: not a valid Parquet file (truncated or corrupt: "
-                           f"{str(exc).splitlines()[0]})") from exc
+        raise InvalidInput(
+            f"{source}: not a valid Parquet file (truncated or corrupt: {str(exc).splitlines()[0]})"
+        ) from exc
 
 
 def _cell(value: Any) -> str | None:
@@ -110,15 +126,13 @@ def _read_xlsx(path: Path, source: str) -> pa.Table:
         try:
             book = load_workbook(fh, read_only=True, data_only=True)
         except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
-            raise InvalidInput(f"{source}: not a valid XLSX file (truncated or corrupt: "
-                               f"{exc})") from exc
+            raise InvalidInput(f"{source}: not a valid XLSX file (truncated or corrupt: {exc})") from exc
         try:
             rows = book.worksheets[0].iter_rows(values_only=True)
             header = next(rows, None)
             if not header or all(h is None for h in header):
                 raise InvalidInput(f"{source}: the first sheet is empty")
-            names = [str(h).strip() if h is not None else f"column_{i + 1}"
-                     for i, h in enumerate(header)]
+            names = [str(h).strip() if h is not None else f"column_{i + 1}" for i, h in enumerate(header)]
             columns: list[list[str | None]] = [[] for _ in names]
             for row in rows:
                 if row is None or all(v is None for v in row):
@@ -126,8 +140,7 @@ def _read_xlsx(path: Path, source: str) -> pa.Table:
                 for i in range(len(names)):
                     columns[i].append(_cell(row[i]) if i < len(row) else None)
         except (zipfile.BadZipFile, EOFError) as exc:
-            raise InvalidInput(f"{source}: not a valid XLSX file (truncated or corrupt: "
-                               f"{exc})") from exc
+            raise InvalidInput(f"{source}: not a valid XLSX file (truncated or corrupt: {exc})") from exc
         finally:
             book.close()
     return pa.table({n: pa.array(c, pa.string()) for n, c in zip(names, columns, strict=True)})
@@ -145,14 +158,15 @@ def _locate_encoding_error(path: Path, source: str, encoding: str) -> InvalidInp
         data.decode(encoding)
     except UnicodeDecodeError as exc:
         row = data.count(b"\n", 0, exc.start) + 1
-        return InvalidInput(f"{source}: row {row} is not {encoding} (byte 0x{data[exc.start]:02x} "
-                            f"at offset {exc.start}); declare the file's encoding or save it as "
-                            f"{encoding}")
+        return InvalidInput(
+            f"{source}: row {row} is not {encoding} (byte 0x{data[exc.start]:02x} "
+            f"at offset {exc.start}); declare the file's encoding or save it as "
+            f"{encoding}"
+        )
     return InvalidInput(f"{source}: the file is not valid {encoding}")
 
 
-def _read_csv(path: Path, source: str, head: bytes, encoding: str,
-              delimiter: str | None) -> pa.Table:
+def _read_csv(path: Path, source: str, head: bytes, encoding: str, delimiter: str | None) -> pa.Table:
     bad: list[pacsv.InvalidRow] = []
 
     def on_invalid(row: pacsv.InvalidRow) -> str:
@@ -163,11 +177,15 @@ def _read_csv(path: Path, source: str, head: bytes, encoding: str,
         table = pacsv.read_csv(
             path,
             read_options=pacsv.ReadOptions(encoding=encoding, block_size=1 << 22),
-            parse_options=pacsv.ParseOptions(delimiter=delimiter or _sniff_delimiter(head),
-                                             invalid_row_handler=on_invalid),
+            parse_options=pacsv.ParseOptions(
+                delimiter=delimiter or _sniff_delimiter(head), invalid_row_handler=on_invalid
+            ),
             convert_options=pacsv.ConvertOptions(
                 column_types=_all_strings(path, head, encoding, delimiter),
-                strings_can_be_null=True, quoted_strings_can_be_null=False, null_values=[""]),
+                strings_can_be_null=True,
+                quoted_strings_can_be_null=False,
+                null_values=[""],
+            ),
         )
     except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
         text = str(exc)
@@ -182,13 +200,14 @@ def _read_csv(path: Path, source: str, head: bytes, encoding: str,
         if number is None:
             number = line_number(path, row.text, encoding=encoding)
         where = f"row {number}" if number is not None else "a row"
-        raise InvalidInput(f"{source}: {where} has {row.actual_columns} fields instead of "
-                           f"{row.expected_columns} (a truncated or malformed file?)")
+        raise InvalidInput(
+            f"{source}: {where} has {row.actual_columns} fields instead of "
+            f"{row.expected_columns} (a truncated or malformed file?)"
+        )
     return table
 
 
-def _all_strings(path: Path, head: bytes, encoding: str, delimiter: str | None
-                 ) -> dict[str, pa.DataType]:
+def _all_strings(path: Path, head: bytes, encoding: str, delimiter: str | None) -> dict[str, pa.DataType]:
     """Read every column as text: types are decided by the caller, with precise errors."""
     import csv
     import io
@@ -202,8 +221,9 @@ def _all_strings(path: Path, head: bytes, encoding: str, delimiter: str | None
     return {h: pa.string() for h in header}
 
 
-def convert_column(values: pa.ChunkedArray, kind: ColumnType, *, source: str, column: str,
-                   row_offset: int = 2) -> pa.ChunkedArray:
+def convert_column(
+    values: pa.ChunkedArray, kind: ColumnType, *, source: str, column: str, row_offset: int = 2
+) -> pa.ChunkedArray:
     """Convert a column to a declared type; the first bad value is named with its row."""
     target = ARROW_TYPES[kind]
     if values.type == target:
@@ -243,12 +263,14 @@ def _castable(values: pa.ChunkedArray, target: pa.DataType) -> pa.ChunkedArray:
     return pa.chunked_array([pa.array(flags, pa.bool_())])
 
 
-def _raise_bad(values: pa.ChunkedArray, good: Any, kind: str, source: str, column: str,
-               row_offset: int) -> None:
+def _raise_bad(
+    values: pa.ChunkedArray, good: Any, kind: str, source: str, column: str, row_offset: int
+) -> None:
     index = pc.index(good, False).as_py()
     value = values[index].as_py()
-    raise InvalidInput(f"{source}: row {index + row_offset}, column {column}: {value!r} is not "
-                       f"{TYPE_WORDS[kind]}")
+    raise InvalidInput(
+        f"{source}: row {index + row_offset}, column {column}: {value!r} is not {TYPE_WORDS[kind]}"
+    )
 
 
 def infer_types(table: pa.Table) -> pa.Table:

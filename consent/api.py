@@ -79,8 +79,7 @@ def _me(principal: Principal) -> str:
     return principal.donor_id
 
 
-def _with_receipt(session: Session, consent_id: str, donor_id: str,
-                  signer: Signer) -> ConsentWithReceipt:
+def _with_receipt(session: Session, consent_id: str, donor_id: str, signer: Signer) -> ConsentWithReceipt:
     consent = ledger.get_consent(session, donor_id=donor_id, consent_id=consent_id)
     body = ConsentPublic.model_validate(donors.consent_public(session, consent, signer=signer))
     return ConsentWithReceipt(consent=body, receipt=body.events[-1].receipt or "")
@@ -88,23 +87,31 @@ def _with_receipt(session: Session, consent_id: str, donor_id: str,
 
 # --- donors ---------------------------------------------------------------------------------------
 
-@router.post("/donors", response_model=DonorCreated, status_code=201,
-             responses=error_responses(400, 503))
+
+@router.post("/donors", response_model=DonorCreated, status_code=201, responses=error_responses(400, 503))
 def register(body: DonorCreate, request: Request) -> DonorCreated:
     """Register as a donor (no token needed). The answer holds your donor token, shown only once."""
     with writing(request) as session:
-        donor, token = donors.register_self(session, kek=signer_of(request).kek, name=body.name,
-                                            email=body.email)
+        donor, token = donors.register_self(
+            session, kek=signer_of(request).kek, name=body.name, email=body.email
+        )
     return DonorCreated(donor_id=donor.id, token=token)
 
 
-@router.post("/donors/claim", response_model=DonorCreated, status_code=201,
-             responses=error_responses(400, 404, 503))
+@router.post(
+    "/donors/claim", response_model=DonorCreated, status_code=201, responses=error_responses(400, 404, 503)
+)
 def claim(body: DonorClaim, request: Request) -> DonorCreated:
     """Claim the donor record your organisation registered, with the one-time code it gave you."""
     with writing(request) as session:
-        donor, token = donors.claim(session, donor_id=body.donor_id, code=body.code,
-                                    kek=signer_of(request).kek, name=body.name, email=body.email)
+        donor, token = donors.claim(
+            session,
+            donor_id=body.donor_id,
+            code=body.code,
+            kek=signer_of(request).kek,
+            name=body.name,
+            email=body.email,
+        )
     return DonorCreated(donor_id=donor.id, token=token)
 
 
@@ -112,109 +119,145 @@ def claim(body: DonorClaim, request: Request) -> DonorCreated:
 def me(request: Request, session: SessionDep, principal: DonorPrincipal) -> DonorProfile:
     """Your record: pseudonym, name and e-mail (decrypted for you), datasets and consents."""
     return DonorProfile.model_validate(
-        donors.profile(session, donor_id=_me(principal), kek=signer_of(request).kek,
-                       epsilon_per_person=request.app.state.settings.privacy_epsilon_per_person))
+        donors.profile(
+            session,
+            donor_id=_me(principal),
+            kek=signer_of(request).kek,
+            epsilon_per_person=request.app.state.settings.privacy_epsilon_per_person,
+        )
+    )
 
 
 @router.get("/donors/me/uses", response_model=ListOf[ReleaseIncluding], responses=DONOR_ERRORS)
-def my_uses(session: SessionDep, principal: DonorPrincipal,
-            page: PagingDep) -> ListOf[ReleaseIncluding]:
+def my_uses(session: SessionDep, principal: DonorPrincipal, page: PagingDep) -> ListOf[ReleaseIncluding]:
     """The releases and extracts that included your records (who asked, for which purpose, on which
     dataset, and the privacy loss each cost you), newest first, a page of them."""
-    return page.of([ReleaseIncluding.model_validate(u)
-                    for u in donors.uses_of(session, _me(principal))])
+    return page.of([ReleaseIncluding.model_validate(u) for u in donors.uses_of(session, _me(principal))])
 
 
-@router.get("/donors/me/export", responses={**DONOR_ERRORS, 200: {
-    "model": DonorExport, "description": "The donor's data as a JSON file (Content-Disposition: "
-    "attachment)"}})
+@router.get(
+    "/donors/me/export",
+    responses={
+        **DONOR_ERRORS,
+        200: {
+            "model": DonorExport,
+            "description": "The donor's data as a JSON file (Content-Disposition: attachment)",
+        },
+    },
+)
 def my_export(request: Request, session: SessionDep, principal: DonorPrincipal) -> Response:
     """Everything held about you, as one JSON file (with every receipt)."""
-    data = donors.export(session, donor_id=_me(principal), signer=signer_of(request),
-                         epsilon_per_person=request.app.state.settings.privacy_epsilon_per_person)
+    data = donors.export(
+        session,
+        donor_id=_me(principal),
+        signer=signer_of(request),
+        epsilon_per_person=request.app.state.settings.privacy_epsilon_per_person,
+    )
     DonorExport.model_validate(data)  # the file is what the description promises, to the letter
-    return Response(json.dumps(to_jsonable_python(data), ensure_ascii=False, indent=2),
-                    media_type="application/json",
-                    headers={"Content-Disposition":
-                             f'attachment; filename="donor-{_me(principal)}.json"'})
+    return Response(
+        json.dumps(to_jsonable_python(data), ensure_ascii=False, indent=2),
+        media_type="application/json",
+        headers={"Content-Disposition": f'attachment; filename="donor-{_me(principal)}.json"'},
+    )
 
 
-@router.delete("/donors/me", response_model=Erased,
-               responses={**DONOR_ERRORS, **error_responses(503)})
+@router.delete("/donors/me", response_model=Erased, responses={**DONOR_ERRORS, **error_responses(503)})
 def erase_me(request: Request, principal: DonorPrincipal) -> Erased:
     """Erase yourself: consents withdrawn, personal data made unreadable, tokens revoked. The answer
     holds the signed receipts of the withdrawals: keep them, your token stops working now."""
     with writing(request) as session:
         erased = Erased.model_validate(
-            donors.erase(session, donor_id=_me(principal), signer=signer_of(request)))
+            donors.erase(session, donor_id=_me(principal), signer=signer_of(request))
+        )
     if not scrub(request.app.state.engine):
-        log.warning("erasure: the write-ahead log is still read by another connection; the next "
-                    "checkpoint will drop its old copies")
+        log.warning(
+            "erasure: the write-ahead log is still read by another connection; the next "
+            "checkpoint will drop its old copies"
+        )
     return erased
 
 
 # --- programs -------------------------------------------------------------------------------------
 
+
 @router.get("/programs", response_model=ListOf[ProgramPublic])
 def list_programs(session: SessionDep, page: PagingDep) -> ListOf[ProgramPublic]:
     """The data-altruism programs, a page of them (public: anyone may read what donors are asked)."""
-    return page.of([ProgramPublic.model_validate(programs.program_public(session, p))
-                    for p in programs.list_programs(session)])
+    return page.of(
+        [
+            ProgramPublic.model_validate(programs.program_public(session, p))
+            for p in programs.list_programs(session)
+        ]
+    )
 
 
-@router.get("/programs/{program_id}", response_model=ProgramPublic,
-            responses=error_responses(404))
+@router.get("/programs/{program_id}", response_model=ProgramPublic, responses=error_responses(404))
 def get_program(program_id: str, session: SessionDep) -> ProgramPublic:
     """One program, with its current consent text."""
     return ProgramPublic.model_validate(
-        programs.program_public(session, programs.get_program(session, program_id)))
+        programs.program_public(session, programs.get_program(session, program_id))
+    )
 
 
-@router.get("/programs/{program_id}/texts", response_model=ListOf[TextPublic],
-            responses=error_responses(404))
+@router.get("/programs/{program_id}/texts", response_model=ListOf[TextPublic], responses=error_responses(404))
 def list_texts(program_id: str, session: SessionDep, page: PagingDep) -> ListOf[TextPublic]:
     """The versions of a program's consent text, oldest first, a page of them."""
     program = programs.get_program(session, program_id)
-    return page.of([TextPublic.model_validate(programs.text_public(t))
-                    for t in programs.list_texts(session, program)])
+    return page.of(
+        [TextPublic.model_validate(programs.text_public(t)) for t in programs.list_texts(session, program)]
+    )
 
 
 @router.get("/programs/{program_id}/form", responses=error_responses(404))
-def consent_form(program_id: str, session: SessionDep,
-                 version: Annotated[int | None, Query(ge=1, le=MAX_INT)] = None) -> dict[str, Any]:
+def consent_form(
+    program_id: str, session: SessionDep, version: Annotated[int | None, Query(ge=1, le=MAX_INT)] = None
+) -> dict[str, Any]:
     """The modular consent form (DGA art. 25) as JSON; ``form.html`` is its printable twin."""
-    return programs.consent_form(session, programs.get_program(session, program_id),
-                                 version=version)
+    return programs.consent_form(session, programs.get_program(session, program_id), version=version)
 
 
-@router.get("/programs/{program_id}/form.html", response_class=HTMLResponse,
-            responses=error_responses(404))
-def consent_form_html(program_id: str, request: Request, session: SessionDep,
-                      version: Annotated[int | None, Query(ge=1, le=MAX_INT)] = None) -> HTMLResponse:
+@router.get("/programs/{program_id}/form.html", response_class=HTMLResponse, responses=error_responses(404))
+def consent_form_html(
+    program_id: str,
+    request: Request,
+    session: SessionDep,
+    version: Annotated[int | None, Query(ge=1, le=MAX_INT)] = None,
+) -> HTMLResponse:
     """The consent form as a printable bilingual page."""
-    form = programs.consent_form(session, programs.get_program(session, program_id),
-                                 version=version)
+    form = programs.consent_form(session, programs.get_program(session, program_id), version=version)
     json_url = str(request.url_for("consent_form", program_id=program_id))
     return HTMLResponse(report.render_form_html(form, json_url=json_url))
 
 
 # --- consents -------------------------------------------------------------------------------------
 
+
 @router.get("/consents", response_model=ListOf[ConsentSummary], responses=DONOR_ERRORS)
 def my_consents(session: SessionDep, principal: DonorPrincipal) -> ListOf[ConsentSummary]:
     """Your consents and their current state."""
-    items = [ConsentSummary.model_validate(donors.consent_public(session, c, with_events=False))
-             for c in ledger.list_consents(session, _me(principal))]
+    items = [
+        ConsentSummary.model_validate(donors.consent_public(session, c, with_events=False))
+        for c in ledger.list_consents(session, _me(principal))
+    ]
     return ListOf[ConsentSummary](data=items, count=len(items))
 
 
-@router.post("/consents", response_model=ConsentWithReceipt, status_code=201,
-             responses={**DONOR_ERRORS, **error_responses(400, 409, 503),
-                        200: {"model": ConsentWithReceipt,
-                              "description": "Consent already in force on that version: "
-                                             "nothing changed"}})
-def give_consent(body: ConsentCreate, request: Request, response: Response,
-                 principal: DonorPrincipal) -> ConsentWithReceipt:
+@router.post(
+    "/consents",
+    response_model=ConsentWithReceipt,
+    status_code=201,
+    responses={
+        **DONOR_ERRORS,
+        **error_responses(400, 409, 503),
+        200: {
+            "model": ConsentWithReceipt,
+            "description": "Consent already in force on that version: nothing changed",
+        },
+    },
+)
+def give_consent(
+    body: ConsentCreate, request: Request, response: Response, principal: DonorPrincipal
+) -> ConsentWithReceipt:
     """Give consent to a program on the text version you read; the answer carries the receipt.
 
     Consent already in force on that version changes nothing (200); a text version that is no longer
@@ -222,9 +265,14 @@ def give_consent(body: ConsentCreate, request: Request, response: Response,
     """
     signer = signer_of(request)
     with writing(request) as session:
-        consent, changed = ledger.grant(session, donor_id=_me(principal),
-                                        program_id=body.program_id, text_version=body.text_version,
-                                        duration_days=body.duration_days, signer=signer)
+        consent, changed = ledger.grant(
+            session,
+            donor_id=_me(principal),
+            program_id=body.program_id,
+            text_version=body.text_version,
+            duration_days=body.duration_days,
+            signer=signer,
+        )
         result = _with_receipt(session, consent.id, _me(principal), signer)
     if not changed:
         response.status_code = 200
@@ -232,16 +280,19 @@ def give_consent(body: ConsentCreate, request: Request, response: Response,
 
 
 @router.get("/consents/{consent_id}", response_model=ConsentPublic, responses=DONOR_ERRORS)
-def get_consent(consent_id: str, request: Request, session: SessionDep,
-                principal: DonorPrincipal) -> ConsentPublic:
+def get_consent(
+    consent_id: str, request: Request, session: SessionDep, principal: DonorPrincipal
+) -> ConsentPublic:
     """One of your consents, with every event and its receipt."""
     consent = ledger.get_consent(session, donor_id=_me(principal), consent_id=consent_id)
-    return ConsentPublic.model_validate(
-        donors.consent_public(session, consent, signer=signer_of(request)))
+    return ConsentPublic.model_validate(donors.consent_public(session, consent, signer=signer_of(request)))
 
 
-@router.post("/consents/{consent_id}/withdraw", response_model=ConsentWithReceipt,
-             responses={**DONOR_ERRORS, **error_responses(409, 503)})
+@router.post(
+    "/consents/{consent_id}/withdraw",
+    response_model=ConsentWithReceipt,
+    responses={**DONOR_ERRORS, **error_responses(409, 503)},
+)
 def withdraw(consent_id: str, request: Request, principal: DonorPrincipal) -> ConsentWithReceipt:
     """Withdraw a consent, in one call; from now on no query uses your records for it."""
     signer = signer_of(request)
@@ -250,29 +301,48 @@ def withdraw(consent_id: str, request: Request, principal: DonorPrincipal) -> Co
         return _with_receipt(session, consent_id, _me(principal), signer)
 
 
-@router.post("/consents/{consent_id}/renew", response_model=ConsentWithReceipt,
-             responses={**DONOR_ERRORS, **error_responses(400, 409, 503)})
-def renew(consent_id: str, body: ConsentRenew, request: Request,
-          principal: DonorPrincipal) -> ConsentWithReceipt:
+@router.post(
+    "/consents/{consent_id}/renew",
+    response_model=ConsentWithReceipt,
+    responses={**DONOR_ERRORS, **error_responses(400, 409, 503)},
+)
+def renew(
+    consent_id: str, body: ConsentRenew, request: Request, principal: DonorPrincipal
+) -> ConsentWithReceipt:
     """Renew a consent in force or expired, on the current text version."""
     signer = signer_of(request)
     with writing(request) as session:
-        ledger.renew(session, donor_id=_me(principal), consent_id=consent_id,
-                     text_version=body.text_version, duration_days=body.duration_days,
-                     signer=signer)
+        ledger.renew(
+            session,
+            donor_id=_me(principal),
+            consent_id=consent_id,
+            text_version=body.text_version,
+            duration_days=body.duration_days,
+            signer=signer,
+        )
         return _with_receipt(session, consent_id, _me(principal), signer)
 
 
-@router.get("/consents/{consent_id}/receipt", response_model=ReceiptPublic,
-            responses=DONOR_ERRORS)
-def receipt(consent_id: str, request: Request, session: SessionDep, principal: DonorPrincipal,
-            event_id: Annotated[int | None, Query(ge=1, le=MAX_INT)] = None) -> ReceiptPublic:
+@router.get("/consents/{consent_id}/receipt", response_model=ReceiptPublic, responses=DONOR_ERRORS)
+def receipt(
+    consent_id: str,
+    request: Request,
+    session: SessionDep,
+    principal: DonorPrincipal,
+    event_id: Annotated[int | None, Query(ge=1, le=MAX_INT)] = None,
+) -> ReceiptPublic:
     """The signed receipt of a consent's latest event (or of ``event_id``)."""
     consent = ledger.get_consent(session, donor_id=_me(principal), consent_id=consent_id)
     event = ledger.find_event(session, consent=consent, event_id=event_id)
     token = receipts.render(session, event=event, signer=signer_of(request))
-    return ReceiptPublic(consent_id=consent.id, event_id=event.id, event=event.event, kid=event.kid,
-                         receipt=token, claims=receipts.verify(token, keys.jwks(session)))
+    return ReceiptPublic(
+        consent_id=consent.id,
+        event_id=event.id,
+        event=event.event,
+        kid=event.kid,
+        receipt=token,
+        claims=receipts.verify(token, keys.jwks(session)),
+    )
 
 
 @wellknown_router.get("/.well-known/jwks.json")
@@ -283,20 +353,26 @@ def jwks(session: SessionDep) -> dict[str, Any]:
 
 # --- administration -------------------------------------------------------------------------------
 
-@admin_router.post("/programs", response_model=ProgramPublic, status_code=201,
-                   responses=error_responses(400, 409, 503))
-def create_program(body: programs.ProgramSpec, request: Request,
-                   admin: AdminPrincipal) -> ProgramPublic:
+
+@admin_router.post(
+    "/programs", response_model=ProgramPublic, status_code=201, responses=error_responses(400, 409, 503)
+)
+def create_program(body: programs.ProgramSpec, request: Request, admin: AdminPrincipal) -> ProgramPublic:
     """Create a data-altruism program with the first version of its consent text."""
     with writing(request) as session:
         program = programs.create_program(session, spec=body, actor=admin.actor)
         return ProgramPublic.model_validate(programs.program_public(session, program))
 
 
-@admin_router.post("/programs/{program_id}/texts", response_model=TextPublic, status_code=201,
-                   responses=error_responses(400, 404, 503))
-def new_text(program_id: str, body: programs.TextSpec, request: Request,
-             _admin: AdminPrincipal) -> TextPublic:
+@admin_router.post(
+    "/programs/{program_id}/texts",
+    response_model=TextPublic,
+    status_code=201,
+    responses=error_responses(400, 404, 503),
+)
+def new_text(
+    program_id: str, body: programs.TextSpec, request: Request, _admin: AdminPrincipal
+) -> TextPublic:
     """Publish a new version of a program's text; existing consents stay bound to theirs."""
     with writing(request) as session:
         program = programs.get_program(session, program_id)
@@ -304,15 +380,15 @@ def new_text(program_id: str, body: programs.TextSpec, request: Request,
         return TextPublic.model_validate(programs.text_public(text))
 
 
-@admin_router.post("/donors", response_model=ListOf[ClaimCode], status_code=201,
-                   responses=error_responses(400, 409, 503))
-def register_donors(body: OrgDonorsCreate, request: Request,
-                    _admin: AdminPrincipal) -> ListOf[ClaimCode]:
+@admin_router.post(
+    "/donors", response_model=ListOf[ClaimCode], status_code=201, responses=error_responses(400, 409, 503)
+)
+def register_donors(body: OrgDonorsCreate, request: Request, _admin: AdminPrincipal) -> ListOf[ClaimCode]:
     """Register the donors whose records an organisation donates; each gets a one-time claim code."""
     with writing(request) as session:
-        rows = donors.register_for_organisation(session, organisation=body.organisation,
-                                                donor_ids=body.donor_ids,
-                                                dataset_ids=body.dataset_ids)
+        rows = donors.register_for_organisation(
+            session, organisation=body.organisation, donor_ids=body.donor_ids, dataset_ids=body.dataset_ids
+        )
     items = [ClaimCode(**row) for row in rows]
     return ListOf[ClaimCode](data=items, count=len(items))
 
@@ -320,13 +396,16 @@ def register_donors(body: OrgDonorsCreate, request: Request,
 @admin_router.get("/consent/keys", response_model=ListOf[KeyPublic])
 def list_keys(session: SessionDep, _admin: AdminPrincipal) -> ListOf[KeyPublic]:
     """The receipt-signing keys, oldest first."""
-    items = [KeyPublic.model_validate(k, from_attributes=True)
-             for k in session.scalars(select(SigningKey).order_by(SigningKey.created_at))]
+    items = [
+        KeyPublic.model_validate(k, from_attributes=True)
+        for k in session.scalars(select(SigningKey).order_by(SigningKey.created_at))
+    ]
     return ListOf[KeyPublic](data=items, count=len(items))
 
 
-@admin_router.post("/consent/keys/rotate", response_model=KeyPublic, status_code=201,
-                   responses=error_responses(503))
+@admin_router.post(
+    "/consent/keys/rotate", response_model=KeyPublic, status_code=201, responses=error_responses(503)
+)
 def rotate_key(request: Request, _admin: AdminPrincipal) -> KeyPublic:
     """Start signing receipts with a new key; older receipts stay verifiable with the old ones."""
     with writing(request) as session:
@@ -343,27 +422,33 @@ def audit_verify(session: SessionDep, _admin: AdminPrincipal) -> ChainStatus:
 @admin_router.get("/audit/log", response_model=ListOf[UsePublic])
 def audit_log(session: SessionDep, _admin: AdminPrincipal, page: PagingDep) -> ListOf[UsePublic]:
     """The entries of the transparency log, oldest first, a page of them."""
-    return page.of([UsePublic.model_validate(transparency.entry_public(e))
-                    for e in transparency.list_entries(session)])
+    return page.of(
+        [UsePublic.model_validate(transparency.entry_public(e)) for e in transparency.list_entries(session)]
+    )
 
 
 def _report(request: Request, session: Session, year: int | None) -> dict[str, Any]:
-    return report.altruism_report(session, year=year or utcnow().year,
-                                  organisation=report.ORGANISATION)
+    return report.altruism_report(session, year=year or utcnow().year, organisation=report.ORGANISATION)
 
 
 @admin_router.get("/reports/altruism")
-def altruism_report(request: Request, session: SessionDep, _admin: AdminPrincipal,
-                    year: Annotated[int | None, Query(ge=2000, le=2100)] = None
-                    ) -> dict[str, Any]:
+def altruism_report(
+    request: Request,
+    session: SessionDep,
+    _admin: AdminPrincipal,
+    year: Annotated[int | None, Query(ge=2000, le=2100)] = None,
+) -> dict[str, Any]:
     """The yearly activity report of DGA art. 20(2), from the registry and the transparency log."""
     return _report(request, session, year)
 
 
 @admin_router.get("/reports/altruism.html", response_class=HTMLResponse)
-def altruism_report_html(request: Request, session: SessionDep, _admin: AdminPrincipal,
-                         year: Annotated[int | None, Query(ge=2000, le=2100)] = None
-                         ) -> HTMLResponse:
+def altruism_report_html(
+    request: Request,
+    session: SessionDep,
+    _admin: AdminPrincipal,
+    year: Annotated[int | None, Query(ge=2000, le=2100)] = None,
+) -> HTMLResponse:
     """The yearly activity report as a printable page."""
     data = _report(request, session, year)
     json_url = str(request.url_for("altruism_report").include_query_params(year=data["year"]))

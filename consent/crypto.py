@@ -20,8 +20,12 @@ NONCE_BYTES = 12
 
 def derive_kek(secret: bytes, *, purpose: str = "donor-keys") -> bytes:
     """A 256-bit key for ``purpose`` derived from the instance secret (HKDF-SHA256)."""
-    hkdf = HKDF(algorithm=hashes.SHA256(), length=32, salt=b"datacommons-consent-v1",
-                info=f"datacommons:{purpose}".encode())
+    hkdf = HKDF(
+        algorithm=hashes.SHA256(),
+        length=32,
+        salt=b"datacommons-consent-v1",
+        info=f"datacommons:{purpose}".encode(),
+    )
     return hkdf.derive(secret)
 
 
@@ -61,5 +65,14 @@ def decrypt_field(data_key: bytes, sealed: bytes, *, donor_id: str, field: str) 
     return open_sealed(data_key, sealed, aad=f"{donor_id}:{field}".encode()).decode()
 
 
-__all__ = ["InvalidTag", "decrypt_field", "derive_kek", "encrypt_field", "new_data_key",
-           "open_sealed", "seal", "unwrap_key", "wrap_key"]
+__all__ = [
+    "InvalidTag",
+    "decrypt_field",
+    "derive_kek",
+    "encrypt_field",
+    "new_data_key",
+    "open_sealed",
+    "seal",
+    "unwrap_key",
+    "wrap_key",
+]

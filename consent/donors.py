@@ -54,16 +54,16 @@ def _hash_code(donor_id: str, code: str) -> str:
     return hashlib.sha256(f"{donor_id}:{code}".encode()).hexdigest()
 
 
-def set_personal_data(session: Session, *, donor: Donor, kek: bytes, name: str | None,
-                      email: str | None) -> None:
+def set_personal_data(
+    session: Session, *, donor: Donor, kek: bytes, name: str | None, email: str | None
+) -> None:
     """Store name and e-mail encrypted under the donor's data key (created if the donor has none)."""
     if name is None and email is None:
         return
     record = session.get(DonorKey, donor.id)
     if record is None:
         data_key = new_data_key()
-        session.add(DonorKey(donor_id=donor.id, wrapped_key=wrap_key(kek, data_key,
-                                                                     donor_id=donor.id)))
+        session.add(DonorKey(donor_id=donor.id, wrapped_key=wrap_key(kek, data_key, donor_id=donor.id)))
     else:
         data_key = unwrap_key(kek, record.wrapped_key, donor_id=donor.id)
     if name is not None:
@@ -83,8 +83,7 @@ def personal_data(session: Session, *, donor: Donor, kek: bytes) -> dict[str, st
     for field in ("name", "email"):
         sealed = getattr(donor, f"{field}_ct")
         try:
-            out[field] = decrypt_field(data_key, sealed, donor_id=donor.id,
-                                       field=field) if sealed else None
+            out[field] = decrypt_field(data_key, sealed, donor_id=donor.id, field=field) if sealed else None
         except InvalidTag:  # pragma: no cover - only if the database was tampered with
             out[field] = None
     return out
@@ -95,22 +94,27 @@ def _check_email(email: str | None) -> None:
         raise InvalidInput("that does not look like an e-mail address")
 
 
-def register_self(session: Session, *, kek: bytes, name: str | None = None,
-                  email: str | None = None) -> tuple[Donor, str]:
+def register_self(
+    session: Session, *, kek: bytes, name: str | None = None, email: str | None = None
+) -> tuple[Donor, str]:
     """A donor registers themselves: a new pseudonym and a donor token (its value returned once)."""
     _check_email(email)
     donor = Donor(id=new_pseudonym(), source="self")
     session.add(donor)
     session.flush()
     set_personal_data(session, donor=donor, kek=kek, name=name, email=email)
-    _token, clear = auth.create_token(session, role="donor", name=f"donor {donor.id}",
-                                      donor_id=donor.id)
+    _token, clear = auth.create_token(session, role="donor", name=f"donor {donor.id}", donor_id=donor.id)
     return donor, clear
 
 
-def register_for_organisation(session: Session, *, organisation: str, donor_ids: list[str],
-                              dataset_ids: list[str], with_codes: bool = True,
-                              ) -> list[dict[str, Any]]:
+def register_for_organisation(
+    session: Session,
+    *,
+    organisation: str,
+    donor_ids: list[str],
+    dataset_ids: list[str],
+    with_codes: bool = True,
+) -> list[dict[str, Any]]:
     """An organisation registers the donors whose records it donates to ``dataset_ids``.
 
     Each donor not yet claimed gets a fresh one-time claim code (returned here and never again) to
@@ -134,8 +138,10 @@ def register_for_organisation(session: Session, *, organisation: str, donor_ids:
             raise Conflict(f"donor {donor_id} was erased and cannot be registered again")
         elif donor.source == "self":
             # A claim code would give whoever holds it a second key to the donor's own account.
-            raise Conflict(f"donor {donor_id} registered themselves: an organisation cannot "
-                           "register them or issue a claim code for them")
+            raise Conflict(
+                f"donor {donor_id} registered themselves: an organisation cannot "
+                "register them or issue a claim code for them"
+            )
         elif donor.organisation_id != org.id:
             raise Conflict(f"donor {donor_id} belongs to another organisation")
         code = None
@@ -144,30 +150,47 @@ def register_for_organisation(session: Session, *, organisation: str, donor_ids:
             donor.claim_code_hash = _hash_code(donor_id, code)
         out.append({"donor_id": donor_id, "claim_code": code})
     session.flush()
-    have = {(r.donor_id, r.dataset_id) for r in session.execute(
-        select(DonorDataset.donor_id, DonorDataset.dataset_id)
-        .where(DonorDataset.donor_id.in_(donor_ids)))}
-    session.add_all(DonorDataset(donor_id=d, dataset_id=ds) for d in dict.fromkeys(donor_ids)
-                    for ds in dataset_ids if (d, ds) not in have)
+    have = {
+        (r.donor_id, r.dataset_id)
+        for r in session.execute(
+            select(DonorDataset.donor_id, DonorDataset.dataset_id).where(DonorDataset.donor_id.in_(donor_ids))
+        )
+    }
+    session.add_all(
+        DonorDataset(donor_id=d, dataset_id=ds)
+        for d in dict.fromkeys(donor_ids)
+        for ds in dataset_ids
+        if (d, ds) not in have
+    )
     eligibility.bump(session)  # a new link can make a consent cover records it did not before
     session.flush()
     return out
 
 
-def claim(session: Session, *, donor_id: str, code: str, kek: bytes, name: str | None = None,
-          email: str | None = None) -> tuple[Donor, str]:
+def claim(
+    session: Session,
+    *,
+    donor_id: str,
+    code: str,
+    kek: bytes,
+    name: str | None = None,
+    email: str | None = None,
+) -> tuple[Donor, str]:
     """A person claims the donor record their organisation registered, with its one-time code."""
     _check_email(email)
     donor = session.scalars(select(Donor).where(Donor.id == donor_id).with_for_update()).first()
     # One answer for every failure, so the endpoint does not reveal which donor ids exist.
-    if (donor is None or donor.erased_at is not None or donor.claim_code_hash is None
-            or not hmac.compare_digest(donor.claim_code_hash, _hash_code(donor_id, code))):
+    if (
+        donor is None
+        or donor.erased_at is not None
+        or donor.claim_code_hash is None
+        or not hmac.compare_digest(donor.claim_code_hash, _hash_code(donor_id, code))
+    ):
         raise NotFound("unknown donor id or claim code (a code works only once)")
     donor.claim_code_hash = None
     donor.claimed_at = utcnow()
     set_personal_data(session, donor=donor, kek=kek, name=name, email=email)
-    _token, clear = auth.create_token(session, role="donor", name=f"donor {donor.id}",
-                                      donor_id=donor.id)
+    _token, clear = auth.create_token(session, role="donor", name=f"donor {donor.id}", donor_id=donor.id)
     return donor, clear
 
 
@@ -182,16 +205,27 @@ def get_donor(session: Session, donor_id: str) -> Donor:
 def contributed_datasets(session: Session, donor_id: str) -> set[str]:
     """The datasets a donor contributed to: registered for by their organisation, or covered by a
     text version they consented to."""
-    registered = set(session.scalars(select(DonorDataset.dataset_id)
-                                     .where(DonorDataset.donor_id == donor_id)))
-    consented = set(session.scalars(select(TextDataset.dataset_id)
-                                    .join(ConsentPeriod, ConsentPeriod.text_id == TextDataset.text_id)
-                                    .where(ConsentPeriod.donor_id == donor_id)))
+    registered = set(
+        session.scalars(select(DonorDataset.dataset_id).where(DonorDataset.donor_id == donor_id))
+    )
+    consented = set(
+        session.scalars(
+            select(TextDataset.dataset_id)
+            .join(ConsentPeriod, ConsentPeriod.text_id == TextDataset.text_id)
+            .where(ConsentPeriod.donor_id == donor_id)
+        )
+    )
     return registered | consented
 
 
-def consent_public(session: Session, consent: Consent, *, at: datetime | None = None,
-                   with_events: bool = True, signer: Signer | None = None) -> dict[str, Any]:
+def consent_public(
+    session: Session,
+    consent: Consent,
+    *,
+    at: datetime | None = None,
+    with_events: bool = True,
+    signer: Signer | None = None,
+) -> dict[str, Any]:
     """A consent as its donor sees it: program, state derived from the events, and the events."""
     at = at or utcnow()
     events = ledger.events_of(session, consent.id)
@@ -200,8 +234,12 @@ def consent_public(session: Session, consent: Consent, *, at: datetime | None = 
     assert program is not None
     text = session.get(ConsentText, state.text_id) if state.text_id else None
     out: dict[str, Any] = {
-        "id": consent.id, "program_id": consent.program_id, "purpose": program.purpose,
-        "status": state.status, "since": state.since, "valid_until": state.valid_until,
+        "id": consent.id,
+        "program_id": consent.program_id,
+        "purpose": program.purpose,
+        "status": state.status,
+        "since": state.since,
+        "valid_until": state.valid_until,
         "text_version": text.version if text else None,
         "text_sha256": text.sha256 if text else None,
         "created_at": consent.created_at,
@@ -209,11 +247,19 @@ def consent_public(session: Session, consent: Consent, *, at: datetime | None = 
     if with_events:
         versions = {t.id: t.version for t in programs.list_texts(session, program)}
         out["events"] = [
-            {"id": e.id, "record_id": e.record_id, "event": e.event, "at": e.at,
-             "text_version": versions.get(e.text_id), "valid_until": e.valid_until,
-             "reason": e.reason or None, "kid": e.kid,
-             **({"receipt": receipts.render(session, event=e, signer=signer)} if signer else {})}
-            for e in events]
+            {
+                "id": e.id,
+                "record_id": e.record_id,
+                "event": e.event,
+                "at": e.at,
+                "text_version": versions.get(e.text_id),
+                "valid_until": e.valid_until,
+                "reason": e.reason or None,
+                "kid": e.kid,
+                **({"receipt": receipts.render(session, event=e, signer=signer)} if signer else {}),
+            }
+            for e in events
+        ]
     return out
 
 
@@ -224,9 +270,13 @@ PROFILE_RELEASES = 100
 def privacy_loss_public(session: Session, *, donor_id: str, cap: float) -> dict[str, Any]:
     """The donor's lifetime privacy loss, the cap, and the newest releases that included them."""
     spent, count, releases = privacy_loss.history(session, donor_id, limit=PROFILE_RELEASES)
-    return {"epsilon_spent": round(spent, 9), "epsilon_cap": cap,
-            "epsilon_remaining": max(0.0, round(cap - spent, 9)), "releases": count,
-            "recent": releases}
+    return {
+        "epsilon_spent": round(spent, 9),
+        "epsilon_cap": cap,
+        "epsilon_remaining": max(0.0, round(cap - spent, 9)),
+        "releases": count,
+        "recent": releases,
+    }
 
 
 def uses_of(session: Session, donor_id: str) -> list[dict[str, Any]]:
@@ -237,42 +287,44 @@ def uses_of(session: Session, donor_id: str) -> list[dict[str, Any]]:
     return privacy_loss.history(session, donor_id)[2]
 
 
-def profile(session: Session, *, donor_id: str, kek: bytes,
-            epsilon_per_person: float) -> dict[str, Any]:
+def profile(session: Session, *, donor_id: str, kek: bytes, epsilon_per_person: float) -> dict[str, Any]:
     """What the donor sees on their page: pseudonym, personal data, datasets, consents and their
     privacy loss so far."""
     donor = get_donor(session, donor_id)
     org = session.get(Organisation, donor.organisation_id) if donor.organisation_id else None
     return {
-        "donor_id": donor.id, "source": donor.source,
+        "donor_id": donor.id,
+        "source": donor.source,
         "organisation": org.name if org else None,
-        "registered_at": donor.created_at, "claimed_at": donor.claimed_at,
+        "registered_at": donor.created_at,
+        "claimed_at": donor.claimed_at,
         **personal_data(session, donor=donor, kek=kek),
         "datasets": sorted(contributed_datasets(session, donor.id)),
-        "consents": [consent_public(session, c, with_events=False)
-                     for c in ledger.list_consents(session, donor.id)],
+        "consents": [
+            consent_public(session, c, with_events=False) for c in ledger.list_consents(session, donor.id)
+        ],
         "privacy_loss": privacy_loss_public(session, donor_id=donor.id, cap=epsilon_per_person),
     }
 
 
-def export(session: Session, *, donor_id: str, signer: Signer,
-           epsilon_per_person: float) -> dict[str, Any]:
+def export(session: Session, *, donor_id: str, signer: Signer, epsilon_per_person: float) -> dict[str, Any]:
     """Everything held about the donor, as one JSON document (GDPR arts. 15 and 20)."""
-    data = profile(session, donor_id=donor_id, kek=signer.kek,
-                   epsilon_per_person=epsilon_per_person)
+    data = profile(session, donor_id=donor_id, kek=signer.kek, epsilon_per_person=epsilon_per_person)
     data["uses"] = data["privacy_loss"]["recent"] = privacy_loss.history(session, donor_id)[2]
-    data["consents"] = [consent_public(session, c, signer=signer)
-                        for c in ledger.list_consents(session, donor_id)]
+    data["consents"] = [
+        consent_public(session, c, signer=signer) for c in ledger.list_consents(session, donor_id)
+    ]
     tokens = session.scalars(select(ApiToken).where(ApiToken.donor_id == donor_id))
-    data["tokens"] = [{"hint": t.hint, "created_at": t.created_at, "expires_at": t.expires_at,
-                       "revoked_at": t.revoked_at} for t in tokens]
+    data["tokens"] = [
+        {"hint": t.hint, "created_at": t.created_at, "expires_at": t.expires_at, "revoked_at": t.revoked_at}
+        for t in tokens
+    ]
     data["exported_at"] = iso(utcnow())
     data["format"] = "datacommons-donor-export/1"
     return data
 
 
-def erase(session: Session, *, donor_id: str, signer: Signer,
-          at: datetime | None = None) -> dict[str, Any]:
+def erase(session: Session, *, donor_id: str, signer: Signer, at: datetime | None = None) -> dict[str, Any]:
     """Erase a donor: withdraw every consent in force, shred the data key, revoke their tokens.
 
     Returns the instant and the withdrawals' signed receipts: the donor's proof that their consents
@@ -286,18 +338,32 @@ def erase(session: Session, *, donor_id: str, signer: Signer,
     receipts = []
     for consent in ledger.list_consents(session, donor_id):
         if ledger.state_of(session, consent, at).status == "active":
-            ledger.withdraw(session, donor_id=donor_id, consent_id=consent.id, signer=signer, at=at,
-                            reason="erasure requested by the donor")
+            ledger.withdraw(
+                session,
+                donor_id=donor_id,
+                consent_id=consent.id,
+                signer=signer,
+                at=at,
+                reason="erasure requested by the donor",
+            )
             event = ledger.events_of(session, consent.id)[-1]
-            receipts.append({"consent_id": consent.id, "program_id": consent.program_id,
-                             "record_id": event.record_id, "event": event.event,
-                             "receipt": event.receipt})
-    session.execute(update(ConsentPeriod).where(ConsentPeriod.donor_id == donor_id)
-                    .values(void=True))
+            receipts.append(
+                {
+                    "consent_id": consent.id,
+                    "program_id": consent.program_id,
+                    "record_id": event.record_id,
+                    "event": event.event,
+                    "receipt": event.receipt,
+                }
+            )
+    session.execute(update(ConsentPeriod).where(ConsentPeriod.donor_id == donor_id).values(void=True))
     session.execute(delete(DonorKey).where(DonorKey.donor_id == donor_id))
     privacy_loss.forget(session, donor_id)
-    session.execute(update(ApiToken).where(ApiToken.donor_id == donor_id,
-                                           ApiToken.revoked_at.is_(None)).values(revoked_at=at))
+    session.execute(
+        update(ApiToken)
+        .where(ApiToken.donor_id == donor_id, ApiToken.revoked_at.is_(None))
+        .values(revoked_at=at)
+    )
     donor = session.get(Donor, donor_id)
     assert donor is not None
     donor.erased_at = at

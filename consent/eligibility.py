@@ -44,30 +44,33 @@ def bump(session: Session) -> None:
 
     The UPDATE also takes the row's write lock, so concurrent changes are serialised.
     """
-    session.execute(update(ConsentCounter).where(ConsentCounter.id == COUNTER_ID)
-                    .values(counter=ConsentCounter.counter + 1))
+    session.execute(
+        update(ConsentCounter)
+        .where(ConsentCounter.id == COUNTER_ID)
+        .values(counter=ConsentCounter.counter + 1)
+    )
 
 
 def counter(session: Session) -> int:
     """The current value of the change counter."""
-    return int(session.scalar(select(ConsentCounter.counter)
-                              .where(ConsentCounter.id == COUNTER_ID)) or 0)
+    return int(session.scalar(select(ConsentCounter.counter).where(ConsentCounter.id == COUNTER_ID)) or 0)
 
 
 def _scope(dataset_id: str, purpose: str):  # type: ignore[no-untyped-def]
     """The text versions that cover ``dataset_id`` in a program for ``purpose``."""
-    return (select(TextDataset.text_id)
-            .join(ConsentText, ConsentText.id == TextDataset.text_id)
-            .join(Program, Program.id == ConsentText.program_id)
-            .where(TextDataset.dataset_id == dataset_id, Program.purpose == purpose))
+    return (
+        select(TextDataset.text_id)
+        .join(ConsentText, ConsentText.id == TextDataset.text_id)
+        .join(Program, Program.id == ConsentText.program_id)
+        .where(TextDataset.dataset_id == dataset_id, Program.purpose == purpose)
+    )
 
 
 def _text_ids(session: Session, dataset_id: str, purpose: str) -> list[int]:
     return [int(i) for i in session.scalars(_scope(dataset_id, purpose))]
 
 
-def _query_donors(session: Session, dataset_id: str, text_ids: list[int],
-                  at: datetime) -> frozenset[str]:
+def _query_donors(session: Session, dataset_id: str, text_ids: list[int], at: datetime) -> frozenset[str]:
     """The donors linked to ``dataset_id``'s records with a period in force at ``at`` for one of
     ``text_ids``.
 
@@ -87,12 +90,14 @@ def _query_donors(session: Session, dataset_id: str, text_ids: list[int],
     process = column_type.dialect_impl(dialect).bind_processor(dialect)
     instant = process(at) if process else at
     mark = "?" if dialect.paramstyle == "qmark" else "%s"
-    sql = ("SELECT donor_id FROM consent_periods"
-           f" WHERE text_id IN ({', '.join(str(i) for i in text_ids)}) AND void = {mark}"
-           f" AND valid_from <= {mark} AND (ended_at IS NULL OR ended_at > {mark})"
-           f" AND (valid_until IS NULL OR valid_until > {mark})"
-           " AND donor_id IN (SELECT donor_id FROM donor_datasets"
-           f" WHERE dataset_id = {mark})")
+    sql = (
+        "SELECT donor_id FROM consent_periods"
+        f" WHERE text_id IN ({', '.join(str(i) for i in text_ids)}) AND void = {mark}"
+        f" AND valid_from <= {mark} AND (ended_at IS NULL OR ended_at > {mark})"
+        f" AND (valid_until IS NULL OR valid_until > {mark})"
+        " AND donor_id IN (SELECT donor_id FROM donor_datasets"
+        f" WHERE dataset_id = {mark})"
+    )
     cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
     try:
         cursor.execute(sql, (False, instant, instant, instant, dataset_id))
@@ -101,8 +106,7 @@ def _query_donors(session: Session, dataset_id: str, text_ids: list[int],
         cursor.close()
 
 
-def _window(session: Session, text_ids: list[int],
-            at: datetime) -> tuple[datetime | None, datetime | None]:
+def _window(session: Session, text_ids: list[int], at: datetime) -> tuple[datetime | None, datetime | None]:
     """The nearest period boundaries at or before ``at`` and after it: the answer is constant between.
 
     Each bound is one index lookup per text version and boundary column.
@@ -121,8 +125,7 @@ def _window(session: Session, text_ids: list[int],
     return before, after
 
 
-def eligible_donors(session: Session, *, dataset_id: str, purpose: str,
-                    at: datetime) -> frozenset[str]:
+def eligible_donors(session: Session, *, dataset_id: str, purpose: str, at: datetime) -> frozenset[str]:
     """The pseudonyms of non-erased donors whose consent for ``purpose`` covers ``dataset_id`` at ``at``.
 
     The pseudonyms are those of the dataset's privacy-unit column (e.g. ``D0000001``).
@@ -134,9 +137,12 @@ def eligible_donors(session: Session, *, dataset_id: str, purpose: str,
     current = counter(session)
     with _lock:
         hit = _cache.get(key)
-    if (hit is not None and hit.counter == current
-            and (hit.window_from is None or hit.window_from <= at)
-            and (hit.window_to is None or at < hit.window_to)):
+    if (
+        hit is not None
+        and hit.counter == current
+        and (hit.window_from is None or hit.window_from <= at)
+        and (hit.window_to is None or at < hit.window_to)
+    ):
         return hit.donors
     text_ids = _text_ids(session, dataset_id, purpose)
     donors = _query_donors(session, dataset_id, text_ids, at)

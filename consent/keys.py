@@ -52,10 +52,13 @@ def create_key(session: Session, *, secret: bytes) -> SigningKey:
     for old in session.scalars(select(SigningKey).where(SigningKey.active.is_(True))):
         old.active = False
         old.retired_at = now
-    record = SigningKey(kid=kid, public_jwk={**key.as_dict(private=False), "kid": kid,
-                                             "alg": ALG, "use": "sig"},
-                        private_ct=seal(_kek(secret), private, aad=kid.encode()), active=True,
-                        created_at=now)
+    record = SigningKey(
+        kid=kid,
+        public_jwk={**key.as_dict(private=False), "kid": kid, "alg": ALG, "use": "sig"},
+        private_ct=seal(_kek(secret), private, aad=kid.encode()),
+        active=True,
+        created_at=now,
+    )
     session.add(record)
     session.flush()
     return record
@@ -63,8 +66,9 @@ def create_key(session: Session, *, secret: bytes) -> SigningKey:
 
 def active_key(session: Session, *, secret: bytes) -> SigningKey:
     """The key that signs new receipts (created on first use)."""
-    record = session.scalars(select(SigningKey).where(SigningKey.active.is_(True))
-                             .order_by(SigningKey.created_at.desc())).first()
+    record = session.scalars(
+        select(SigningKey).where(SigningKey.active.is_(True)).order_by(SigningKey.created_at.desc())
+    ).first()
     return record or create_key(session, secret=secret)
 
 
@@ -78,9 +82,12 @@ def sign(claims: dict[str, Any], *, record: SigningKey, secret: bytes) -> str:
     """``claims`` as a compact JWS signed by ``record``."""
     payload = json.dumps(claims, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
     with _eddsa():
-        return jws.serialize_compact({"alg": ALG, "kid": record.kid, "typ": TYP},
-                                     payload.encode(), private_key(record, secret=secret),
-                                     algorithms=[ALG])
+        return jws.serialize_compact(
+            {"alg": ALG, "kid": record.kid, "typ": TYP},
+            payload.encode(),
+            private_key(record, secret=secret),
+            algorithms=[ALG],
+        )
 
 
 def jwks(session: Session) -> dict[str, Any]:

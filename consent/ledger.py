@@ -66,8 +66,13 @@ def lock_donor(session: Session, donor_id: str) -> Donor:
 
 def events_of(session: Session, consent_id: str) -> list[ConsentEvent]:
     """The events of a consent, oldest first."""
-    return list(session.scalars(select(ConsentEvent).where(ConsentEvent.consent_id == consent_id)
-                                .order_by(ConsentEvent.at, ConsentEvent.id)))
+    return list(
+        session.scalars(
+            select(ConsentEvent)
+            .where(ConsentEvent.consent_id == consent_id)
+            .order_by(ConsentEvent.at, ConsentEvent.id)
+        )
+    )
 
 
 def state_of(session: Session, consent: Consent, at: datetime | None = None) -> ConsentState:
@@ -85,24 +90,47 @@ def get_consent(session: Session, *, donor_id: str, consent_id: str) -> Consent:
 
 def list_consents(session: Session, donor_id: str) -> list[Consent]:
     """The donor's consents, oldest first."""
-    return list(session.scalars(select(Consent).where(Consent.donor_id == donor_id)
-                                .order_by(Consent.created_at, Consent.id)))
+    return list(
+        session.scalars(
+            select(Consent).where(Consent.donor_id == donor_id).order_by(Consent.created_at, Consent.id)
+        )
+    )
 
 
 def _open_period(session: Session, consent: Consent) -> ConsentPeriod | None:
-    return session.scalars(select(ConsentPeriod).where(ConsentPeriod.consent_id == consent.id,
-                                                       ConsentPeriod.ended_at.is_(None),
-                                                       ConsentPeriod.void.is_(False))).first()
+    return session.scalars(
+        select(ConsentPeriod).where(
+            ConsentPeriod.consent_id == consent.id,
+            ConsentPeriod.ended_at.is_(None),
+            ConsentPeriod.void.is_(False),
+        )
+    ).first()
 
 
-def record_event(session: Session, *, consent: Consent, event: EventKind, at: datetime,
-                 text: ConsentText, signer: Signer, valid_until: datetime | None = None,
-                 reason: str = "", sign_now: bool = True) -> ConsentEvent:
+def record_event(
+    session: Session,
+    *,
+    consent: Consent,
+    event: EventKind,
+    at: datetime,
+    text: ConsentText,
+    signer: Signer,
+    valid_until: datetime | None = None,
+    reason: str = "",
+    sign_now: bool = True,
+) -> ConsentEvent:
     """Append an event (with its receipt) and update the periods eligibility reads."""
     key = keys.active_key(session, secret=signer.secret)
-    row = ConsentEvent(record_id=str(uuid.uuid4()), consent_id=consent.id, event=event, at=at,
-                       text_id=text.id,
-                       valid_until=valid_until, reason=reason, kid=key.kid)
+    row = ConsentEvent(
+        record_id=str(uuid.uuid4()),
+        consent_id=consent.id,
+        event=event,
+        at=at,
+        text_id=text.id,
+        valid_until=valid_until,
+        reason=reason,
+        kid=key.kid,
+    )
     session.add(row)
     period = _open_period(session, consent)
     if period is not None:
@@ -110,8 +138,16 @@ def record_event(session: Session, *, consent: Consent, event: EventKind, at: da
         # the instant the period already ran out.
         period.ended_at = period.valid_until if event == "expired" else at
     if event in ("given", "renewed"):
-        session.add(ConsentPeriod(consent_id=consent.id, donor_id=consent.donor_id, text_id=text.id,
-                                  valid_from=at, valid_until=valid_until, ended_at=None))
+        session.add(
+            ConsentPeriod(
+                consent_id=consent.id,
+                donor_id=consent.donor_id,
+                text_id=text.id,
+                valid_from=at,
+                valid_until=valid_until,
+                ended_at=None,
+            )
+        )
     session.flush()
     if sign_now:
         issue(session, event=row, signer=signer)
@@ -131,12 +167,22 @@ def _valid_until(text: ConsentText, at: datetime, duration_days: int | None) -> 
 
 def _check_version(program: Program, text: ConsentText, text_version: int) -> None:
     if text_version != text.version:
-        raise Conflict(f"the consent text of {program.id!r} is now version {text.version} "
-                       f"(you read version {text_version}): read the current text and consent again")
+        raise Conflict(
+            f"the consent text of {program.id!r} is now version {text.version} "
+            f"(you read version {text_version}): read the current text and consent again"
+        )
 
 
-def grant(session: Session, *, donor_id: str, program_id: str, text_version: int, signer: Signer,
-          duration_days: int | None = None, at: datetime | None = None) -> tuple[Consent, bool]:
+def grant(
+    session: Session,
+    *,
+    donor_id: str,
+    program_id: str,
+    text_version: int,
+    signer: Signer,
+    duration_days: int | None = None,
+    at: datetime | None = None,
+) -> tuple[Consent, bool]:
     """Give consent to a program on the text version the donor read.
 
     Returns the consent and whether anything changed: consent already in force on the same version
@@ -149,19 +195,20 @@ def grant(session: Session, *, donor_id: str, program_id: str, text_version: int
     text = programs.current_text(session, program)
     _check_version(program, text, text_version)
     until = _valid_until(text, at, duration_days)
-    consent = session.scalars(select(Consent).where(Consent.donor_id == donor_id,
-                                                    Consent.program_id == program_id)).first()
+    consent = session.scalars(
+        select(Consent).where(Consent.donor_id == donor_id, Consent.program_id == program_id)
+    ).first()
     if consent is None:
-        consent = Consent(id=str(uuid.uuid4()), donor_id=donor_id, program_id=program_id,
-                          created_at=at)
+        consent = Consent(id=str(uuid.uuid4()), donor_id=donor_id, program_id=program_id, created_at=at)
         try:
             with session.begin_nested():
                 session.add(consent)
                 session.flush()
         except IntegrityError as exc:  # only without the donor lock (a caller that skipped it)
             raise Conflict("consent to this program was given at the same time; try again") from exc
-        record_event(session, consent=consent, event="given", at=at, text=text, signer=signer,
-                     valid_until=until)
+        record_event(
+            session, consent=consent, event="given", at=at, text=text, signer=signer, valid_until=until
+        )
         return consent, True
     state = state_of(session, consent, at)
     if state.status == "active" and state.text_id == text.id:
@@ -169,13 +216,20 @@ def grant(session: Session, *, donor_id: str, program_id: str, text_version: int
     if state.status == "expired":
         expire_due(session, signer=signer, at=at, donor_id=donor_id)
     kind: EventKind = "renewed" if state.status == "active" else "given"
-    record_event(session, consent=consent, event=kind, at=at, text=text, signer=signer,
-                 valid_until=until)
+    record_event(session, consent=consent, event=kind, at=at, text=text, signer=signer, valid_until=until)
     return consent, True
 
 
-def renew(session: Session, *, donor_id: str, consent_id: str, text_version: int, signer: Signer,
-          duration_days: int | None = None, at: datetime | None = None) -> Consent:
+def renew(
+    session: Session,
+    *,
+    donor_id: str,
+    consent_id: str,
+    text_version: int,
+    signer: Signer,
+    duration_days: int | None = None,
+    at: datetime | None = None,
+) -> Consent:
     """Renew a consent that is in force or has expired, on the current text version."""
     lock_donor(session, donor_id)
     at = at or utcnow()  # read the clock once the lock is held: events of a donor stay in order
@@ -188,13 +242,27 @@ def renew(session: Session, *, donor_id: str, consent_id: str, text_version: int
     _check_version(program, text, text_version)
     if state.status == "expired":
         expire_due(session, signer=signer, at=at, donor_id=donor_id)
-    record_event(session, consent=consent, event="renewed", at=at, text=text, signer=signer,
-                 valid_until=_valid_until(text, at, duration_days))
+    record_event(
+        session,
+        consent=consent,
+        event="renewed",
+        at=at,
+        text=text,
+        signer=signer,
+        valid_until=_valid_until(text, at, duration_days),
+    )
     return consent
 
 
-def withdraw(session: Session, *, donor_id: str, consent_id: str, signer: Signer,
-             at: datetime | None = None, reason: str = "withdrawn by the donor") -> Consent:
+def withdraw(
+    session: Session,
+    *,
+    donor_id: str,
+    consent_id: str,
+    signer: Signer,
+    at: datetime | None = None,
+    reason: str = "withdrawn by the donor",
+) -> Consent:
     """Withdraw a consent now: from this instant no query uses the donor's records for it."""
     lock_donor(session, donor_id)
     at = at or utcnow()  # read the clock once the lock is held: events of a donor stay in order
@@ -204,23 +272,25 @@ def withdraw(session: Session, *, donor_id: str, consent_id: str, signer: Signer
         raise Conflict(f"this consent is not in force (it is {state.status})")
     text = session.get(ConsentText, state.text_id)
     assert text is not None
-    record_event(session, consent=consent, event="withdrawn", at=at, text=text, signer=signer,
-                 reason=reason)
+    record_event(session, consent=consent, event="withdrawn", at=at, text=text, signer=signer, reason=reason)
     return consent
 
 
-def expire_due(session: Session, *, signer: Signer, at: datetime | None = None,
-               donor_id: str | None = None) -> int:
+def expire_due(
+    session: Session, *, signer: Signer, at: datetime | None = None, donor_id: str | None = None
+) -> int:
     """Record an ``expired`` event (with receipt) for every period that ran out by ``at``.
 
     Eligibility never waits for this (an expired period stops counting at its expiry instant); the
     event makes the expiry part of the donor's record and gives them a receipt. Returns how many.
     """
     at = at or utcnow()
-    query = select(ConsentPeriod).where(ConsentPeriod.ended_at.is_(None),
-                                        ConsentPeriod.void.is_(False),
-                                        ConsentPeriod.valid_until.is_not(None),
-                                        ConsentPeriod.valid_until <= at)
+    query = select(ConsentPeriod).where(
+        ConsentPeriod.ended_at.is_(None),
+        ConsentPeriod.void.is_(False),
+        ConsentPeriod.valid_until.is_not(None),
+        ConsentPeriod.valid_until <= at,
+    )
     if donor_id is not None:
         query = query.where(ConsentPeriod.donor_id == donor_id)
     count = 0
@@ -228,8 +298,15 @@ def expire_due(session: Session, *, signer: Signer, at: datetime | None = None,
         consent = session.get(Consent, period.consent_id)
         text = session.get(ConsentText, period.text_id)
         assert consent is not None and text is not None and period.valid_until is not None
-        record_event(session, consent=consent, event="expired", at=period.valid_until, text=text,
-                     signer=signer, reason="the consent's duration ended")
+        record_event(
+            session,
+            consent=consent,
+            event="expired",
+            at=period.valid_until,
+            text=text,
+            signer=signer,
+            reason="the consent's duration ended",
+        )
         count += 1
     return count
 

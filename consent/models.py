@@ -154,9 +154,11 @@ class ConsentPeriod(Base):
     __tablename__ = "consent_periods"
     # One index per boundary column: eligibility reads the periods of a text version in force at t,
     # and finds the boundaries nearest t by index lookups.
-    __table_args__ = (Index("ix_consent_periods_text_active", "text_id", "void", "valid_from"),
-                      Index("ix_consent_periods_text_until", "text_id", "void", "valid_until"),
-                      Index("ix_consent_periods_text_ended", "text_id", "void", "ended_at"))
+    __table_args__ = (
+        Index("ix_consent_periods_text_active", "text_id", "void", "valid_from"),
+        Index("ix_consent_periods_text_until", "text_id", "void", "valid_until"),
+        Index("ix_consent_periods_text_ended", "text_id", "void", "ended_at"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     consent_id: Mapped[str] = mapped_column(ForeignKey("consents.id"), index=True)

@@ -124,8 +124,11 @@ def _version(session: Session, *, lock: bool = False) -> _Version:
 
 def _bump(session: Session, version: _Version) -> _Version:
     moved = _Version(version.membership + 1, secrets.token_hex(8))
-    session.execute(update(LossState).where(LossState.id == STATE_ID)
-                    .values(membership=moved.membership, nonce=moved.nonce))
+    session.execute(
+        update(LossState)
+        .where(LossState.id == STATE_ID)
+        .values(membership=moved.membership, nonce=moved.nonce)
+    )
     return moved
 
 
@@ -138,14 +141,17 @@ def _load(session: Session, version: _Version) -> _Members:
     """
     key = _url(session)
     cached = _members.get(key)
-    if cached is not None and (cached.membership, cached.nonce) == (version.membership,
-                                                                    version.nonce):
+    if cached is not None and (cached.membership, cached.nonce) == (version.membership, version.nonce):
         return cached
     if cached is None or cached.membership >= version.membership:
         cached = _Members(0, "", {}, {})
-    rows = session.connection().exec_driver_sql(
-        "SELECT donor_id, group_id FROM privacy_loss_members WHERE moved > "
-        f"{int(cached.membership)}").fetchall()
+    rows = (
+        session.connection()
+        .exec_driver_sql(
+            f"SELECT donor_id, group_id FROM privacy_loss_members WHERE moved > {int(cached.membership)}"
+        )
+        .fetchall()
+    )
     for donor_id, group_id in rows:
         _place(cached, donor_id, FORGOTTEN if group_id is None else int(group_id))
     cached.membership, cached.nonce = version.membership, version.nonce
@@ -176,43 +182,49 @@ def _group_totals(session: Session, group_ids: list[int]) -> dict[int, tuple[int
     """Per group: (size, node id, spent nano-epsilon, uses)."""
     out: dict[int, tuple[int, int, int, int]] = {}
     for start in range(0, len(group_ids), CHUNK):
-        chunk = group_ids[start:start + CHUNK]
+        chunk = group_ids[start : start + CHUNK]
         rows = session.execute(
             select(LossGroup.id, LossGroup.size, LossNode.id, LossNode.spent_nano, LossNode.uses)
-            .join(LossNode, LossNode.id == LossGroup.node_id).where(LossGroup.id.in_(chunk)))
+            .join(LossNode, LossNode.id == LossGroup.node_id)
+            .where(LossGroup.id.in_(chunk))
+        )
         for group_id, size, node_id, spent, uses in rows:
             out[group_id] = (size, node_id, spent, uses)
     return out
 
 
-def _inclusion(session: Session, *, donors: frozenset[str], epsilon: float, cap: float,
-               version: _Version) -> tuple[Inclusion, dict[int, tuple[int, int, int, int]]]:
+def _inclusion(
+    session: Session, *, donors: frozenset[str], epsilon: float, cap: float, version: _Version
+) -> tuple[Inclusion, dict[int, tuple[int, int, int, int]]]:
     with _lock:
         members = _load(session, version)
         counts = _counts(members, donors)
         totals = _group_totals(session, [g for g in counts if g is not None and g != FORGOTTEN])
         amount, limit = to_nano(epsilon), to_nano(cap)
         # An erased donor's eligibility may be read from before the erasure: never include them.
-        left_out = frozenset([g for g, (_size, _node, spent, _uses) in totals.items()
-                              if spent + amount > limit]
-                             + ([FORGOTTEN] if FORGOTTEN in counts else []))
+        left_out = frozenset(
+            [g for g, (_size, _node, spent, _uses) in totals.items() if spent + amount > limit]
+            + ([FORGOTTEN] if FORGOTTEN in counts else [])
+        )
         included = donors
         if left_out or amount > limit:
             group_of = members.group_of
-            included = frozenset(d for d in donors if group_of.get(d) not in left_out
-                                 and (group_of.get(d) is not None or amount <= limit))
+            included = frozenset(
+                d
+                for d in donors
+                if group_of.get(d) not in left_out and (group_of.get(d) is not None or amount <= limit)
+            )
     return Inclusion(included, counts, left_out), totals
 
 
-def inclusion(session: Session, *, donors: frozenset[str], epsilon: float,
-              cap: float) -> Inclusion:
+def inclusion(session: Session, *, donors: frozenset[str], epsilon: float, cap: float) -> Inclusion:
     """The donors of ``donors`` whose lifetime loss stays within ``cap`` after spending ``epsilon``."""
-    return _inclusion(session, donors=donors, epsilon=epsilon, cap=cap,
-                      version=_version(session))[0]
+    return _inclusion(session, donors=donors, epsilon=epsilon, cap=cap, version=_version(session))[0]
 
 
-def charge(session: Session, *, eligible: frozenset[str], chosen: Inclusion, epsilon: float,
-           cap: float, use: Use) -> None:
+def charge(
+    session: Session, *, eligible: frozenset[str], chosen: Inclusion, epsilon: float, cap: float, use: Use
+) -> None:
     """Charge ``epsilon`` to every donor ``chosen`` includes, in the caller's transaction.
 
     Takes the ledger's lock and checks that the donors with budget left (and not erased) are still
@@ -231,9 +243,11 @@ def charge(session: Session, *, eligible: frozenset[str], chosen: Inclusion, eps
     moves: dict[int, list[str]] = {}  # group id -> the donors that move (or join) there
     with _lock:
         members = _load(session, version)
-        splits = {g for g, count in fresh.counts.items()
-                  if g is not None and g not in fresh.left_out_groups
-                  and 0 < count <= totals[g][0] - count}
+        splits = {
+            g
+            for g, count in fresh.counts.items()
+            if g is not None and g not in fresh.left_out_groups and 0 < count <= totals[g][0] - count
+        }
         # The included donors of every group whose included side is the smaller: one pass.
         inside: dict[int | None, list[str]] = {g: [] for g in splits}
         if splits or fresh.counts.get(None):
@@ -246,30 +260,29 @@ def charge(session: Session, *, eligible: frozenset[str], chosen: Inclusion, eps
             if group_id is None or group_id in fresh.left_out_groups:
                 continue
             size, node_id, spent, uses = totals[group_id]
-            node = _node(session, use, parent=node_id, amount=amount, spent=spent + amount,
-                         uses=uses + 1)
+            node = _node(session, use, parent=node_id, amount=amount, spent=spent + amount, uses=uses + 1)
             if count == size:  # the whole group: one pointer moves
-                session.execute(update(LossGroup).where(LossGroup.id == group_id)
-                                .values(node_id=node.id))
+                session.execute(update(LossGroup).where(LossGroup.id == group_id).values(node_id=node.id))
             elif group_id in splits:  # the included donors are fewer: they take the new history
                 moves[_group(session, node_id=node.id, size=count)] = inside[group_id]
-                session.execute(update(LossGroup).where(LossGroup.id == group_id)
-                                .values(size=size - count))
+                session.execute(update(LossGroup).where(LossGroup.id == group_id).values(size=size - count))
             else:  # the others are fewer: they keep the old history in a new group
-                staying = [d for d in members.members_of.get(group_id, ())
-                           if d not in fresh.donors]
+                staying = [d for d in members.members_of.get(group_id, ()) if d not in fresh.donors]
                 moves[_group(session, node_id=node_id, size=size - count)] = staying
-                session.execute(update(LossGroup).where(LossGroup.id == group_id)
-                                .values(node_id=node.id, size=count))
+                session.execute(
+                    update(LossGroup).where(LossGroup.id == group_id).values(node_id=node.id, size=count)
+                )
     if not moves and not fresh.counts.get(None):
         return
     moved = _bump(session, version)
     for target, donors in moves.items():
         for start in range(0, len(donors), CHUNK):
-            session.execute(update(LossMember)
-                            .where(LossMember.donor_id.in_(donors[start:start + CHUNK]))
-                            .values(group_id=target, moved=moved.membership)
-                            .execution_options(synchronize_session=False))
+            session.execute(
+                update(LossMember)
+                .where(LossMember.donor_id.in_(donors[start : start + CHUNK]))
+                .values(group_id=target, moved=moved.membership)
+                .execution_options(synchronize_session=False)
+            )
     newcomers = inside.get(None, [])
     if newcomers:
         node = _node(session, use, parent=None, amount=amount, spent=amount, uses=1)
@@ -279,8 +292,7 @@ def charge(session: Session, *, eligible: frozenset[str], chosen: Inclusion, eps
     _after_commit(session, version, moved, moves)
 
 
-def _after_commit(session: Session, version: _Version, moved: _Version,
-                  moves: dict[int, list[str]]) -> None:
+def _after_commit(session: Session, version: _Version, moved: _Version, moves: dict[int, list[str]]) -> None:
     """Once the transaction commits, bring this process's copy of the membership to ``moved``
     without reading it back (a first release moves hundreds of thousands of donors)."""
     key = _url(session)
@@ -288,8 +300,7 @@ def _after_commit(session: Session, version: _Version, moved: _Version,
     def apply(_session: Session) -> None:
         with _lock:
             cached = _members.get(key)
-            if cached is None or (cached.membership, cached.nonce) != (version.membership,
-                                                                       version.nonce):
+            if cached is None or (cached.membership, cached.nonce) != (version.membership, version.nonce):
                 return  # another change came in between: the next use reloads what changed
             for group_id, donors in moves.items():
                 for donor_id in donors:
@@ -300,11 +311,20 @@ def _after_commit(session: Session, version: _Version, moved: _Version,
     event.listen(session, "after_commit", apply, once=True)
 
 
-def _node(session: Session, use: Use, *, parent: int | None, amount: int, spent: int,
-          uses: int) -> LossNode:
-    node = LossNode(parent_id=parent, release_id=use.release_id, kind=use.kind,
-                    dataset_id=use.dataset_id, version=use.version, organisation=use.organisation,
-                    purpose=use.purpose, epsilon_nano=amount, spent_nano=spent, uses=uses, at=use.at)
+def _node(session: Session, use: Use, *, parent: int | None, amount: int, spent: int, uses: int) -> LossNode:
+    node = LossNode(
+        parent_id=parent,
+        release_id=use.release_id,
+        kind=use.kind,
+        dataset_id=use.dataset_id,
+        version=use.version,
+        organisation=use.organisation,
+        purpose=use.purpose,
+        epsilon_nano=amount,
+        spent_nano=spent,
+        uses=uses,
+        at=use.at,
+    )
     session.add(node)
     session.flush()
     return node
@@ -328,9 +348,9 @@ def _join(session: Session, group_id: int, donors: list[str], moved: int) -> Non
     connection = session.connection()
     mark = "?" if connection.dialect.paramstyle == "qmark" else "%s"
     connection.exec_driver_sql(
-        "INSERT INTO privacy_loss_members (donor_id, group_id, moved) "
-        f"VALUES ({mark}, {mark}, {mark})",
-        [(d, group_id, moved) for d in sorted(donors)])
+        f"INSERT INTO privacy_loss_members (donor_id, group_id, moved) VALUES ({mark}, {mark}, {mark})",
+        [(d, group_id, moved) for d in sorted(donors)],
+    )
 
 
 def forget(session: Session, donor_id: str) -> None:
@@ -345,8 +365,9 @@ def forget(session: Session, donor_id: str) -> None:
     if member is None:
         session.add(LossMember(donor_id=donor_id, group_id=None, moved=moved.membership))
     elif member.group_id is not None:
-        session.execute(update(LossGroup).where(LossGroup.id == member.group_id)
-                        .values(size=LossGroup.size - 1))
+        session.execute(
+            update(LossGroup).where(LossGroup.id == member.group_id).values(size=LossGroup.size - 1)
+        )
         member.group_id = None
         member.moved = moved.membership
     else:
@@ -355,8 +376,9 @@ def forget(session: Session, donor_id: str) -> None:
     _after_commit(session, version, moved, {FORGOTTEN: [donor_id]})
 
 
-def history(session: Session, donor_id: str, *, limit: int | None = None,
-            offset: int = 0) -> tuple[float, int, list[dict[str, Any]]]:
+def history(
+    session: Session, donor_id: str, *, limit: int | None = None, offset: int = 0
+) -> tuple[float, int, list[dict[str, Any]]]:
     """A donor's lifetime loss, how many releases included them, and those releases (newest first)."""
     member = session.get(LossMember, donor_id)
     if member is None or member.group_id is None:
@@ -365,21 +387,29 @@ def history(session: Session, donor_id: str, *, limit: int | None = None,
     assert group is not None
     top = session.get(LossNode, group.node_id)
     assert top is not None
-    chain = select(LossNode.id, LossNode.parent_id).where(LossNode.id == top.id).cte(
-        "chain", recursive=True)
+    chain = select(LossNode.id, LossNode.parent_id).where(LossNode.id == top.id).cte("chain", recursive=True)
     parent = aliased(LossNode)
-    chain = chain.union_all(select(parent.id, parent.parent_id)
-                            .join(chain, parent.id == chain.c.parent_id))
-    query = (select(LossNode).join(chain, LossNode.id == chain.c.id)
-             .order_by(LossNode.uses.desc()).offset(offset))
+    chain = chain.union_all(select(parent.id, parent.parent_id).join(chain, parent.id == chain.c.parent_id))
+    query = (
+        select(LossNode).join(chain, LossNode.id == chain.c.id).order_by(LossNode.uses.desc()).offset(offset)
+    )
     if limit is not None:
         query = query.limit(limit)
-    releases = [{"release_id": n.release_id, "kind": n.kind, "dataset": n.dataset_id,
-                 "version": n.version, "organisation": n.organisation, "purpose": n.purpose,
-                 "purpose_label_it": PURPOSES.get(n.purpose, (n.purpose, n.purpose))[0],
-                 "purpose_label_en": PURPOSES.get(n.purpose, (n.purpose, n.purpose))[1],
-                 "epsilon": n.epsilon_nano / NANO, "at": n.at}
-                for n in session.scalars(query)]
+    releases = [
+        {
+            "release_id": n.release_id,
+            "kind": n.kind,
+            "dataset": n.dataset_id,
+            "version": n.version,
+            "organisation": n.organisation,
+            "purpose": n.purpose,
+            "purpose_label_it": PURPOSES.get(n.purpose, (n.purpose, n.purpose))[0],
+            "purpose_label_en": PURPOSES.get(n.purpose, (n.purpose, n.purpose))[1],
+            "epsilon": n.epsilon_nano / NANO,
+            "at": n.at,
+        }
+        for n in session.scalars(query)
+    ]
     return top.spent_nano / NANO, top.uses, releases
 
 

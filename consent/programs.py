@@ -25,13 +25,13 @@ from datacommons.registry import Slug, check_slug
 #: What a consent form says about the donor's rights, in both languages.
 RIGHTS = {
     "it": "Puoi revocare il consenso in qualsiasi momento, con la stessa facilità con cui lo hai dato "
-          "(GDPR art. 7(3)); la revoca non pregiudica gli usi fatti prima. Puoi scaricare tutti i dati "
-          "che ti riguardano e chiederne la cancellazione. Ogni uso dei dati è registrato in un "
-          "registro pubblico (DGA art. 20) che puoi consultare.",
+    "(GDPR art. 7(3)); la revoca non pregiudica gli usi fatti prima. Puoi scaricare tutti i dati "
+    "che ti riguardano e chiederne la cancellazione. Ogni uso dei dati è registrato in un "
+    "registro pubblico (DGA art. 20) che puoi consultare.",
     "en": "You can withdraw consent at any time, as easily as you gave it (GDPR art. 7(3)); withdrawal "
-          "does not affect uses made before it. You can download everything held about you and ask "
-          "for its erasure. Every use of the data is recorded in a public log (DGA art. 20) you can "
-          "consult.",
+    "does not affect uses made before it. You can download everything held about you and ask "
+    "for its erasure. Every use of the data is recorded in a public log (DGA art. 20) you can "
+    "consult.",
 }
 
 
@@ -42,8 +42,9 @@ class TextSpec(BaseModel):
     text_en: str = Field(min_length=20)
     datasets: list[str] = Field(min_length=1)
     data_categories: list[str] = Field(min_length=1)
-    duration_days: int | None = Field(None, ge=1, le=3650,
-                                      description="How long a consent lasts; None: until withdrawn")
+    duration_days: int | None = Field(
+        None, ge=1, le=3650, description="How long a consent lasts; None: until withdrawn"
+    )
 
     @field_validator("datasets")
     @classmethod
@@ -80,10 +81,16 @@ class ProgramSpec(BaseModel):
 def text_hash(program: Program, version: int, spec: TextSpec) -> str:
     """SHA-256 of everything a donor is shown for this version, canonically serialised."""
     shown = {
-        "program": program.id, "version": version, "purpose": program.purpose,
-        "controller": program.controller, "retention_days": program.retention_days,
-        "text_it": spec.text_it, "text_en": spec.text_en, "datasets": spec.datasets,
-        "data_categories": spec.data_categories, "duration_days": spec.duration_days,
+        "program": program.id,
+        "version": version,
+        "purpose": program.purpose,
+        "controller": program.controller,
+        "retention_days": program.retention_days,
+        "text_it": spec.text_it,
+        "text_en": spec.text_en,
+        "datasets": spec.datasets,
+        "data_categories": spec.data_categories,
+        "duration_days": spec.duration_days,
     }
     canonical = json.dumps(shown, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()
@@ -91,12 +98,19 @@ def text_hash(program: Program, version: int, spec: TextSpec) -> str:
 
 def add_text_version(session: Session, *, program: Program, spec: TextSpec) -> ConsentText:
     """Publish a new version of the program's text; consents given on older versions keep theirs."""
-    number = (session.scalar(select(func.max(ConsentText.version))
-                             .where(ConsentText.program_id == program.id)) or 0) + 1
-    text = ConsentText(program_id=program.id, version=number, text_it=spec.text_it,
-                       text_en=spec.text_en, datasets=spec.datasets,
-                       data_categories=spec.data_categories, duration_days=spec.duration_days,
-                       sha256=text_hash(program, number, spec))
+    number = (
+        session.scalar(select(func.max(ConsentText.version)).where(ConsentText.program_id == program.id)) or 0
+    ) + 1
+    text = ConsentText(
+        program_id=program.id,
+        version=number,
+        text_it=spec.text_it,
+        text_en=spec.text_en,
+        datasets=spec.datasets,
+        data_categories=spec.data_categories,
+        duration_days=spec.duration_days,
+        sha256=text_hash(program, number, spec),
+    )
     session.add(text)
     session.flush()
     session.add_all(TextDataset(text_id=text.id, dataset_id=d) for d in spec.datasets)
@@ -109,10 +123,16 @@ def create_program(session: Session, *, spec: ProgramSpec, actor: str) -> Progra
     """Create a program with the first version of its text (:class:`Conflict` if the id is taken)."""
     if session.get(Program, spec.id) is not None:
         raise Conflict(f"a program {spec.id!r} already exists: publish a new text version instead")
-    program = Program(id=spec.id, title_it=spec.title_it, title_en=spec.title_en,
-                      purpose=spec.purpose, controller=spec.controller,
-                      controller_contact=spec.controller_contact,
-                      retention_days=spec.retention_days, created_by=actor)
+    program = Program(
+        id=spec.id,
+        title_it=spec.title_it,
+        title_en=spec.title_en,
+        purpose=spec.purpose,
+        controller=spec.controller,
+        controller_contact=spec.controller_contact,
+        retention_days=spec.retention_days,
+        created_by=actor,
+    )
     session.add(program)
     session.flush()
     add_text_version(session, program=program, spec=spec.text)
@@ -142,8 +162,9 @@ def current_text(session: Session, program: Program) -> ConsentText:
 
 def get_text(session: Session, program: Program, version: int) -> ConsentText:
     """Version ``version`` of the program's text, or :class:`NotFound`."""
-    text = session.scalars(select(ConsentText).where(ConsentText.program_id == program.id,
-                                                     ConsentText.version == version)).first()
+    text = session.scalars(
+        select(ConsentText).where(ConsentText.program_id == program.id, ConsentText.version == version)
+    ).first()
     if text is None:
         raise NotFound(f"program {program.id!r} has no text version {version}")
     return text
@@ -151,33 +172,49 @@ def get_text(session: Session, program: Program, version: int) -> ConsentText:
 
 def list_texts(session: Session, program: Program) -> list[ConsentText]:
     """Every version of the program's text, oldest first."""
-    return list(session.scalars(select(ConsentText).where(ConsentText.program_id == program.id)
-                                .order_by(ConsentText.version)))
+    return list(
+        session.scalars(
+            select(ConsentText).where(ConsentText.program_id == program.id).order_by(ConsentText.version)
+        )
+    )
 
 
 def text_public(text: ConsentText) -> dict[str, Any]:
     """A text version as shown to donors and administrators."""
-    return {"version": text.version, "sha256": text.sha256, "text_it": text.text_it,
-            "text_en": text.text_en, "datasets": list(text.datasets),
-            "data_categories": list(text.data_categories), "duration_days": text.duration_days,
-            "published_at": text.created_at}
+    return {
+        "version": text.version,
+        "sha256": text.sha256,
+        "text_it": text.text_it,
+        "text_en": text.text_en,
+        "datasets": list(text.datasets),
+        "data_categories": list(text.data_categories),
+        "duration_days": text.duration_days,
+        "published_at": text.created_at,
+    }
 
 
 def program_public(session: Session, program: Program) -> dict[str, Any]:
     """A program with its purpose, controller, retention and current text."""
     label_it, label_en = PURPOSES.get(program.purpose, (program.purpose, program.purpose))
     return {
-        "id": program.id, "title_it": program.title_it, "title_en": program.title_en,
-        "purpose": program.purpose, "purpose_iri": purpose_iri(program.purpose),
-        "purpose_label_it": label_it, "purpose_label_en": label_en,
-        "controller": program.controller, "controller_contact": program.controller_contact,
-        "retention_days": program.retention_days, "created_at": program.created_at,
+        "id": program.id,
+        "title_it": program.title_it,
+        "title_en": program.title_en,
+        "purpose": program.purpose,
+        "purpose_iri": purpose_iri(program.purpose),
+        "purpose_label_it": label_it,
+        "purpose_label_en": label_en,
+        "controller": program.controller,
+        "controller_contact": program.controller_contact,
+        "retention_days": program.retention_days,
+        "created_at": program.created_at,
         "current_text": text_public(current_text(session, program)),
     }
 
 
-def consent_form(session: Session, program: Program, *, version: int | None = None,
-                 at: datetime | None = None) -> dict[str, Any]:
+def consent_form(
+    session: Session, program: Program, *, version: int | None = None, at: datetime | None = None
+) -> dict[str, Any]:
     """The modular consent form of a program (DGA art. 25): one module per thing agreed to.
 
     JSON and the printable page both render this.
@@ -189,20 +226,26 @@ def consent_form(session: Session, program: Program, *, version: int | None = No
         "program": {"id": program.id, "title_it": program.title_it, "title_en": program.title_en},
         "modules": {
             "controller": {"name": program.controller, "contact": program.controller_contact},
-            "purpose": {"id": program.purpose, "iri": purpose_iri(program.purpose),
-                        "label_it": label_it, "label_en": label_en},
+            "purpose": {
+                "id": program.purpose,
+                "iri": purpose_iri(program.purpose),
+                "label_it": label_it,
+                "label_en": label_en,
+            },
             "datasets": list(text.datasets),
             "data_categories": list(text.data_categories),
-            "duration": {"days": text.duration_days,
-                         "label_it": f"{text.duration_days} giorni" if text.duration_days
-                         else "fino alla revoca",
-                         "label_en": f"{text.duration_days} days" if text.duration_days
-                         else "until withdrawn"},
+            "duration": {
+                "days": text.duration_days,
+                "label_it": f"{text.duration_days} giorni" if text.duration_days else "fino alla revoca",
+                "label_en": f"{text.duration_days} days" if text.duration_days else "until withdrawn",
+            },
             "retention": {"days": program.retention_days},
             "rights": RIGHTS,
         },
-        "text": {"version": text.version, "sha256": text.sha256, "it": text.text_it,
-                 "en": text.text_en},
-        "how_to_consent": {"method": "POST", "path": "/api/v1/consents",
-                           "body": {"program_id": program.id, "text_version": text.version}},
+        "text": {"version": text.version, "sha256": text.sha256, "it": text.text_it, "en": text.text_en},
+        "how_to_consent": {
+            "method": "POST",
+            "path": "/api/v1/consents",
+            "body": {"program_id": program.id, "text_version": text.version},
+        },
     }

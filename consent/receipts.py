@@ -23,8 +23,21 @@ from datacommons.errors import CheckFailed
 SCHEMA_VERSION = "datacommons-consent-receipt/1"
 SCHEMA_BASIS = "ISO/IEC TS 27560:2023; Kantara Consent Receipt 1.1"
 #: Claims a receipt must carry to be one of ours.
-REQUIRED = ("record_id", "schema_version", "sub", "program", "purpose", "notice", "event",
-            "event_time", "controller", "consent_id", "iss", "iat", "jti")
+REQUIRED = (
+    "record_id",
+    "schema_version",
+    "sub",
+    "program",
+    "purpose",
+    "notice",
+    "event",
+    "event_time",
+    "controller",
+    "consent_id",
+    "iss",
+    "iat",
+    "jti",
+)
 
 
 @dataclass(frozen=True)
@@ -54,8 +67,9 @@ def iso(value: Any) -> str | None:
     return value.isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
-def claims_of(*, event: ConsentEvent, consent: Consent, program: Program, text: ConsentText,
-              issuer: str) -> dict[str, Any]:
+def claims_of(
+    *, event: ConsentEvent, consent: Consent, program: Program, text: ConsentText, issuer: str
+) -> dict[str, Any]:
     """The receipt claims of one consent event."""
     return {
         "iss": issuer,
@@ -98,8 +112,7 @@ def render(session: Session, *, event: ConsentEvent, signer: Signer) -> str:
     assert program is not None
     record = session.get(SigningKey, event.kid)
     assert record is not None
-    claims = claims_of(event=event, consent=consent, program=program, text=text,
-                       issuer=signer.issuer)
+    claims = claims_of(event=event, consent=consent, program=program, text=text, issuer=signer.issuer)
     return keys.sign(claims, record=record, secret=signer.secret)
 
 
@@ -112,4 +125,3 @@ def verify(token: str, key_set: dict[str, Any]) -> dict[str, Any]:
     if claims["schema_version"] != SCHEMA_VERSION:
         raise CheckFailed(f"unknown receipt schema {claims['schema_version']!r}")
     return claims
-

@@ -47,7 +47,9 @@ def rotate_secret(session: Session, *, old_secret: bytes, new_secret: bytes) -> 
             private = open_sealed(old_signing, key.private_ct, aad=key.kid.encode())
             key.private_ct = seal(new_signing, private, aad=key.kid.encode())
     except InvalidTag as exc:
-        raise CheckFailed("the current secret does not open the stored keys: nothing was changed "
-                          "(is DATACOMMONS_SECRET_KEY the secret these keys were made with?)") from exc
+        raise CheckFailed(
+            "the current secret does not open the stored keys: nothing was changed "
+            "(is DATACOMMONS_SECRET_KEY the secret these keys were made with?)"
+        ) from exc
     session.flush()
     return Rekeyed(donor_keys=len(donor_keys), signing_keys=len(signing_keys))

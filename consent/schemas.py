@@ -90,7 +90,8 @@ class PrivacyLoss(BaseModel):
     epsilon_remaining: float
     releases: int = Field(description="How many releases and extracts included the donor")
     recent: list[ReleaseIncluding] = Field(
-        description="Those releases, newest first (the newest 100 here; the export lists them all)")
+        description="Those releases, newest first (the newest 100 here; the export lists them all)"
+    )
 
 
 class WithdrawalReceipt(BaseModel):
@@ -130,13 +131,15 @@ class DonorProfile(BaseModel):
 class ConsentCreate(BaseModel):
     """Giving consent: the program and the version of its text the donor read."""
 
-    model_config = ConfigDict(json_schema_extra={"examples": [
-        {"program_id": "inserimento-lavorativo-ricerca", "text_version": 1}]})
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"program_id": "inserimento-lavorativo-ricerca", "text_version": 1}]}
+    )
 
     program_id: str = Field(min_length=1, max_length=64)
     text_version: int = Field(ge=1, le=MAX_INT)
-    duration_days: int | None = Field(None, ge=1, le=3650,
-                                      description="A shorter duration than the program's, if wanted")
+    duration_days: int | None = Field(
+        None, ge=1, le=3650, description="A shorter duration than the program's, if wanted"
+    )
 
 
 class ConsentRenew(BaseModel):
@@ -209,8 +212,9 @@ class DonorExport(DonorProfile):
     model_config = ConfigDict(extra="forbid")
 
     consents: list[ConsentPublic]  # type: ignore[assignment]
-    uses: list[ReleaseIncluding] = Field(description="Every release and extract that included the "
-                                         "donor's records, newest first")
+    uses: list[ReleaseIncluding] = Field(
+        description="Every release and extract that included the donor's records, newest first"
+    )
     tokens: list[TokenHint]
     exported_at: str
     format: str = Field(description="datacommons-donor-export/1")

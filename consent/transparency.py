@@ -45,31 +45,65 @@ class VerifyResult:
 
     def as_dict(self) -> dict[str, Any]:
         """The result as JSON."""
-        return {"ok": self.ok, "count": self.count, "first_bad_id": self.first_bad_id,
-                "reason": self.reason}
+        return {"ok": self.ok, "count": self.count, "first_bad_id": self.first_bad_id, "reason": self.reason}
 
 
-def entry_hash(*, id: int, at: datetime, kind: str, actor: str, organisation: str | None,
-               purpose: str, datasets: list[str], fee_eur: float | None, details: dict[str, Any],
-               prev_hash: str) -> str:
+def entry_hash(
+    *,
+    id: int,
+    at: datetime,
+    kind: str,
+    actor: str,
+    organisation: str | None,
+    purpose: str,
+    datasets: list[str],
+    fee_eur: float | None,
+    details: dict[str, Any],
+    prev_hash: str,
+) -> str:
     """SHA-256 of an entry's fields and the previous entry's hash, canonically serialised."""
-    fields = {"id": id, "at": iso(at), "kind": kind, "actor": actor, "organisation": organisation,
-              "purpose": purpose, "datasets": datasets, "fee_eur": fee_eur, "details": details,
-              "prev_hash": prev_hash}
+    fields = {
+        "id": id,
+        "at": iso(at),
+        "kind": kind,
+        "actor": actor,
+        "organisation": organisation,
+        "purpose": purpose,
+        "datasets": datasets,
+        "fee_eur": fee_eur,
+        "details": details,
+        "prev_hash": prev_hash,
+    }
     canonical = json.dumps(fields, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 def _hash_of(entry: TransparencyEntry) -> str:
-    return entry_hash(id=entry.id, at=entry.at, kind=entry.kind, actor=entry.actor,
-                      organisation=entry.organisation, purpose=entry.purpose,
-                      datasets=list(entry.datasets), fee_eur=entry.fee_eur,
-                      details=dict(entry.details), prev_hash=entry.prev_hash)
+    return entry_hash(
+        id=entry.id,
+        at=entry.at,
+        kind=entry.kind,
+        actor=entry.actor,
+        organisation=entry.organisation,
+        purpose=entry.purpose,
+        datasets=list(entry.datasets),
+        fee_eur=entry.fee_eur,
+        details=dict(entry.details),
+        prev_hash=entry.prev_hash,
+    )
 
 
-def record_use(session: Session, *, kind: UseKind, actor: str, purpose: str, datasets: list[str],
-               organisation: str | None = None, fee_eur: float | None = None,
-               details: dict[str, Any] | None = None) -> TransparencyEntry:
+def record_use(
+    session: Session,
+    *,
+    kind: UseKind,
+    actor: str,
+    purpose: str,
+    datasets: list[str],
+    organisation: str | None = None,
+    fee_eur: float | None = None,
+    details: dict[str, Any] | None = None,
+) -> TransparencyEntry:
     """Append one use of data to the log, in the caller's transaction (the caller commits).
 
     On SQLite the caller's transaction should be opened with ``immediate=True`` if it read anything
@@ -85,60 +119,85 @@ def record_use(session: Session, *, kind: UseKind, actor: str, purpose: str, dat
         raise InvalidInput("a use names its actor and its purpose")
     # Round-trip details through JSON now, so the hash covers exactly what the database returns.
     details = json.loads(json.dumps(details or {}, ensure_ascii=False, default=str))
-    session.execute(update(TransparencyHead).where(TransparencyHead.id == HEAD_ID)
-                    .values(seq=TransparencyHead.seq + 1))
-    seq, prev = session.execute(select(TransparencyHead.seq, TransparencyHead.entry_hash)
-                                .where(TransparencyHead.id == HEAD_ID)).one()
+    session.execute(
+        update(TransparencyHead).where(TransparencyHead.id == HEAD_ID).values(seq=TransparencyHead.seq + 1)
+    )
+    seq, prev = session.execute(
+        select(TransparencyHead.seq, TransparencyHead.entry_hash).where(TransparencyHead.id == HEAD_ID)
+    ).one()
     at = utcnow()
-    values: dict[str, Any] = {"id": int(seq), "at": at, "kind": kind, "actor": actor,
-                              "organisation": organisation, "purpose": purpose,
-                              "datasets": sorted(set(datasets)),
-                              "fee_eur": float(fee_eur) if fee_eur is not None else None,
-                              "details": details, "prev_hash": prev}
+    values: dict[str, Any] = {
+        "id": int(seq),
+        "at": at,
+        "kind": kind,
+        "actor": actor,
+        "organisation": organisation,
+        "purpose": purpose,
+        "datasets": sorted(set(datasets)),
+        "fee_eur": float(fee_eur) if fee_eur is not None else None,
+        "details": details,
+        "prev_hash": prev,
+    }
     entry = TransparencyEntry(**values, entry_hash=entry_hash(**values))
     session.add(entry)
     session.flush()
-    session.execute(update(TransparencyHead).where(TransparencyHead.id == HEAD_ID)
-                    .values(entry_hash=entry.entry_hash))
+    session.execute(
+        update(TransparencyHead).where(TransparencyHead.id == HEAD_ID).values(entry_hash=entry.entry_hash)
+    )
     return entry
 
 
 def verify_chain(session: Session) -> VerifyResult:
     """Check every entry, in order: numbering, link to the previous hash, own hash, and the head."""
     expected, prev, count = 1, GENESIS, 0
-    query = select(TransparencyEntry).order_by(TransparencyEntry.id).execution_options(
-        yield_per=1000)
+    query = select(TransparencyEntry).order_by(TransparencyEntry.id).execution_options(yield_per=1000)
     for entry in session.scalars(query):
         if entry.id != expected:
-            return VerifyResult(False, count, expected,
-                                f"entry {expected} is missing (the log goes on at {entry.id})")
+            return VerifyResult(
+                False, count, expected, f"entry {expected} is missing (the log goes on at {entry.id})"
+            )
         if entry.prev_hash != prev:
-            return VerifyResult(False, count, entry.id,
-                                f"entry {entry.id} does not follow entry {entry.id - 1} "
-                                "(removed, replaced or moved)")
+            return VerifyResult(
+                False,
+                count,
+                entry.id,
+                f"entry {entry.id} does not follow entry {entry.id - 1} (removed, replaced or moved)",
+            )
         if _hash_of(entry) != entry.entry_hash:
-            return VerifyResult(False, count, entry.id,
-                                f"entry {entry.id} was altered (its hash does not match its fields)")
+            return VerifyResult(
+                False, count, entry.id, f"entry {entry.id} was altered (its hash does not match its fields)"
+            )
         prev, expected, count = entry.entry_hash, expected + 1, count + 1
-    head = session.execute(select(TransparencyHead.seq, TransparencyHead.entry_hash)
-                           .where(TransparencyHead.id == HEAD_ID)).one()
+    head = session.execute(
+        select(TransparencyHead.seq, TransparencyHead.entry_hash).where(TransparencyHead.id == HEAD_ID)
+    ).one()
     if head.seq != count or head.entry_hash != prev:
-        return VerifyResult(False, count, count + 1,
-                            f"entry {count + 1} is missing: the log should end at entry {head.seq}")
+        return VerifyResult(
+            False, count, count + 1, f"entry {count + 1} is missing: the log should end at entry {head.seq}"
+        )
     return VerifyResult(True, count)
 
 
 def entry_public(entry: TransparencyEntry) -> dict[str, Any]:
     """An entry as published."""
-    return {"id": entry.id, "at": entry.at, "kind": entry.kind, "actor": entry.actor,
-            "organisation": entry.organisation, "purpose": entry.purpose,
-            "datasets": list(entry.datasets), "fee_eur": entry.fee_eur,
-            "details": dict(entry.details), "prev_hash": entry.prev_hash,
-            "entry_hash": entry.entry_hash}
+    return {
+        "id": entry.id,
+        "at": entry.at,
+        "kind": entry.kind,
+        "actor": entry.actor,
+        "organisation": entry.organisation,
+        "purpose": entry.purpose,
+        "datasets": list(entry.datasets),
+        "fee_eur": entry.fee_eur,
+        "details": dict(entry.details),
+        "prev_hash": entry.prev_hash,
+        "entry_hash": entry.entry_hash,
+    }
 
 
-def list_entries(session: Session, *, since: datetime | None = None,
-                 until: datetime | None = None) -> list[TransparencyEntry]:
+def list_entries(
+    session: Session, *, since: datetime | None = None, until: datetime | None = None
+) -> list[TransparencyEntry]:
     """Entries in order, optionally those with ``since <= at < until``."""
     query = select(TransparencyEntry).order_by(TransparencyEntry.id)
     if since is not None:
@@ -157,8 +216,16 @@ def uses_touching(session: Session, datasets: set[str]) -> list[TransparencyEntr
 
 def log_publication(session: Session, version: DatasetVersion, actor: str) -> None:
     """Publication hook: a version that becomes current is a use of data, and is logged."""
-    record_use(session, kind="publication", actor=actor, purpose="publication in the catalog",
-               datasets=[version.dataset_id],
-               details={"version": version.number, "content_hash": version.content_hash,
-                        # A private dataset's row count is a statistic outside any budget.
-                        **({"rows": version.rows} if access_of(version) == "open" else {})})
+    record_use(
+        session,
+        kind="publication",
+        actor=actor,
+        purpose="publication in the catalog",
+        datasets=[version.dataset_id],
+        details={
+            "version": version.number,
+            "content_hash": version.content_hash,
+            # A private dataset's row count is a statistic outside any budget.
+            **({"rows": version.rows} if access_of(version) == "open" else {}),
+        },
+    )

@@ -44,8 +44,9 @@ log = logging.getLogger("datacommons")
 API = "/api/v1"
 
 
-def error_response(status: int, message: str, errors: list[Any] | None = None,
-                   headers: dict[str, str] | None = None) -> JSONResponse:
+def error_response(
+    status: int, message: str, errors: list[Any] | None = None, headers: dict[str, str] | None = None
+) -> JSONResponse:
     """The one error body of the API."""
     body = {"ok": False, "error": message, "status": status, "errors": errors or []}
     return JSONResponse(jsonable_encoder(body), status_code=status, headers=headers)
@@ -61,8 +62,9 @@ def is_page_request(request: Request) -> bool:
     return not (path.startswith(NOT_PAGES) or path in ("/api", "/docs", "/static"))
 
 
-def page_error(request: Request, status: int, message: str,
-               headers: dict[str, str] | None = None) -> HTMLResponse:
+def page_error(
+    request: Request, status: int, message: str, headers: dict[str, str] | None = None
+) -> HTMLResponse:
     """The web front's error page, signed-in header and language included, with ``status``."""
     principal = None
     if status < 500:  # on a 5xx the database may be what failed: do not touch it again
@@ -78,8 +80,13 @@ def install_error_handlers(app: FastAPI) -> None:
     """Render every error, expected or not, as the API's JSON error body; or, for a web page, as a
     small HTML page in the reader's language with the same status."""
 
-    def answer(request: Request, status: int, message: str, errors: list[Any] | None = None,
-               headers: Mapping[str, str] | None = None) -> Response:
+    def answer(
+        request: Request,
+        status: int,
+        message: str,
+        errors: list[Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> Response:
         extra = dict(headers) if headers is not None else None
         if is_page_request(request):
             return page_error(request, status, message, extra)
@@ -88,8 +95,7 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(DataCommonsError)
     async def _domain(request: Request, exc: DataCommonsError) -> Response:
         if exc.status >= 500:  # a dependency is down: the operator should hear of it
-            log.warning("%s %s answered %d: %s", request.method, request.url.path, exc.status,
-                        exc.message)
+            log.warning("%s %s answered %d: %s", request.method, request.url.path, exc.status, exc.message)
         return answer(request, exc.status, exc.message, exc.errors, exc.headers)
 
     @app.exception_handler(RequestValidationError)
@@ -106,8 +112,11 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _unstorable(request: Request, _exc: DataError) -> Response:
         # The database refused a value of the request (PostgreSQL: a NUL character in text, a
         # number out of its type's range): the input is wrong, not the commons.
-        return answer(request, 422, "invalid input: a value the database cannot store "
-                                    "(a NUL character, or a number out of range)")
+        return answer(
+            request,
+            422,
+            "invalid input: a value the database cannot store (a NUL character, or a number out of range)",
+        )
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:
@@ -120,8 +129,12 @@ def install_error_handlers(app: FastAPI) -> None:
         unavailable = unavailable_error(exc)
         if unavailable is None:
             return await _unexpected(request, exc)
-        log.warning("database unavailable on %s %s: %s", request.method, request.url.path,
-                    type(getattr(exc, "orig", None) or exc).__name__)
+        log.warning(
+            "database unavailable on %s %s: %s",
+            request.method,
+            request.url.path,
+            type(getattr(exc, "orig", None) or exc).__name__,
+        )
         return answer(request, unavailable.status, unavailable.message, headers=unavailable.headers)
 
     @app.exception_handler(Exception)
@@ -140,8 +153,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the application for ``settings`` (by default, the process settings)."""
     registry.on_publication(log_publication)
     settings = settings or get_settings()
-    engine = make_engine(settings.database_url_resolved, pool_size=settings.db_pool_size,
-                         max_overflow=settings.db_max_overflow)
+    engine = make_engine(
+        settings.database_url_resolved, pool_size=settings.db_pool_size, max_overflow=settings.db_max_overflow
+    )
     store = ParquetStore(settings.store_dir)
 
     @asynccontextmanager

@@ -199,11 +199,15 @@ def bearer_token(request: Request) -> str | None:
 
 #: How a caller presents a token, as the OpenAPI description declares it (``/docs`` offers both).
 #: They only document: :func:`bearer_token` reads and checks the request itself.
-BEARER_SCHEME = HTTPBearer(auto_error=False, scheme_name="token",
-                           description="An API token: `Authorization: Bearer dc_…`")
-COOKIE_SCHEME = APIKeyCookie(name=TOKEN_COOKIE, auto_error=False, scheme_name="session",
-                             description="The web front's session cookie; unsafe requests "
-                                         "also need the X-CSRF-Token header")
+BEARER_SCHEME = HTTPBearer(
+    auto_error=False, scheme_name="token", description="An API token: `Authorization: Bearer dc_…`"
+)
+COOKIE_SCHEME = APIKeyCookie(
+    name=TOKEN_COOKIE,
+    auto_error=False,
+    scheme_name="session",
+    description="The web front's session cookie; unsafe requests also need the X-CSRF-Token header",
+)
 
 
 def get_principal(

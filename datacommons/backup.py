@@ -99,16 +99,14 @@ Advance = Callable[[int], None]
 class Progress(Protocol):
     """Reports the progress of named tasks (``connectors.progress`` has a terminal one)."""
 
-    def task(self, description: str, *, total: int | None = None
-             ) -> AbstractContextManager[Advance]:
+    def task(self, description: str, *, total: int | None = None) -> AbstractContextManager[Advance]:
         """A context manager yielding ``advance(n)`` for one task."""
 
 
 class _Silent:
     """No progress shown."""
 
-    def task(self, description: str, *, total: int | None = None
-             ) -> AbstractContextManager[Advance]:
+    def task(self, description: str, *, total: int | None = None) -> AbstractContextManager[Advance]:
         return nullcontext(lambda _n: None)
 
 
@@ -125,22 +123,30 @@ class Summary:
     @classmethod
     def of(cls, manifest: dict[str, Any]) -> Summary:
         """The summary of a (verified) manifest."""
-        return cls(tables={t["name"]: t["rows"] for t in manifest["tables"]},
-                   objects=len(manifest["store"]),
-                   object_bytes=sum(manifest["files"][f]["bytes"] for f in manifest["store"].values()),
-                   secret_included=manifest["secret"]["included"],
-                   revisions=list(manifest["database"]["revisions"]))
+        return cls(
+            tables={t["name"]: t["rows"] for t in manifest["tables"]},
+            objects=len(manifest["store"]),
+            object_bytes=sum(manifest["files"][f]["bytes"] for f in manifest["store"].values()),
+            secret_included=manifest["secret"]["included"],
+            revisions=list(manifest["database"]["revisions"]),
+        )
 
     def describe(self) -> str:
         """One line: tables, rows, dataset files and whether the secret is inside."""
         rows = sum(self.tables.values())
-        secret = "instance secret included" if self.secret_included else \
-            "instance secret NOT included (it comes from DATACOMMONS_SECRET_KEY)"
-        return (f"{len(self.tables)} tables, {rows} rows, {self.objects} dataset files "
-                f"({self.object_bytes / 1e6:.1f} MB), {secret}")
+        secret = (
+            "instance secret included"
+            if self.secret_included
+            else "instance secret NOT included (it comes from DATACOMMONS_SECRET_KEY)"
+        )
+        return (
+            f"{len(self.tables)} tables, {rows} rows, {self.objects} dataset files "
+            f"({self.object_bytes / 1e6:.1f} MB), {secret}"
+        )
 
 
 # --- the secret -------------------------------------------------------------------------------------
+
 
 def secret_fingerprint(secret: bytes) -> str:
     """A one-way fingerprint of the instance secret: tells whether two secrets are the same."""
@@ -161,6 +167,7 @@ def _secret_in_force(settings: Settings) -> tuple[bytes | None, Path | None]:
 
 
 # --- values -----------------------------------------------------------------------------------------
+
 
 def _tag(type_: TypeEngine[Any]) -> str:
     """The portable type of a column, from its reflected type."""
@@ -228,6 +235,7 @@ def _decode(tag: str, value: Any) -> Any:
 
 # --- files ------------------------------------------------------------------------------------------
 
+
 class _HashingWriter:
     """Writes a file, hashing and counting its bytes; fsynced on close."""
 
@@ -278,6 +286,7 @@ def _safe_relative(name: str) -> str:
 
 # --- backup -----------------------------------------------------------------------------------------
 
+
 @contextmanager
 def _snapshot(engine: Engine) -> Iterator[Connection]:
     """One read-only transaction that sees the committed state of one instant."""
@@ -285,8 +294,9 @@ def _snapshot(engine: Engine) -> Iterator[Connection]:
         if engine.dialect.name == "postgresql":
             # DEFERRABLE waits for a snapshot no concurrent serializable writer can invalidate,
             # then reads without taking locks or risking a serialization failure.
-            conn.execution_options(isolation_level="SERIALIZABLE", postgresql_readonly=True,
-                                   postgresql_deferrable=True)
+            conn.execution_options(
+                isolation_level="SERIALIZABLE", postgresql_readonly=True, postgresql_deferrable=True
+            )
         # SQLite (WAL): the read transaction's snapshot is fixed by its first read; writers
         # append to the WAL meanwhile and are never blocked.
         with conn.begin():
@@ -295,15 +305,14 @@ def _snapshot(engine: Engine) -> Iterator[Connection]:
 
 def _table_order(metadata: MetaData) -> tuple[list[Table], list[ForeignKeyConstraint]]:
     """Tables parents first, and the foreign keys that close a cycle (filled in after the rows)."""
-    tables = sorted((t for t in metadata.tables.values() if t.name not in NOT_DATA),
-                    key=lambda t: t.name)
+    tables = sorted((t for t in metadata.tables.values() if t.name not in NOT_DATA), key=lambda t: t.name)
 
-    def sort(breaks: set[ForeignKeyConstraint]
-             ) -> tuple[list[Table], list[ForeignKeyConstraint]]:
+    def sort(breaks: set[ForeignKeyConstraint]) -> tuple[list[Table], list[ForeignKeyConstraint]]:
         ordered: list[Table] = []
         cyclic: list[ForeignKeyConstraint] = []
         for table, constraints in sort_tables_and_constraints(
-                tables, filter_fn=lambda c: True if c in breaks else None):
+            tables, filter_fn=lambda c: True if c in breaks else None
+        ):
             if table is not None:
                 ordered.append(table)
             else:
@@ -315,33 +324,51 @@ def _table_order(metadata: MetaData) -> tuple[list[Table], list[ForeignKeyConstr
         # SQLAlchemy breaks a cycle anywhere; it must break at a nullable key (datasets'
         # current version), which is inserted empty and filled in once both rows exist.
         involved = {c.table.name for c in cyclic} | {c.referred_table.name for c in cyclic}
-        breaks = {fk for t in tables if t.name in involved for fk in t.foreign_key_constraints
-                  if fk.referred_table.name in involved and all(c.nullable for c in fk.columns)}
+        breaks = {
+            fk
+            for t in tables
+            if t.name in involved
+            for fk in t.foreign_key_constraints
+            if fk.referred_table.name in involved and all(c.nullable for c in fk.columns)
+        }
         ordered, cyclic = sort(breaks)
     return ordered, cyclic
 
 
-def _dump_table(conn: Connection, table: Table, writer: _HashingWriter,
-                advance: Advance) -> dict[str, Any]:
+def _dump_table(conn: Connection, table: Table, writer: _HashingWriter, advance: Advance) -> dict[str, Any]:
     """Write a table's rows as JSON Lines; its entry in the manifest (without the file hash)."""
     columns = [{"name": c.name, "type": _tag(c.type)} for c in table.columns]
     # JSON columns are read as their text: it keeps SQL NULL apart from a JSON null.
-    selected = [cast(c, Text).label(c.name) if info["type"] == "json" else c
-                for c, info in zip(table.columns, columns, strict=True)]
+    selected = [
+        cast(c, Text).label(c.name) if info["type"] == "json" else c
+        for c, info in zip(table.columns, columns, strict=True)
+    ]
     order = list(table.primary_key.columns) or list(table.columns)
-    result = conn.execute(select(*selected).order_by(*order),
-                          execution_options={"stream_results": True, "yield_per": 2000})
+    result = conn.execute(
+        select(*selected).order_by(*order), execution_options={"stream_results": True, "yield_per": 2000}
+    )
     tags = [info["type"] for info in columns]
     rows = 0
     for partition in result.partitions():
-        lines = [json.dumps([_encode(tag, value) for tag, value in zip(tags, row, strict=True)],
-                            ensure_ascii=False, separators=(",", ":")) + "\n"
-                 for row in partition]
+        lines = [
+            json.dumps(
+                [_encode(tag, value) for tag, value in zip(tags, row, strict=True)],
+                ensure_ascii=False,
+                separators=(",", ":"),
+            )
+            + "\n"
+            for row in partition
+        ]
         writer.write("".join(lines).encode("utf-8"))
         rows += len(lines)
         advance(len(lines))
-    return {"name": table.name, "file": f"db/{table.name}.jsonl", "columns": columns,
-            "primary_key": [c.name for c in table.primary_key.columns], "rows": rows}
+    return {
+        "name": table.name,
+        "file": f"db/{table.name}.jsonl",
+        "columns": columns,
+        "primary_key": [c.name for c in table.primary_key.columns],
+        "rows": rows,
+    }
 
 
 def _write_manifest(work: Path, manifest: dict[str, Any]) -> None:
@@ -375,8 +402,7 @@ def _archive(work: Path, dest: Path, files: list[str]) -> None:
         tmp.unlink(missing_ok=True)
 
 
-def make_backup(*, settings: Settings, dest: Path, progress: Progress | None = None
-                ) -> dict[str, Any]:
+def make_backup(*, settings: Settings, dest: Path, progress: Progress | None = None) -> dict[str, Any]:
     """Back up the instance of ``settings`` to ``dest`` (a new directory, or a ``.tar`` file).
 
     Safe while the server runs (see the module docstring). Returns the manifest. Raises
@@ -386,8 +412,7 @@ def make_backup(*, settings: Settings, dest: Path, progress: Progress | None = N
     progress = progress or _Silent()
     dest = Path(dest)
     if dest.exists() or dest.is_symlink():
-        raise InvalidInput(f"{dest} already exists: a backup never overwrites anything, "
-                           "choose a new name")
+        raise InvalidInput(f"{dest} already exists: a backup never overwrites anything, choose a new name")
     if not dest.parent.is_dir():
         raise InvalidInput(f"cannot write {dest}: the directory {dest.parent} does not exist")
     archive = dest.suffix == ".tar"
@@ -403,13 +428,17 @@ def make_backup(*, settings: Settings, dest: Path, progress: Progress | None = N
                 taken_at = utcnow()
                 revisions = current_heads(conn)
                 if not revisions:
-                    raise InvalidInput("the database has never been migrated: nothing to back up "
-                                       "(run datacommons init first)")
+                    raise InvalidInput(
+                        "the database has never been migrated: nothing to back up "
+                        "(run datacommons init first)"
+                    )
                 unknown = sorted(set(revisions) - known_revisions())
                 if unknown:
-                    raise InvalidInput(f"the database is at revision {', '.join(unknown)}, which "
-                                       f"datacommons {__version__} does not know: back it up with "
-                                       "the version that runs it")
+                    raise InvalidInput(
+                        f"the database is at revision {', '.join(unknown)}, which "
+                        f"datacommons {__version__} does not know: back it up with "
+                        "the version that runs it"
+                    )
                 metadata = MetaData()
                 metadata.reflect(conn)
                 ordered, _cyclic = _table_order(metadata)
@@ -423,8 +452,11 @@ def make_backup(*, settings: Settings, dest: Path, progress: Progress | None = N
                         finally:
                             files[f"db/{table.name}.jsonl"] = writer.close()
                         tables.append(entry)
-                hashes = sorted(set(conn.scalars(select(DatasetVersion.content_hash).distinct()))) \
-                    if DatasetVersion.__tablename__ in metadata.tables else []
+                hashes = (
+                    sorted(set(conn.scalars(select(DatasetVersion.content_hash).distinct())))
+                    if DatasetVersion.__tablename__ in metadata.tables
+                    else []
+                )
                 dialect = engine.dialect.name
         finally:
             engine.dispose()
@@ -435,14 +467,18 @@ def make_backup(*, settings: Settings, dest: Path, progress: Progress | None = N
             for content_hash in hashes:
                 source = store.path_for(content_hash)
                 if not source.is_file():
-                    raise CheckFailed(f"dataset file {content_hash} is missing from the store "
-                                      f"({source}): no backup was written")
+                    raise CheckFailed(
+                        f"dataset file {content_hash} is missing from the store "
+                        f"({source}): no backup was written"
+                    )
                 name = f"store/objects/{content_hash[:2]}/{content_hash}.parquet"
                 with source.open("rb") as fh:
                     files[name] = _copy_hashed(fh, work / name)
                 if files[name]["sha256"] != content_hash:
-                    raise CheckFailed(f"dataset file {content_hash} in the store is corrupt (its "
-                                      f"bytes hash to {files[name]['sha256']}): no backup was written")
+                    raise CheckFailed(
+                        f"dataset file {content_hash} in the store is corrupt (its "
+                        f"bytes hash to {files[name]['sha256']}): no backup was written"
+                    )
                 objects[content_hash] = name
                 advance(1)
         secret, secret_path = _secret_in_force(settings)
@@ -458,8 +494,10 @@ def make_backup(*, settings: Settings, dest: Path, progress: Progress | None = N
             "database": {"dialect": dialect, "revisions": revisions},
             "tables": tables,
             "store": objects,
-            "secret": {"included": secret_path is not None,
-                       "fingerprint": secret_fingerprint(secret) if secret is not None else None},
+            "secret": {
+                "included": secret_path is not None,
+                "fingerprint": secret_fingerprint(secret) if secret is not None else None,
+            },
             "files": files,
         }
         _write_manifest(work, manifest)
@@ -476,6 +514,7 @@ def make_backup(*, settings: Settings, dest: Path, progress: Progress | None = N
 
 # --- reading a backup -------------------------------------------------------------------------------
 
+
 class _Source:
     """The files of a backup, in a directory or in a .tar (read in place, never extracted)."""
 
@@ -487,8 +526,9 @@ class _Source:
             try:
                 self.tar = tarfile.open(path, "r:")  # noqa: SIM115 - closed by close()
             except (tarfile.TarError, OSError) as exc:
-                raise InvalidInput(f"{path} is not a backup: neither a directory nor a readable "
-                                   ".tar file") from exc
+                raise InvalidInput(
+                    f"{path} is not a backup: neither a directory nor a readable .tar file"
+                ) from exc
             try:
                 self.members = {m.name: m for m in self.tar.getmembers()}
             except (tarfile.TarError, OSError) as exc:
@@ -533,8 +573,9 @@ def _opened(path: Path) -> Iterator[_Source]:
 
 def _read_manifest(source: _Source) -> dict[str, Any]:
     if source.size(MANIFEST) is None:
-        raise InvalidInput(f"{source.path} has no {MANIFEST}: it is not a backup, or a backup "
-                           "that did not finish")
+        raise InvalidInput(
+            f"{source.path} has no {MANIFEST}: it is not a backup, or a backup that did not finish"
+        )
     try:
         with source.open(MANIFEST) as fh:
             manifest = json.loads(fh.read().decode("utf-8"))
@@ -543,8 +584,10 @@ def _read_manifest(source: _Source) -> dict[str, Any]:
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
         raise InvalidInput(f"{source.path} is not a datacommons backup")
     if not isinstance(manifest.get("format_version"), int) or manifest["format_version"] > FORMAT_VERSION:
-        raise InvalidInput(f"the backup's format {manifest.get('format_version')!r} is newer than "
-                           f"this datacommons ({__version__}) reads: restore it with a newer version")
+        raise InvalidInput(
+            f"the backup's format {manifest.get('format_version')!r} is newer than "
+            f"this datacommons ({__version__}) reads: restore it with a newer version"
+        )
     try:
         for key in ("database", "tables", "store", "secret", "files"):
             manifest[key]  # noqa: B018 - presence check
@@ -573,8 +616,9 @@ def _verify(source: _Source, progress: Progress) -> dict[str, Any]:
             if size is None:
                 raise CheckFailed(f"the backup is incomplete: {name} is missing")
             if size != entry["bytes"]:
-                raise CheckFailed(f"the backup is damaged: {name} has {size} bytes, "
-                                  f"the manifest says {entry['bytes']}")
+                raise CheckFailed(
+                    f"the backup is damaged: {name} has {size} bytes, the manifest says {entry['bytes']}"
+                )
             digest, lines = hashlib.sha256(), 0
             try:
                 with source.open(name) as fh:
@@ -587,8 +631,9 @@ def _verify(source: _Source, progress: Progress) -> dict[str, Any]:
             if digest.hexdigest() != entry["sha256"]:
                 raise CheckFailed(f"the backup is damaged: {name} does not match its SHA-256")
             if name in rows_of and lines != rows_of[name]:
-                raise CheckFailed(f"the backup is damaged: {name} has {lines} rows, "
-                                  f"the manifest says {rows_of[name]}")
+                raise CheckFailed(
+                    f"the backup is damaged: {name} has {lines} rows, the manifest says {rows_of[name]}"
+                )
     return manifest
 
 
@@ -599,6 +644,7 @@ def verify_backup(path: Path, *, progress: Progress | None = None) -> dict[str, 
 
 
 # --- restore ----------------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class _SecretPlan:
@@ -620,16 +666,22 @@ def _plan_secret(settings: Settings, manifest: dict[str, Any], *, force: bool) -
     if current is not None and secret_fingerprint(current) == wanted:
         return _SecretPlan(False, target)
     if current is not None and path is None:
-        hint = (" (unset it to use the secret.key in the backup)" if included else "")
-        raise InvalidInput("DATACOMMONS_SECRET_KEY is not the secret of the backed-up instance: "
-                           f"donor data and signing keys would not decrypt{hint}")
+        hint = " (unset it to use the secret.key in the backup)" if included else ""
+        raise InvalidInput(
+            "DATACOMMONS_SECRET_KEY is not the secret of the backed-up instance: "
+            f"donor data and signing keys would not decrypt{hint}"
+        )
     if not included:
-        raise InvalidInput("the backup does not hold the instance secret (it came from "
-                           "DATACOMMONS_SECRET_KEY): set DATACOMMONS_SECRET_KEY to that secret "
-                           "and restore again")
+        raise InvalidInput(
+            "the backup does not hold the instance secret (it came from "
+            "DATACOMMONS_SECRET_KEY): set DATACOMMONS_SECRET_KEY to that secret "
+            "and restore again"
+        )
     if current is not None and not force:
-        raise InvalidInput(f"{target} holds another instance secret: pass --force to replace it "
-                           "(the old one is kept next to it)")
+        raise InvalidInput(
+            f"{target} holds another instance secret: pass --force to replace it "
+            "(the old one is kept next to it)"
+        )
     return _SecretPlan(True, target, replaces=current is not None)
 
 
@@ -654,8 +706,9 @@ def _apply_secret(plan: _SecretPlan, source: _Source) -> Callable[[], None]:
     return undo
 
 
-def _restore_store(source: _Source, manifest: dict[str, Any], store: ParquetStore,
-                   progress: Progress) -> None:
+def _restore_store(
+    source: _Source, manifest: dict[str, Any], store: ParquetStore, progress: Progress
+) -> None:
     """Copy every dataset file into the store (temp, fsync, rename), checking each hash again."""
     store.ensure()
     with progress.task("restoring dataset files", total=len(manifest["store"])) as advance:
@@ -683,8 +736,9 @@ def _fresh_schema() -> tuple[set[str], dict[str, set[tuple[Any, ...]]]]:
             conn.commit()
             metadata = MetaData()
             metadata.reflect(conn)
-            seeds = {name: _rows_of(conn, table) for name, table in metadata.tables.items()
-                     if name not in NOT_DATA}
+            seeds = {
+                name: _rows_of(conn, table) for name, table in metadata.tables.items() if name not in NOT_DATA
+            }
         return set(metadata.tables), seeds
     finally:
         engine.dispose()
@@ -692,14 +746,13 @@ def _fresh_schema() -> tuple[set[str], dict[str, set[tuple[Any, ...]]]]:
 
 def _rows_of(conn: Connection, table: Table, limit: int | None = None) -> set[tuple[Any, ...]]:
     tags = [_tag(c.type) for c in table.columns]
-    query = select(*[cast(c, Text) if tag == "json" else c
-                     for c, tag in zip(table.columns, tags, strict=True)]).limit(limit)
-    return {tuple(_encode(tag, v) for tag, v in zip(tags, row, strict=True))
-            for row in conn.execute(query)}
+    query = select(
+        *[cast(c, Text) if tag == "json" else c for c, tag in zip(table.columns, tags, strict=True)]
+    ).limit(limit)
+    return {tuple(_encode(tag, v) for tag, v in zip(tags, row, strict=True)) for row in conn.execute(query)}
 
 
-def _data_held(engine: Engine, managed: set[str], seeds: dict[str, set[tuple[Any, ...]]]
-               ) -> str | None:
+def _data_held(engine: Engine, managed: set[str], seeds: dict[str, set[tuple[Any, ...]]]) -> str | None:
     """Which table of the target holds data (rows other than what the migrations seed), if any."""
     with engine.connect() as conn:
         present = set(inspect(conn).get_table_names())
@@ -715,20 +768,33 @@ def _data_held(engine: Engine, managed: set[str], seeds: dict[str, set[tuple[Any
 
 def _insert_table(target: Table) -> Table:
     """``target``'s columns for INSERT, with JSON columns that write None as SQL NULL."""
-    return Table(target.name, MetaData(), *[
-        Column(c.name, JSON(none_as_null=True) if isinstance(c.type, JSON) else c.type)
-        for c in target.columns])
+    return Table(
+        target.name,
+        MetaData(),
+        *[
+            Column(c.name, JSON(none_as_null=True) if isinstance(c.type, JSON) else c.type)
+            for c in target.columns
+        ],
+    )
 
 
-def _load_rows(conn: Connection, source: _Source, entry: dict[str, Any], target: Table,
-               deferred: set[str], advance: Advance) -> list[dict[str, Any]]:
+def _load_rows(
+    conn: Connection,
+    source: _Source,
+    entry: dict[str, Any],
+    target: Table,
+    deferred: set[str],
+    advance: Advance,
+) -> list[dict[str, Any]]:
     """Insert a table's rows; return the values of ``deferred`` columns to set afterwards."""
     names = [c["name"] for c in entry["columns"]]
     tags = [c["type"] for c in entry["columns"]]
     missing = set(names) ^ {c.name for c in target.columns}
     if missing:
-        raise CheckFailed(f"table {target.name} of the backup does not match the schema at its "
-                          f"revision (columns {', '.join(sorted(missing))})")
+        raise CheckFailed(
+            f"table {target.name} of the backup does not match the schema at its "
+            f"revision (columns {', '.join(sorted(missing))})"
+        )
     insert = _insert_table(target).insert()
     pk = entry["primary_key"]
     later: list[dict[str, Any]] = []
@@ -736,8 +802,7 @@ def _load_rows(conn: Connection, source: _Source, entry: dict[str, Any], target:
     with source.open(entry["file"]) as fh:
         for line in fh:
             values = json.loads(line)
-            row = {name: _decode(tag, value)
-                   for name, tag, value in zip(names, tags, values, strict=True)}
+            row = {name: _decode(tag, value) for name, tag, value in zip(names, tags, values, strict=True)}
             if deferred:
                 kept = {c: row[c] for c in deferred if row[c] is not None}
                 if kept:
@@ -755,8 +820,7 @@ def _load_rows(conn: Connection, source: _Source, entry: dict[str, Any], target:
     return later
 
 
-def _fill_deferred(conn: Connection, table: Table, pk: list[str],
-                   later: list[dict[str, Any]]) -> None:
+def _fill_deferred(conn: Connection, table: Table, pk: list[str], later: list[dict[str, Any]]) -> None:
     """Set the foreign keys that close a cycle, once the rows they point to are all in."""
     by_columns: dict[tuple[str, ...], list[dict[str, Any]]] = {}
     for item in later:
@@ -764,9 +828,11 @@ def _fill_deferred(conn: Connection, table: Table, pk: list[str],
         row.update({f"v_{c}": v for c, v in item["values"].items()})
         by_columns.setdefault(tuple(sorted(item["values"])), []).append(row)
     for columns, rows in by_columns.items():
-        statement = (table.update()
-                     .where(*[table.c[k] == bindparam(f"k_{k}") for k in pk])
-                     .values({c: bindparam(f"v_{c}") for c in columns}))
+        statement = (
+            table.update()
+            .where(*[table.c[k] == bindparam(f"k_{k}") for k in pk])
+            .values({c: bindparam(f"v_{c}") for c in columns})
+        )
         conn.execute(statement, rows)
 
 
@@ -777,16 +843,22 @@ def _reset_sequences(conn: Connection, tables: list[Table]) -> None:
         for column in table.primary_key.columns:
             if not isinstance(column.type, Integer):
                 continue
-            sequence = conn.scalar(text("SELECT pg_get_serial_sequence(:t, :c)"),
-                                   {"t": quote(table.name), "c": column.name})
+            sequence = conn.scalar(
+                text("SELECT pg_get_serial_sequence(:t, :c)"), {"t": quote(table.name), "c": column.name}
+            )
             if sequence:
-                conn.execute(text(
-                    f"SELECT setval(:s, COALESCE((SELECT MAX({quote(column.name)}) "
-                    f"FROM {quote(table.name)}), 0) + 1, false)"), {"s": sequence})
+                conn.execute(
+                    text(
+                        f"SELECT setval(:s, COALESCE((SELECT MAX({quote(column.name)}) "
+                        f"FROM {quote(table.name)}), 0) + 1, false)"
+                    ),
+                    {"s": sequence},
+                )
 
 
-def _load_database(conn: Connection, source: _Source, manifest: dict[str, Any],
-                   managed: set[str], progress: Progress) -> None:
+def _load_database(
+    conn: Connection, source: _Source, manifest: dict[str, Any], managed: set[str], progress: Progress
+) -> None:
     """Replace the schema and load every row, in the caller's transaction on ``conn``."""
     dialect = conn.dialect.name
     quote = conn.dialect.identifier_preparer.quote
@@ -796,8 +868,9 @@ def _load_database(conn: Connection, source: _Source, manifest: dict[str, Any],
     entries = {t["name"]: t for t in manifest["tables"]}
     present = set(inspect(conn).get_table_names())
     for name in sorted(present & (managed | set(entries) | NOT_DATA)):
-        conn.exec_driver_sql(f"DROP TABLE IF EXISTS {quote(name)}"
-                             + (" CASCADE" if dialect == "postgresql" else ""))
+        conn.exec_driver_sql(
+            f"DROP TABLE IF EXISTS {quote(name)}" + (" CASCADE" if dialect == "postgresql" else "")
+        )
     for revision in manifest["database"]["revisions"]:
         upgrade(conn, revision)
     metadata = MetaData()
@@ -816,8 +889,9 @@ def _load_database(conn: Connection, source: _Source, manifest: dict[str, Any],
     with progress.task("restoring the database (rows)", total=total) as advance:
         for table in ordered:
             if table.name in entries:
-                updates[table.name] = _load_rows(conn, source, entries[table.name], table,
-                                                 deferred.get(table.name, set()), advance)
+                updates[table.name] = _load_rows(
+                    conn, source, entries[table.name], table, deferred.get(table.name, set()), advance
+                )
     for name, later in updates.items():
         _fill_deferred(conn, metadata.tables[name], entries[name]["primary_key"], later)
     if dialect == "postgresql":
@@ -825,8 +899,7 @@ def _load_database(conn: Connection, source: _Source, manifest: dict[str, Any],
     for name, entry in entries.items():
         count = conn.scalar(select(func.count()).select_from(metadata.tables[name]))
         if count != entry["rows"]:
-            raise CheckFailed(f"table {name} holds {count} rows after loading, the backup "
-                              f"{entry['rows']}")
+            raise CheckFailed(f"table {name} holds {count} rows after loading, the backup {entry['rows']}")
     if dialect == "sqlite":
         broken = conn.exec_driver_sql("PRAGMA foreign_key_check").first()
         if broken is not None:
@@ -844,8 +917,9 @@ def _sqlite_pragma(conn: Connection, pragma: str) -> None:
     driver.execute(pragma)
 
 
-def restore_backup(*, settings: Settings, src: Path, force: bool = False,
-                   progress: Progress | None = None) -> dict[str, Any]:
+def restore_backup(
+    *, settings: Settings, src: Path, force: bool = False, progress: Progress | None = None
+) -> dict[str, Any]:
     """Restore the backup at ``src`` into the database and data directory of ``settings``.
 
     Checks the whole backup first and refuses (:class:`InvalidInput`, nothing touched) when the
@@ -860,9 +934,11 @@ def restore_backup(*, settings: Settings, src: Path, force: bool = False,
         manifest = _verify(source, progress)
         unknown = sorted(set(manifest["database"]["revisions"]) - known_revisions())
         if unknown:
-            raise InvalidInput(f"the backup is at database revision {', '.join(unknown)}, which "
-                               f"datacommons {__version__} does not know: restore it with "
-                               f"datacommons {manifest['datacommons_version']} or newer")
+            raise InvalidInput(
+                f"the backup is at database revision {', '.join(unknown)}, which "
+                f"datacommons {__version__} does not know: restore it with "
+                f"datacommons {manifest['datacommons_version']} or newer"
+            )
         plan = _plan_secret(settings, manifest, force=force)
         managed, seeds = _fresh_schema()
         url = settings.database_url_resolved
@@ -872,9 +948,11 @@ def restore_backup(*, settings: Settings, src: Path, force: bool = False,
             if not (sqlite_file and not Path(sqlite_file).exists()):
                 held = _data_held(engine, managed, seeds)
                 if held and not force:
-                    raise InvalidInput(f"the target database already holds data ({held}): "
-                                       "restore into an empty database, or pass --force to "
-                                       "replace it")
+                    raise InvalidInput(
+                        f"the target database already holds data ({held}): "
+                        "restore into an empty database, or pass --force to "
+                        "replace it"
+                    )
             if sqlite_file:
                 Path(sqlite_file).parent.mkdir(parents=True, exist_ok=True)
             settings.data_dir.mkdir(parents=True, exist_ok=True)

@@ -84,8 +84,7 @@ WORKER_HEALTHCHECK_SECONDS = 60
 @cli.command()
 @click.option("--host", help="Address to listen on (default: DATACOMMONS_HOST).")
 @click.option("--port", type=click.IntRange(1, 65535), help="Port (default: DATACOMMONS_PORT).")
-@click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True,
-              help="Worker processes.")
+@click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True, help="Worker processes.")
 @click.pass_context
 def serve(ctx: click.Context, host: str | None, port: int | None, workers: int) -> None:
     """Serve the API and the web front (migrating the database first)."""
@@ -99,16 +98,24 @@ def serve(ctx: click.Context, host: str | None, port: int | None, workers: int) 
     finally:
         engine.dispose()
     logging.getLogger("datacommons").info(
-        "serving on http://%s:%s/", host or settings.host, port or settings.port)
+        "serving on http://%s:%s/", host or settings.host, port or settings.port
+    )
     # Trust X-Forwarded-For only from the configured proxies: it sets the address rate limits key on.
     # Each worker is a fresh interpreter that imports the whole commons before it answers the
     # supervisor's health pings; on a small machine starting several at once takes longer than
     # uvicorn's default 5 s, and it would kill and restart them over and over.
-    uvicorn.run("datacommons.app:create_app", factory=True, host=host or settings.host,
-                port=port or settings.port, workers=workers, log_config=log_config(settings.log_level),
-                access_log=False, proxy_headers=bool(settings.forwarded_allow_ips),
-                forwarded_allow_ips=settings.forwarded_allow_ips,
-                timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS)
+    uvicorn.run(
+        "datacommons.app:create_app",
+        factory=True,
+        host=host or settings.host,
+        port=port or settings.port,
+        workers=workers,
+        log_config=log_config(settings.log_level),
+        access_log=False,
+        proxy_headers=bool(settings.forwarded_allow_ips),
+        forwarded_allow_ips=settings.forwarded_allow_ips,
+        timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS,
+    )
 
 
 @cli.command()
@@ -127,8 +134,7 @@ def demo(ctx: click.Context) -> None:
     for role, token in result.tokens.items():
         click.echo(f"  {role:<11} {token}")
     click.echo(f"\nOpen {base}/docs for the API, {base}/api/v1/health to check it is up.")
-    click.echo(f'Try: curl -H "Authorization: Bearer {result.tokens["analyst"]}" '
-               f"{base}/api/v1/datasets")
+    click.echo(f'Try: curl -H "Authorization: Bearer {result.tokens["analyst"]}" {base}/api/v1/datasets')
 
 
 @cli.command()
@@ -147,8 +153,12 @@ def validate(ctx: click.Context, dataset: str, number: int | None) -> None:
     settings = settings_of(ctx)
     with database(settings, immediate=True) as session:
         version = registry.get_version(session, dataset, number)
-        report = validate_version(session, store=ParquetStore(settings.store_dir), version=version,
-                                  actor=f"cli:{os.environ.get('USER', 'operator')}")
+        report = validate_version(
+            session,
+            store=ParquetStore(settings.store_dir),
+            version=version,
+            actor=f"cli:{os.environ.get('USER', 'operator')}",
+        )
         lines = summary_lines(report)
         error = None if report.success else failure_error(report)
         report_id = report.id
@@ -161,18 +171,26 @@ def validate(ctx: click.Context, dataset: str, number: int | None) -> None:
 
 @cli.command()
 @click.argument("dataset")
-@click.option("--version", "number", type=click.IntRange(1), required=True,
-              help="The version to publish (or to make current again).")
+@click.option(
+    "--version",
+    "number",
+    type=click.IntRange(1),
+    required=True,
+    help="The version to publish (or to make current again).",
+)
 @click.pass_context
 def publish(ctx: click.Context, dataset: str, number: int) -> None:
     """Publish a validated version, or make an older published version current again."""
     from datacommons.quality.gate import publish_version
 
     with database(settings_of(ctx), immediate=True) as session:
-        version = publish_version(session, dataset_id=dataset, number=number,
-                                  actor=f"cli:{os.environ.get('USER', 'operator')}")
+        version = publish_version(
+            session, dataset_id=dataset, number=number, actor=f"cli:{os.environ.get('USER', 'operator')}"
+        )
         number = version.number
     click.echo(f"{dataset} version {number} is published and current")
+
+
 def parse_params(pairs: tuple[str, ...]) -> dict[str, str]:
     """``k=v`` pairs as a dict; ``k=@path`` reads the value from a file (e.g. a JSON declaration)."""
     params: dict[str, str] = {}
@@ -191,10 +209,19 @@ def parse_params(pairs: tuple[str, ...]) -> dict[str, str]:
 
 @cli.command()
 @click.argument("connector")
-@click.option("--file", "file", type=click.Path(path_type=Path, dir_okay=False),
-              help="A local copy of the source, or the donated file.")
-@click.option("--param", "params", multiple=True, metavar="KEY=VALUE",
-              help="A connector parameter (repeatable); KEY=@FILE reads the value from FILE.")
+@click.option(
+    "--file",
+    "file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="A local copy of the source, or the donated file.",
+)
+@click.option(
+    "--param",
+    "params",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="A connector parameter (repeatable); KEY=@FILE reads the value from FILE.",
+)
 @click.pass_context
 def ingest(ctx: click.Context, connector: str, file: Path | None, params: tuple[str, ...]) -> None:
     """Pull data with CONNECTOR and stage it as new dataset versions.
@@ -212,26 +239,34 @@ def ingest(ctx: click.Context, connector: str, file: Path | None, params: tuple[
     progress = terminal_progress()
     # Read and check everything first, without the write lock (a download may take minutes)...
     with database(settings) as session:
-        items = extract(session, store=store, connector_name=connector, file=file, params=values,
-                        progress=progress)
+        items = extract(
+            session, store=store, connector_name=connector, file=file, params=values, progress=progress
+        )
     # ...then stage it all in one short write transaction.
     with database(settings, immediate=True) as session:
-        result = stage(session, store=store, connector_name=connector, items=items,
-                       actor="cli:ingest", progress=progress)
+        result = stage(
+            session, store=store, connector_name=connector, items=items, actor="cli:ingest", progress=progress
+        )
     for item in result.staged:
         if item.created:
             gate = item.gate_note or item.status
             click.echo(f"staged {item.dataset_id} version {item.version} ({item.rows} rows): {gate}")
         else:
-            click.echo(f"unchanged {item.dataset_id}: version {item.version} ({item.status}) "
-                       "already holds this content")
+            click.echo(
+                f"unchanged {item.dataset_id}: version {item.version} ({item.status}) "
+                "already holds this content"
+            )
     for skipped in result.unchanged:
         click.echo(f"unchanged {skipped.dataset_id}: {skipped.reason}")
     rejected = [i for i in result.staged if i.created and i.status == "rejected"]
     if rejected:
-        raise CheckFailed("; ".join(
-            f"{i.dataset_id} version {i.version} was rejected by the quality gate: "
-            + ", ".join(i.failures) for i in rejected))
+        raise CheckFailed(
+            "; ".join(
+                f"{i.dataset_id} version {i.version} was rejected by the quality gate: "
+                + ", ".join(i.failures)
+                for i in rejected
+            )
+        )
 
 
 @cli.group()
@@ -240,23 +275,29 @@ def token() -> None:
 
 
 @token.command("create")
-@click.option("--role", required=True, type=click.Choice(auth.ISSUED_ROLES),
-              help="The token's role (a donor's token comes only from the donor's own registration "
-                   "or claim code).")
+@click.option(
+    "--role",
+    required=True,
+    type=click.Choice(auth.ISSUED_ROLES),
+    help="The token's role (a donor's token comes only from the donor's own registration or claim code).",
+)
 @click.option("--name", required=True, help="Who or what the token is for.")
 @click.option("--organisation", help="The organisation it belongs to (default: the token's name).")
-@click.option("--ttl-days", type=click.IntRange(1, 3650),
-              help="Days until it expires (default: DATACOMMONS_TOKEN_TTL_DAYS).")
+@click.option(
+    "--ttl-days",
+    type=click.IntRange(1, 3650),
+    help="Days until it expires (default: DATACOMMONS_TOKEN_TTL_DAYS).",
+)
 @click.pass_context
-def token_create(ctx: click.Context, role: str, name: str, organisation: str | None,
-                 ttl_days: int | None) -> None:
+def token_create(
+    ctx: click.Context, role: str, name: str, organisation: str | None, ttl_days: int | None
+) -> None:
     """Create a token and print it once (it is stored only as a hash)."""
     settings = settings_of(ctx)
     with database(settings) as session:
         org = auth.get_or_create_organisation(session, organisation or name)
         ttl = timedelta(days=ttl_days or settings.token_ttl_days)
-        _record, clear = auth.create_token(session, role=role, name=name, organisation=org,
-                                           ttl=ttl)
+        _record, clear = auth.create_token(session, role=role, name=name, organisation=org, ttl=ttl)
     click.echo(clear)
 
 
@@ -285,8 +326,10 @@ def datasets_list(ctx: click.Context, as_json: bool) -> None:
     click.echo(f"{'ID':<28} {'ACCESS':<8} {'VERSION':>7} {'ROWS':>10}  TITLE")
     for item in items:
         cur = item.current_version
-        click.echo(f"{item.id:<28} {item.access:<8} {cur.number if cur else '-':>7} "
-                   f"{rows[item.id]:>10}  {item.title_en}")
+        click.echo(
+            f"{item.id:<28} {item.access:<8} {cur.number if cur else '-':>7} "
+            f"{rows[item.id]:>10}  {item.title_en}"
+        )
 
 
 @cli.group()
@@ -319,9 +362,13 @@ def _read_receipt(value: str) -> str:
 
 @consent.command("verify")
 @click.argument("receipt")
-@click.option("--jwks", "jwks_file", type=click.Path(exists=True, dir_okay=False),
-              help="Verify with the keys of this JWKS file (e.g. a saved /.well-known/jwks.json) "
-                   "instead of the keys in the database.")
+@click.option(
+    "--jwks",
+    "jwks_file",
+    type=click.Path(exists=True, dir_okay=False),
+    help="Verify with the keys of this JWKS file (e.g. a saved /.well-known/jwks.json) "
+    "instead of the keys in the database.",
+)
 @click.pass_context
 def consent_verify(ctx: click.Context, receipt: str, jwks_file: str | None) -> None:
     """Verify a consent receipt offline and print its claims.
@@ -359,8 +406,12 @@ def consent_rotate_key(ctx: click.Context) -> None:
 
 
 @consent.command("rotate-secret")
-@click.option("--new-secret-file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              required=True, help="File holding the new secret (at least 32 characters).")
+@click.option(
+    "--new-secret-file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    required=True,
+    help="File holding the new secret (at least 32 characters).",
+)
 @click.pass_context
 def consent_rotate_secret(ctx: click.Context, new_secret_file: Path) -> None:
     """Re-wrap every donor key and signing key under a new instance secret (stop the servers first).
@@ -376,8 +427,7 @@ def consent_rotate_secret(ctx: click.Context, new_secret_file: Path) -> None:
     except UnicodeDecodeError as exc:
         raise click.UsageError(f"{new_secret_file} is not a text file (UTF-8)") from exc
     with database(settings, immediate=True) as session:
-        done = rotate_secret(session, old_secret=settings.secret_key_bytes(),
-                             new_secret=new_secret.encode())
+        done = rotate_secret(session, old_secret=settings.secret_key_bytes(), new_secret=new_secret.encode())
     click.echo(f"re-wrapped {done.donor_keys} donor key(s) and {done.signing_keys} signing key(s)")
     if settings.secret_key is None:
         write_secret_file(settings.secret_key_path, new_secret, replace=True)
@@ -419,8 +469,14 @@ def audit_verify(ctx: click.Context) -> None:
 
 @audit.command("report")
 @click.option("--year", type=click.IntRange(2000, 2100), required=True, help="The year reported.")
-@click.option("--format", "fmt", type=click.Choice(["json", "html"]), default="json",
-              show_default=True, help="Output format.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["json", "html"]),
+    default="json",
+    show_default=True,
+    help="Output format.",
+)
 @click.pass_context
 def audit_report(ctx: click.Context, year: int, fmt: str) -> None:
     """Print the yearly data-altruism activity report (DGA art. 20(2))."""
@@ -456,11 +512,18 @@ def backup(ctx: click.Context, dest: Path) -> None:
 
 @cli.command()
 @click.argument("src", type=click.Path(path_type=Path))
-@click.option("--force", is_flag=True,
-              help="Replace a target database that already holds data (and a different "
-                   "secret.key, kept aside as secret.key.replaced-TIME).")
-@click.option("--check", "check_only", is_flag=True,
-              help="Only check the backup (every file's size and SHA-256); restore nothing.")
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Replace a target database that already holds data (and a different "
+    "secret.key, kept aside as secret.key.replaced-TIME).",
+)
+@click.option(
+    "--check",
+    "check_only",
+    is_flag=True,
+    help="Only check the backup (every file's size and SHA-256); restore nothing.",
+)
 @click.pass_context
 def restore(ctx: click.Context, src: Path, force: bool, check_only: bool) -> None:
     """Restore the backup SRC (a directory or .tar) into the configured database and data dir.
@@ -477,8 +540,7 @@ def restore(ctx: click.Context, src: Path, force: bool, check_only: bool) -> Non
         manifest = verify_backup(src, progress=terminal_progress())
         click.echo(f"backup {src} is intact: {Summary.of(manifest).describe()}")
         return
-    manifest = restore_backup(settings=settings, src=src, force=force,
-                              progress=terminal_progress())
+    manifest = restore_backup(settings=settings, src=src, force=force, progress=terminal_progress())
     summary = Summary.of(manifest)
     click.echo(f"restored {src} (made {manifest['created_at']}): {summary.describe()}")
 
@@ -502,8 +564,7 @@ def main(argv: list[str] | None = None) -> None:
     except ValidationError as exc:  # settings from the environment
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"]) or "settings"
-        click.echo(f"datacommons: error: invalid setting {where}: {one_line(first['msg'])}",
-                   err=True)
+        click.echo(f"datacommons: error: invalid setting {where}: {one_line(first['msg'])}", err=True)
         code = 2
     except DataCommonsError as exc:
         click.echo(f"datacommons: error: {one_line(exc.message)}", err=True)
@@ -511,8 +572,11 @@ def main(argv: list[str] | None = None) -> None:
     except Exception as exc:  # an unexpected failure: one line, the traceback only when debugging
         if os.environ.get("DATACOMMONS_LOG_LEVEL", "").upper() == "DEBUG":
             raise
-        click.echo(f"datacommons: internal error: {type(exc).__name__}: {one_line(str(exc))} "
-                   "(set DATACOMMONS_LOG_LEVEL=DEBUG for the traceback)", err=True)
+        click.echo(
+            f"datacommons: internal error: {type(exc).__name__}: {one_line(str(exc))} "
+            "(set DATACOMMONS_LOG_LEVEL=DEBUG for the traceback)",
+            err=True,
+        )
         code = 1
     sys.exit(code if isinstance(code, int) else 0)
 

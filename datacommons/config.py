@@ -49,7 +49,9 @@ class Settings(BaseSettings):
         20, ge=1, le=1000, description="Database connections each server process keeps open."
     )
     db_max_overflow: int = Field(
-        200, ge=0, le=5000,
+        200,
+        ge=0,
+        le=5000,
         description="Extra connections a server process may open under load. On PostgreSQL keep "
         "workers x (pool size + overflow) under the server's max_connections (or use a pooler).",
     )
@@ -65,21 +67,26 @@ class Settings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         "INFO", description="Minimum level of log records written to standard error."
     )
-    token_ttl_days: int = Field(
-        365, ge=1, description="Lifetime of a newly created API token, in days."
-    )
+    token_ttl_days: int = Field(365, ge=1, description="Lifetime of a newly created API token, in days.")
     max_body_bytes: int = Field(
-        1 << 20, ge=1024, description="Largest request body accepted, in bytes (413 beyond it).",
+        1 << 20,
+        ge=1024,
+        description="Largest request body accepted, in bytes (413 beyond it).",
     )
     max_upload_bytes: int = Field(
-        256 << 20, ge=1024,
+        256 << 20,
+        ge=1024,
         description="Largest file upload accepted by `POST /api/v1/admin/ingest/{connector}`, in bytes.",
     )
     body_idle_timeout: float = Field(
-        30.0, gt=0, description="Seconds a request body may stall before the request is refused (408).",
+        30.0,
+        gt=0,
+        description="Seconds a request body may stall before the request is refused (408).",
     )
     body_total_timeout: float = Field(
-        600.0, gt=0, description="Seconds a whole request body (an upload) may take to arrive (408).",
+        600.0,
+        gt=0,
+        description="Seconds a whole request body (an upload) may take to arrive (408).",
     )
     rate_limit_query: str = Field(
         "120/minute",
@@ -91,7 +98,9 @@ class Settings(BaseSettings):
         description="Rate limit per client address on sign-in, donor registration and claim codes.",
     )
     privacy_epsilon_per_person: float = Field(
-        10.0, gt=0, le=100,
+        10.0,
+        gt=0,
+        le=100,
         description="Each donor's lifetime privacy-loss cap (epsilon), across every dataset, version "
         "and release of the commons. A donor whose loss would pass it is left out of further "
         "releases (lowering it leaves out everyone already past the new cap).",

@@ -120,8 +120,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         kwargs.setdefault("pool_size", POOL_SIZE)
         kwargs.setdefault("max_overflow", MAX_OVERFLOW)
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
-                               **kwargs)
+        engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}, **kwargs)
         event.listen(engine, "connect", _sqlite_on_connect)
         event.listen(engine, "begin", _sqlite_on_begin)
         return engine
@@ -171,8 +170,9 @@ def unavailable_error(exc: BaseException) -> Unavailable | None:
     bad statement) is a bug and stays a 500.
     """
     if isinstance(exc, PoolTimeout):
-        return Unavailable("the database has no free connection (too much load); try again",
-                           headers=RETRY_AFTER)
+        return Unavailable(
+            "the database has no free connection (too much load); try again", headers=RETRY_AFTER
+        )
     if not isinstance(exc, DBAPIError):
         return None
     if exc.connection_invalidated:
@@ -182,11 +182,11 @@ def unavailable_error(exc: BaseException) -> Unavailable | None:
     if isinstance(exc.orig, sqlite3.Error):
         text = str(exc.orig).lower()
         if "locked" in text or "busy" in text:
-            return Unavailable("the database is busy (another write holds its lock); try again",
-                               headers=RETRY_AFTER)
+            return Unavailable(
+                "the database is busy (another write holds its lock); try again", headers=RETRY_AFTER
+            )
         if any(part in text for part in SQLITE_TRANSIENT):
-            return Unavailable(f"the database cannot be used ({text}); try again later",
-                               headers=RETRY_AFTER)
+            return Unavailable(f"the database cannot be used ({text}); try again later", headers=RETRY_AFTER)
         return None
     return Unavailable("the database is unavailable; try again later", headers=RETRY_AFTER)
 

@@ -58,8 +58,7 @@ class DemoResult:
     tokens: dict[str, str] = field(default_factory=dict)
 
 
-def publish_staged(session: registry.Session, store: ParquetStore, result: IngestResult
-                   ) -> dict[str, int]:
+def publish_staged(session: registry.Session, store: ParquetStore, result: IngestResult) -> dict[str, int]:
     """Publish every version an ingest staged; the quality gate has already run on each (at ingest).
 
     A demo version that did not pass the gate stops the demo with the failing expectations named.
@@ -78,8 +77,9 @@ def publish_staged(session: registry.Session, store: ParquetStore, result: Inges
 
 def seed_comuni(session: Session, store: ParquetStore) -> registry.DatasetVersion:
     """Ingest ISTAT's list (shipped copy) and publish the Turin reference and the Italian list."""
-    result = ingest(session, store=store, connector_name="istat-comuni", file=reference_path(),
-                    params={}, actor=ACTOR)
+    result = ingest(
+        session, store=store, connector_name="istat-comuni", file=reference_path(), params={}, actor=ACTOR
+    )
     publish_staged(session, store, result)
     version = registry.get_dataset(session, TURIN_ID).current_version
     assert version is not None
@@ -106,12 +106,21 @@ def seed_datasets(factory: sessionmaker[Session], store: ParquetStore) -> dict[s
     def offline(request: httpx.Request) -> httpx.Response:
         raise InvalidInput(f"the demo is offline: no request to {request.url}")
 
-    with tempfile.TemporaryDirectory(prefix="demo-") as tmp, \
-            HttpClient(transport=httpx.MockTransport(offline), attempts=1) as http:
+    with (
+        tempfile.TemporaryDirectory(prefix="demo-") as tmp,
+        HttpClient(transport=httpx.MockTransport(offline), attempts=1) as http,
+    ):
         for connector, file, params in _demo_steps(Path(tmp)):
             with transaction(factory, immediate=True) as session:
-                result = ingest(session, store=store, connector_name=connector, file=file,
-                                params=params, actor=ACTOR, http=http)
+                result = ingest(
+                    session,
+                    store=store,
+                    connector_name=connector,
+                    file=file,
+                    params=params,
+                    actor=ACTOR,
+                    http=http,
+                )
                 published.update(publish_staged(session, store, result))
     return published
 
@@ -142,15 +151,23 @@ def run_demo(settings: Settings) -> DemoResult:
             for role, name, owner in DEMO_TOKENS:
                 org = None if role == "donor" else auth.get_or_create_organisation(session, owner)
                 _token, clear = auth.create_token(
-                    session, role=role, name=name, organisation=org,
+                    session,
+                    role=role,
+                    name=name,
+                    organisation=org,
                     donor_id=owner if role == "donor" else None,
                     value=auth.derived_token_value(secret, f"demo:{role}"),
                 )
                 result.tokens[role] = clear
         result.datasets.update(seed_datasets(factory, store))
         with transaction(factory, immediate=True) as session:
-            seed_consent(session, dataset_id=PRIVATE_ID, donor_ids=donated_ids(session, store),
-                         organisation=DONOR_ORGANISATION, settings=settings)
+            seed_consent(
+                session,
+                dataset_id=PRIVATE_ID,
+                donor_ids=donated_ids(session, store),
+                organisation=DONOR_ORGANISATION,
+                settings=settings,
+            )
         return result
     finally:
         engine.dispose()

@@ -19,7 +19,7 @@ from pythonjsonlogger.core import RESERVED_ATTRS
 
 #: Shapes of secrets that must never reach a log line, whatever code wrote it.
 SECRET_PATTERNS = (
-    re.compile(r"dc_[A-Za-z0-9_\-]{20,}"),               # API tokens (auth.TOKEN_PREFIX)
+    re.compile(r"dc_[A-Za-z0-9_\-]{20,}"),  # API tokens (auth.TOKEN_PREFIX)
     re.compile(r"(?i)bearer\s+[A-Za-z0-9._~+/=\-]{8,}"),  # Authorization headers
 )
 MASK = "[redacted]"
@@ -64,15 +64,18 @@ def log_config(level: str = "INFO") -> dict[str, Any]:
                 "()": "pythonjsonlogger.json.JsonFormatter",
                 "fmt": "%(levelname)s %(name)s %(message)s %(correlation_id)s",
                 "timestamp": "time",  # ISO 8601, UTC
-                "rename_fields": {"levelname": "level", "name": "logger",
-                                  "correlation_id": "request_id"},
+                "rename_fields": {"levelname": "level", "name": "logger", "correlation_id": "request_id"},
                 # uvicorn adds a copy of its messages with terminal colour codes: not for files.
                 "reserved_attrs": [*RESERVED_ATTRS, "color_message"],
             },
         },
         "handlers": {
-            "stderr": {"class": "logging.StreamHandler", "stream": "ext://sys.stderr",
-                       "formatter": "json", "filters": ["request_id", "redact"]},
+            "stderr": {
+                "class": "logging.StreamHandler",
+                "stream": "ext://sys.stderr",
+                "formatter": "json",
+                "filters": ["request_id", "redact"],
+            },
         },
         "loggers": {
             # Our own access log replaces uvicorn's, which prints client addresses and query strings.
@@ -80,8 +83,10 @@ def log_config(level: str = "INFO") -> dict[str, Any]:
             "uvicorn": {"level": level},
             "uvicorn.error": {"level": level},
             # Chatty at INFO (one line per migration step, per GE expectation class): heard at DEBUG.
-            **{name: {"level": "DEBUG" if level == "DEBUG" else "WARNING"}
-               for name in ("alembic", "great_expectations")},
+            **{
+                name: {"level": "DEBUG" if level == "DEBUG" else "WARNING"}
+                for name in ("alembic", "great_expectations")
+            },
         },
         "root": {"handlers": ["stderr"], "level": level},
     }

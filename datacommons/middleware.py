@@ -41,15 +41,19 @@ from datacommons.schemas import ERROR_TEXTS
 access_log = logging.getLogger("datacommons.access")
 
 #: Pages may load only what the commons serves itself: no CDN, no inline script, no framing.
-PAGE_CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-            "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'")
+PAGE_CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
+)
 #: Swagger UI (and its OAuth2 redirect page) start with an inline script; its assets are still
 #: served by the commons.
 DOCS_CSP = PAGE_CSP.replace("script-src 'self'", "script-src 'self' 'unsafe-inline'")
 #: Self-contained HTML documents under the API (reports, printable consent forms) carry their own
 #: ``<style>`` so that a saved copy still reads well; they run no script at all.
-DOCUMENT_CSP = ("default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; "
-                "form-action 'none'; frame-ancestors 'none'")
+DOCUMENT_CSP = (
+    "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; "
+    "form-action 'none'; frame-ancestors 'none'"
+)
 SECURITY_HEADERS = {
     b"x-content-type-options": b"nosniff",
     b"referrer-policy": b"no-referrer",
@@ -85,9 +89,10 @@ class SecurityHeaders:
         self.docs_path = docs_path
         base = [*SECURITY_HEADERS.items(), *([HSTS] if https else [])]
         # Built once: every answer gets one of these header sets.
-        self.sets = {name: [*base, (b"content-security-policy", csp.encode()), NO_STORE]
-                     for name, csp in (("page", PAGE_CSP), ("docs", DOCS_CSP),
-                                       ("document", DOCUMENT_CSP))}
+        self.sets = {
+            name: [*base, (b"content-security-policy", csp.encode()), NO_STORE]
+            for name, csp in (("page", PAGE_CSP), ("docs", DOCS_CSP), ("document", DOCUMENT_CSP))
+        }
         self.sets["asset"] = [*base, (b"content-security-policy", PAGE_CSP.encode())]
 
     def _kind(self, path: str) -> str:
@@ -138,9 +143,18 @@ class AccessLog:
         try:
             await self.app(scope, receive, send_watching)
         finally:
-            access_log.info("%s %s %s", scope["method"], scope["path"], status, extra={
-                "method": scope["method"], "path": scope["path"], "status": status,
-                "duration_ms": round((time.perf_counter() - started) * 1000, 1)})
+            access_log.info(
+                "%s %s %s",
+                scope["method"],
+                scope["path"],
+                status,
+                extra={
+                    "method": scope["method"],
+                    "path": scope["path"],
+                    "status": status,
+                    "duration_ms": round((time.perf_counter() - started) * 1000, 1),
+                },
+            )
 
 
 @dataclass(frozen=True)
@@ -197,9 +211,12 @@ class BodyLimits:
             try:
                 message = await asyncio.wait_for(receive(), timeout=max(wait, 0.001))
             except TimeoutError:
-                return await answer(RequestTimeout(
-                    f"request body did not arrive in time (idle limit {self.limit.idle_timeout:g} s, "
-                    f"total limit {self.limit.total_timeout:g} s)"))
+                return await answer(
+                    RequestTimeout(
+                        f"request body did not arrive in time (idle limit {self.limit.idle_timeout:g} s, "
+                        f"total limit {self.limit.total_timeout:g} s)"
+                    )
+                )
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > cap:
@@ -244,9 +261,12 @@ class RateLimits:
                     if not self.limiter.hit(item, name, key):
                         reset = self.limiter.get_window_stats(item, name, key).reset_time
                         retry = max(1, int(reset - time.time() + 0.999))
-                        await send_error(TooManyRequests(
-                            f"rate limit of {item} exceeded for {name} requests; retry in {retry} s",
-                            headers={"Retry-After": str(retry)}))(scope, receive, send)
+                        await send_error(
+                            TooManyRequests(
+                                f"rate limit of {item} exceeded for {name} requests; retry in {retry} s",
+                                headers={"Retry-After": str(retry)},
+                            )
+                        )(scope, receive, send)
                         return
                     break
         await self.app(scope, receive, send)
@@ -282,10 +302,13 @@ class SameOriginForms:
         return not (origin == self.public_origin or (host and urlsplit(origin).netloc == host))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if (scope["type"] == "http" and scope["method"] not in SAFE_METHODS
-                and not scope["path"].startswith("/api/") and self._cross_site(scope)):
-            exc = Forbidden("cross-site form refused: open the commons' own page and send it from "
-                            "there")
+        if (
+            scope["type"] == "http"
+            and scope["method"] not in SAFE_METHODS
+            and not scope["path"].startswith("/api/")
+            and self._cross_site(scope)
+        ):
+            exc = Forbidden("cross-site form refused: open the commons' own page and send it from there")
             await send_error(exc)(scope, receive, send)
             return
         await self.app(scope, receive, send)
@@ -323,7 +346,8 @@ def document_guards(openapi: dict[str, Any]) -> dict[str, Any]:
                 limited = responses.setdefault("429", {"description": ERROR_TEXTS[429]})
                 limited.setdefault("headers", {})["Retry-After"] = {
                     "description": "Seconds to wait before trying again",
-                    "schema": {"type": "integer"}}
+                    "schema": {"type": "integer"},
+                }
     return openapi
 
 
@@ -331,15 +355,23 @@ def install_middleware(app: FastAPI, settings: Settings) -> None:
     """Wrap ``app`` in the guards, outermost last (Starlette wraps in reverse order of adding)."""
     app.add_middleware(RateLimits, login=settings.rate_limit_login, query=settings.rate_limit_query)
     app.add_middleware(SameOriginForms, public_url=settings.public_url)
-    app.add_middleware(BodyLimits, limit=BodyLimit(
-        max_bytes=settings.max_body_bytes, max_upload_bytes=settings.max_upload_bytes,
-        idle_timeout=settings.body_idle_timeout, total_timeout=settings.body_total_timeout))
+    app.add_middleware(
+        BodyLimits,
+        limit=BodyLimit(
+            max_bytes=settings.max_body_bytes,
+            max_upload_bytes=settings.max_upload_bytes,
+            idle_timeout=settings.body_idle_timeout,
+            total_timeout=settings.body_total_timeout,
+        ),
+    )
     if settings.cors_origins:
-        app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins,
-                           allow_methods=["GET", "POST", "DELETE"],
-                           allow_headers=["Authorization", "Content-Type", "X-CSRF-Token"],
-                           expose_headers=["X-Request-ID", "ETag", "Retry-After"])
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST", "DELETE"],
+            allow_headers=["Authorization", "Content-Type", "X-CSRF-Token"],
+            expose_headers=["X-Request-ID", "ETag", "Retry-After"],
+        )
     app.add_middleware(SecurityHeaders, https=settings.public_url.startswith("https://"))
     app.add_middleware(AccessLog)
     app.add_middleware(CorrelationIdMiddleware, header_name="X-Request-ID")
-

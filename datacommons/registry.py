@@ -33,8 +33,9 @@ from datacommons.storage import ParquetStore, StoredFile
 
 Access = Literal["open", "private"]
 #: The EU data themes (Publications Office authority table): the export points to their IRIs.
-Theme = Literal["AGRI", "ECON", "EDUC", "ENER", "ENVI", "GOVE", "HEAL", "INTR", "JUST", "REGI", "SOCI",
-                "TECH", "TRAN"]
+Theme = Literal[
+    "AGRI", "ECON", "EDUC", "ENER", "ENVI", "GOVE", "HEAL", "INTR", "JUST", "REGI", "SOCI", "TECH", "TRAN"
+]
 Status = Literal["staged", "validated", "rejected", "published"]
 STATUSES: tuple[Status, ...] = ("staged", "validated", "rejected", "published")
 
@@ -128,9 +129,7 @@ class VersionTransition(Base):
     __tablename__ = "version_transitions"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    version_id: Mapped[int] = mapped_column(
-        ForeignKey("dataset_versions.id", ondelete="CASCADE"), index=True
-    )
+    version_id: Mapped[int] = mapped_column(ForeignKey("dataset_versions.id", ondelete="CASCADE"), index=True)
     from_status: Mapped[str | None] = mapped_column(String(16))
     to_status: Mapped[str] = mapped_column(String(16))
     actor: Mapped[str] = mapped_column(String(200))
@@ -143,9 +142,7 @@ class AccessPolicy(Base):
 
     __tablename__ = "access_policies"
 
-    dataset_id: Mapped[str] = mapped_column(
-        ForeignKey("datasets.id", ondelete="CASCADE"), primary_key=True
-    )
+    dataset_id: Mapped[str] = mapped_column(ForeignKey("datasets.id", ondelete="CASCADE"), primary_key=True)
     privacy_unit: Mapped[str] = mapped_column(String(100))
     max_rows_per_unit: Mapped[int] = mapped_column(Integer)
     public_dimensions: Mapped[dict[str, list[str]]] = mapped_column(JSON)
@@ -206,8 +203,9 @@ class DatasetMeta(BaseModel):
     geography: str = Field("ITC11", description="NUTS or ISTAT code of the area covered")
     licence: str = "https://creativecommons.org/licenses/by/4.0/"
     keywords: list[str] = Field(default_factory=list)
-    frequency: str = Field("IRREG", pattern=r"^[A-Z0-9_]{1,20}$",
-                           description="EU frequency code (ANNUAL, QUARTERLY, IRREG, ...)")
+    frequency: str = Field(
+        "IRREG", pattern=r"^[A-Z0-9_]{1,20}$", description="EU frequency code (ANNUAL, QUARTERLY, IRREG, ...)"
+    )
     schema_spec: SchemaSpec | None = None
 
 
@@ -267,8 +265,10 @@ def upsert_dataset(session: Session, *, meta: DatasetMeta) -> Dataset:
     if dataset.access != meta.access:
         # Access covers every version, the published ones included: opening a private dataset
         # would make its microdata downloadable row by row before any gate or publication.
-        raise Conflict(f"dataset {meta.id} is {dataset.access}: a new version cannot make it "
-                       f"{meta.access} (load it under another dataset id)")
+        raise Conflict(
+            f"dataset {meta.id} is {dataset.access}: a new version cannot make it "
+            f"{meta.access} (load it under another dataset id)"
+        )
     changed = False
     for key, value in values.items():
         if getattr(dataset, key) != value:
@@ -369,9 +369,7 @@ def stage_version(
     if existing is not None:
         return existing, False
     number = (
-        session.scalar(
-            select(func.max(DatasetVersion.number)).where(DatasetVersion.dataset_id == dataset.id)
-        )
+        session.scalar(select(func.max(DatasetVersion.number)).where(DatasetVersion.dataset_id == dataset.id))
         or 0
     ) + 1
     version = DatasetVersion(
@@ -393,8 +391,15 @@ def stage_version(
         raise Conflict(
             f"another load of dataset {dataset.id} was staged at the same time; try again"
         ) from exc
-    session.add(VersionTransition(version_id=version.id, from_status=None, to_status="staged",
-                                  actor=actor, note=provenance.get("connector", "")))
+    session.add(
+        VersionTransition(
+            version_id=version.id,
+            from_status=None,
+            to_status="staged",
+            actor=actor,
+            note=provenance.get("connector", ""),
+        )
+    )
     session.flush()
     return version, True
 
@@ -405,11 +410,13 @@ def transition(
     """Move a version to status ``to`` if the workflow allows it, recording who and when."""
     if to not in TRANSITIONS[version.status]:
         raise Conflict(
-            f"version {version.number} of {version.dataset_id} is {version.status}; "
-            f"it cannot become {to}"
+            f"version {version.number} of {version.dataset_id} is {version.status}; it cannot become {to}"
         )
-    session.add(VersionTransition(version_id=version.id, from_status=version.status, to_status=to,
-                                  actor=actor, note=note))
+    session.add(
+        VersionTransition(
+            version_id=version.id, from_status=version.status, to_status=to, actor=actor, note=note
+        )
+    )
     version.status = to
     version.status_changed_at = utcnow()
     session.flush()
@@ -443,12 +450,18 @@ def publish(session: Session, *, dataset_id: str, number: int, actor: str) -> Da
     elif version.status == "published":
         if dataset.current_version_id == version.id:
             return version
-        session.add(VersionTransition(version_id=version.id, from_status="published",
-                                      to_status="published", actor=actor, note="made current again"))
+        session.add(
+            VersionTransition(
+                version_id=version.id,
+                from_status="published",
+                to_status="published",
+                actor=actor,
+                note="made current again",
+            )
+        )
     else:
         raise Conflict(
-            f"version {number} of {dataset_id} is {version.status}: only a validated version "
-            "can be published"
+            f"version {number} of {dataset_id} is {version.status}: only a validated version can be published"
         )
     dataset.current_version_id = version.id
     dataset.modified_at = utcnow()
@@ -481,5 +494,6 @@ def stage_table(
     if table.num_rows == 0:
         raise InvalidInput(f"no rows to stage for dataset {dataset.id}")
     stored = store.write_table(table)
-    return stage_version(session, dataset=dataset, stored=stored, schema=table.schema,
-                         provenance=provenance, actor=actor)
+    return stage_version(
+        session, dataset=dataset, stored=stored, schema=table.schema, provenance=provenance, actor=actor
+    )

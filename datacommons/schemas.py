@@ -50,7 +50,7 @@ class Paging:
 
     def window(self, items: Sequence[T]) -> list[T]:
         """The items of this page."""
-        return list(items[self.offset:self.offset + self.limit])
+        return list(items[self.offset : self.offset + self.limit])
 
     def of(self, items: Sequence[T]) -> ListOf[T]:
         """The page of ``items``, with the count of them all."""
@@ -58,8 +58,7 @@ class Paging:
 
 
 def paging(
-    limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE, description="Items per page")]
-    = DEFAULT_PAGE_SIZE,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE, description="Items per page")] = DEFAULT_PAGE_SIZE,
     offset: Annotated[int, Query(ge=0, le=MAX_OFFSET, description="Items to skip")] = 0,
 ) -> Paging:
     """FastAPI dependency: the ``limit`` and ``offset`` of a list route (422 beyond the caps)."""
@@ -117,14 +116,16 @@ def json_errors(openapi: dict[str, Any]) -> dict[str, Any]:
     return openapi
 
 
-def file_response(description: str, *media_types: str,
-                  headers: dict[str, str] | None = None) -> dict[str, Any]:
+def file_response(
+    description: str, *media_types: str, headers: dict[str, str] | None = None
+) -> dict[str, Any]:
     """The OpenAPI ``200`` entry of a route that answers a file: binary content, documented headers."""
     entry: dict[str, Any] = {
         "description": description,
         "content": {m: {"schema": {"type": "string", "format": "binary"}} for m in media_types},
     }
     if headers:
-        entry["headers"] = {name: {"description": text, "schema": {"type": "string"}}
-                            for name, text in headers.items()}
+        entry["headers"] = {
+            name: {"description": text, "schema": {"type": "string"}} for name, text in headers.items()
+        }
     return entry

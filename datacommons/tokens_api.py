@@ -13,8 +13,7 @@ from datacommons.auth import AdminPrincipal, ApiToken, IssuedRole
 from datacommons.db import SessionDep
 from datacommons.schemas import IntId, ListOf, PagingDep, error_responses
 
-router = APIRouter(prefix="/admin/tokens", tags=["admin"],
-                   responses=error_responses(401, 403, 422))
+router = APIRouter(prefix="/admin/tokens", tags=["admin"], responses=error_responses(401, 403, 422))
 
 
 class TokenCreate(BaseModel):
@@ -53,22 +52,23 @@ class TokenCreated(TokenPublic):
 
 
 @router.get("", response_model=ListOf[TokenPublic])
-def list_tokens(session: SessionDep, _admin: AdminPrincipal, page: PagingDep
-                ) -> ListOf[TokenPublic]:
+def list_tokens(session: SessionDep, _admin: AdminPrincipal, page: PagingDep) -> ListOf[TokenPublic]:
     """The tokens, oldest first (hint, role, owner, dates; never the value), a page of them."""
     tokens = session.scalars(select(ApiToken).order_by(ApiToken.id))
     return page.of([TokenPublic.model_validate(t) for t in tokens])
 
 
 @router.post("", response_model=TokenCreated, status_code=201, responses=error_responses(400))
-def create_token(body: TokenCreate, request: Request, session: SessionDep,
-                 _admin: AdminPrincipal) -> TokenCreated:
+def create_token(
+    body: TokenCreate, request: Request, session: SessionDep, _admin: AdminPrincipal
+) -> TokenCreated:
     """Create a token; its value is in this answer and nowhere else."""
     settings = request.app.state.settings
     org = auth.get_or_create_organisation(session, body.organisation) if body.organisation else None
     days = body.ttl_days or settings.token_ttl_days
-    token, clear = auth.create_token(session, role=body.role, name=body.name, organisation=org,
-                                     ttl=timedelta(days=days))
+    token, clear = auth.create_token(
+        session, role=body.role, name=body.name, organisation=org, ttl=timedelta(days=days)
+    )
     session.commit()
     return TokenCreated(**TokenPublic.model_validate(token).model_dump(), token=clear)
 

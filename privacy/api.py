@@ -24,22 +24,37 @@ Querier = Annotated[Principal, Depends(require_role(*QUERY_ROLES))]
 Researcher = Annotated[Principal, Depends(require_role("researcher", "admin"))]
 
 
-@router.post("/datasets/{dataset_id}/queries/preview", response_model=Preview,
-             responses=error_responses(400, 404, 409))
-def preview_query(dataset_id: str, query: Query, request: Request, session: SessionDep,
-                  caller: Querier) -> Any:
+@router.post(
+    "/datasets/{dataset_id}/queries/preview", response_model=Preview, responses=error_responses(400, 404, 409)
+)
+def preview_query(
+    dataset_id: str, query: Query, request: Request, session: SessionDep, caller: Querier
+) -> Any:
     """The epsilon a query would spend and the accuracy of each measure; spends nothing."""
-    return service.preview(session, dataset_id=dataset_id, query=query, principal=caller,
-                           epsilon_per_person=request.app.state.settings.privacy_epsilon_per_person)
+    return service.preview(
+        session,
+        dataset_id=dataset_id,
+        query=query,
+        principal=caller,
+        epsilon_per_person=request.app.state.settings.privacy_epsilon_per_person,
+    )
 
 
-@router.post("/datasets/{dataset_id}/queries", response_model=QueryAnswer,
-             responses=error_responses(400, 404, 409, 429, 503))
+@router.post(
+    "/datasets/{dataset_id}/queries",
+    response_model=QueryAnswer,
+    responses=error_responses(400, 404, 409, 429, 503),
+)
 def run_query(dataset_id: str, query: Query, request: Request, caller: Querier) -> Any:
     """Release a differentially-private answer over consenting donors (a repeat spends nothing)."""
-    return service.release(request.app.state.sessionmaker, store=request.app.state.store,
-                           dataset_id=dataset_id, query=query, principal=caller,
-                           epsilon_per_person=request.app.state.settings.privacy_epsilon_per_person)
+    return service.release(
+        request.app.state.sessionmaker,
+        store=request.app.state.store,
+        dataset_id=dataset_id,
+        query=query,
+        principal=caller,
+        epsilon_per_person=request.app.state.settings.privacy_epsilon_per_person,
+    )
 
 
 @router.get("/budget", response_model=ListOf[DatasetBudget])
@@ -50,40 +65,70 @@ def my_budget(session: SessionDep, caller: Querier) -> Any:
     for dataset in registry.list_datasets(session):
         if dataset.access != "private" or dataset.current_version is None or dataset.policy is None:
             continue
-        current = ledger.budgets(session, dataset_id=dataset.id,
-                                 organisation_id=org, policy=dataset.policy)
-        items.append({"dataset": dataset.id, "version": dataset.current_version.number,
-                      "budget": {k: b.as_dict() for k, b in current.items()}})
+        current = ledger.budgets(session, dataset_id=dataset.id, organisation_id=org, policy=dataset.policy)
+        items.append(
+            {
+                "dataset": dataset.id,
+                "version": dataset.current_version.number,
+                "budget": {k: b.as_dict() for k, b in current.items()},
+            }
+        )
     return {"data": items, "count": len(items)}
 
 
-@router.post("/extracts", response_model=ExtractAnswer, status_code=201,
-             responses=error_responses(400, 404, 409, 429, 503))
+@router.post(
+    "/extracts",
+    response_model=ExtractAnswer,
+    status_code=201,
+    responses=error_responses(400, 404, 409, 429, 503),
+)
 def create_extract(body: extracts.ExtractRequest, request: Request, caller: Researcher) -> Any:
     """Release a set of marginal tables together under one epsilon."""
-    return extracts.create_extract(request.app.state.sessionmaker, store=request.app.state.store,
-                                   request=body, principal=caller,
-                                   epsilon_per_person=request.app.state.settings.privacy_epsilon_per_person)
+    return extracts.create_extract(
+        request.app.state.sessionmaker,
+        store=request.app.state.store,
+        request=body,
+        principal=caller,
+        epsilon_per_person=request.app.state.settings.privacy_epsilon_per_person,
+    )
 
 
-@router.get("/extracts/{extract_id}", response_model=ExtractMetadata, response_model_by_alias=True,
-            responses=error_responses(404))
-def get_extract(extract_id: str, request: Request, session: SessionDep,
-                caller: Researcher) -> dict[str, Any]:
+@router.get(
+    "/extracts/{extract_id}",
+    response_model=ExtractMetadata,
+    response_model_by_alias=True,
+    responses=error_responses(404),
+)
+def get_extract(extract_id: str, request: Request, session: SessionDep, caller: Researcher) -> dict[str, Any]:
     """The extract's metadata: DCAT distribution, DP parameters, accuracy per table."""
     found = service.get_release(session, release_id=extract_id, kind="extract", principal=caller)
     return extracts.metadata(found, base_url=request.app.state.settings.public_url)
 
 
-@router.get("/extracts/{extract_id}/download", response_class=Response, responses={
-    **error_responses(404), 200: file_response(
-        "A ZIP of the tables and metadata.json", "application/zip",
-        headers={"Content-Disposition": "attachment; filename=extract-{id}-{format}.zip"})})
-def download_extract(extract_id: str, request: Request, session: SessionDep, caller: Researcher,
-                     format: Annotated[Literal["parquet", "csv"], QueryParam()] = "parquet",
-                     ) -> Response:
+@router.get(
+    "/extracts/{extract_id}/download",
+    response_class=Response,
+    responses={
+        **error_responses(404),
+        200: file_response(
+            "A ZIP of the tables and metadata.json",
+            "application/zip",
+            headers={"Content-Disposition": "attachment; filename=extract-{id}-{format}.zip"},
+        ),
+    },
+)
+def download_extract(
+    extract_id: str,
+    request: Request,
+    session: SessionDep,
+    caller: Researcher,
+    format: Annotated[Literal["parquet", "csv"], QueryParam()] = "parquet",
+) -> Response:
     """The extract's tables (Parquet or CSV) with ``metadata.json``, as one ZIP."""
     found = service.get_release(session, release_id=extract_id, kind="extract", principal=caller)
     data = extracts.bundle(found, fmt=format, base_url=request.app.state.settings.public_url)
-    return Response(data, media_type="application/zip", headers={
-        "Content-Disposition": f'attachment; filename="extract-{extract_id}-{format}.zip"'})
+    return Response(
+        data,
+        media_type="application/zip",
+        headers={"Content-Disposition": f'attachment; filename="extract-{extract_id}-{format}.zip"'},
+    )

@@ -70,8 +70,9 @@ def _is_float(arrow_type: str) -> bool:
     return arrow_type in ("float", "double", "halffloat")
 
 
-def _parts_of(index: int, measure: Measure, *, k: int, cells: int, epsilon: float,
-              schema: dict[str, str]) -> list[Part]:
+def _parts_of(
+    index: int, measure: Measure, *, k: int, cells: int, epsilon: float, schema: dict[str, str]
+) -> list[Part]:
     """The noisy statistics of one measure, each spending ``epsilon``.
 
     A donor has at most ``k`` rows (the truncation) and so adds at most ``k`` to the row counts and
@@ -80,31 +81,71 @@ def _parts_of(index: int, measure: Measure, *, k: int, cells: int, epsilon: floa
     """
     if measure.op == "count":
         persons = min(k, cells)
-        return [Part(index, "persons", None, persons, epsilon,
-                     mechanisms.laplace_scale(persons, epsilon))]
+        return [Part(index, "persons", None, persons, epsilon, mechanisms.laplace_scale(persons, epsilon))]
     if measure.op == "rows":
         return [Part(index, "rows", None, k, epsilon, mechanisms.laplace_scale(k, epsilon))]
     if measure.op == "histogram":
         bins = tuple(measure.bins or ())
-        return [Part(index, "histogram", measure.column, k, epsilon,
-                     mechanisms.laplace_scale(k, epsilon), candidates=bins)]
+        return [
+            Part(
+                index,
+                "histogram",
+                measure.column,
+                k,
+                epsilon,
+                mechanisms.laplace_scale(k, epsilon),
+                candidates=bins,
+            )
+        ]
     assert measure.column is not None and measure.bounds is not None
     low, high = measure.bounds
     if measure.op == "quantile":
         candidates = tuple(float(c) for c in np.linspace(low, high, QUANTILE_CANDIDATES))
         scale = mechanisms.quantile_scale(candidates, float(measure.q or 0.5), k, epsilon)
-        return [Part(index, "quantile", measure.column, k, epsilon, scale, low=low, high=high,
-                     candidates=candidates, q=float(measure.q or 0.5))]
+        return [
+            Part(
+                index,
+                "quantile",
+                measure.column,
+                k,
+                epsilon,
+                scale,
+                low=low,
+                high=high,
+                candidates=candidates,
+                q=float(measure.q or 0.5),
+            )
+        ]
     factor = FIXED_POINT if _is_float(schema[measure.column]) else 1
     int_low, int_high = math.floor(low * factor), math.ceil(high * factor)
     sensitivity = k * max(abs(int_low), abs(int_high))
     if measure.op == "sum":
-        return [Part(index, "sum", measure.column, sensitivity, epsilon,
-                     mechanisms.laplace_scale(sensitivity, epsilon), 1 / factor, low, high)]
+        return [
+            Part(
+                index,
+                "sum",
+                measure.column,
+                sensitivity,
+                epsilon,
+                mechanisms.laplace_scale(sensitivity, epsilon),
+                1 / factor,
+                low,
+                high,
+            )
+        ]
     # mean = noisy sum / noisy count: two noisy statistics, each with a part's epsilon
     return [
-        Part(index, "sum", measure.column, sensitivity, epsilon,
-             mechanisms.laplace_scale(sensitivity, epsilon), 1 / factor, low, high),
+        Part(
+            index,
+            "sum",
+            measure.column,
+            sensitivity,
+            epsilon,
+            mechanisms.laplace_scale(sensitivity, epsilon),
+            1 / factor,
+            low,
+            high,
+        ),
         Part(index, "rows", None, k, epsilon, mechanisms.laplace_scale(k, epsilon)),
     ]
 
@@ -129,8 +170,9 @@ def plan_query(query: Query, *, policy: AccessPolicy, schema: dict[str, str]) ->
     return Plan(query=query, group_by=list(query.group_by), keys=keys, parts=parts)
 
 
-def _selected(frame: pl.DataFrame, plan: Plan, *, policy: AccessPolicy,
-              eligible: frozenset[str] | None) -> pl.LazyFrame:
+def _selected(
+    frame: pl.DataFrame, plan: Plan, *, policy: AccessPolicy, eligible: frozenset[str] | None
+) -> pl.LazyFrame:
     lazy = frame.lazy().filter(pl.col(RANK) < policy.max_rows_per_unit)
     if eligible is not None:
         lazy = lazy.filter(pl.col(policy.privacy_unit).is_in(eligible_series(eligible).implode()))
@@ -173,8 +215,9 @@ def _number(column: str) -> pl.Expr:
     return pl.col(column).cast(pl.Float64).fill_nan(None)
 
 
-def exact_cells(frame: pl.DataFrame, plan: Plan, *, policy: AccessPolicy,
-                eligible: frozenset[str] | None) -> list[np.ndarray | list[np.ndarray]]:
+def exact_cells(
+    frame: pl.DataFrame, plan: Plan, *, policy: AccessPolicy, eligible: frozenset[str] | None
+) -> list[np.ndarray | list[np.ndarray]]:
     """The exact value of every part in every cell (integer units), before any noise.
 
     Returns, per part, an int64 array over the plan's cells; histograms give a (cells, bins) array and
@@ -206,10 +249,10 @@ def exact_cells(frame: pl.DataFrame, plan: Plan, *, policy: AccessPolicy,
             aggs.append((values if plan.group_by else values.implode()).alias(name))
     if plan.group_by:
         grouped = lazy.group_by(by).agg(aggs).collect()
-        keys = pl.DataFrame([list(col) for col in zip(*plan.keys, strict=True)],
-                            schema=plan.group_by, orient="col")
-        cells = keys.join(grouped, on=plan.group_by, how="left", nulls_equal=False,
-                          maintain_order="left")
+        keys = pl.DataFrame(
+            [list(col) for col in zip(*plan.keys, strict=True)], schema=plan.group_by, orient="col"
+        )
+        cells = keys.join(grouped, on=plan.group_by, how="left", nulls_equal=False, maintain_order="left")
     else:
         cells = lazy.select(aggs).collect()
     out: list[np.ndarray | list[np.ndarray]] = []
@@ -219,8 +262,7 @@ def exact_cells(frame: pl.DataFrame, plan: Plan, *, policy: AccessPolicy,
             cols = [f"{name}_{b}" for b in range(len(part.candidates) - 1)]
             out.append(cells.select(cols).fill_null(0).to_numpy().astype(np.int64))
         elif part.kind == "quantile":
-            out.append([np.asarray(v if v is not None else [], dtype=float)
-                        for v in cells[name].to_list()])
+            out.append([np.asarray(v if v is not None else [], dtype=float) for v in cells[name].to_list()])
         else:
             out.append(cells[name].fill_null(0).to_numpy().astype(np.int64))
     return out
@@ -229,8 +271,7 @@ def exact_cells(frame: pl.DataFrame, plan: Plan, *, policy: AccessPolicy,
 def _quantiles(part: Part, exact: np.ndarray | list[np.ndarray]) -> np.ndarray:
     """OpenDP's private quantile of each cell's values."""
     assert isinstance(exact, list)
-    return np.asarray([mechanisms.private_quantile(v, part.candidates, part.q, part.scale)
-                       for v in exact])
+    return np.asarray([mechanisms.private_quantile(v, part.candidates, part.q, part.scale) for v in exact])
 
 
 def _shape(plan: Plan, part: Part) -> tuple[int, ...]:
@@ -239,17 +280,20 @@ def _shape(plan: Plan, part: Part) -> tuple[int, ...]:
     return (cells, len(part.candidates) - 1) if part.kind == "histogram" else (cells,)
 
 
-def release_cells(frame: pl.DataFrame, plan: Plan, *, policy: AccessPolicy,
-                  eligible: frozenset[str] | None) -> dict[str, Any]:
+def release_cells(
+    frame: pl.DataFrame, plan: Plan, *, policy: AccessPolicy, eligible: frozenset[str] | None
+) -> dict[str, Any]:
     """Answer the query: exact aggregates, OpenDP noise, post-processing into answer rows."""
     integer = [i for i, part in enumerate(plan.parts) if part.kind != "quantile"]
-    noise = mechanisms.draw_noise([(_shape(plan, plan.parts[i]), plan.parts[i].scale)
-                                   for i in integer])  # drawn while the data is aggregated
+    noise = mechanisms.draw_noise(
+        [(_shape(plan, plan.parts[i]), plan.parts[i].scale) for i in integer]
+    )  # drawn while the data is aggregated
     exact = exact_cells(frame, plan, policy=policy, eligible=eligible)
     drawn = dict(zip(integer, noise.wait(), strict=True))
-    noisy = [_quantiles(part, values) if part.kind == "quantile"
-             else np.asarray(values, dtype=np.int64) + drawn[i]
-             for i, (part, values) in enumerate(zip(plan.parts, exact, strict=True))]
+    noisy = [
+        _quantiles(part, values) if part.kind == "quantile" else np.asarray(values, dtype=np.int64) + drawn[i]
+        for i, (part, values) in enumerate(zip(plan.parts, exact, strict=True))
+    ]
     return {"rows": build_rows(plan, noisy), "measures": describe(plan)}
 
 
@@ -309,20 +353,28 @@ def describe(plan: Plan) -> list[dict[str, Any]]:
     out = []
     for index, measure in enumerate(plan.query.measures):
         parts = [p for p in plan.parts if p.measure == index]
-        out.append({
-            "name": measure.name,
-            "op": measure.op,
-            "column": measure.column,
-            "epsilon": sum(p.epsilon for p in parts),
-            "alpha": alpha,
-            "parts": [{
-                "statistic": p.kind,
-                "mechanism": ("OpenDP private quantile (exponential mechanism)" if p.kind == "quantile"
-                              else "OpenDP discrete Laplace"),
-                "epsilon": p.epsilon,
-                "sensitivity": p.sensitivity * p.unit if p.kind != "quantile" else p.sensitivity,
-                "scale": p.scale * p.unit,
-                "ci_halfwidth": p.accuracy(alpha),
-            } for p in parts],
-        })
+        out.append(
+            {
+                "name": measure.name,
+                "op": measure.op,
+                "column": measure.column,
+                "epsilon": sum(p.epsilon for p in parts),
+                "alpha": alpha,
+                "parts": [
+                    {
+                        "statistic": p.kind,
+                        "mechanism": (
+                            "OpenDP private quantile (exponential mechanism)"
+                            if p.kind == "quantile"
+                            else "OpenDP discrete Laplace"
+                        ),
+                        "epsilon": p.epsilon,
+                        "sensitivity": p.sensitivity * p.unit if p.kind != "quantile" else p.sensitivity,
+                        "scale": p.scale * p.unit,
+                        "ci_halfwidth": p.accuracy(alpha),
+                    }
+                    for p in parts
+                ],
+            }
+        )
     return out

@@ -40,12 +40,25 @@ class ExtractTable(BaseModel):
 class ExtractRequest(BaseModel):
     """An extract: tables released together, sharing one epsilon evenly."""
 
-    model_config = ConfigDict(json_schema_extra={"examples": [{
-        "dataset": "inserimento-lavorativo", "purpose": "dpv:ScientificResearch", "epsilon": 0.5,
-        "tables": [{"name": "by_age", "group_by": ["age_band"], "measures": [{"op": "count"}]},
-                   {"name": "wage_by_sex", "group_by": ["sex"],
-                    "measures": [{"op": "mean", "column": "monthly_wage",
-                                  "bounds": [0, 5000]}]}]}]})
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "dataset": "inserimento-lavorativo",
+                    "purpose": "dpv:ScientificResearch",
+                    "epsilon": 0.5,
+                    "tables": [
+                        {"name": "by_age", "group_by": ["age_band"], "measures": [{"op": "count"}]},
+                        {
+                            "name": "wage_by_sex",
+                            "group_by": ["sex"],
+                            "measures": [{"op": "mean", "column": "monthly_wage", "bounds": [0, 5000]}],
+                        },
+                    ],
+                }
+            ]
+        }
+    )
 
     dataset: str
     purpose: str
@@ -64,19 +77,36 @@ def _queries(request: ExtractRequest) -> list[Query]:
     share = request.epsilon / len(request.tables)
     if not share > 0:  # an epsilon so small its share underflows to zero
         raise InvalidInput("invalid extract: epsilon: too small to share among its tables")
-    return [Query(purpose=request.purpose, group_by=t.group_by, filters=t.filters,
-                  measures=t.measures, epsilon=share, alpha=request.alpha) for t in request.tables]
+    return [
+        Query(
+            purpose=request.purpose,
+            group_by=t.group_by,
+            filters=t.filters,
+            measures=t.measures,
+            epsilon=share,
+            alpha=request.alpha,
+        )
+        for t in request.tables
+    ]
 
 
-def create_extract(factory: sessionmaker[Session], *, store: ParquetStore, request: ExtractRequest,
-                   principal: Principal, epsilon_per_person: float) -> dict[str, Any]:
+def create_extract(
+    factory: sessionmaker[Session],
+    *,
+    store: ParquetStore,
+    request: ExtractRequest,
+    principal: Principal,
+    epsilon_per_person: float,
+) -> dict[str, Any]:
     """Release every table of the extract under the request's epsilon, stored as one release."""
     queries = _queries(request)
 
     def check(tgt: Target) -> None:
         if request.epsilon > tgt.policy.epsilon_per_query:
-            raise InvalidInput(f"invalid extract: epsilon {request.epsilon} is over this dataset's "
-                               f"cap of {tgt.policy.epsilon_per_query} per request")
+            raise InvalidInput(
+                f"invalid extract: epsilon {request.epsilon} is over this dataset's "
+                f"cap of {tgt.policy.epsilon_per_query} per request"
+            )
         for table, query in zip(request.tables, queries, strict=True):
             try:
                 check_query(query, policy=tgt.policy, schema=tgt.schema)
@@ -88,18 +118,37 @@ def create_extract(factory: sessionmaker[Session], *, store: ParquetStore, reque
         for table, query in zip(request.tables, queries, strict=True):
             plan = plan_query(query, policy=tgt.policy, schema=tgt.schema)
             cells = release_cells(frame, plan, policy=tgt.policy, eligible=donors)
-            tables.append({"name": table.name, "group_by": plan.group_by, "filters": table.filters,
-                           "epsilon": query.epsilon, **cells})
-        return {"dataset": tgt.dataset.id, "version": tgt.version.number,
-                "purpose": request.purpose, "epsilon": request.epsilon, "alpha": request.alpha,
-                "contributions_per_donor": tgt.policy.max_rows_per_unit,
-                "licence": tgt.dataset.licence, "tables": tables}
+            tables.append(
+                {
+                    "name": table.name,
+                    "group_by": plan.group_by,
+                    "filters": table.filters,
+                    "epsilon": query.epsilon,
+                    **cells,
+                }
+            )
+        return {
+            "dataset": tgt.dataset.id,
+            "version": tgt.version.number,
+            "purpose": request.purpose,
+            "epsilon": request.epsilon,
+            "alpha": request.alpha,
+            "contributions_per_donor": tgt.policy.max_rows_per_unit,
+            "licence": tgt.dataset.licence,
+            "tables": tables,
+        }
 
-    ask = Ask(kind="extract", dataset_id=request.dataset, purpose=request.purpose,
-              epsilon=request.epsilon, query_hash=request.canonical_hash(),
-              query=request.model_dump(mode="json"), check=check, compute=compute)
-    return run(factory, store=store, ask=ask, principal=principal,
-               epsilon_per_person=epsilon_per_person)
+    ask = Ask(
+        kind="extract",
+        dataset_id=request.dataset,
+        purpose=request.purpose,
+        epsilon=request.epsilon,
+        query_hash=request.canonical_hash(),
+        query=request.model_dump(mode="json"),
+        check=check,
+        compute=compute,
+    )
+    return run(factory, store=store, ask=ask, principal=principal, epsilon_per_person=epsilon_per_person)
 
 
 def metadata(release: Release, *, base_url: str) -> dict[str, Any]:
@@ -115,19 +164,35 @@ def metadata(release: Release, *, base_url: str) -> dict[str, Any]:
         "created_at": release.created_at.isoformat(),
         "licence": result.get("licence"),
         "differential_privacy": {
-            "library": "OpenDP", "mechanism": "discrete Laplace (counts, fixed-point sums)",
-            "privacy_unit": "donor", "contributions_per_donor": result.get("contributions_per_donor"),
-            "epsilon": release.epsilon, "alpha": result["alpha"],
+            "library": "OpenDP",
+            "mechanism": "discrete Laplace (counts, fixed-point sums)",
+            "privacy_unit": "donor",
+            "contributions_per_donor": result.get("contributions_per_donor"),
+            "epsilon": release.epsilon,
+            "alpha": result["alpha"],
             "split": "evenly over the tables, then over each table's noisy statistics",
             "coverage": result.get("coverage"),
         },
-        "tables": [{"name": t["name"], "group_by": t["group_by"], "filters": t["filters"],
-                    "epsilon": t["epsilon"], "cells": len(t["rows"]), "accuracy": t["measures"]}
-                   for t in result["tables"]],
+        "tables": [
+            {
+                "name": t["name"],
+                "group_by": t["group_by"],
+                "filters": t["filters"],
+                "epsilon": t["epsilon"],
+                "cells": len(t["rows"]),
+                "accuracy": t["measures"],
+            }
+            for t in result["tables"]
+        ],
         "distributions": [
-            {"@type": "dcat:Distribution", "title": f"Extract {release.id} ({fmt.upper()})",
-             "accessURL": f"{url}/download?format={fmt}", "mediaType": "application/zip",
-             "format": fmt.upper(), "license": result.get("licence")}
+            {
+                "@type": "dcat:Distribution",
+                "title": f"Extract {release.id} ({fmt.upper()})",
+                "accessURL": f"{url}/download?format={fmt}",
+                "mediaType": "application/zip",
+                "format": fmt.upper(),
+                "license": result.get("licence"),
+            }
             for fmt in ("parquet", "csv")
         ],
     }
@@ -163,6 +228,7 @@ def bundle(release: Release, *, fmt: Format, base_url: str) -> bytes:
             else:
                 pacsv.write_csv(data, sink)
             archive.writestr(f"{table['name']}.{fmt}", sink.getvalue())
-        archive.writestr("metadata.json", json.dumps(metadata(release, base_url=base_url),
-                                                     ensure_ascii=False, indent=2))
+        archive.writestr(
+            "metadata.json", json.dumps(metadata(release, base_url=base_url), ensure_ascii=False, indent=2)
+        )
     return buffer.getvalue()

@@ -27,6 +27,8 @@ FIXED_POINT = 100
 def fixed_point(column: str) -> str:
     """The name of a float column's fixed-point integer form in a loaded frame."""
     return f"_fp_{column}"
+
+
 _CACHE: OrderedDict[tuple[str, str], pl.DataFrame] = OrderedDict()
 _LOCK = threading.Lock()
 CACHE_SIZE = 4
@@ -46,8 +48,14 @@ def load_frame(store: ParquetStore, content_hash: str, privacy_unit: str) -> pl.
         pl.int_range(pl.len(), dtype=pl.UInt32).over(privacy_unit).alias(RANK),
         pl.col(privacy_unit).rank("dense").cast(pl.UInt32).alias(UNIT_ID),
         # NaN counts as missing (an integer cast of NaN would fail; see privacy.engine._number)
-        *[(pl.col(c).cast(pl.Float64).fill_nan(None) * FIXED_POINT).round().cast(pl.Int64)
-          .alias(fixed_point(c)) for c in floats])
+        *[
+            (pl.col(c).cast(pl.Float64).fill_nan(None) * FIXED_POINT)
+            .round()
+            .cast(pl.Int64)
+            .alias(fixed_point(c))
+            for c in floats
+        ],
+    )
     with _LOCK:
         _CACHE[key] = frame
         while len(_CACHE) > CACHE_SIZE:

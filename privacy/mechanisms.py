@@ -19,9 +19,10 @@ from datacommons.errors import InvalidInput
 
 dp.enable_features("contrib")
 
-CALIBRATION_FAILED = ("invalid query: epsilon: too small for OpenDP to calibrate the noise of "
-                      "this query (spend more epsilon, or narrow the bounds)")
-
+CALIBRATION_FAILED = (
+    "invalid query: epsilon: too small for OpenDP to calibrate the noise of "
+    "this query (spend more epsilon, or narrow the bounds)"
+)
 
 
 def _int_domain() -> tuple[dp.Domain, dp.Metric]:
@@ -33,9 +34,13 @@ def laplace_scale(sensitivity: int, epsilon: float) -> float:
     """The smallest noise scale whose integer Laplace measurement spends at most ``epsilon``."""
     domain, metric = _int_domain()
     try:
-        return float(dp.binary_search_param(
-            lambda scale: dp.m.make_laplace(domain, metric, scale=scale),
-            d_in=int(sensitivity), d_out=float(epsilon)))
+        return float(
+            dp.binary_search_param(
+                lambda scale: dp.m.make_laplace(domain, metric, scale=scale),
+                d_in=int(sensitivity),
+                d_out=float(epsilon),
+            )
+        )
     except dp.OpenDPException as exc:  # no scale in OpenDP's search range is enough
         raise InvalidInput(CALIBRATION_FAILED) from exc
 
@@ -65,15 +70,15 @@ def noisy_integers(values: np.ndarray, scale: float) -> np.ndarray:
 class Noise:
     """Discrete Laplace noise being drawn by OpenDP on the sampler threads (see :func:`draw_noise`)."""
 
-    def __init__(self, shapes: list[tuple[int, ...]],
-                 chunks: list[list[Future[list[int]]]]) -> None:
+    def __init__(self, shapes: list[tuple[int, ...]], chunks: list[list[Future[list[int]]]]) -> None:
         self.shapes, self.chunks = shapes, chunks
 
     def wait(self) -> list[np.ndarray]:
         """The noise vectors, in the order and shapes they were asked for."""
-        return [np.asarray([z for chunk in chunks for z in chunk.result()],
-                           dtype=np.int64).reshape(shape)
-                for shape, chunks in zip(self.shapes, self.chunks, strict=True)]
+        return [
+            np.asarray([z for chunk in chunks for z in chunk.result()], dtype=np.int64).reshape(shape)
+            for shape, chunks in zip(self.shapes, self.chunks, strict=True)
+        ]
 
 
 def draw_noise(vectors: list[tuple[tuple[int, ...], float]]) -> Noise:
@@ -100,24 +105,37 @@ def accuracy(scale: float, alpha: float) -> float:
 
 
 @lru_cache(maxsize=1024)
-def quantile_scale(candidates: tuple[float, ...], q: float, contributions: int,
-                   epsilon: float) -> float:
+def quantile_scale(candidates: tuple[float, ...], q: float, contributions: int, epsilon: float) -> float:
     """The scale of OpenDP's private quantile so that ``contributions`` rows cost ``epsilon``."""
     domain = dp.vector_domain(dp.atom_domain(T=float, nan=False))
     try:
-        return float(dp.binary_search_param(
-            lambda scale: dp.m.make_private_quantile(
-                domain, dp.symmetric_distance(), dp.max_divergence(),
-                candidates=list(candidates), alpha=q, scale=scale),
-            d_in=int(contributions), d_out=float(epsilon)))
+        return float(
+            dp.binary_search_param(
+                lambda scale: dp.m.make_private_quantile(
+                    domain,
+                    dp.symmetric_distance(),
+                    dp.max_divergence(),
+                    candidates=list(candidates),
+                    alpha=q,
+                    scale=scale,
+                ),
+                d_in=int(contributions),
+                d_out=float(epsilon),
+            )
+        )
     except dp.OpenDPException as exc:
         raise InvalidInput(CALIBRATION_FAILED) from exc
 
 
-def private_quantile(values: np.ndarray, candidates: tuple[float, ...], q: float,
-                     scale: float) -> float:
+def private_quantile(values: np.ndarray, candidates: tuple[float, ...], q: float, scale: float) -> float:
     """OpenDP's private quantile (exponential mechanism over the candidates) of ``values``."""
     domain = dp.vector_domain(dp.atom_domain(T=float, nan=False))
-    measurement = dp.m.make_private_quantile(domain, dp.symmetric_distance(), dp.max_divergence(),
-                                             candidates=list(candidates), alpha=q, scale=scale)
+    measurement = dp.m.make_private_quantile(
+        domain,
+        dp.symmetric_distance(),
+        dp.max_divergence(),
+        candidates=list(candidates),
+        alpha=q,
+        scale=scale,
+    )
     return float(measurement([float(v) for v in values]))

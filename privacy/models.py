@@ -32,8 +32,7 @@ class Release(Base):
 
     __tablename__ = "dp_releases"
     __table_args__ = (
-        UniqueConstraint("version_id", "organisation_id", "kind", "query_hash",
-                         name="uq_dp_releases_repeat"),
+        UniqueConstraint("version_id", "organisation_id", "kind", "query_hash", name="uq_dp_releases_repeat"),
     )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)

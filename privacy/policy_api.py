@@ -27,8 +27,7 @@ from privacy.models import BudgetAccount
 
 log = logging.getLogger(__name__)
 
-router = APIRouter(prefix="/admin/datasets", tags=["admin"],
-                   responses=error_responses(401, 403, 404, 422))
+router = APIRouter(prefix="/admin/datasets", tags=["admin"], responses=error_responses(401, 403, 404, 422))
 
 DatasetId = Annotated[str, Path(pattern=SLUG.pattern)]
 
@@ -60,14 +59,19 @@ def _policy_public(session: Session, dataset: Dataset) -> PolicyPublic:
     if dataset.access != "private" or dataset.policy is None:
         raise InvalidInput(f"dataset {dataset.id} is open: only private datasets have a policy")
     version = dataset.current_version
-    rows = session.execute(select(BudgetAccount.scope, BudgetAccount.spent_nano)
-                           .where(BudgetAccount.dataset_id == dataset.id)).all()
+    rows = session.execute(
+        select(BudgetAccount.scope, BudgetAccount.spent_nano).where(BudgetAccount.dataset_id == dataset.id)
+    ).all()
     total = next((spent for scope, spent in rows if scope == TOTAL), 0)
     most = max((spent for scope, spent in rows if scope != TOTAL), default=0)
     spec = PolicySpec.model_validate(dataset.policy, from_attributes=True)
-    return PolicyPublic(**spec.model_dump(), dataset=dataset.id,
-                        version=version.number if version else None,
-                        spent_total=total / NANO, spent_most_by_one_organisation=most / NANO)
+    return PolicyPublic(
+        **spec.model_dump(),
+        dataset=dataset.id,
+        version=version.number if version else None,
+        spent_total=total / NANO,
+        spent_most_by_one_organisation=most / NANO,
+    )
 
 
 @router.get("/{dataset_id}/policy", response_model=PolicyPublic)
@@ -76,10 +80,10 @@ def get_policy(dataset_id: DatasetId, session: SessionDep, _admin: AdminPrincipa
     return _policy_public(session, registry.get_dataset(session, dataset_id))
 
 
-@router.put("/{dataset_id}/policy/budget", response_model=PolicyPublic,
-            responses=error_responses(409))
-def set_budget(dataset_id: DatasetId, body: BudgetChange, request: Request,
-               admin: AdminPrincipal) -> PolicyPublic:
+@router.put("/{dataset_id}/policy/budget", response_model=PolicyPublic, responses=error_responses(409))
+def set_budget(
+    dataset_id: DatasetId, body: BudgetChange, request: Request, admin: AdminPrincipal
+) -> PolicyPublic:
     """Change a private dataset's budget; never below what has already been spent on it."""
     # A write transaction from its start (BEGIN IMMEDIATE on SQLite): no release can spend between
     # the check against what is spent and the change.
@@ -87,11 +91,15 @@ def set_budget(dataset_id: DatasetId, body: BudgetChange, request: Request,
         dataset = registry.get_dataset(session, dataset_id)
         current = _policy_public(session, dataset)
         if body.epsilon_total < current.spent_total:
-            raise Conflict(f"epsilon_total {body.epsilon_total:g} is below the {current.spent_total:g} "
-                           "already spent on this dataset")
+            raise Conflict(
+                f"epsilon_total {body.epsilon_total:g} is below the {current.spent_total:g} "
+                "already spent on this dataset"
+            )
         if body.epsilon_per_organisation < current.spent_most_by_one_organisation:
-            raise Conflict(f"epsilon_per_organisation {body.epsilon_per_organisation:g} is below the "
-                           f"{current.spent_most_by_one_organisation:g} one organisation already spent")
+            raise Conflict(
+                f"epsilon_per_organisation {body.epsilon_per_organisation:g} is below the "
+                f"{current.spent_most_by_one_organisation:g} one organisation already spent"
+            )
         spec = PolicySpec.model_validate(dataset.policy, from_attributes=True)
         registry.set_policy(session, dataset=dataset, spec=spec.model_copy(update=body.model_dump()))
         log.info("budget of %s set to %s by %s", dataset_id, body.model_dump(), admin.actor)

@@ -27,8 +27,19 @@ MAX_BINS = 100
 #: The largest magnitude of a clamping bound: sums are exact 64-bit integers (in fixed point), and
 #: wider bounds would overflow them (a monthly wage, a count of people stay far below it).
 MAX_BOUND = 1e9
-NUMERIC_TYPES = ("int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64",
-                 "float", "double", "halffloat")
+NUMERIC_TYPES = (
+    "int8",
+    "int16",
+    "int32",
+    "int64",
+    "uint8",
+    "uint16",
+    "uint32",
+    "uint64",
+    "float",
+    "double",
+    "halffloat",
+)
 PURPOSE = re.compile(r"^dpv:[A-Za-z][A-Za-z0-9]*$")
 
 
@@ -38,13 +49,13 @@ class Measure(BaseModel):
 
     op: Literal["count", "rows", "sum", "mean", "quantile", "histogram"] = Field(
         description="count: distinct persons (donors) in each cell; rows: their records in each cell "
-                    "(a person may have several); sum, mean, quantile, histogram: of a column")
+        "(a person may have several); sum, mean, quantile, histogram: of a column"
+    )
     column: str | None = None
     bounds: tuple[float, float] | None = Field(
         None, description="Clamping bounds [lower, upper]: required for every op but count"
     )
-    q: float | None = Field(None, gt=0, lt=1,
-                            description="The quantile to estimate, in (0, 1) (op quantile)")
+    q: float | None = Field(None, gt=0, lt=1, description="The quantile to estimate, in (0, 1) (op quantile)")
     bins: list[float] | None = Field(
         None, description="Histogram bin edges, increasing (op histogram); values are clamped into them"
     )
@@ -62,12 +73,22 @@ class Measure(BaseModel):
 class Query(BaseModel):
     """A differentially-private aggregate query."""
 
-    model_config = ConfigDict(json_schema_extra={"examples": [{
-        "purpose": "dpv:ScientificResearch", "group_by": ["comune", "age_band"],
-        "filters": {"sex": ["F"]},
-        "measures": [{"op": "count"},
-                     {"op": "mean", "column": "monthly_wage", "bounds": [0, 5000]}],
-        "epsilon": 0.5}]})
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "purpose": "dpv:ScientificResearch",
+                    "group_by": ["comune", "age_band"],
+                    "filters": {"sex": ["F"]},
+                    "measures": [
+                        {"op": "count"},
+                        {"op": "mean", "column": "monthly_wage", "bounds": [0, 5000]},
+                    ],
+                    "epsilon": 0.5,
+                }
+            ]
+        }
+    )
 
     purpose: str = Field(description="The declared purpose, a W3C DPV term such as dpv:ScientificResearch")
     group_by: list[str] = Field(default_factory=list)
@@ -182,8 +203,7 @@ def check_query(query: Query, *, policy: AccessPolicy, schema: dict[str, str]) -
     if query.epsilon < MIN_EPSILON:
         bad("epsilon", f"{query.epsilon:g} is below the minimum of {MIN_EPSILON:g} a query may spend")
     if query.epsilon > policy.epsilon_per_query:
-        bad("epsilon", f"{query.epsilon} is over this dataset's cap of {policy.epsilon_per_query} "
-                       "per query")
+        bad("epsilon", f"{query.epsilon} is over this dataset's cap of {policy.epsilon_per_query} per query")
     if errors:
         first = errors[0]
         raise InvalidInput(f"invalid query: {first['loc']}: {first['msg']}", errors=errors)

@@ -84,8 +84,9 @@ class QueryAnswer(BaseModel):
     rows: list[dict[str, Any]]
     created_at: str
     budget: Budgets
-    coverage: Coverage | None = Field(None, description="Absent on releases made before the "
-                                      "per-person cap existed")
+    coverage: Coverage | None = Field(
+        None, description="Absent on releases made before the per-person cap existed"
+    )
 
 
 class ExtractTableOut(BaseModel):
@@ -115,8 +116,9 @@ class ExtractAnswer(BaseModel):
     tables: list[ExtractTableOut]
     created_at: str
     budget: Budgets
-    coverage: Coverage | None = Field(None, description="Absent on extracts made before the "
-                                      "per-person cap existed")
+    coverage: Coverage | None = Field(
+        None, description="Absent on extracts made before the per-person cap existed"
+    )
 
 
 class DPParameters(BaseModel):

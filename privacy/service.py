@@ -51,8 +51,10 @@ def target(session: Session, dataset_id: str) -> Target:
     """The private dataset's current published version and policy, or a clear error."""
     dataset = registry.get_dataset(session, dataset_id)
     if dataset.access != "private":
-        raise InvalidInput(f"dataset {dataset_id} is open: download it "
-                           f"(/api/v1/datasets/{dataset_id}/download); DP queries are for private data")
+        raise InvalidInput(
+            f"dataset {dataset_id} is open: download it "
+            f"(/api/v1/datasets/{dataset_id}/download); DP queries are for private data"
+        )
     version = dataset.current_version
     if version is None:
         raise Conflict(f"dataset {dataset_id} has no published version yet")
@@ -77,36 +79,58 @@ def _plan(session: Session, dataset_id: str, query: Query) -> tuple[Target, Plan
 
 
 def budget_body(session: Session, tgt: Target, organisation_id: int) -> dict[str, Any]:
-    current = ledger.budgets(session, dataset_id=tgt.dataset.id, organisation_id=organisation_id,
-                             policy=tgt.policy)
+    current = ledger.budgets(
+        session, dataset_id=tgt.dataset.id, organisation_id=organisation_id, policy=tgt.policy
+    )
     return {key: b.as_dict() for key, b in current.items()}
 
 
-def preview(session: Session, *, dataset_id: str, query: Query, principal: Principal,
-            epsilon_per_person: float) -> dict[str, Any]:
+def preview(
+    session: Session, *, dataset_id: str, query: Query, principal: Principal, epsilon_per_person: float
+) -> dict[str, Any]:
     """What the query would cost and how accurate it would be; spends nothing."""
     org = organisation_of(principal)
     tgt, plan = _plan(session, dataset_id, query)
     budget = budget_body(session, tgt, org)
-    affordable = all(budget[k]["remaining"] + 1e-12 >= query.epsilon
-                     for k in ("dataset_total", "organisation"))
-    return {"dataset": tgt.dataset.id, "version": tgt.version.number, "purpose": query.purpose,
-            "epsilon": query.epsilon, "epsilon_spent": 0.0, "cells": len(plan.keys),
-            "affordable": affordable, "measures": describe(plan), "budget": budget,
-            "coverage": coverage(epsilon_per_person)}
+    affordable = all(
+        budget[k]["remaining"] + 1e-12 >= query.epsilon for k in ("dataset_total", "organisation")
+    )
+    return {
+        "dataset": tgt.dataset.id,
+        "version": tgt.version.number,
+        "purpose": query.purpose,
+        "epsilon": query.epsilon,
+        "epsilon_spent": 0.0,
+        "cells": len(plan.keys),
+        "affordable": affordable,
+        "measures": describe(plan),
+        "budget": budget,
+        "coverage": coverage(epsilon_per_person),
+    }
 
 
-def find_release(session: Session, *, kind: str, version_id: int, organisation_id: int,
-          query_hash: str) -> Release | None:
-    return session.scalars(select(Release).where(
-        Release.kind == kind, Release.version_id == version_id,
-        Release.organisation_id == organisation_id, Release.query_hash == query_hash)).first()
+def find_release(
+    session: Session, *, kind: str, version_id: int, organisation_id: int, query_hash: str
+) -> Release | None:
+    return session.scalars(
+        select(Release).where(
+            Release.kind == kind,
+            Release.version_id == version_id,
+            Release.organisation_id == organisation_id,
+            Release.query_hash == query_hash,
+        )
+    ).first()
 
 
 def answer_of(release: Release, *, repeat: bool, budget: dict[str, Any]) -> dict[str, Any]:
-    return {"release_id": release.id, **release.result, "repeat": repeat,
-            "epsilon_spent": 0.0 if repeat else release.epsilon,
-            "created_at": release.created_at.isoformat(), "budget": budget}
+    return {
+        "release_id": release.id,
+        **release.result,
+        "repeat": repeat,
+        "epsilon_spent": 0.0 if repeat else release.epsilon,
+        "created_at": release.created_at.isoformat(),
+        "budget": budget,
+    }
 
 
 #: How many times a release is computed again when a concurrent one changed who has budget left.
@@ -131,14 +155,24 @@ class Ask:
 
 def coverage(cap: float) -> dict[str, Any]:
     """What every answer says about whose records it covers (the rule, never who it left out)."""
-    return {"epsilon_per_person": cap,
-            "rule": ("Only donors whose consent covers this purpose and whose lifetime privacy loss, "
-                     "with this release, stays within the per-person cap are included; nothing is "
-                     "computed from anyone else's records.")}
+    return {
+        "epsilon_per_person": cap,
+        "rule": (
+            "Only donors whose consent covers this purpose and whose lifetime privacy loss, "
+            "with this release, stays within the per-person cap are included; nothing is "
+            "computed from anyone else's records."
+        ),
+    }
 
 
-def run(factory: sessionmaker[Session], *, store: ParquetStore, ask: Ask, principal: Principal,
-        epsilon_per_person: float) -> dict[str, Any]:
+def run(
+    factory: sessionmaker[Session],
+    *,
+    store: ParquetStore,
+    ask: Ask,
+    principal: Principal,
+    epsilon_per_person: float,
+) -> dict[str, Any]:
     """The one release pipeline of queries and extracts.
 
     Plan and check → a stored repeat is answered as it is → budgets checked → eligible donors, less
@@ -152,81 +186,155 @@ def run(factory: sessionmaker[Session], *, store: ParquetStore, ask: Ask, princi
             tgt = target(session, ask.dataset_id)
             ask.check(tgt)
             if ask.epsilon > epsilon_per_person:
-                raise InvalidInput(f"invalid {ask.kind}: epsilon: {ask.epsilon:g} is over each "
-                                   f"donor's lifetime cap of {epsilon_per_person:g}: no donor "
-                                   "could be included")
-            existing = find_release(session, kind=ask.kind, version_id=tgt.version.id,
-                                    organisation_id=org, query_hash=ask.query_hash)
+                raise InvalidInput(
+                    f"invalid {ask.kind}: epsilon: {ask.epsilon:g} is over each "
+                    f"donor's lifetime cap of {epsilon_per_person:g}: no donor "
+                    "could be included"
+                )
+            existing = find_release(
+                session,
+                kind=ask.kind,
+                version_id=tgt.version.id,
+                organisation_id=org,
+                query_hash=ask.query_hash,
+            )
             if existing is not None:
                 return answer_of(existing, repeat=True, budget=budget_body(session, tgt, org))
-            ledger.check_available(session, dataset_id=tgt.dataset.id, organisation_id=org,
-                                   policy=tgt.policy, epsilon=ask.epsilon)
-            eligible = eligible_donors(session, dataset_id=ask.dataset_id, purpose=ask.purpose,
-                                       at=utcnow())
-            chosen = privacy_loss.inclusion(session, donors=eligible, epsilon=ask.epsilon,
-                                            cap=epsilon_per_person)
+            ledger.check_available(
+                session,
+                dataset_id=tgt.dataset.id,
+                organisation_id=org,
+                policy=tgt.policy,
+                epsilon=ask.epsilon,
+            )
+            eligible = eligible_donors(session, dataset_id=ask.dataset_id, purpose=ask.purpose, at=utcnow())
+            chosen = privacy_loss.inclusion(
+                session, donors=eligible, epsilon=ask.epsilon, cap=epsilon_per_person
+            )
         frame = load_frame(store, tgt.version.content_hash, tgt.policy.privacy_unit)
         result = {**ask.compute(tgt, frame, chosen.donors), "coverage": coverage(epsilon_per_person)}
         try:
-            return _commit(factory, ask=ask, tgt=tgt, principal=principal, organisation_id=org,
-                           result=result, eligible=eligible, chosen=chosen,
-                           epsilon_per_person=epsilon_per_person)
+            return _commit(
+                factory,
+                ask=ask,
+                tgt=tgt,
+                principal=principal,
+                organisation_id=org,
+                result=result,
+                eligible=eligible,
+                chosen=chosen,
+                epsilon_per_person=epsilon_per_person,
+            )
         except privacy_loss.InclusionChanged:
             continue
-    raise Unavailable("the commons is busy with other releases over the same donors: try again",
-                      headers={"Retry-After": "1"})
+    raise Unavailable(
+        "the commons is busy with other releases over the same donors: try again",
+        headers={"Retry-After": "1"},
+    )
 
 
-def _commit(factory: sessionmaker[Session], *, ask: Ask, tgt: Target, principal: Principal,
-            organisation_id: int, result: dict[str, Any], eligible: frozenset[str],
-            chosen: privacy_loss.Inclusion, epsilon_per_person: float) -> dict[str, Any]:
+def _commit(
+    factory: sessionmaker[Session],
+    *,
+    ask: Ask,
+    tgt: Target,
+    principal: Principal,
+    organisation_id: int,
+    result: dict[str, Any],
+    eligible: frozenset[str],
+    chosen: privacy_loss.Inclusion,
+    epsilon_per_person: float,
+) -> dict[str, Any]:
     """Reserve the budgets, charge each included donor, store the release and log its use."""
     kind = ask.kind
     try:
         with transaction(factory, immediate=True) as session:
-            existing = find_release(session, kind=kind, version_id=tgt.version.id,
-                                    organisation_id=organisation_id, query_hash=ask.query_hash)
+            existing = find_release(
+                session,
+                kind=kind,
+                version_id=tgt.version.id,
+                organisation_id=organisation_id,
+                query_hash=ask.query_hash,
+            )
             if existing is not None:
-                return answer_of(existing, repeat=True,
-                                 budget=budget_body(session, tgt, organisation_id))
-            ledger.reserve(session, dataset_id=tgt.dataset.id, organisation_id=organisation_id,
-                           policy=tgt.policy, epsilon=ask.epsilon)
+                return answer_of(existing, repeat=True, budget=budget_body(session, tgt, organisation_id))
+            ledger.reserve(
+                session,
+                dataset_id=tgt.dataset.id,
+                organisation_id=organisation_id,
+                policy=tgt.policy,
+                epsilon=ask.epsilon,
+            )
             org = session.get(Organisation, organisation_id)
             now = utcnow()
-            release = Release(id=uuid.uuid4().hex, kind=kind, dataset_id=tgt.dataset.id,
-                              version_id=tgt.version.id, organisation_id=organisation_id,
-                              actor=principal.actor, purpose=ask.purpose, query_hash=ask.query_hash,
-                              query=ask.query, result=result, epsilon=ask.epsilon,
-                              donors=len(chosen.donors), created_at=now)
-            privacy_loss.charge(session, eligible=eligible, chosen=chosen, epsilon=ask.epsilon,
-                                cap=epsilon_per_person, use=privacy_loss.Use(
-                                    release_id=release.id,
-                                    kind="release" if kind == "query" else "extract",
-                                    dataset_id=tgt.dataset.id, version=tgt.version.number,
-                                    organisation=org.name if org else None, purpose=ask.purpose,
-                                    epsilon=ask.epsilon, at=now))
+            release = Release(
+                id=uuid.uuid4().hex,
+                kind=kind,
+                dataset_id=tgt.dataset.id,
+                version_id=tgt.version.id,
+                organisation_id=organisation_id,
+                actor=principal.actor,
+                purpose=ask.purpose,
+                query_hash=ask.query_hash,
+                query=ask.query,
+                result=result,
+                epsilon=ask.epsilon,
+                donors=len(chosen.donors),
+                created_at=now,
+            )
+            privacy_loss.charge(
+                session,
+                eligible=eligible,
+                chosen=chosen,
+                epsilon=ask.epsilon,
+                cap=epsilon_per_person,
+                use=privacy_loss.Use(
+                    release_id=release.id,
+                    kind="release" if kind == "query" else "extract",
+                    dataset_id=tgt.dataset.id,
+                    version=tgt.version.number,
+                    organisation=org.name if org else None,
+                    purpose=ask.purpose,
+                    epsilon=ask.epsilon,
+                    at=now,
+                ),
+            )
             session.add(release)
             session.flush()
-            record_use(session, kind="release" if kind == "query" else "extract",
-                       actor=principal.actor, purpose=ask.purpose,
-                       datasets=[tgt.dataset.id], organisation=org.name if org else None,
-                       details={"release_id": release.id, "epsilon": ask.epsilon,
-                                "version": tgt.version.number})
-            return answer_of(release, repeat=False,
-                             budget=budget_body(session, tgt, organisation_id))
+            record_use(
+                session,
+                kind="release" if kind == "query" else "extract",
+                actor=principal.actor,
+                purpose=ask.purpose,
+                datasets=[tgt.dataset.id],
+                organisation=org.name if org else None,
+                details={"release_id": release.id, "epsilon": ask.epsilon, "version": tgt.version.number},
+            )
+            return answer_of(release, repeat=False, budget=budget_body(session, tgt, organisation_id))
     except IntegrityError:
         # the same request from the same organisation was committed a moment before: answer with it
         with factory() as session:
-            existing = find_release(session, kind=kind, version_id=tgt.version.id,
-                                    organisation_id=organisation_id, query_hash=ask.query_hash)
+            existing = find_release(
+                session,
+                kind=kind,
+                version_id=tgt.version.id,
+                organisation_id=organisation_id,
+                query_hash=ask.query_hash,
+            )
             if existing is None:
                 raise
-            return answer_of(existing, repeat=True,
-                             budget=budget_body(session, tgt, organisation_id))
+            return answer_of(existing, repeat=True, budget=budget_body(session, tgt, organisation_id))
 
 
-def release(factory: sessionmaker[Session], *, store: ParquetStore, dataset_id: str, query: Query,
-            principal: Principal, epsilon_per_person: float) -> dict[str, Any]:
+def release(
+    factory: sessionmaker[Session],
+    *,
+    store: ParquetStore,
+    dataset_id: str,
+    query: Query,
+    principal: Principal,
+    epsilon_per_person: float,
+) -> dict[str, Any]:
     """Answer a DP query over the donors whose consent covers its purpose now and who have budget
     left."""
 
@@ -236,14 +344,27 @@ def release(factory: sessionmaker[Session], *, store: ParquetStore, dataset_id: 
     def compute(tgt: Target, frame: pl.DataFrame, donors: frozenset[str]) -> dict[str, Any]:
         plan = plan_query(query, policy=tgt.policy, schema=tgt.schema)
         cells = release_cells(frame, plan, policy=tgt.policy, eligible=donors)
-        return {"dataset": tgt.dataset.id, "version": tgt.version.number, "purpose": query.purpose,
-                "epsilon": query.epsilon, "alpha": query.alpha, "group_by": plan.group_by, **cells}
+        return {
+            "dataset": tgt.dataset.id,
+            "version": tgt.version.number,
+            "purpose": query.purpose,
+            "epsilon": query.epsilon,
+            "alpha": query.alpha,
+            "group_by": plan.group_by,
+            **cells,
+        }
 
-    ask = Ask(kind="query", dataset_id=dataset_id, purpose=query.purpose, epsilon=query.epsilon,
-              query_hash=query.canonical_hash(), query=query.model_dump(mode="json"), check=check,
-              compute=compute)
-    return run(factory, store=store, ask=ask, principal=principal,
-               epsilon_per_person=epsilon_per_person)
+    ask = Ask(
+        kind="query",
+        dataset_id=dataset_id,
+        purpose=query.purpose,
+        epsilon=query.epsilon,
+        query_hash=query.canonical_hash(),
+        query=query.model_dump(mode="json"),
+        check=check,
+        compute=compute,
+    )
+    return run(factory, store=store, ask=ask, principal=principal, epsilon_per_person=epsilon_per_person)
 
 
 def get_release(session: Session, *, release_id: str, kind: str, principal: Principal) -> Release:

@@ -36,8 +36,13 @@ def cli_reference() -> str:
         "Exit codes: 0 success, 1 a check failed, 2 bad input (with a one-line reason on stderr).\n",
     ]
     for path, command in _commands(cli, ["datacommons"]):
-        ctx = click.Context(command, info_name=" ".join(path), terminal_width=88,
-                            max_content_width=88, help_option_names=["-h", "--help"])
+        ctx = click.Context(
+            command,
+            info_name=" ".join(path),
+            terminal_width=88,
+            max_content_width=88,
+            help_option_names=["-h", "--help"],
+        )
         parts.append(f"## `{' '.join(path)}`\n\n```\n{command.get_help(ctx)}\n```\n")
     return "\n".join(parts)
 
@@ -55,14 +60,16 @@ def configuration_reference() -> str:
             shown = f"`{default}`"
         description = (field.description or "").replace("|", "\\|")
         rows.append(f"| `DATACOMMONS_{name.upper()}` | {shown} | {description} |")
-    return "\n".join([
-        "# Configuration reference\n",
-        "Generated from `datacommons/config.py` by `make docs`; a test fails when it drifts.",
-        "Every setting is read from an environment variable (or a `.env` file in the working",
-        "directory). Outside `production`, all have safe defaults: `make run` needs none.\n",
-        *rows,
-        "",
-    ])
+    return "\n".join(
+        [
+            "# Configuration reference\n",
+            "Generated from `datacommons/config.py` by `make docs`; a test fails when it drifts.",
+            "Every setting is read from an environment variable (or a `.env` file in the working",
+            "directory). Outside `production`, all have safe defaults: `make run` needs none.\n",
+            *rows,
+            "",
+        ]
+    )
 
 
 def main() -> None:

@@ -27,8 +27,12 @@ TEMPLATE_DB = "datacommons_template"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    parser.addoption("--db", choices=["sqlite", "postgresql"], default="sqlite",
-                     help="database to run the suite on (postgresql starts a throw-away server)")
+    parser.addoption(
+        "--db",
+        choices=["sqlite", "postgresql"],
+        default="sqlite",
+        help="database to run the suite on (postgresql starts a throw-away server)",
+    )
 
 
 @pytest.fixture(scope="session")
@@ -82,8 +86,13 @@ def database_url(tmp_path: Path, pg_url: str | None, sqlite_template: Path | Non
 @pytest.fixture
 def settings(tmp_path: Path, database_url: str) -> Settings:
     """Settings of a test instance: its own data directory and database."""
-    return Settings(_env_file=None, env="test", data_dir=tmp_path / "var",
-                    database_url=database_url, secret_key="test-secret-" + "x" * 32)
+    return Settings(
+        _env_file=None,
+        env="test",
+        data_dir=tmp_path / "var",
+        database_url=database_url,
+        secret_key="test-secret-" + "x" * 32,
+    )
 
 
 @pytest.fixture
@@ -112,8 +121,13 @@ def tokens(client: TestClient, sessions) -> dict[str, str]:  # type: ignore[no-u
     with transaction(sessions) as session:
         for role in auth.ROLES:
             org = None if role == "donor" else auth.get_or_create_organisation(session, f"org-{role}")
-            _, clear = auth.create_token(session, role=role, name=f"test {role}", organisation=org,
-                                         donor_id="donor-test-1" if role == "donor" else None)
+            _, clear = auth.create_token(
+                session,
+                role=role,
+                name=f"test {role}",
+                organisation=org,
+                donor_id="donor-test-1" if role == "donor" else None,
+            )
             out[role] = clear
     return out
 

@@ -16,7 +16,8 @@ import gen_docs  # noqa: E402
 
 def test_cli_reference_is_generated_from_help() -> None:
     assert (ROOT / "docs" / "cli.md").read_text() == gen_docs.cli_reference(), (
-        "docs/cli.md is stale: run `make docs`")
+        "docs/cli.md is stale: run `make docs`"
+    )
 
 
 def test_configuration_reference_lists_every_setting() -> None:

@@ -32,30 +32,53 @@ def admin_data(session: Session) -> dict[str, Any]:
         for version in sorted(registry.list_versions(session, dataset.id), key=lambda v: -v.number):
             reports = reports_of(session, version)
             current = dataset.current_version_id == version.id
-            versions.append({
-                "number": version.number, "status": version.status, "rows": version.rows,
-                "created_at": version.created_at, "current": current,
-                "report": ({"id": reports[0].id, "success": reports[0].success} if reports else None),
-                "can_validate": version.status in ("staged", "rejected"),
-                "can_publish": (version.status == "validated"
-                                or (version.status == "published" and not current)),
-            })
-        datasets.append({"id": dataset.id, "title_it": dataset.title_it, "title_en": dataset.title_en,
-                         "access": dataset.access, "versions": versions})
+            versions.append(
+                {
+                    "number": version.number,
+                    "status": version.status,
+                    "rows": version.rows,
+                    "created_at": version.created_at,
+                    "current": current,
+                    "report": ({"id": reports[0].id, "success": reports[0].success} if reports else None),
+                    "can_validate": version.status in ("staged", "rejected"),
+                    "can_publish": (
+                        version.status == "validated" or (version.status == "published" and not current)
+                    ),
+                }
+            )
+        datasets.append(
+            {
+                "id": dataset.id,
+                "title_it": dataset.title_it,
+                "title_en": dataset.title_en,
+                "access": dataset.access,
+                "versions": versions,
+            }
+        )
         if dataset.access == "private" and dataset.policy is not None:
             # The dataset's total budget does not depend on the organisation asked about.
-            spent = ledger.budgets(session, dataset_id=dataset.id, organisation_id=0,
-                                   policy=dataset.policy)["dataset_total"].spent
+            spent = ledger.budgets(session, dataset_id=dataset.id, organisation_id=0, policy=dataset.policy)[
+                "dataset_total"
+            ].spent
             policy = dataset.policy
-            budgets.append({"dataset": dataset.id, "privacy_unit": policy.privacy_unit,
-                            "max_rows_per_unit": policy.max_rows_per_unit,
-                            "epsilon_total": policy.epsilon_total,
-                            "epsilon_per_organisation": policy.epsilon_per_organisation,
-                            "epsilon_per_query": policy.epsilon_per_query, "spent": spent,
-                            "remaining": max(0.0, policy.epsilon_total - spent)})
-    return {"datasets": datasets, "budgets": budgets,
-            "programs": [programs.program_public(session, p) for p in programs.list_programs(session)],
-            "chain": transparency.verify_chain(session).as_dict()}
+            budgets.append(
+                {
+                    "dataset": dataset.id,
+                    "privacy_unit": policy.privacy_unit,
+                    "max_rows_per_unit": policy.max_rows_per_unit,
+                    "epsilon_total": policy.epsilon_total,
+                    "epsilon_per_organisation": policy.epsilon_per_organisation,
+                    "epsilon_per_query": policy.epsilon_per_query,
+                    "spent": spent,
+                    "remaining": max(0.0, policy.epsilon_total - spent),
+                }
+            )
+    return {
+        "datasets": datasets,
+        "budgets": budgets,
+        "programs": [programs.program_public(session, p) for p in programs.list_programs(session)],
+        "chain": transparency.verify_chain(session).as_dict(),
+    }
 
 
 @router.get("/admin", response_class=HTMLResponse)
@@ -64,6 +87,9 @@ def admin_page(request: Request, session: SessionDep) -> HTMLResponse:
     principal = require_page_user(request, session)
     if principal.role != "admin":
         return forbidden_page(request, principal, "forbidden_admin")
-    return render(request, "admin.html", {"data": admin_data(session),
-                                          "json_url": "/api/v1/admin/audit/verify"},
-                  principal=principal)
+    return render(
+        request,
+        "admin.html",
+        {"data": admin_data(session), "json_url": "/api/v1/admin/audit/verify"},
+        principal=principal,
+    )

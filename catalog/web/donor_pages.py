@@ -24,19 +24,23 @@ from datacommons.errors import InvalidInput
 router = APIRouter(include_in_schema=False)
 
 
-def portal_data(session: Session, *, donor_id: str, kek: bytes,
-                epsilon_per_person: float) -> dict[str, Any]:
+def portal_data(session: Session, *, donor_id: str, kek: bytes, epsilon_per_person: float) -> dict[str, Any]:
     """What a signed-in donor sees: their record, every program with its current text and the
     donor's consent to it, and every release that included their records."""
-    consents = [donors.consent_public(session, c, with_events=False)
-                for c in ledger.list_consents(session, donor_id)]
+    consents = [
+        donors.consent_public(session, c, with_events=False) for c in ledger.list_consents(session, donor_id)
+    ]
     by_program = {c["program_id"]: c for c in consents}
-    items = [{"program": programs.program_public(session, p), "consent": by_program.get(p.id)}
-             for p in programs.list_programs(session)]
+    items = [
+        {"program": programs.program_public(session, p), "consent": by_program.get(p.id)}
+        for p in programs.list_programs(session)
+    ]
     uses = donors.uses_of(session, donor_id)  # only the releases that included this donor
-    return {"profile": donors.profile(session, donor_id=donor_id, kek=kek,
-                                      epsilon_per_person=epsilon_per_person),
-            "programs": items, "uses": uses}
+    return {
+        "profile": donors.profile(session, donor_id=donor_id, kek=kek, epsilon_per_person=epsilon_per_person),
+        "programs": items,
+        "uses": uses,
+    }
 
 
 @router.get("/donor", response_class=HTMLResponse)
@@ -47,8 +51,11 @@ def donor_page(request: Request, session: SessionDep) -> HTMLResponse:
     if principal is not None and principal.role == "donor" and principal.donor_id:
         kek = Signer.of(request.app.state.settings).kek
         context["portal"] = portal_data(
-            session, donor_id=principal.donor_id, kek=kek,
-            epsilon_per_person=request.app.state.settings.privacy_epsilon_per_person)
+            session,
+            donor_id=principal.donor_id,
+            kek=kek,
+            epsilon_per_person=request.app.state.settings.privacy_epsilon_per_person,
+        )
     return render(request, "donor.html", context, principal=principal)
 
 
@@ -60,31 +67,42 @@ def donor_register_again(request: Request) -> RedirectResponse:
 
 
 @router.post("/donor/register", response_class=HTMLResponse)
-def donor_register(request: Request, name: Annotated[str, Form()] = "",
-                   email: Annotated[str, Form()] = "") -> HTMLResponse:
+def donor_register(
+    request: Request, name: Annotated[str, Form()] = "", email: Annotated[str, Form()] = ""
+) -> HTMLResponse:
     """Register a donor; their token becomes this browser's session and is shown this once."""
     settings = request.app.state.settings
     signer = Signer.of(settings)
     try:
         with transaction(request.app.state.sessionmaker, immediate=True) as session:
-            donor, token = donors.register_self(session, kek=signer.kek, name=name.strip() or None,
-                                                email=email.strip() or None)
+            donor, token = donors.register_self(
+                session, kek=signer.kek, name=name.strip() or None, email=email.strip() or None
+            )
             donor_id = donor.id
     except InvalidInput as exc:
-        return render(request, "donor.html", {"portal": None, "new_token": None,
-                                              "error": exc.message}, principal=None, status=422)
+        return render(
+            request,
+            "donor.html",
+            {"portal": None, "new_token": None, "error": exc.message},
+            principal=None,
+            status=422,
+        )
     csrf = secrets.token_urlsafe(24)
     with request.app.state.sessionmaker() as session:
         principal = authenticate(session, token)
-        portal = portal_data(session, donor_id=donor_id, kek=signer.kek,
-                             epsilon_per_person=settings.privacy_epsilon_per_person)
+        portal = portal_data(
+            session, donor_id=donor_id, kek=signer.kek, epsilon_per_person=settings.privacy_epsilon_per_person
+        )
     request.cookies[CSRF_COOKIE] = csrf  # the page rendered now already carries the new CSRF token
-    response = render(request, "donor.html", {"portal": portal, "new_token": token, "error": None},
-                      principal=principal, status=201)
+    response = render(
+        request,
+        "donor.html",
+        {"portal": portal, "new_token": token, "error": None},
+        principal=principal,
+        status=201,
+    )
     secure = settings.public_url.startswith("https://")
-    response.set_cookie(TOKEN_COOKIE, token, httponly=True, samesite="lax", secure=secure,
-                        max_age=12 * 3600)
+    response.set_cookie(TOKEN_COOKIE, token, httponly=True, samesite="lax", secure=secure, max_age=12 * 3600)
     response.set_cookie(CSRF_COOKIE, csrf, samesite="strict", secure=secure, max_age=12 * 3600)
     response.headers["Cache-Control"] = "no-store"
     return response
-

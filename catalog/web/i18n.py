@@ -16,33 +16,40 @@ from catalog.vocabularies import DATA_THEMES, FREQUENCIES, NUTS_LABELS, label_of
 from consent.dpv import PURPOSES
 
 TEXTS: dict[str, dict[str, str]] = {
-    "site": {"it": "Data commons dell'economia sociale — Torino",
-             "en": "Social economy data commons — Turin"},
+    "site": {
+        "it": "Data commons dell'economia sociale — Torino",
+        "en": "Social economy data commons — Turin",
+    },
     "catalog": {"it": "Catalogo", "en": "Catalog"},
     "donor": {"it": "Donatori", "en": "Donors"},
     "admin": {"it": "Amministrazione", "en": "Administration"},
     "login": {"it": "Accedi", "en": "Sign in"},
     "logout": {"it": "Esci", "en": "Sign out"},
     "forbidden_title": {"it": "Accesso non consentito", "en": "Not allowed"},
-    "forbidden_admin": {"it": "Questa pagina è riservata agli amministratori. Il tuo token non ha "
-                              "questo ruolo.",
-                        "en": "This page is for administrators. Your token does not have that role."},
-    "forbidden_query": {"it": "Le interrogazioni sono riservate ad analisti e ricercatori.",
-                        "en": "Queries are for analysts and researchers."},
+    "forbidden_admin": {
+        "it": "Questa pagina è riservata agli amministratori. Il tuo token non ha questo ruolo.",
+        "en": "This page is for administrators. Your token does not have that role.",
+    },
+    "forbidden_query": {
+        "it": "Le interrogazioni sono riservate ad analisti e ricercatori.",
+        "en": "Queries are for analysts and researchers.",
+    },
     "back_to_catalog": {"it": "Torna al catalogo", "en": "Back to the catalog"},
     "login_other": {"it": "Accedi con un altro token", "en": "Sign in with another token"},
     "token": {"it": "Token di accesso", "en": "Access token"},
-    "token_help": {"it": "Incolla il token che ti è stato consegnato (lo trovi anche nell'output di "
-                         "«make run» per i token dimostrativi).",
-                   "en": "Paste the token you were given (the demo tokens are printed by "
-                         "“make run”)."},
+    "token_help": {
+        "it": "Incolla il token che ti è stato consegnato (lo trovi anche nell'output di "
+        "«make run» per i token dimostrativi).",
+        "en": "Paste the token you were given (the demo tokens are printed by “make run”).",
+    },
     "search": {"it": "Cerca", "en": "Search"},
     "search_label": {"it": "Cerca nel catalogo", "en": "Search the catalog"},
-    "search_placeholder": {"it": "es. disoccupazione, cooperative, inserimento lavorativo",
-                           "en": "e.g. unemployment, cooperatives, work integration"},
+    "search_placeholder": {
+        "it": "es. disoccupazione, cooperative, inserimento lavorativo",
+        "en": "e.g. unemployment, cooperatives, work integration",
+    },
     "results": {"it": "risultati", "en": "results"},
-    "no_results": {"it": "Nessun dataset corrisponde alla ricerca.",
-                   "en": "No dataset matches the search."},
+    "no_results": {"it": "Nessun dataset corrisponde alla ricerca.", "en": "No dataset matches the search."},
     "filters": {"it": "Filtri", "en": "Filters"},
     "clear_filters": {"it": "Togli i filtri", "en": "Clear filters"},
     "facet_theme": {"it": "Tema", "en": "Theme"},
@@ -79,8 +86,7 @@ TEXTS: dict[str, dict[str, str]] = {
     "prov_source_file": {"it": "File d'origine", "en": "Source file"},
     "prov_filter": {"it": "Filtro", "en": "Filter"},
     "prov_retrieved_at": {"it": "Scaricato il", "en": "Retrieved at"},
-    "prov_upstream_last_update": {"it": "Ultimo aggiornamento della fonte",
-                                  "en": "Upstream last update"},
+    "prov_upstream_last_update": {"it": "Ultimo aggiornamento della fonte", "en": "Upstream last update"},
     "prov_connector": {"it": "Connettore", "en": "Connector"},
     "prov_sha256": {"it": "Impronta SHA-256 del file d'origine", "en": "SHA-256 checksum of the source"},
     "prov_dropped_columns": {"it": "Colonne scartate", "en": "Dropped columns"},
@@ -92,8 +98,10 @@ TEXTS: dict[str, dict[str, str]] = {
     "status_rejected": {"it": "respinta", "en": "rejected"},
     "chart_slice": {"it": "Serie mostrata", "en": "Series shown"},
     "chart_total": {"it": "totale", "en": "total"},
-    "chart_axes": {"it": "asse verticale: {y}; asse orizzontale: {x}",
-                   "en": "vertical axis: {y}; horizontal axis: {x}"},
+    "chart_axes": {
+        "it": "asse verticale: {y}; asse orizzontale: {x}",
+        "en": "vertical axis: {y}; horizontal axis: {x}",
+    },
     # column names of statistical tables (chart captions)
     "col_value": {"it": "valore", "en": "value"},
     "col_obs_value": {"it": "valore", "en": "value"},
@@ -109,27 +117,37 @@ TEXTS: dict[str, dict[str, str]] = {
     "col_ref_area": {"it": "territorio", "en": "area"},
     "col_comune": {"it": "comune", "en": "municipality"},
     "footer_source": {"it": "Fonte dei comuni: ISTAT", "en": "Source of the municipalities: ISTAT"},
-    "ask_not_for_you": {"it": "Le domande sui dati privati sono riservate ad analisti e ricercatori.",
-                        "en": "Questions on private data are for analysts and researchers."},
+    "ask_not_for_you": {
+        "it": "Le domande sui dati privati sono riservate ad analisti e ricercatori.",
+        "en": "Questions on private data are for analysts and researchers.",
+    },
     # error pages
     "error_title": {"it": "Errore", "en": "Error"},
     "error_help": {"it": "La richiesta non è andata a buon fine.", "en": "The request did not succeed."},
     "error_title_404": {"it": "Pagina non trovata", "en": "Page not found"},
-    "error_help_404": {"it": "La pagina o il dataset cercato non esiste (o non esiste più).",
-                       "en": "The page or dataset you asked for does not exist (or no longer does)."},
+    "error_help_404": {
+        "it": "La pagina o il dataset cercato non esiste (o non esiste più).",
+        "en": "The page or dataset you asked for does not exist (or no longer does).",
+    },
     "error_title_405": {"it": "Operazione non consentita", "en": "Method not allowed"},
-    "error_help_405": {"it": "Questa pagina non accetta questo tipo di richiesta.",
-                       "en": "This page does not accept this kind of request."},
+    "error_help_405": {
+        "it": "Questa pagina non accetta questo tipo di richiesta.",
+        "en": "This page does not accept this kind of request.",
+    },
     "error_title_422": {"it": "Richiesta non valida", "en": "Invalid request"},
-    "error_help_422": {"it": "Un valore dell'indirizzo o del modulo non è valido: controllalo e "
-                             "riprova.",
-                       "en": "A value in the address or the form is not valid: check it and try "
-                             "again."},
+    "error_help_422": {
+        "it": "Un valore dell'indirizzo o del modulo non è valido: controllalo e riprova.",
+        "en": "A value in the address or the form is not valid: check it and try again.",
+    },
     "error_title_500": {"it": "Errore interno", "en": "Internal error"},
-    "error_help_500": {"it": "Il servizio non è riuscito a completare la richiesta. Riprova più tardi.",
-                       "en": "The service could not complete the request. Try again later."},
-    "error_title_503": {"it": "Servizio momentaneamente non disponibile",
-                        "en": "Service temporarily unavailable"},
+    "error_help_500": {
+        "it": "Il servizio non è riuscito a completare la richiesta. Riprova più tardi.",
+        "en": "The service could not complete the request. Try again later.",
+    },
+    "error_title_503": {
+        "it": "Servizio momentaneamente non disponibile",
+        "en": "Service temporarily unavailable",
+    },
     "error_help_503": {"it": "Riprova tra qualche istante.", "en": "Try again in a moment."},
     "error_detail": {"it": "Dettaglio tecnico", "en": "Technical detail"},
     "versions": {"it": "Versioni", "en": "Versions"},
@@ -140,10 +158,12 @@ TEXTS: dict[str, dict[str, str]] = {
     "downloads": {"it": "Scarica", "en": "Download"},
     "chart": {"it": "Grafico", "en": "Chart"},
     "no_version": {"it": "Nessuna versione pubblicata.", "en": "No published version yet."},
-    "private_note": {"it": "Questo dataset contiene microdati privati donati: non si scarica. Si "
-                           "possono porre domande aggregate con privacy differenziale.",
-                     "en": "This dataset holds donated private microdata: it cannot be downloaded. "
-                           "You can ask aggregate questions under differential privacy."},
+    "private_note": {
+        "it": "Questo dataset contiene microdati privati donati: non si scarica. Si "
+        "possono porre domande aggregate con privacy differenziale.",
+        "en": "This dataset holds donated private microdata: it cannot be downloaded. "
+        "You can ask aggregate questions under differential privacy.",
+    },
     "ask": {"it": "Fai una domanda", "en": "Ask a question"},
     "role_admin": {"it": "amministratore", "en": "administrator"},
     "role_analyst": {"it": "analista", "en": "analyst"},
@@ -155,10 +175,12 @@ TEXTS: dict[str, dict[str, str]] = {
     "skip": {"it": "Vai al contenuto", "en": "Skip to content"},
     # query builder
     "query_title": {"it": "Domanda con privacy differenziale", "en": "Differentially-private query"},
-    "query_help": {"it": "Scegli finalità, dimensioni, misure ed epsilon. L'anteprima mostra l'accuratezza "
-                         "e il budget rimasto senza spendere nulla; «Esegui» spende epsilon.",
-                   "en": "Pick the purpose, dimensions, measures and epsilon. The preview shows the "
-                         "accuracy and the budget left without spending anything; “Run” spends epsilon."},
+    "query_help": {
+        "it": "Scegli finalità, dimensioni, misure ed epsilon. L'anteprima mostra l'accuratezza "
+        "e il budget rimasto senza spendere nulla; «Esegui» spende epsilon.",
+        "en": "Pick the purpose, dimensions, measures and epsilon. The preview shows the "
+        "accuracy and the budget left without spending anything; “Run” spends epsilon.",
+    },
     "purpose": {"it": "Finalità", "en": "Purpose"},
     "group_by": {"it": "Raggruppa per", "en": "Group by"},
     "measures": {"it": "Misure", "en": "Measures"},
@@ -167,8 +189,10 @@ TEXTS: dict[str, dict[str, str]] = {
     "count_persons": {"it": "Numero di persone", "en": "Number of people"},
     "count_persons_help": {"it": "persone distinte in ogni cella", "en": "distinct people in each cell"},
     "count_rows": {"it": "Numero di record", "en": "Number of records"},
-    "count_rows_help": {"it": "una persona può averne più d'uno (es. un record per percorso)",
-                        "en": "a person may have several (e.g. one record per pathway)"},
+    "count_rows_help": {
+        "it": "una persona può averne più d'uno (es. un record per percorso)",
+        "en": "a person may have several (e.g. one record per pathway)",
+    },
     "mean": {"it": "Media di", "en": "Mean of"},
     "sum": {"it": "Somma di", "en": "Sum of"},
     "epsilon": {"it": "Epsilon (perdita di privacy)", "en": "Epsilon (privacy loss)"},
@@ -188,22 +212,28 @@ TEXTS: dict[str, dict[str, str]] = {
     "of": {"it": "su", "en": "of"},
     "spent": {"it": "Speso", "en": "Spent"},
     "repeat": {"it": "domanda ripetuta, nessun costo", "en": "repeated question, no cost"},
-    "not_affordable": {"it": "Budget insufficiente per questa domanda.",
-                       "en": "Not enough budget left for this query."},
+    "not_affordable": {
+        "it": "Budget insufficiente per questa domanda.",
+        "en": "Not enough budget left for this query.",
+    },
     "result": {"it": "Risultato", "en": "Result"},
     # donor portal
     "donor_portal": {"it": "Portale dei donatori", "en": "Donor portal"},
-    "donor_intro": {"it": "Dona i tuoi dati per la ricerca e le politiche sociali: scegli a quali "
-                          "programmi, ritira il consenso quando vuoi, vedi ogni uso.",
-                    "en": "Donate your data to research and social policy: choose the programs, "
-                          "withdraw consent whenever you like, see every use."},
+    "donor_intro": {
+        "it": "Dona i tuoi dati per la ricerca e le politiche sociali: scegli a quali "
+        "programmi, ritira il consenso quando vuoi, vedi ogni uso.",
+        "en": "Donate your data to research and social policy: choose the programs, "
+        "withdraw consent whenever you like, see every use.",
+    },
     "register": {"it": "Registrati come donatore", "en": "Register as a donor"},
     "name_optional": {"it": "Nome (facoltativo)", "en": "Name (optional)"},
     "email_optional": {"it": "E-mail (facoltativa)", "en": "E-mail (optional)"},
     "have_token": {"it": "Hai già un token da donatore?", "en": "Already have a donor token?"},
     "your_token": {"it": "Il tuo token", "en": "Your token"},
-    "your_token_help": {"it": "Conservalo: è mostrato solo ora e serve per accedere di nuovo.",
-                        "en": "Keep it: it is shown only now and you need it to sign in again."},
+    "your_token_help": {
+        "it": "Conservalo: è mostrato solo ora e serve per accedere di nuovo.",
+        "en": "Keep it: it is shown only now and you need it to sign in again.",
+    },
     "pseudonym": {"it": "Pseudonimo", "en": "Pseudonym"},
     "programs": {"it": "Programmi", "en": "Programs"},
     "controller": {"it": "Titolare", "en": "Controller"},
@@ -222,24 +252,31 @@ TEXTS: dict[str, dict[str, str]] = {
     "privacy_loss": {"it": "La tua perdita di privacy", "en": "Your privacy loss"},
     "privacy_loss_summary": {
         "it": "I tuoi dati sono stati inclusi in {n} risposte; perdita di privacy ε {spent} su {cap}.",
-        "en": "Your data were included in {n} answers; privacy loss ε {spent} of {cap}."},
+        "en": "Your data were included in {n} answers; privacy loss ε {spent} of {cap}.",
+    },
     "privacy_loss_summary_one": {
         "it": "I tuoi dati sono stati inclusi in 1 risposta; perdita di privacy ε {spent} su {cap}.",
-        "en": "Your data were included in 1 answer; privacy loss ε {spent} of {cap}."},
+        "en": "Your data were included in 1 answer; privacy loss ε {spent} of {cap}.",
+    },
     "privacy_loss_help": {
         "it": "Ogni risposta statistica che include i tuoi dati rivela un poco di te, misurato da ε. "
-              "Il totale, su tutti i dataset e tutte le versioni, non supera mai il limite: "
-              "raggiunto il limite, nessuna risposta ti includerà più.",
+        "Il totale, su tutti i dataset e tutte le versioni, non supera mai il limite: "
+        "raggiunto il limite, nessuna risposta ti includerà più.",
         "en": "Every statistical answer that includes your data reveals a little about you, "
-              "measured by ε. The total, across every dataset and version, never passes the cap: "
-              "once it is reached, no answer will include you again."},
+        "measured by ε. The total, across every dataset and version, never passes the cap: "
+        "once it is reached, no answer will include you again.",
+    },
     "uses": {"it": "Usi dei tuoi dati", "en": "Uses of your data"},
-    "no_uses": {"it": "Nessuna risposta ha ancora incluso i tuoi dati.",
-                "en": "No answer has included your data yet."},
-    "uses_help": {"it": "Solo le risposte e gli estratti che hanno incluso i tuoi dati: chi ha "
-                        "chiesto, per quale finalità, e quanto ti è costato in privacy (ε).",
-                  "en": "Only the answers and extracts that included your data: who asked, for "
-                        "which purpose, and what it cost you in privacy (ε)."},
+    "no_uses": {
+        "it": "Nessuna risposta ha ancora incluso i tuoi dati.",
+        "en": "No answer has included your data yet.",
+    },
+    "uses_help": {
+        "it": "Solo le risposte e gli estratti che hanno incluso i tuoi dati: chi ha "
+        "chiesto, per quale finalità, e quanto ti è costato in privacy (ε).",
+        "en": "Only the answers and extracts that included your data: who asked, for "
+        "which purpose, and what it cost you in privacy (ε).",
+    },
     "when": {"it": "Quando", "en": "When"},
     "kind": {"it": "Tipo", "en": "Kind"},
     "who": {"it": "Chi", "en": "Who"},
@@ -249,16 +286,20 @@ TEXTS: dict[str, dict[str, str]] = {
     "your_data": {"it": "I tuoi dati", "en": "Your data"},
     "export": {"it": "Esporta i miei dati (JSON)", "en": "Export my data (JSON)"},
     "erase": {"it": "Cancellami", "en": "Erase me"},
-    "erase_confirm": {"it": "Cancellare davvero i tuoi dati? I consensi saranno ritirati e il token "
-                            "revocato. Le ricevute dei ritiri saranno scaricate "
-                            "(erasure-receipts.json).",
-                      "en": "Really erase your data? Your consents will be withdrawn and your token "
-                            "revoked. The receipts of the withdrawals will be downloaded "
-                            "(erasure-receipts.json)."},
-    "erased": {"it": "I tuoi dati sono stati cancellati. Le ricevute firmate dei ritiri sono nel "
-                     "file erasure-receipts.json appena scaricato: conservalo.",
-               "en": "Your data has been erased. The signed receipts of the withdrawals are in the "
-                     "file erasure-receipts.json just downloaded: keep it."},
+    "erase_confirm": {
+        "it": "Cancellare davvero i tuoi dati? I consensi saranno ritirati e il token "
+        "revocato. Le ricevute dei ritiri saranno scaricate "
+        "(erasure-receipts.json).",
+        "en": "Really erase your data? Your consents will be withdrawn and your token "
+        "revoked. The receipts of the withdrawals will be downloaded "
+        "(erasure-receipts.json).",
+    },
+    "erased": {
+        "it": "I tuoi dati sono stati cancellati. Le ricevute firmate dei ritiri sono nel "
+        "file erasure-receipts.json appena scaricato: conservalo.",
+        "en": "Your data has been erased. The signed receipts of the withdrawals are in the "
+        "file erasure-receipts.json just downloaded: keep it.",
+    },
     # administration
     "audit_chain": {"it": "Registro di trasparenza", "en": "Transparency log"},
     "chain_ok": {"it": "Catena integra", "en": "Chain intact"},
@@ -343,8 +384,10 @@ def format_datetime(value: Any, lang: str, *, naive_is_utc: bool = True) -> Mark
     if moment is None:
         return Markup("") if value in (None, "", "None") else escape(str(value))
     zone = " UTC" if zoned or naive_is_utc else ""
-    shown = babel_datetime(moment, DATETIME_PATTERNS.get(lang, DATETIME_PATTERNS["it"]), tzinfo=UTC,
-                           locale=lang) + zone
+    shown = (
+        babel_datetime(moment, DATETIME_PATTERNS.get(lang, DATETIME_PATTERNS["it"]), tzinfo=UTC, locale=lang)
+        + zone
+    )
     stamp = moment.isoformat() if zone else moment.replace(tzinfo=None).isoformat()
     return Markup('<time datetime="{}">{}</time>').format(stamp, shown)
 

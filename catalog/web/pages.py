@@ -67,18 +67,30 @@ def forbidden_page(request: Request, principal: Principal, reason: str) -> HTMLR
     return render(request, "forbidden.html", {"reason": reason}, principal=principal, status=403)
 
 
-def error_page(request: Request, principal: Principal | None, status: int, detail: str,
-               headers: dict[str, str] | None = None) -> HTMLResponse:
+def error_page(
+    request: Request,
+    principal: Principal | None,
+    status: int,
+    detail: str,
+    headers: dict[str, str] | None = None,
+) -> HTMLResponse:
     """The small page a browser gets for an error on a page route (the API answers JSON)."""
-    response = render(request, "error.html", {"status": status, "detail": detail},
-                      principal=principal, status=status)
+    response = render(
+        request, "error.html", {"status": status, "detail": detail}, principal=principal, status=status
+    )
     for name, value in (headers or {}).items():
         response.headers.setdefault(name, value)
     return response
 
 
-def render(request: Request, template: str, context: dict[str, Any], *,
-           principal: Principal | None, status: int = 200) -> HTMLResponse:
+def render(
+    request: Request,
+    template: str,
+    context: dict[str, Any],
+    *,
+    principal: Principal | None,
+    status: int = 200,
+) -> HTMLResponse:
     """Render a page with the language, the user and the CSRF token every page needs."""
     lang = pick_lang(request)
     params = dict(request.query_params)
@@ -86,10 +98,20 @@ def render(request: Request, template: str, context: dict[str, Any], *,
     def lang_query(code: str) -> str:
         return urlencode({**params, "lang": code})
 
-    response = templates.TemplateResponse(request, template, {
-        "lang": lang, "t": translator(lang), "principal": principal, "lang_query": lang_query,
-        "csrf": request.cookies.get(CSRF_COOKIE, ""), "json_url": None, **context,
-    }, status_code=status)
+    response = templates.TemplateResponse(
+        request,
+        template,
+        {
+            "lang": lang,
+            "t": translator(lang),
+            "principal": principal,
+            "lang_query": lang_query,
+            "csrf": request.cookies.get(CSRF_COOKIE, ""),
+            "json_url": None,
+            **context,
+        },
+        status_code=status,
+    )
     if request.query_params.get("lang") in ("it", "en"):
         response.set_cookie(LANG_COOKIE, lang, max_age=365 * 86400, samesite="lax")
     return response
@@ -97,8 +119,9 @@ def render(request: Request, template: str, context: dict[str, Any], *,
 
 @router.get("/login", response_class=HTMLResponse)
 def login_form(request: Request, session: SessionDep, next: str = "/") -> HTMLResponse:
-    return render(request, "login.html", {"next": next, "error": None},
-                  principal=page_principal(request, session))
+    return render(
+        request, "login.html", {"next": next, "error": None}, principal=page_principal(request, session)
+    )
 
 
 def _safe_next(target: str) -> str:
@@ -106,20 +129,24 @@ def _safe_next(target: str) -> str:
 
 
 @router.post("/login")
-def login(request: Request, session: SessionDep, token: Annotated[str, Form()],
-          next: Annotated[str, Form()] = "/") -> Response:
+def login(
+    request: Request, session: SessionDep, token: Annotated[str, Form()], next: Annotated[str, Form()] = "/"
+) -> Response:
     try:
         authenticate(session, token.strip())
     except Unauthorized:
         t = translator(pick_lang(request))
-        return render(request, "login.html", {"next": next, "error": t("bad_token")},
-                      principal=None, status=401)
+        return render(
+            request, "login.html", {"next": next, "error": t("bad_token")}, principal=None, status=401
+        )
     secure = request.app.state.settings.public_url.startswith("https://")
     response = RedirectResponse(_safe_next(next), status_code=303)
-    response.set_cookie(TOKEN_COOKIE, token.strip(), httponly=True, samesite="lax", secure=secure,
-                        max_age=12 * 3600)
-    response.set_cookie(CSRF_COOKIE, secrets.token_urlsafe(24), samesite="strict", secure=secure,
-                        max_age=12 * 3600)
+    response.set_cookie(
+        TOKEN_COOKIE, token.strip(), httponly=True, samesite="lax", secure=secure, max_age=12 * 3600
+    )
+    response.set_cookie(
+        CSRF_COOKIE, secrets.token_urlsafe(24), samesite="strict", secure=secure, max_age=12 * 3600
+    )
     return response
 
 
@@ -138,12 +165,14 @@ FACET_NAMES = search.FACETS
 @router.get("/", response_class=HTMLResponse)
 def catalog_page(request: Request, session: SessionDep, q: str = "", offset: int = 0) -> HTMLResponse:
     principal = require_page_user(request, session)
-    filters = {name: request.query_params.getlist(name) for name in FACET_NAMES
-               if request.query_params.getlist(name)}
+    filters = {
+        name: request.query_params.getlist(name) for name in FACET_NAMES if request.query_params.getlist(name)
+    }
     limit = 20
     lang = pick_lang(request)
-    result = search.search(session, request.app.state.store, q=q, filters=filters, lang=lang,
-                           limit=limit, offset=max(0, offset))
+    result = search.search(
+        session, request.app.state.store, q=q, filters=filters, lang=lang, limit=limit, offset=max(0, offset)
+    )
 
     def facet_link(name: str, value: str) -> str:
         chosen = {k: list(v) for k, v in filters.items()}
@@ -161,18 +190,38 @@ def catalog_page(request: Request, session: SessionDep, q: str = "", offset: int
         return "/?" + urlencode(pairs)
 
     api_pairs = [("q", q), ("lang", lang)] + [(k, v) for k, vs in filters.items() for v in vs]
-    return render(request, "catalog.html", {
-        "q": q, "filters": filters, "items": result.items, "count": result.count,
-        "facets": result.facets, "limit": limit, "offset": offset, "facet_link": facet_link,
-        "page_link": page_link, "json_url": "/api/v1/datasets?" + urlencode(api_pairs),
-    }, principal=principal)
+    return render(
+        request,
+        "catalog.html",
+        {
+            "q": q,
+            "filters": filters,
+            "items": result.items,
+            "count": result.count,
+            "facets": result.facets,
+            "limit": limit,
+            "offset": offset,
+            "facet_link": facet_link,
+            "page_link": page_link,
+            "json_url": "/api/v1/datasets?" + urlencode(api_pairs),
+        },
+        principal=principal,
+    )
 
 
 #: Provenance keys the dataset page names, in the order it shows them, and how it shows each.
 PROVENANCE_FIELDS: tuple[tuple[str, str], ...] = (
-    ("source_url", "link"), ("source_page", "link"), ("sources", "list"), ("attribution", "text"),
-    ("dataflow", "code"), ("source_file", "code"), ("filter", "code"), ("retrieved_at", "time"),
-    ("upstream_last_update", "source_time"), ("connector", "connector"), ("sha256", "code"),
+    ("source_url", "link"),
+    ("source_page", "link"),
+    ("sources", "list"),
+    ("attribution", "text"),
+    ("dataflow", "code"),
+    ("source_file", "code"),
+    ("filter", "code"),
+    ("retrieved_at", "time"),
+    ("upstream_last_update", "source_time"),
+    ("connector", "connector"),
+    ("sha256", "code"),
     ("dropped_columns", "list"),
 )
 
@@ -198,21 +247,31 @@ def provenance_view(provenance: dict[str, Any]) -> dict[str, Any]:
         fields.append({"key": key, "kind": kind, "value": value})
     known = {key for key, _ in PROVENANCE_FIELDS} | {"connector_version"}
     rest = {k: v for k, v in provenance.items() if k not in known and not _empty(v)}
-    return {"fields": fields,
-            "rest": json.dumps(rest, indent=2, ensure_ascii=False, default=str) if rest else ""}
+    return {
+        "fields": fields,
+        "rest": json.dumps(rest, indent=2, ensure_ascii=False, default=str) if rest else "",
+    }
 
 
 @router.get("/datasets/{dataset_id}", response_class=HTMLResponse)
 def dataset_page(dataset_id: str, request: Request, session: SessionDep) -> HTMLResponse:
     principal = require_page_user(request, session)
     dataset = registry.get_dataset(session, dataset_id)
-    versions = [VersionPublic.model_validate(v).model_dump(mode="json")
-                for v in registry.list_versions(session, dataset_id)]
+    versions = [
+        VersionPublic.model_validate(v).model_dump(mode="json")
+        for v in registry.list_versions(session, dataset_id)
+    ]
     current = dataset.current_version
-    return render(request, "dataset.html", {
-        "d": DatasetPublic.of(dataset).model_dump(mode="json"), "versions": versions,
-        "provenance": provenance_view(current.provenance or {}) if current is not None else None,
-        "can_query": principal.role in QUERY_ROLES,
-        "chart": chart_for(dataset, request.app.state.store),
-        "json_url": f"/api/v1/datasets/{dataset_id}",
-    }, principal=principal)
+    return render(
+        request,
+        "dataset.html",
+        {
+            "d": DatasetPublic.of(dataset).model_dump(mode="json"),
+            "versions": versions,
+            "provenance": provenance_view(current.provenance or {}) if current is not None else None,
+            "can_query": principal.role in QUERY_ROLES,
+            "chart": chart_for(dataset, request.app.state.store),
+            "json_url": f"/api/v1/datasets/{dataset_id}",
+        },
+        principal=principal,
+    )

@@ -32,16 +32,30 @@ def query_choices(session: Session, dataset: registry.Dataset) -> dict[str, Any]
     for program in programs.list_programs(session):
         public = programs.program_public(session, program)
         if dataset.id in public["current_text"]["datasets"]:
-            found.setdefault(public["purpose"], {
-                "id": public["purpose"], "label_it": public["purpose_label_it"],
-                "label_en": public["purpose_label_en"]})
+            found.setdefault(
+                public["purpose"],
+                {
+                    "id": public["purpose"],
+                    "label_it": public["purpose_label_it"],
+                    "label_en": public["purpose_label_en"],
+                },
+            )
     purposes = [found[key] for key in sorted(found)]
     schema = registry.SchemaSpec.model_validate(dataset.schema_spec or {"columns": []})
-    numeric = [{"name": c.name, "min": c.min, "max": c.max} for c in schema.columns
-               if c.type in ("integer", "float") and c.min is not None and c.max is not None
-               and c.role in ("measure", "attribute")]
-    return {"purposes": purposes, "dimensions": dict(dataset.policy.public_dimensions),
-            "numeric": numeric, "epsilon_per_query": dataset.policy.epsilon_per_query}
+    numeric = [
+        {"name": c.name, "min": c.min, "max": c.max}
+        for c in schema.columns
+        if c.type in ("integer", "float")
+        and c.min is not None
+        and c.max is not None
+        and c.role in ("measure", "attribute")
+    ]
+    return {
+        "purposes": purposes,
+        "dimensions": dict(dataset.policy.public_dimensions),
+        "numeric": numeric,
+        "epsilon_per_query": dataset.policy.epsilon_per_query,
+    }
 
 
 @router.get("/query/{dataset_id}", response_class=HTMLResponse)
@@ -51,8 +65,14 @@ def query_page(dataset_id: str, request: Request, session: SessionDep) -> HTMLRe
     if principal.role not in QUERY_ROLES:
         return forbidden_page(request, principal, "forbidden_query")
     dataset = registry.get_dataset(session, dataset_id)
-    return render(request, "query.html", {
-        "dataset": dataset, "choices": query_choices(session, dataset),
-        "can_extract": principal.role in ("researcher", "admin"),
-        "json_url": "/api/v1/budget",
-    }, principal=principal)
+    return render(
+        request,
+        "query.html",
+        {
+            "dataset": dataset,
+            "choices": query_choices(session, dataset),
+            "can_extract": principal.role in ("researcher", "admin"),
+            "json_url": "/api/v1/budget",
+        },
+        principal=principal,
+    )

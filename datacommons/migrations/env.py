@@ -37,8 +37,7 @@ def run_migrations_online() -> None:
         with context.begin_transaction():
             context.run_migrations()
         return
-    engine = config.attributes.get("engine") or make_engine(
-        str(config.get_main_option("sqlalchemy.url")))
+    engine = config.attributes.get("engine") or make_engine(str(config.get_main_option("sqlalchemy.url")))
     with engine.execution_options(immediate=True).connect() as connection:
         if engine.dialect.name == "postgresql":
             connection.execute(text(f"SELECT pg_advisory_lock({PG_MIGRATION_LOCK})"))

@@ -35,8 +35,10 @@ DEFAULT_THRESHOLDS = DriftThresholds()
 def category_columns(spec: SchemaSpec) -> list[str]:
     """The columns whose set of values is compared: dimensions, time, and coded columns."""
     return [
-        c.name for c in spec.columns
-        if c.role not in ("privacy_unit", "key") and c.type in CATEGORY_TYPES
+        c.name
+        for c in spec.columns
+        if c.role not in ("privacy_unit", "key")
+        and c.type in CATEGORY_TYPES
         and (c.role in CATEGORY_ROLES or c.codes or c.code_list)
     ]
 
@@ -52,7 +54,11 @@ def _mean(column: pa.ChunkedArray) -> float | None:
 
 
 def drift_warnings(
-    spec: SchemaSpec, *, new: pa.Table, old: pa.Table, old_number: int,
+    spec: SchemaSpec,
+    *,
+    new: pa.Table,
+    old: pa.Table,
+    old_number: int,
     thresholds: DriftThresholds = DEFAULT_THRESHOLDS,
 ) -> list[dict[str, Any]]:
     """The warnings for ``new`` against ``old`` (``old_number``, the current published version)."""
@@ -60,12 +66,17 @@ def drift_warnings(
     before, after = old.num_rows, new.num_rows
     change = (after - before) / before if before else None
     if change is not None and abs(change) > thresholds.rows:
-        warnings.append({
-            "kind": "row_count", "column": None, "previous": before, "current": after,
-            "change": round(change, 4),
-            "message": f"row count changed by {change:+.1%} ({before} → {after}) since version "
-                       f"{old_number}",
-        })
+        warnings.append(
+            {
+                "kind": "row_count",
+                "column": None,
+                "previous": before,
+                "current": after,
+                "change": round(change, 4),
+                "message": f"row count changed by {change:+.1%} ({before} → {after}) since version "
+                f"{old_number}",
+            }
+        )
     shared = set(new.column_names) & set(old.column_names)
     for name in category_columns(spec):
         if name not in shared:
@@ -74,17 +85,24 @@ def drift_warnings(
         then = set(pc.unique(old[name]).to_pylist()) - {None}
         if max(len(now), len(then)) > thresholds.max_categories:
             continue
-        for kind, values, verb in (("new_categories", now - then, "appeared"),
-                                   ("vanished_categories", then - now, "vanished")):
+        for kind, values, verb in (
+            ("new_categories", now - then, "appeared"),
+            ("vanished_categories", then - now, "vanished"),
+        ):
             if values:
                 listed = sorted(values, key=str)[: thresholds.max_listed]
-                warnings.append({
-                    "kind": kind, "column": name, "values": listed, "count": len(values),
-                    "message": f"{len(values)} value(s) of {name} {verb} since version "
-                               f"{old_number}: "
-                               + ", ".join(map(str, listed))
-                               + (" …" if len(values) > len(listed) else ""),
-                })
+                warnings.append(
+                    {
+                        "kind": kind,
+                        "column": name,
+                        "values": listed,
+                        "count": len(values),
+                        "message": f"{len(values)} value(s) of {name} {verb} since version "
+                        f"{old_number}: "
+                        + ", ".join(map(str, listed))
+                        + (" …" if len(values) > len(listed) else ""),
+                    }
+                )
     for name in measure_columns(spec):
         if name not in shared:
             continue
@@ -94,10 +112,15 @@ def drift_warnings(
         scale = abs(then_mean) or 1.0
         shift = (now_mean - then_mean) / scale
         if abs(shift) > thresholds.mean:
-            warnings.append({
-                "kind": "mean_shift", "column": name, "previous": round(then_mean, 6),
-                "current": round(now_mean, 6), "change": round(shift, 4),
-                "message": f"mean of {name} moved by {shift:+.1%} ({then_mean:.4g} → "
-                           f"{now_mean:.4g}) since version {old_number}",
-            })
+            warnings.append(
+                {
+                    "kind": "mean_shift",
+                    "column": name,
+                    "previous": round(then_mean, 6),
+                    "current": round(now_mean, 6),
+                    "change": round(shift, 4),
+                    "message": f"mean of {name} moved by {shift:+.1%} ({then_mean:.4g} → "
+                    f"{now_mean:.4g}) since version {old_number}",
+                }
+            )
     return warnings

@@ -55,7 +55,8 @@ RESULT_FORMAT = {"result_format": "BASIC", "partial_unexpected_count": EXAMPLES 
 #: Arrow types read as pandas' nullable dtypes, so that GE recognises the dtype of a string column.
 _NULLABLE: dict[pa.DataType, Any] = {
     pa.bool_(): pd.BooleanDtype(),
-    pa.string(): pd.StringDtype("pyarrow"), pa.large_string(): pd.StringDtype("pyarrow"),
+    pa.string(): pd.StringDtype("pyarrow"),
+    pa.large_string(): pd.StringDtype("pyarrow"),
     pa.string_view(): pd.StringDtype("pyarrow"),
 }
 
@@ -69,8 +70,9 @@ def to_frame(table: pa.Table) -> pd.DataFrame:
     and ``datetime64[ns]`` columns with vectorised code and other dtypes value by value, hence the
     choice.
     """
-    frame = table.to_pandas(types_mapper=_NULLABLE.get, date_as_object=False,
-                            coerce_temporal_nanoseconds=True)
+    frame = table.to_pandas(
+        types_mapper=_NULLABLE.get, date_as_object=False, coerce_temporal_nanoseconds=True
+    )
     for name, column in zip(table.column_names, table.columns, strict=True):
         if not pa.types.is_integer(column.type):
             continue
@@ -122,20 +124,22 @@ def _string_conditions_allowed() -> Iterator[None]:
     string; GE 1.9+ deprecates string conditions but still supports them.
     """
     with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=".*(row_condition|condition_parser).*",
-                                category=DeprecationWarning)
+        warnings.filterwarnings(
+            "ignore", message=".*(row_condition|condition_parser).*", category=DeprecationWarning
+        )
         yield
 
 
 def _expectation(check: Check, index: int) -> Any:
     try:
         with _string_conditions_allowed():
-            config = ExpectationConfiguration(type=check.type, kwargs=check.kwargs,
-                                              meta={"check": index})
+            config = ExpectationConfiguration(type=check.type, kwargs=check.kwargs, meta={"check": index})
             return config.to_domain_obj()
     except Exception as exc:  # GE raises many kinds for an unknown type or bad kwargs
-        raise InvalidInput(f"expectation {check.name} is not a valid Great Expectations "
-                           f"expectation: {' '.join(str(exc).split())[:300]}") from exc
+        raise InvalidInput(
+            f"expectation {check.name} is not a valid Great Expectations "
+            f"expectation: {' '.join(str(exc).split())[:300]}"
+        ) from exc
 
 
 def _examples(result: dict[str, Any]) -> list[dict[str, Any]]:
@@ -161,7 +165,8 @@ def run_checks(
     hidden = set(hidden_columns)
     present = set(frame.columns)
     runnable = [
-        (i, c) for i, c in enumerate(checks)
+        (i, c)
+        for i, c in enumerate(checks)
         if c.type == "expect_column_to_exist" or c.origin == "config" or set(c.columns) <= present
     ]
     outcome: dict[int, dict[str, Any]] = {}
@@ -169,7 +174,8 @@ def run_checks(
         context = _context()
         name = f"run-{uuid.uuid4().hex[:12]}"
         batch_definition = (
-            context.data_sources.add_pandas(name).add_dataframe_asset("version")
+            context.data_sources.add_pandas(name)
+            .add_dataframe_asset("version")
             .add_batch_definition_whole_dataframe("whole")
         )
         suite = gx.ExpectationSuite(name=name)
@@ -185,18 +191,29 @@ def run_checks(
     for index, check in enumerate(checks):
         res = outcome.get(index)
         row: dict[str, Any] = {
-            "name": check.name, "type": check.type, "columns": list(check.columns),
-            "origin": check.origin, "rule": check.rule, "kwargs": _shown_kwargs(check.kwargs),
+            "name": check.name,
+            "type": check.type,
+            "columns": list(check.columns),
+            "origin": check.origin,
+            "rule": check.rule,
+            "kwargs": _shown_kwargs(check.kwargs),
         }
         if res is None:
-            row.update(success=False, skipped=True,
-                       exception="not run: a column it needs is missing",
-                       element_count=None, unexpected_count=None, unexpected_percent=None,
-                       observed_value=None, examples=[], examples_withheld=False)
+            row.update(
+                success=False,
+                skipped=True,
+                exception="not run: a column it needs is missing",
+                element_count=None,
+                unexpected_count=None,
+                unexpected_percent=None,
+                observed_value=None,
+                examples=[],
+                examples_withheld=False,
+            )
             rows.append(row)
             continue
         result = res.get("result") or {}
-        exception = (res.get("exception_info") or {})
+        exception = res.get("exception_info") or {}
         message = None
         if exception.get("raised_exception"):
             message = exception.get("exception_message")

@@ -29,8 +29,10 @@ from datacommons.quality.suite import derive_checks, resolve_code_lists
 from datacommons.registry import DatasetVersion, SchemaSpec, Status
 from datacommons.storage import ParquetStore
 
-NO_SCHEMA = ("the dataset declares no schema (schema_spec): there is nothing to validate it "
-             "against; declare its columns and validate again")
+NO_SCHEMA = (
+    "the dataset declares no schema (schema_spec): there is nothing to validate it "
+    "against; declare its columns and validate again"
+)
 
 
 def _privacy_columns(spec: SchemaSpec | None) -> list[str]:
@@ -101,11 +103,11 @@ def validate_version(
         rows = run_checks(to_frame(table), checks, hidden_columns=hidden)
         _scrub_identifiers(rows, table, hidden)
         if previous is not None:
-            wanted = [c.name for c in spec.columns
-                      if c.name in {f["name"] for f in previous.arrow_schema}]
+            wanted = [c.name for c in spec.columns if c.name in {f["name"] for f in previous.arrow_schema}]
             old = store.read_table(previous.content_hash, columns=wanted)
-            warnings = drift_warnings(spec, new=table, old=old, old_number=previous.number,
-                                      thresholds=thresholds)
+            warnings = drift_warnings(
+                spec, new=table, old=old, old_number=previous.number, thresholds=thresholds
+            )
     failures = [r["name"] for r in rows if not r["success"]]
     success = error is None and not failures
     evaluated = len(rows)
@@ -128,16 +130,22 @@ def validate_version(
         "compared_with": previous.number if previous is not None else None,
         "great_expectations_version": gx.__version__,
     }
-    record = ValidationReport(version_id=version.id, dataset_id=dataset.id,
-                              version_number=version.number, success=success, actor=actor,
-                              report=body)
+    record = ValidationReport(
+        version_id=version.id,
+        dataset_id=dataset.id,
+        version_number=version.number,
+        success=success,
+        actor=actor,
+        report=body,
+    )
     session.add(record)
     session.flush()
     status_before = version.status
     if version.status != "published":
         target: Status = "validated" if success else "rejected"
         note = f"validation report {record.id}: " + (
-            f"{evaluated} expectations passed" if success
+            f"{evaluated} expectations passed"
+            if success
             else error or f"{len(failures)} of {evaluated} expectations failed"
         )
         registry.transition(session, version=version, to=target, actor=actor, note=note)
@@ -169,12 +177,14 @@ def summary_lines(report: ValidationReport) -> list[str]:
         if row["success"]:
             continue
         detail = row["exception"] or (
-            f"{row['unexpected_count']} unexpected" if row["unexpected_count"] is not None
+            f"{row['unexpected_count']} unexpected"
+            if row["unexpected_count"] is not None
             else f"observed {row['observed_value']!r}"
         )
         examples = ", ".join(repr(e["value"]) for e in row["examples"])
-        lines.append(f"  FAIL {row['name']}: {row['rule']} — {detail}"
-                     + (f" (e.g. {examples})" if examples else ""))
+        lines.append(
+            f"  FAIL {row['name']}: {row['rule']} — {detail}" + (f" (e.g. {examples})" if examples else "")
+        )
     for warning in body["warnings"]:
         lines.append(f"  WARN {warning['message']}")
     return lines
@@ -185,17 +195,21 @@ def failure_error(report: ValidationReport) -> CheckFailed:
     body = report.report
     named = body.get("error") or ", ".join(body["failures"])
     return CheckFailed(
-        f"version {body['version']} of {body['dataset_id']} failed validation "
-        f"(report {report.id}): {named}",
-        errors=[{"expectation": r["name"], "rule": r["rule"],
-                 "unexpected_count": r["unexpected_count"], "exception": r["exception"]}
-                for r in body["expectations"] if not r["success"]],
+        f"version {body['version']} of {body['dataset_id']} failed validation (report {report.id}): {named}",
+        errors=[
+            {
+                "expectation": r["name"],
+                "rule": r["rule"],
+                "unexpected_count": r["unexpected_count"],
+                "exception": r["exception"],
+            }
+            for r in body["expectations"]
+            if not r["success"]
+        ],
     )
 
 
-def publish_version(
-    session: Session, *, dataset_id: str, number: int, actor: str
-) -> DatasetVersion:
+def publish_version(session: Session, *, dataset_id: str, number: int, actor: str) -> DatasetVersion:
     """Publish version ``number`` (or make a published one current again); only validated versions.
 
     A refusal is a :class:`~datacommons.errors.Conflict` whose ``errors`` name the failing
@@ -215,5 +229,6 @@ def publish_version(
                 errors.append({"error": last.report["error"], "report": last.id})
             if errors:
                 exc.message += f"; its last validation (report {last.id}) failed: " + ", ".join(
-                    e.get("expectation", e.get("error", "")) for e in errors)
+                    e.get("expectation", e.get("error", "")) for e in errors
+                )
         raise Conflict(exc.message, errors=errors) from exc

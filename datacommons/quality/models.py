@@ -19,9 +19,7 @@ class ValidationReport(Base):
     __tablename__ = "validation_reports"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    version_id: Mapped[int] = mapped_column(
-        ForeignKey("dataset_versions.id", ondelete="CASCADE"), index=True
-    )
+    version_id: Mapped[int] = mapped_column(ForeignKey("dataset_versions.id", ondelete="CASCADE"), index=True)
     dataset_id: Mapped[str] = mapped_column(String(64), index=True)
     version_number: Mapped[int] = mapped_column(Integer)
     success: Mapped[bool] = mapped_column(Boolean)

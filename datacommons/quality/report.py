@@ -23,13 +23,15 @@ TEMPLATES = Path(__file__).resolve().parent / "templates"
 @lru_cache(maxsize=1)
 def environment() -> Environment:
     """The Jinja2 environment of the package's templates (HTML-escaped)."""
-    return Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]),
-                       trim_blocks=True, lstrip_blocks=True)
+    return Environment(
+        loader=FileSystemLoader(TEMPLATES),
+        autoescape=select_autoescape(["html"]),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
 
 
-def report_data(
-    session: Session, report: ValidationReport, *, api: str = "/api/v1"
-) -> dict[str, Any]:
+def report_data(session: Session, report: ValidationReport, *, api: str = "/api/v1") -> dict[str, Any]:
     """Everything a report page shows: the stored report, the version's history and the links."""
     version = session.get(registry.DatasetVersion, report.version_id)
     transitions = registry.transitions_of(session, version) if version is not None else []
@@ -38,15 +40,19 @@ def report_data(
         "id": report.id,
         "current_status": version.status if version is not None else None,
         "transitions": [
-            {"from": t.from_status, "to": t.to_status, "actor": t.actor, "at": t.at.isoformat(),
-             "note": t.note}
+            {
+                "from": t.from_status,
+                "to": t.to_status,
+                "actor": t.actor,
+                "at": t.at.isoformat(),
+                "note": t.note,
+            }
             for t in transitions
         ],
         "links": {
             "json": f"{api}/admin/reports/{report.id}",
             "html": f"{api}/admin/reports/{report.id}.html",
-            "publish": f"{api}/admin/datasets/{report.dataset_id}/versions/"
-                       f"{report.version_number}/publish",
+            "publish": f"{api}/admin/datasets/{report.dataset_id}/versions/{report.version_number}/publish",
         },
     }
 

@@ -101,19 +101,36 @@ def derive_checks(spec: SchemaSpec, *, code_lists: Mapping[str, Sequence[Any]]) 
     for col in spec.columns:
         name = col.name
         one = (name,)
-        checks.append(Check("expect_column_to_exist", {"column": name}, "schema",
-                            f"column {name} is present", one))
-        checks.append(Check("expect_column_values_to_be_in_type_list",
-                            {"column": name, "type_list": TYPE_NAMES[col.type]}, "schema",
-                            f"{name} is of type {col.type}", one))
+        checks.append(
+            Check("expect_column_to_exist", {"column": name}, "schema", f"column {name} is present", one)
+        )
+        checks.append(
+            Check(
+                "expect_column_values_to_be_in_type_list",
+                {"column": name, "type_list": TYPE_NAMES[col.type]},
+                "schema",
+                f"{name} is of type {col.type}",
+                one,
+            )
+        )
         if not col.nullable or col.role in NOT_NULL_ROLES or name in key_cols:
             why = "the privacy unit" if col.role == "privacy_unit" else "required"
-            checks.append(Check("expect_column_values_to_not_be_null", {"column": name}, "schema",
-                                f"{name} is never null ({why})", one))
+            checks.append(
+                Check(
+                    "expect_column_values_to_not_be_null",
+                    {"column": name},
+                    "schema",
+                    f"{name} is never null ({why})",
+                    one,
+                )
+            )
         if col.unique or spec.keys == [name]:
             unique_cols.add(name)
-            checks.append(Check("expect_column_values_to_be_unique", {"column": name}, "schema",
-                                f"{name} is unique", one))
+            checks.append(
+                Check(
+                    "expect_column_values_to_be_unique", {"column": name}, "schema", f"{name} is unique", one
+                )
+            )
         allowed: list[Any] = list(col.codes or [])
         sources = []
         if col.codes:
@@ -125,10 +142,15 @@ def derive_checks(spec: SchemaSpec, *, code_lists: Mapping[str, Sequence[Any]]) 
             sources.append(f"code list {col.code_list}")
         if sources:
             value_set = _typed(col, allowed)
-            checks.append(Check("expect_column_values_to_be_in_set",
-                                {"column": name, "value_set": value_set}, "schema",
-                                f"{name} is one of {len(value_set)} values ({' + '.join(sources)})",
-                                one))
+            checks.append(
+                Check(
+                    "expect_column_values_to_be_in_set",
+                    {"column": name, "value_set": value_set},
+                    "schema",
+                    f"{name} is one of {len(value_set)} values ({' + '.join(sources)})",
+                    one,
+                )
+            )
         if (col.min is not None or col.max is not None) and col.type not in ("integer", "float"):
             raise InvalidInput(f"column {name}: min/max apply to integer and float columns only")
         if col.min is not None or col.max is not None:
@@ -136,23 +158,38 @@ def derive_checks(spec: SchemaSpec, *, code_lists: Mapping[str, Sequence[Any]]) 
             if col.type == "integer":
                 bounds = {k: int(v) if v is not None else None for k, v in bounds.items()}
             text = " and ".join(
-                part for part in (f">= {col.min:g}" if col.min is not None else "",
-                                  f"<= {col.max:g}" if col.max is not None else "") if part
+                part
+                for part in (
+                    f">= {col.min:g}" if col.min is not None else "",
+                    f"<= {col.max:g}" if col.max is not None else "",
+                )
+                if part
             )
-            checks.append(Check("expect_column_values_to_be_between", {"column": name, **bounds},
-                                "schema", f"{name} is {text}", one))
+            checks.append(
+                Check(
+                    "expect_column_values_to_be_between",
+                    {"column": name, **bounds},
+                    "schema",
+                    f"{name} is {text}",
+                    one,
+                )
+            )
     if len(spec.keys) > 1:
-        checks.append(Check("expect_compound_columns_to_be_unique",
-                            {"column_list": list(spec.keys)}, "schema",
-                            f"({', '.join(spec.keys)}) is unique together", tuple(spec.keys)))
+        checks.append(
+            Check(
+                "expect_compound_columns_to_be_unique",
+                {"column_list": list(spec.keys)},
+                "schema",
+                f"({', '.join(spec.keys)}) is unique together",
+                tuple(spec.keys),
+            )
+        )
     for index, item in enumerate(spec.expectations):
         kind = item.get("type") or item.get("expectation_type")
         kwargs = item.get("kwargs", {})
-        if not isinstance(kind, str) or not kind.startswith("expect_") \
-                or not isinstance(kwargs, dict):
+        if not isinstance(kind, str) or not kind.startswith("expect_") or not isinstance(kwargs, dict):
             raise InvalidInput(
-                f"dataset-specific expectation #{index + 1} needs a 'type' (expect_...) and "
-                "'kwargs'"
+                f"dataset-specific expectation #{index + 1} needs a 'type' (expect_...) and 'kwargs'"
             )
         rule = str(item.get("description") or item.get("meta", {}).get("notes") or kind)
         checks.append(Check(kind, dict(kwargs), "config", rule, _columns_of(kwargs)))
@@ -164,9 +201,7 @@ def code_list_names(spec: SchemaSpec) -> list[str]:
     return list(dict.fromkeys(c.code_list for c in spec.columns if c.code_list))
 
 
-def resolve_code_lists(
-    session: Session, *, store: ParquetStore, spec: SchemaSpec
-) -> dict[str, list[Any]]:
+def resolve_code_lists(session: Session, *, store: ParquetStore, spec: SchemaSpec) -> dict[str, list[Any]]:
     """The values of every code list of ``spec``: the distinct values of a published column.
 
     A code list is named ``"<dataset-id>:<column>"``; the reference dataset must have a current
@@ -177,8 +212,7 @@ def resolve_code_lists(
         dataset_id, sep, column = name.partition(":")
         if not sep or not dataset_id or not column:
             raise InvalidInput(
-                f"code list {name!r}: name it '<dataset-id>:<column>', e.g. "
-                "'comuni-torino:codice_comune'"
+                f"code list {name!r}: name it '<dataset-id>:<column>', e.g. 'comuni-torino:codice_comune'"
             )
         reference = get_dataset(session, dataset_id)
         current = reference.current_version

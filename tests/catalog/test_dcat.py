@@ -42,20 +42,40 @@ HYDRA = Namespace("http://www.w3.org/ns/hydra/core#")
 CC_BY = "https://creativecommons.org/licenses/by/4.0/"
 
 OPEN = DatasetMeta(
-    id="occupazione-torino", title_it="Tasso di occupazione", title_en="Employment rate",
-    description_it="Tasso di occupazione 15-64 anni.", description_en="Employment rate, ages 15-64.",
-    theme="ECON", publisher="Eurostat", geography="ITC1", frequency="ANNUAL",
-    keywords=["lavoro", "employment"])
+    id="occupazione-torino",
+    title_it="Tasso di occupazione",
+    title_en="Employment rate",
+    description_it="Tasso di occupazione 15-64 anni.",
+    description_en="Employment rate, ages 15-64.",
+    theme="ECON",
+    publisher="Eurostat",
+    geography="ITC1",
+    frequency="ANNUAL",
+    keywords=["lavoro", "employment"],
+)
 PRIVATE = DatasetMeta(
-    id="percorsi-privati", title_it="Percorsi di inserimento", title_en="Job placement",
+    id="percorsi-privati",
+    title_it="Percorsi di inserimento",
+    title_en="Job placement",
     description_it="Microdati donati dalle cooperative sociali.",
     description_en="Microdata donated by social cooperatives.",
-    theme="SOCI", publisher="Cooperativa sociale Il Ponte", access="private", geography="ITC11",
-    frequency="QUARTERLY", licence=CC_BY)
+    theme="SOCI",
+    publisher="Cooperativa sociale Il Ponte",
+    access="private",
+    geography="ITC11",
+    frequency="QUARTERLY",
+    licence=CC_BY,
+)
 UNVERSIONED = DatasetMeta(
-    id="bandi-economia-sociale", title_it="Bandi per l'economia sociale",
-    title_en="Calls for the social economy", theme="GOVE", publisher="Città metropolitana di Torino",
-    geography="IT", frequency="IRREG", licence=CC_BY)
+    id="bandi-economia-sociale",
+    title_it="Bandi per l'economia sociale",
+    title_en="Calls for the social economy",
+    theme="GOVE",
+    publisher="Città metropolitana di Torino",
+    geography="IT",
+    frequency="IRREG",
+    licence=CC_BY,
+)
 
 #: What each dataset of the catalog must say: theme, frequency, access right, licence, NUTS code.
 CC_BY_IT = "https://creativecommons.org/licenses/by/3.0/it/"
@@ -108,21 +128,37 @@ def seed(settings: Settings, session_factory) -> None:  # type: ignore[no-untype
     with transaction(session_factory, immediate=True) as session:
         dataset = registry.upsert_dataset(session, meta=OPEN)
         table = pa.table({"geo": ["ITC1", "ITC1"], "year": [2023, 2024], "rate": [66.1, 67.0]})
-        version, _ = registry.stage_table(session, store=store, dataset=dataset, table=table,
-                                          provenance={"connector": "test"}, actor="admin:test")
+        version, _ = registry.stage_table(
+            session,
+            store=store,
+            dataset=dataset,
+            table=table,
+            provenance={"connector": "test"},
+            actor="admin:test",
+        )
         registry.transition(session, version=version, to="validated", actor="system:gate")
         registry.publish(session, dataset_id=OPEN.id, number=version.number, actor="admin:test")
 
         private = registry.upsert_dataset(session, meta=PRIVATE)
-        registry.set_policy(session, dataset=private, spec=PolicySpec(
-            privacy_unit="donor_id", max_rows_per_unit=3,
-            public_dimensions={"sex": ["F", "M"], "age_band": ["15-24", "25-34"]}))
+        registry.set_policy(
+            session,
+            dataset=private,
+            spec=PolicySpec(
+                privacy_unit="donor_id",
+                max_rows_per_unit=3,
+                public_dimensions={"sex": ["F", "M"], "age_band": ["15-24", "25-34"]},
+            ),
+        )
         registry.upsert_dataset(session, meta=UNVERSIONED)
 
 
 @pytest.fixture
-def catalog_client(settings: Settings, client: TestClient, tokens, session_factory  # type: ignore[no-untyped-def]
-                   ) -> Iterator[TestClient]:
+def catalog_client(
+    settings: Settings,
+    client: TestClient,
+    tokens,
+    session_factory,  # type: ignore[no-untyped-def]
+) -> Iterator[TestClient]:
     """A client on a seeded catalog, sending the analyst's token."""
     seed(settings, session_factory)
     client.headers.update(bearer(tokens["analyst"]))
@@ -140,19 +176,22 @@ def test_the_catalog_export_conforms_to_dcat_ap(catalog_client: TestClient, shap
     listed = {str(o) for o in graph.objects(catalog, DCAT.dataset)}
     assert listed == {f"{BASE}/api/v1/datasets/{i}" for i in EXPECTED}
     assert {(o.language, str(o)) for o in graph.objects(catalog, DCTERMS["title"])} == {
-        ("it", dcat.CATALOG_TITLE["it"]), ("en", dcat.CATALOG_TITLE["en"])}
+        ("it", dcat.CATALOG_TITLE["it"]),
+        ("en", dcat.CATALOG_TITLE["en"]),
+    }
     publisher = graph.value(catalog, DCTERMS.publisher)
     assert str(graph.value(publisher, FOAF.name)) == "Città metropolitana di Torino"
     assert graph.value(catalog, FOAF.homepage) == URIRef(f"{BASE}/")
     assert set(graph.objects(catalog, DCTERMS.language)) == {
-        URIRef(f"{EU}/language/ITA"), URIRef(f"{EU}/language/ENG")}
+        URIRef(f"{EU}/language/ITA"),
+        URIRef(f"{EU}/language/ENG"),
+    }
     # The catalog changed when its latest dataset did.
     latest = max(graph.value(URIRef(d), DCTERMS.modified).toPython() for d in listed)
     assert graph.value(catalog, DCTERMS.modified).toPython() == latest
 
 
-def test_every_dataset_export_conforms_to_dcat_ap(catalog_client: TestClient,
-                                                  shapes: rdflib.Graph) -> None:
+def test_every_dataset_export_conforms_to_dcat_ap(catalog_client: TestClient, shapes: rdflib.Graph) -> None:
     ids = [d["id"] for d in catalog_client.get("/api/v1/datasets").json()["data"]]
     assert sorted(ids) == sorted(EXPECTED)
     for dataset_id in ids:
@@ -183,7 +222,9 @@ def test_every_dataset_carries_the_dcat_ap_it_properties(catalog_client: TestCli
         assert str(graph.value(holder, FOAF.name)) == detail["publisher"]
         assert graph.value(holder, DCTERMS.identifier) is not None
         assert {(t.language, str(t)) for t in graph.objects(node, DCTERMS["title"])} == {
-            ("it", detail["title_it"]), ("en", detail["title_en"])}
+            ("it", detail["title_it"]),
+            ("en", detail["title_en"]),
+        }
         for dist in graph.objects(node, DCAT.distribution):
             assert graph.value(dist, DCTERMS.license) == URIRef(licence)
             assert graph.value(dist, DCTERMS["format"]) is not None
@@ -195,17 +236,34 @@ def test_an_open_dataset_offers_parquet_and_csv(catalog_client: TestClient, sess
     with session_factory() as session:
         dists = distributions_of(registry.get_dataset(session, OPEN.id), base_url=BASE)
     assert dists == [
-        Distribution(id="parquet", format="parquet", title_it="Tasso di occupazione (Parquet, versione 1)",
-                     title_en="Employment rate (Parquet, version 1)", access="open",
-                     access_url=f"{url}/download?format=parquet",
-                     download_url=f"{url}/download?format=parquet",
-                     media_type="application/vnd.apache.parquet", file_type="PARQUET",
-                     byte_size=version["size_bytes"], checksum_sha256=version["content_hash"],
-                     licence=OPEN.licence, version=1),
-        Distribution(id="csv", format="csv", title_it="Tasso di occupazione (CSV, versione 1)",
-                     title_en="Employment rate (CSV, version 1)", access="open",
-                     access_url=f"{url}/download?format=csv", download_url=f"{url}/download?format=csv",
-                     media_type="text/csv", file_type="CSV", licence=OPEN.licence, version=1),
+        Distribution(
+            id="parquet",
+            format="parquet",
+            title_it="Tasso di occupazione (Parquet, versione 1)",
+            title_en="Employment rate (Parquet, version 1)",
+            access="open",
+            access_url=f"{url}/download?format=parquet",
+            download_url=f"{url}/download?format=parquet",
+            media_type="application/vnd.apache.parquet",
+            file_type="PARQUET",
+            byte_size=version["size_bytes"],
+            checksum_sha256=version["content_hash"],
+            licence=OPEN.licence,
+            version=1,
+        ),
+        Distribution(
+            id="csv",
+            format="csv",
+            title_it="Tasso di occupazione (CSV, versione 1)",
+            title_en="Employment rate (CSV, version 1)",
+            access="open",
+            access_url=f"{url}/download?format=csv",
+            download_url=f"{url}/download?format=csv",
+            media_type="text/csv",
+            file_type="CSV",
+            licence=OPEN.licence,
+            version=1,
+        ),
     ]
 
     graph = to_graph(catalog_client.get(f"/api/v1/datasets/{OPEN.id}.jsonld").json())
@@ -216,9 +274,11 @@ def test_an_open_dataset_offers_parquet_and_csv(catalog_client: TestClient, sess
     assert graph.value(parquet, DCAT.accessURL) == URIRef(f"{url}/download?format=parquet")
     assert graph.value(parquet, DCTERMS["format"]) == URIRef(f"{EU}/file-type/PARQUET")
     assert graph.value(parquet, DCAT.mediaType) == URIRef(
-        "https://www.iana.org/assignments/media-types/application/vnd.apache.parquet")
-    assert graph.value(parquet, DCAT.byteSize) == Literal(version["size_bytes"],
-                                                          datatype=XSD.nonNegativeInteger)
+        "https://www.iana.org/assignments/media-types/application/vnd.apache.parquet"
+    )
+    assert graph.value(parquet, DCAT.byteSize) == Literal(
+        version["size_bytes"], datatype=XSD.nonNegativeInteger
+    )
     checksum = graph.value(parquet, SPDX.checksum)
     assert graph.value(checksum, SPDX.algorithm) == SPDX.checksumAlgorithm_sha256
     assert str(graph.value(checksum, SPDX.checksumValue)) == version["content_hash"]
@@ -242,8 +302,9 @@ def test_a_private_dataset_offers_only_the_dp_query_endpoint(catalog_client: Tes
     assert "download" not in json.dumps(catalog_client.get(f"/api/v1/datasets/{PRIVATE.id}.jsonld").json())
 
 
-def test_an_open_dataset_without_a_version_has_no_distribution(catalog_client: TestClient,
-                                                                shapes: rdflib.Graph) -> None:
+def test_an_open_dataset_without_a_version_has_no_distribution(
+    catalog_client: TestClient, shapes: rdflib.Graph
+) -> None:
     document = catalog_client.get(f"/api/v1/datasets/{UNVERSIONED.id}.jsonld").json()
     assert document["dcat:distribution"] == []
     assert "dcat:version" not in document
@@ -265,15 +326,21 @@ def test_the_catalog_is_paged_with_hydra_links(catalog_client: TestClient, shape
             "@type": ["hydra:PartialCollectionView", "hydra:PagedCollection"],
             "hydra:totalItems": {"@value": str(len(EXPECTED)), "@type": "xsd:nonNegativeInteger"},
             "hydra:itemsPerPage": {"@value": "5", "@type": "xsd:nonNegativeInteger"},
-            "hydra:first": {"@id": link.format(1)}, "hydra:firstPage": {"@id": link.format(1)},
-            "hydra:last": {"@id": link.format(2)}, "hydra:lastPage": {"@id": link.format(2)},
+            "hydra:first": {"@id": link.format(1)},
+            "hydra:firstPage": {"@id": link.format(1)},
+            "hydra:last": {"@id": link.format(2)},
+            "hydra:lastPage": {"@id": link.format(2)},
         }
         if page == 1:
-            expected_view |= {"hydra:next": {"@id": link.format(2)},
-                              "hydra:nextPage": {"@id": link.format(2)}}
+            expected_view |= {
+                "hydra:next": {"@id": link.format(2)},
+                "hydra:nextPage": {"@id": link.format(2)},
+            }
         else:
-            expected_view |= {"hydra:previous": {"@id": link.format(1)},
-                              "hydra:previousPage": {"@id": link.format(1)}}
+            expected_view |= {
+                "hydra:previous": {"@id": link.format(1)},
+                "hydra:previousPage": {"@id": link.format(1)},
+            }
         assert view == expected_view
         graph = assert_conforms(answer.json(), shapes)  # every page is a valid catalog
         assert graph.value(URIRef(link.format(page)), HYDRA.totalItems).toPython() == len(EXPECTED)
@@ -281,8 +348,12 @@ def test_the_catalog_is_paged_with_hydra_links(catalog_client: TestClient, shape
 
     beyond = catalog_client.get("/api/v1/catalog.jsonld", params={"page": 3, "page_size": 5})
     assert beyond.status_code == 404
-    assert beyond.json() == {"ok": False, "status": 404, "errors": [],
-                             "error": "no page 3: the catalog has 2 page(s) of 5"}
+    assert beyond.json() == {
+        "ok": False,
+        "status": 404,
+        "errors": [],
+        "error": "no page 3: the catalog has 2 page(s) of 5",
+    }
     too_big = catalog_client.get("/api/v1/catalog.jsonld", params={"page_size": 501})
     assert too_big.status_code == 422
     assert too_big.json()["error"].startswith("invalid request: query.page_size:")
@@ -310,8 +381,9 @@ def test_jsonld_and_json_routes_of_a_dataset_do_not_clash(catalog_client: TestCl
     assert missing.json() == {"ok": False, "status": 404, "errors": [], "error": "no dataset 'nessuno'"}
 
 
-def test_the_export_needs_a_token_of_any_role(client: TestClient, tokens: dict[str, str],
-                                              settings: Settings, session_factory) -> None:  # type: ignore[no-untyped-def]
+def test_the_export_needs_a_token_of_any_role(
+    client: TestClient, tokens: dict[str, str], settings: Settings, session_factory
+) -> None:  # type: ignore[no-untyped-def]
     seed(settings, session_factory)
     for path in ("/api/v1/catalog.jsonld", f"/api/v1/datasets/{COMUNI_ID}.jsonld"):
         assert client.get(path).status_code == 401
@@ -322,16 +394,19 @@ def test_the_export_needs_a_token_of_any_role(client: TestClient, tokens: dict[s
 def test_iris_follow_the_public_url(session_factory, settings: Settings) -> None:  # type: ignore[no-untyped-def]
     seed(settings, session_factory)
     with session_factory() as session:
-        document = dcat.export_dataset(session=session, base_url="https://dati.example.org/",
-                                       dataset_id=OPEN.id)
+        document = dcat.export_dataset(
+            session=session, base_url="https://dati.example.org/", dataset_id=OPEN.id
+        )
     assert document["@id"] == f"https://dati.example.org/api/v1/datasets/{OPEN.id}"
     assert document["dcat:distribution"][0]["dcat:downloadURL"]["@id"] == (
-        f"https://dati.example.org/api/v1/datasets/{OPEN.id}/download?format=parquet")
+        f"https://dati.example.org/api/v1/datasets/{OPEN.id}/download?format=parquet"
+    )
     assert document["dcat:landingPage"]["@id"] == f"https://dati.example.org/datasets/{OPEN.id}"
 
 
-def test_the_shapes_reject_an_export_that_breaks_them(catalog_client: TestClient,
-                                                      shapes: rdflib.Graph) -> None:
+def test_the_shapes_reject_an_export_that_breaks_them(
+    catalog_client: TestClient, shapes: rdflib.Graph
+) -> None:
     """The validation can fail: a dataset without a title, or with an untyped theme, does not conform."""
     document = catalog_client.get(f"/api/v1/datasets/{OPEN.id}.jsonld").json()
     untitled = {k: v for k, v in document.items() if k != "dct:title"}
@@ -345,14 +420,29 @@ def test_a_municipality_code_and_an_unlisted_frequency_still_conform(shapes: rdf
     """A comune (ISTAT code, not NUTS) becomes a described place; an unlisted code keeps its IRI."""
     when = datetime(2025, 3, 1, 9, 30, tzinfo=UTC)
     dataset = Dataset(
-        id="servizi-torino", title_it="Servizi", title_en="Services", description_it="", description_en="",
-        theme="soci", publisher="Comune di Torino", access="open", geography="001272", licence=CC_BY,
-        keywords=[], frequency="WEEKLY_2", created_at=when, modified_at=when, current_version=None)
+        id="servizi-torino",
+        title_it="Servizi",
+        title_en="Services",
+        description_it="",
+        description_en="",
+        theme="soci",
+        publisher="Comune di Torino",
+        access="open",
+        geography="001272",
+        licence=CC_BY,
+        keywords=[],
+        frequency="WEEKLY_2",
+        created_at=when,
+        modified_at=when,
+        current_version=None,
+    )
     document = dcat.dataset_document(dataset, base_url=BASE)
     assert document["dct:spatial"] == {"@type": "dct:Location", "dct:identifier": "001272"}
     assert document["dcat:theme"]["@id"] == f"{EU}/data-theme/SOCI"
     assert document["dct:accrualPeriodicity"]["@id"] == f"{EU}/frequency/WEEKLY_2"
     assert document["dct:accrualPeriodicity"]["skos:prefLabel"] == [
-        {"@value": "WEEKLY_2", "@language": "it"}, {"@value": "WEEKLY_2", "@language": "en"}]
+        {"@value": "WEEKLY_2", "@language": "it"},
+        {"@value": "WEEKLY_2", "@language": "en"},
+    ]
     assert document["dct:modified"] == {"@value": "2025-03-01T09:30:00+00:00", "@type": "xsd:dateTime"}
     assert_conforms(document, shapes)

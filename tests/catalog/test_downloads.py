@@ -40,19 +40,24 @@ def test_csv_download(client: TestClient, tokens, catalog) -> None:  # type: ign
     table = pacsv.read_csv(io.BytesIO(response.content))
     assert table.column_names == ["geo", "year", "value"] and table.num_rows == 3
     # the rendering is kept: a second request sends the same bytes
-    assert client.get(URL, params={"format": "csv"},
-                      headers=bearer(tokens["researcher"])).content == response.content
+    assert (
+        client.get(URL, params={"format": "csv"}, headers=bearer(tokens["researcher"])).content
+        == response.content
+    )
 
 
 def test_private_dataset_cannot_be_downloaded(client: TestClient, tokens, catalog) -> None:  # type: ignore[no-untyped-def]
-    response = client.get("/api/v1/datasets/inserimento-lavorativo/download",
-                          headers=bearer(tokens["admin"]))
+    response = client.get("/api/v1/datasets/inserimento-lavorativo/download", headers=bearer(tokens["admin"]))
     assert response.status_code == 403
     body = response.json()
     assert body["error"].startswith("dataset inserimento-lavorativo holds private microdata")
-    assert body["errors"] == [{"queries": "/api/v1/datasets/inserimento-lavorativo/queries",
-                               "preview": "/api/v1/datasets/inserimento-lavorativo/queries/preview",
-                               "extracts": "/api/v1/extracts"}]
+    assert body["errors"] == [
+        {
+            "queries": "/api/v1/datasets/inserimento-lavorativo/queries",
+            "preview": "/api/v1/datasets/inserimento-lavorativo/queries/preview",
+            "extracts": "/api/v1/extracts",
+        }
+    ]
     assert b"D1" not in response.content
 
 
@@ -60,7 +65,9 @@ def test_unpublished_or_unknown(client: TestClient, tokens, catalog) -> None:  #
     headers = bearer(tokens["analyst"])
     none_yet = client.get("/api/v1/datasets/cooperative-sociali/download", headers=headers)
     assert (none_yet.status_code, none_yet.json()["error"]) == (
-        404, "dataset cooperative-sociali has no published version yet")
+        404,
+        "dataset cooperative-sociali has no published version yet",
+    )
     assert client.get("/api/v1/datasets/nope/download", headers=headers).status_code == 404
     bad = client.get(URL, params={"format": "xlsx"}, headers=headers)
     assert bad.status_code == 422
@@ -75,4 +82,5 @@ def test_detail_lists_the_distributions(client: TestClient, tokens, catalog) -> 
     ]
     private = client.get("/api/v1/datasets/inserimento-lavorativo", headers=headers).json()
     assert [(d["format"], d["access_url"], d["download_url"]) for d in private["distributions"]] == [
-        ("dp-queries", "http://127.0.0.1:8000/api/v1/datasets/inserimento-lavorativo/queries", None)]
+        ("dp-queries", "http://127.0.0.1:8000/api/v1/datasets/inserimento-lavorativo/queries", None)
+    ]

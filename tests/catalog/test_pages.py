@@ -53,11 +53,12 @@ def test_cookie_requests_need_the_csrf_token(client: TestClient, tokens, catalog
     sign_in(client, tokens["admin"])
     # a GET with the cookie alone works; a POST with the cookie alone is refused
     assert client.get("/api/v1/datasets").status_code == 200
-    refused = client.post("/api/v1/admin/tokens", json={"role": "analyst", "name": "x",
-                                                        "organisation": "o"})
+    refused = client.post("/api/v1/admin/tokens", json={"role": "analyst", "name": "x", "organisation": "o"})
     assert refused.status_code == 403
     assert refused.json()["error"] == "missing or wrong CSRF token (X-CSRF-Token header)"
-    accepted = client.post("/api/v1/admin/tokens", json={"role": "analyst", "name": "x",
-                                                         "organisation": "o"},
-                           headers={"X-CSRF-Token": client.cookies["dc_csrf"]})
+    accepted = client.post(
+        "/api/v1/admin/tokens",
+        json={"role": "analyst", "name": "x", "organisation": "o"},
+        headers={"X-CSRF-Token": client.cookies["dc_csrf"]},
+    )
     assert accepted.status_code == 201

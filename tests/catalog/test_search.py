@@ -14,8 +14,11 @@ def ids(body) -> list[str]:  # type: ignore[no-untyped-def]
 
 
 def test_finds_italian_and_english_words(client: TestClient, tokens, catalog) -> None:  # type: ignore[no-untyped-def]
-    get = lambda q: client.get("/api/v1/datasets", params={"q": q},  # noqa: E731
-                               headers=bearer(tokens["analyst"])).json()
+    get = lambda q: client.get(  # noqa: E731
+        "/api/v1/datasets",
+        params={"q": q},
+        headers=bearer(tokens["analyst"]),
+    ).json()
     assert ids(get("disoccupazione")) == ["disoccupazione-piemonte"]
     assert ids(get("unemployment")) == ["disoccupazione-piemonte"]
     # accents folded both ways; the title match ranks above the publisher match
@@ -23,14 +26,12 @@ def test_finds_italian_and_english_words(client: TestClient, tokens, catalog) ->
     assert ids(get("citta")) == ["occupazione-torino", "cooperative-sociali"]
     # a word's beginning finds it: "lavor" -> lavorativo (title), lavoro (keywords); the tie
     # between the two keyword matches follows the Italian titles ("Tasso di dis..." < "Tasso di occ...")
-    assert ids(get("lavor")) == ["inserimento-lavorativo", "disoccupazione-piemonte",
-                                 "occupazione-torino"]
+    assert ids(get("lavor")) == ["inserimento-lavorativo", "disoccupazione-piemonte", "occupazione-torino"]
     assert get("nothing-like-this")["count"] == 0
 
 
 def test_title_matches_rank_above_description_matches(client: TestClient, tokens, catalog) -> None:  # type: ignore[no-untyped-def]
-    body = client.get("/api/v1/datasets", params={"q": "labour"},
-                      headers=bearer(tokens["analyst"])).json()
+    body = client.get("/api/v1/datasets", params={"q": "labour"}, headers=bearer(tokens["analyst"])).json()
     # "labour" is a keyword of one dataset and only in the description of none other
     assert ids(body)[0] == "disoccupazione-piemonte"
     scores = [d["score"] for d in body["data"]]
@@ -42,32 +43,45 @@ def test_facets_count_the_matches(client: TestClient, tokens, catalog) -> None: 
     assert body["count"] == 4
     assert body["facets"] == {
         "theme": {"SOCI": 3, "ECON": 1},
-        "publisher": {"Città metropolitana di Torino": 1, "Cooperative sociali di tipo B": 1,
-                      "Eurostat": 1, "ISTAT": 1},
+        "publisher": {
+            "Città metropolitana di Torino": 1,
+            "Cooperative sociali di tipo B": 1,
+            "Eurostat": 1,
+            "ISTAT": 1,
+        },
         "access": {"open": 3, "private": 1},
         "format": {"CSV": 2, "PARQUET": 2, "DP-API": 1},
         "geography": {"ITC11": 3, "ITC1": 1},
         "year": {"2024": 3, "2023": 3, "2022": 1},
     }
-    filtered = client.get("/api/v1/datasets", params=[("theme", "SOCI"), ("geography", "ITC11")],
-                          headers=bearer(tokens["researcher"])).json()
+    filtered = client.get(
+        "/api/v1/datasets",
+        params=[("theme", "SOCI"), ("geography", "ITC11")],
+        headers=bearer(tokens["researcher"]),
+    ).json()
     assert sorted(ids(filtered)) == ["inserimento-lavorativo", "occupazione-torino"]
     assert filtered["facets"]["access"] == {"open": 1, "private": 1}
-    by_year = client.get("/api/v1/datasets", params={"year": "2022"},
-                         headers=bearer(tokens["researcher"])).json()
+    by_year = client.get(
+        "/api/v1/datasets", params={"year": "2022"}, headers=bearer(tokens["researcher"])
+    ).json()
     assert ids(by_year) == ["disoccupazione-piemonte"]
 
 
 def test_paging_and_sorting(client: TestClient, tokens, catalog) -> None:  # type: ignore[no-untyped-def]
     headers = bearer(tokens["analyst"])
     first = client.get("/api/v1/datasets", params={"limit": 2, "sort": "title"}, headers=headers).json()
-    second = client.get("/api/v1/datasets", params={"limit": 2, "offset": 2, "sort": "title"},
-                        headers=headers).json()
+    second = client.get(
+        "/api/v1/datasets", params={"limit": 2, "offset": 2, "sort": "title"}, headers=headers
+    ).json()
     assert first["count"] == second["count"] == 4
     assert (first["limit"], first["offset"], second["offset"]) == (2, 0, 2)
     # by the Italian titles unless asked otherwise: "Cooperative…", "Percorsi…", "Tasso di dis…", …
-    italian = ["cooperative-sociali", "inserimento-lavorativo", "disoccupazione-piemonte",
-               "occupazione-torino"]
+    italian = [
+        "cooperative-sociali",
+        "inserimento-lavorativo",
+        "disoccupazione-piemonte",
+        "occupazione-torino",
+    ]
     assert ids(first) + ids(second) == italian
     backwards = client.get("/api/v1/datasets", params={"sort": "-title"}, headers=headers).json()
     assert ids(backwards) == list(reversed(italian))
@@ -77,22 +91,38 @@ def test_paging_and_sorting(client: TestClient, tokens, catalog) -> None:  # typ
 
 def test_titles_sort_in_the_language_asked(client: TestClient, tokens, catalog) -> None:  # type: ignore[no-untyped-def]
     headers = bearer(tokens["analyst"])
-    get = lambda **params: ids(client.get("/api/v1/datasets", params=params,  # noqa: E731
-                                          headers=headers).json())
+    get = lambda **params: ids(  # noqa: E731
+        client.get(
+            "/api/v1/datasets",
+            params=params,
+            headers=headers,
+        ).json()
+    )
     # "Employment…", "Social…", "Unemployment…", "Work-integration…"
-    english = ["occupazione-torino", "cooperative-sociali", "disoccupazione-piemonte",
-               "inserimento-lavorativo"]
+    english = [
+        "occupazione-torino",
+        "cooperative-sociali",
+        "disoccupazione-piemonte",
+        "inserimento-lavorativo",
+    ]
     assert get(sort="title", lang="en") == english
     assert get(sort="-title", lang="en") == list(reversed(english))
-    assert get(sort="title", lang="it") == ["cooperative-sociali", "inserimento-lavorativo",
-                                            "disoccupazione-piemonte", "occupazione-torino"]
+    assert get(sort="title", lang="it") == [
+        "cooperative-sociali",
+        "inserimento-lavorativo",
+        "disoccupazione-piemonte",
+        "occupazione-torino",
+    ]
     assert client.get("/api/v1/datasets", params={"lang": "fr"}, headers=headers).status_code == 422
 
 
 def test_facet_counts_leave_out_their_own_filter(client: TestClient, tokens, catalog) -> None:  # type: ignore[no-untyped-def]
     headers = bearer(tokens["researcher"])
-    get = lambda params: client.get("/api/v1/datasets", params=params,  # noqa: E731
-                                    headers=headers).json()
+    get = lambda params: client.get(  # noqa: E731
+        "/api/v1/datasets",
+        params=params,
+        headers=headers,
+    ).json()
     social = get([("theme", "SOCI")])
     assert social["count"] == 3
     # the other themes stay in sight, with the number of datasets choosing them would add
@@ -134,19 +164,34 @@ def test_index_follows_changes(client: TestClient, tokens, catalog, sessions) ->
     headers = bearer(tokens["analyst"])
     assert client.get("/api/v1/datasets", params={"q": "povertà"}, headers=headers).json()["count"] == 0
     with transaction(sessions) as session:
-        registry.upsert_dataset(session, meta=DatasetMeta(
-            id="poverta", title_it="Rischio di povertà o esclusione sociale",
-            title_en="At risk of poverty or social exclusion", publisher="Eurostat"))
-    assert ids(client.get("/api/v1/datasets", params={"q": "poverta"}, headers=headers).json()) == [
-        "poverta"]
+        registry.upsert_dataset(
+            session,
+            meta=DatasetMeta(
+                id="poverta",
+                title_it="Rischio di povertà o esclusione sociale",
+                title_en="At risk of poverty or social exclusion",
+                publisher="Eurostat",
+            ),
+        )
+    assert ids(client.get("/api/v1/datasets", params={"q": "poverta"}, headers=headers).json()) == ["poverta"]
 
 
 def test_every_search_parameter_is_documented(client: TestClient) -> None:
     operation = client.get("/openapi.json").json()["paths"]["/api/v1/datasets"]["get"]
-    described = {p["name"]: p.get("description", "") for p in operation["parameters"]
-                 if p["in"] == "query"}
-    assert set(described) == {"q", "theme", "publisher", "access", "format", "geography", "year",
-                              "sort", "lang", "limit", "offset"}
+    described = {p["name"]: p.get("description", "") for p in operation["parameters"] if p["in"] == "query"}
+    assert set(described) == {
+        "q",
+        "theme",
+        "publisher",
+        "access",
+        "format",
+        "geography",
+        "year",
+        "sort",
+        "lang",
+        "limit",
+        "offset",
+    }
     assert all(described.values()), [name for name, text in described.items() if not text]
     assert "OR within a facet" in described["theme"] and "AND across facets" in described["year"]
     assert "Default: `relevance` when `q` is given, else `title`" in described["sort"]

@@ -12,16 +12,34 @@ from datacommons.registry import DatasetMeta
 from tests.conftest import bearer
 
 COMUNI = [
-    DatasetMeta(id="comuni-italiani", title_it="Comuni italiani", title_en="Italian municipalities",
-                publisher="ISTAT", keywords=["comuni", "municipalities"]),
-    DatasetMeta(id="comuni-torino", title_it="Comuni della Città metropolitana di Torino",
-                title_en="Municipalities of the Metropolitan City of Turin", publisher="ISTAT",
-                geography="ITC11"),
-    DatasetMeta(id="anagrafe-torino", title_it="Anagrafe del comune di Torino",
-                title_en="Population register of the city of Turin", publisher="ISTAT",
-                geography="ITC11"),
-    DatasetMeta(id="disoccupazione-giovani", title_it="Ultimi tassi di disoccupazione giovanile",
-                title_en="Latest youth unemployment rates", publisher="Eurostat", geography="ITC1"),
+    DatasetMeta(
+        id="comuni-italiani",
+        title_it="Comuni italiani",
+        title_en="Italian municipalities",
+        publisher="ISTAT",
+        keywords=["comuni", "municipalities"],
+    ),
+    DatasetMeta(
+        id="comuni-torino",
+        title_it="Comuni della Città metropolitana di Torino",
+        title_en="Municipalities of the Metropolitan City of Turin",
+        publisher="ISTAT",
+        geography="ITC11",
+    ),
+    DatasetMeta(
+        id="anagrafe-torino",
+        title_it="Anagrafe del comune di Torino",
+        title_en="Population register of the city of Turin",
+        publisher="ISTAT",
+        geography="ITC11",
+    ),
+    DatasetMeta(
+        id="disoccupazione-giovani",
+        title_it="Ultimi tassi di disoccupazione giovanile",
+        title_en="Latest youth unemployment rates",
+        publisher="Eurostat",
+        geography="ITC1",
+    ),
 ]
 
 
@@ -36,9 +54,9 @@ def comuni(catalog, sessions):  # type: ignore[no-untyped-def]
 @pytest.fixture
 def find(client: TestClient, tokens):  # type: ignore[no-untyped-def]
     def find(q: str) -> list[str]:
-        body = client.get("/api/v1/datasets", params={"q": q},
-                          headers=bearer(tokens["analyst"])).json()
+        body = client.get("/api/v1/datasets", params={"q": q}, headers=bearer(tokens["analyst"])).json()
         return [d["id"] for d in body["data"]]
+
     return find
 
 
@@ -54,14 +72,18 @@ def test_elided_articles_and_prepositions_are_dropped(find, catalog) -> None:  #
 
 
 def test_other_forms_of_a_word_find_it(find, comuni) -> None:  # type: ignore[no-untyped-def]
-    assert set(find("comuni")) == set(find("comune")) == {
-        "comuni-italiani", "comuni-torino", "anagrafe-torino"}
+    assert (
+        set(find("comuni")) == set(find("comune")) == {"comuni-italiani", "comuni-torino", "anagrafe-torino"}
+    )
     assert set(find("municipality")) == {"comuni-italiani", "comuni-torino"}  # plural in the data
     # "Cooperative sociali" in a title and in a publisher's name
     assert find("cooperativa") == ["cooperative-sociali", "inserimento-lavorativo"]
     assert find("cooperative sociale") == ["cooperative-sociali", "inserimento-lavorativo"]
-    assert set(find("rate")) == set(find("rates")) == {
-        "disoccupazione-piemonte", "occupazione-torino", "disoccupazione-giovani"}
+    assert (
+        set(find("rate"))
+        == set(find("rates"))
+        == {"disoccupazione-piemonte", "occupazione-torino", "disoccupazione-giovani"}
+    )
     # stems ignore accents as words do
     assert find("comùne") == find("comune")
     assert find("città metropolitane") == find("citta metropolitana") != []
@@ -78,7 +100,12 @@ def test_the_word_itself_ranks_above_its_other_forms(find, comuni) -> None:  # t
 
 def test_words_and_stems() -> None:
     assert words("Dell'economia nell’area: l'occupazione, un'impresa d'Aosta") == [
-        "economia", "area", "occupazione", "impresa", "aosta"]
+        "economia",
+        "area",
+        "occupazione",
+        "impresa",
+        "aosta",
+    ]
     assert words("L’Aquila all'ingrosso") == ["aquila", "ingrosso"]
     assert words("don't stop") == ["don", "stop"]  # English apostrophes are left alone
     assert stems("comuni") == stems("comune")[:1] + ("comuni",)

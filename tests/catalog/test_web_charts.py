@@ -24,12 +24,16 @@ def statistics(settings, sessions) -> ParquetStore:  # type: ignore[no-untyped-d
     """The demo's two unemployment tables, ingested from their shipped samples and published."""
     store = ParquetStore(settings.store_dir)
     store.ensure()
-    steps = (("istat-comuni", reference_path()), ("eurostat", SAMPLES / "eurostat_lfst_r_lfu3rt.csv"),
-             ("istat", SAMPLES / "istat_151_914.csv"))
+    steps = (
+        ("istat-comuni", reference_path()),
+        ("eurostat", SAMPLES / "eurostat_lfst_r_lfu3rt.csv"),
+        ("istat", SAMPLES / "istat_151_914.csv"),
+    )
     for connector, sample in steps:  # as the demo does (datacommons.demo), the comuni first
         with transaction(sessions, immediate=True) as session:
-            result = ingest(session, store=store, connector_name=connector, file=sample, params={},
-                            actor=ACTOR)
+            result = ingest(
+                session, store=store, connector_name=connector, file=sample, params={}, actor=ACTOR
+            )
             publish_staged(session, store, result)
     return store
 
@@ -59,19 +63,25 @@ def test_the_istat_chart_keeps_the_total_sex_code_9(sessions, statistics) -> Non
     assert chart.series[0].label == "ITC11" and turin["2019"] == 8.4
 
 
-def test_the_chart_caption_names_the_slice_in_the_page_language(client: TestClient, tokens,  # type: ignore[no-untyped-def]
-                                                                statistics) -> None:
+def test_the_chart_caption_names_the_slice_in_the_page_language(
+    client: TestClient,
+    tokens,  # type: ignore[no-untyped-def]
+    statistics,
+) -> None:
     sign_in(client, tokens["analyst"])
     italian = client.get(f"/datasets/{EUROSTAT}", params={"lang": "it"}).text
     assert "<polyline" in italian
-    assert ("Serie mostrata: istruzione (ISCED 2011) = <code>TOTAL</code> (totale); "
-            "sesso = <code>T</code> (totale)") in italian
+    assert (
+        "Serie mostrata: istruzione (ISCED 2011) = <code>TOTAL</code> (totale); "
+        "sesso = <code>T</code> (totale)"
+    ) in italian
     assert "(asse verticale: valore; asse orizzontale: periodo)" in italian
     assert "(value / time)" not in italian
     assert "Piemonte" in italian  # the series are named, not coded
     english = client.get(f"/datasets/{EUROSTAT}", params={"lang": "en"}).text
-    assert ("Series shown: education (ISCED 2011) = <code>TOTAL</code> (total); "
-            "sex = <code>T</code> (total)") in english
+    assert (
+        "Series shown: education (ISCED 2011) = <code>TOTAL</code> (total); sex = <code>T</code> (total)"
+    ) in english
     assert "Piedmont" in english
     # the y-axis ticks are numbers in the reader's language
     assert ">10,0</text>" in italian and ">10.0</text>" in english

@@ -9,15 +9,25 @@ from fastapi.testclient import TestClient
 from tests.catalog.test_pages import sign_in
 
 
-@pytest.mark.parametrize(("path", "status", "title_it", "title_en"), [
-    ("/datasets/nope", 404, "Pagina non trovata", "Page not found"),
-    ("/query/nope", 404, "Pagina non trovata", "Page not found"),
-    ("/query/disoccupazione-piemonte", 422, "Richiesta non valida", "Invalid request"),
-    ("/?offset=abc", 422, "Richiesta non valida", "Invalid request"),
-    ("/no-such-page", 404, "Pagina non trovata", "Page not found"),
-])
-def test_page_errors_are_translated_pages(client: TestClient, tokens, catalog, path: str,  # type: ignore[no-untyped-def]
-                                          status: int, title_it: str, title_en: str) -> None:
+@pytest.mark.parametrize(
+    ("path", "status", "title_it", "title_en"),
+    [
+        ("/datasets/nope", 404, "Pagina non trovata", "Page not found"),
+        ("/query/nope", 404, "Pagina non trovata", "Page not found"),
+        ("/query/disoccupazione-piemonte", 422, "Richiesta non valida", "Invalid request"),
+        ("/?offset=abc", 422, "Richiesta non valida", "Invalid request"),
+        ("/no-such-page", 404, "Pagina non trovata", "Page not found"),
+    ],
+)
+def test_page_errors_are_translated_pages(
+    client: TestClient,
+    tokens,
+    catalog,
+    path: str,  # type: ignore[no-untyped-def]
+    status: int,
+    title_it: str,
+    title_en: str,
+) -> None:
     sign_in(client, tokens["analyst"])
     for lang, title in (("it", title_it), ("en", title_en)):
         page = client.get(path, headers={"accept-language": lang})

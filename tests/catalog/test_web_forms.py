@@ -32,8 +32,9 @@ def test_query_builder_offers_the_policy_dimensions(client: TestClient, tokens, 
 def test_donor_registers_signed_out_and_gets_a_session(client: TestClient) -> None:
     form = client.get("/donor", params={"lang": "en"})
     assert form.status_code == 200 and '<label for="name">Name (optional)</label>' in form.text
-    page = client.post("/donor/register", data={"name": "Anna", "email": ""},
-                       headers={"accept-language": "en"})
+    page = client.post(
+        "/donor/register", data={"name": "Anna", "email": ""}, headers={"accept-language": "en"}
+    )
     assert page.status_code == 201
     token = client.cookies.get("dc_token")
     assert token and token.startswith("dc_") and f'value="{token}"' in page.text
@@ -75,14 +76,24 @@ def test_the_registration_answer_links_back_to_the_portal(client: TestClient) ->
     assert answer.status_code == 303 and answer.headers["location"] == "/donor?lang=en"
 
 
-def test_an_expired_consent_is_renewed_from_the_portal(client: TestClient, tokens, settings,  # type: ignore[no-untyped-def]
-                                                       sessions) -> None:
+def test_an_expired_consent_is_renewed_from_the_portal(
+    client: TestClient,
+    tokens,
+    settings,  # type: ignore[no-untyped-def]
+    sessions,
+) -> None:
     program = make_program(client, tokens["admin"])
     donor_id, token = register(client)
     with transaction(sessions, immediate=True) as session:
-        consent, _ = ledger.grant(session, donor_id=donor_id, program_id=program["id"],
-                                  text_version=1, signer=Signer.of(settings), duration_days=30,
-                                  at=utcnow() - timedelta(days=60))
+        consent, _ = ledger.grant(
+            session,
+            donor_id=donor_id,
+            program_id=program["id"],
+            text_version=1,
+            signer=Signer.of(settings),
+            duration_days=30,
+            at=utcnow() - timedelta(days=60),
+        )
         consent_id = consent.id
     sign_in(client, token)
     page = client.get("/donor", params={"lang": "en"}).text
@@ -91,32 +102,61 @@ def test_an_expired_consent_is_renewed_from_the_portal(client: TestClient, token
     assert renew in page and "Renew consent" in page and "Withdraw consent" not in page
 
     # what the button does: the page's script posts with the CSRF header
-    answer = client.post(f"/api/v1/consents/{consent_id}/renew", json={"text_version": 1},
-                         headers={"X-CSRF-Token": client.cookies.get("dc_csrf") or ""})
+    answer = client.post(
+        f"/api/v1/consents/{consent_id}/renew",
+        json={"text_version": 1},
+        headers={"X-CSRF-Token": client.cookies.get("dc_csrf") or ""},
+    )
     assert answer.status_code == 200, answer.text
     assert answer.json()["consent"]["status"] == "active"
     page = client.get("/donor", params={"lang": "en"}).text
     assert "consent given" in page and "Withdraw consent" in page and "Renew consent" not in page
 
 
-def test_pages_show_purposes_uses_and_budgets_in_words(client: TestClient, tokens, catalog,  # type: ignore[no-untyped-def]
-                                                       sessions) -> None:
+def test_pages_show_purposes_uses_and_budgets_in_words(
+    client: TestClient,
+    tokens,
+    catalog,  # type: ignore[no-untyped-def]
+    sessions,
+) -> None:
     from consent import transparency
 
     program = make_program(client, tokens["admin"])  # dpv:ScientificResearch, covers the dataset
     donor_id, token = register(client)
-    answer = client.post("/api/v1/consents", json={"program_id": program["id"], "text_version": 1},
-                         headers={"Authorization": f"Bearer {token}"})
+    answer = client.post(
+        "/api/v1/consents",
+        json={"program_id": program["id"], "text_version": 1},
+        headers={"Authorization": f"Bearer {token}"},
+    )
     assert answer.status_code == 201, answer.text
     with transaction(sessions, immediate=True) as session:  # a release that included the donor
-        transparency.record_use(session, kind="release", actor="analyst", organisation="org-analyst",
-                                purpose="dpv:ScientificResearch", datasets=["inserimento-lavorativo"])
+        transparency.record_use(
+            session,
+            kind="release",
+            actor="analyst",
+            organisation="org-analyst",
+            purpose="dpv:ScientificResearch",
+            datasets=["inserimento-lavorativo"],
+        )
         included = frozenset({donor_id})
         chosen = privacy_loss.inclusion(session, donors=included, epsilon=0.5, cap=10.0)
-        privacy_loss.charge(session, eligible=included, chosen=chosen, epsilon=0.5, cap=10.0,
-                            use=privacy_loss.Use("r1", "release", "inserimento-lavorativo", 1,
-                                                 "org-analyst", "dpv:ScientificResearch", 0.5,
-                                                 utcnow()))
+        privacy_loss.charge(
+            session,
+            eligible=included,
+            chosen=chosen,
+            epsilon=0.5,
+            cap=10.0,
+            use=privacy_loss.Use(
+                "r1",
+                "release",
+                "inserimento-lavorativo",
+                1,
+                "org-analyst",
+                "dpv:ScientificResearch",
+                0.5,
+                utcnow(),
+            ),
+        )
 
     sign_in(client, tokens["analyst"])  # the query builder: the purpose's label, its CURIE as value
     builder = client.get("/query/inserimento-lavorativo", params={"lang": "it"}).text

@@ -27,11 +27,23 @@ def store(settings: Settings) -> ParquetStore:
 def run(session_factory, store: ParquetStore) -> Run:  # type: ignore[no-untyped-def]
     """Run ``ingest`` in its own transaction, as the CLI does."""
 
-    def go(connector: str, *, file: Path | None = None, params: dict[str, Any] | None = None,
-           http: HttpClient | None = None) -> IngestResult:
+    def go(
+        connector: str,
+        *,
+        file: Path | None = None,
+        params: dict[str, Any] | None = None,
+        http: HttpClient | None = None,
+    ) -> IngestResult:
         with transaction(session_factory, immediate=True) as session:
-            return ingest(session, store=store, connector_name=connector, file=file,
-                          params=params or {}, actor="test", http=http)
+            return ingest(
+                session,
+                store=store,
+                connector_name=connector,
+                file=file,
+                params=params or {},
+                actor="test",
+                http=http,
+            )
 
     return go
 
@@ -42,7 +54,9 @@ def versions(session_factory) -> Callable[[], dict[str, list[int]]]:  # type: ig
 
     def look() -> dict[str, list[int]]:
         with transaction(session_factory) as session:
-            return {d.id: sorted(v.number for v in registry.list_versions(session, d.id))
-                    for d in registry.list_datasets(session)}
+            return {
+                d.id: sorted(v.number for v in registry.list_versions(session, d.id))
+                for d in registry.list_datasets(session)
+            }
 
     return look

@@ -31,27 +31,33 @@ class GreetingConnector(Connector[GreetingConfig]):
     accepts_file = False
 
     def extract(self, *, file: Path | None) -> Iterator[Load | Unchanged]:
-        table = pa.table({"n": list(range(self.config.count)),
-                          "word": [self.config.words[i % len(self.config.words)]
-                                   for i in range(self.config.count)]})
-        yield Load(meta=DatasetMeta(id="greetings", title_it="Saluti", title_en="Greetings",
-                                    publisher="Plug-in"),
-                   table=table,
-                   provenance=self.provenance(source_url="urn:greetings", retrieved_at="now",
-                                              sha256="0" * 64))
+        table = pa.table(
+            {
+                "n": list(range(self.config.count)),
+                "word": [self.config.words[i % len(self.config.words)] for i in range(self.config.count)],
+            }
+        )
+        yield Load(
+            meta=DatasetMeta(id="greetings", title_it="Saluti", title_en="Greetings", publisher="Plug-in"),
+            table=table,
+            provenance=self.provenance(source_url="urn:greetings", retrieved_at="now", sha256="0" * 64),
+        )
 
 
 @pytest.fixture
 def plugin(monkeypatch: pytest.MonkeyPatch) -> None:
-    point = EntryPoint(name="greetings", group=catalogue.ENTRY_POINT_GROUP,
-                       value="tests.connectors.test_catalogue:GreetingConnector")
-    monkeypatch.setattr(catalogue, "entry_points",
-                        lambda group: [point] if group == catalogue.ENTRY_POINT_GROUP else [])
+    point = EntryPoint(
+        name="greetings",
+        group=catalogue.ENTRY_POINT_GROUP,
+        value="tests.connectors.test_catalogue:GreetingConnector",
+    )
+    monkeypatch.setattr(
+        catalogue, "entry_points", lambda group: [point] if group == catalogue.ENTRY_POINT_GROUP else []
+    )
 
 
 def test_builtins_are_listed_in_one_registry() -> None:
-    assert sorted(catalogue.BUILTINS) == ["ckan", "eurostat", "file", "istat", "istat-comuni",
-                                          "plan2030"]
+    assert sorted(catalogue.BUILTINS) == ["ckan", "eurostat", "file", "istat", "istat-comuni", "plan2030"]
     assert all(issubclass(c, Connector) and c.__doc__ for c in catalogue.BUILTINS.values())
 
 

@@ -71,12 +71,14 @@ def test_ingest_stages_italy_and_the_turin_reference_once(settings) -> None:  # 
     assert first.returncode == 0, first.stderr
     assert first.stdout.splitlines() == [
         "staged comuni-italia version 1 (7901 rows): validated",
-        "staged comuni-torino version 1 (312 rows): validated"]
+        "staged comuni-torino version 1 (312 rows): validated",
+    ]
     second = run_cli(settings, "ingest", "istat-comuni", "--file", str(_real_list()))
     assert second.returncode == 0, second.stderr
     assert second.stdout.splitlines() == [
         "unchanged comuni-italia: version 1 (validated) already holds this content",
-        "unchanged comuni-torino: version 1 (validated) already holds this content"]
+        "unchanged comuni-torino: version 1 (validated) already holds this content",
+    ]
     listing = json.loads(run_cli(settings, "datasets", "list", "--json").stdout)
     assert sorted(d["id"] for d in listing["data"]) == ["comuni-italia", "comuni-torino"]
 

@@ -10,8 +10,10 @@ from datacommons.errors import InvalidInput
 def test_the_plan_figures_with_their_sources(run, store) -> None:  # type: ignore[no-untyped-def]
     result = run("plan2030")
     table = store.read_table(result.staged[0].content_hash)
-    figures = {(r["indicator"], r["area"]): (r["value"], r["unit"], r["qualifier"], r["source"])
-               for r in table.to_pylist()}
+    figures = {
+        (r["indicator"], r["area"]): (r["value"], r["unit"], r["qualifier"], r["source"])
+        for r in table.to_pylist()
+    }
     osserv = "Osservatorio sull'imprenditorialità sociale 2023"
     assert figures[("organizzazioni_impatto_sociale", "ITC11")] == (3358, "count", None, osserv)
     assert figures[("organizzazioni_impatto_sociale", "ITC1")] == (6719, "count", None, osserv)
@@ -29,14 +31,16 @@ def test_the_plan_figures_with_their_sources(run, store) -> None:  # type: ignor
     assert figures[("societa_benefit", "ITC1")][0] == 177
     assert figures[("altre_cooperative", "ITC11")][0] == 657
     assert figures[("cooperative_valore_produzione", "ITC11")] == (2.8e9, "EUR", None, "Euricse 2024")
-    assert figures[("cooperative_lavoratori", "ITC11")] == (42000, "count", "more_than",
-                                                            "Euricse 2024")
+    assert figures[("cooperative_lavoratori", "ITC11")] == (42000, "count", "more_than", "Euricse 2024")
     assert all(source for *_, source in figures.values())
 
 
 def test_a_revised_copy_must_keep_the_columns(run, tmp_path) -> None:  # type: ignore[no-untyped-def]
     path = tmp_path / "plan2030.csv"
     path.write_text("indicator,area,value\ncooperative_sociali,ITC11,450\n")
-    with pytest.raises(InvalidInput, match="plan2030.csv: missing columns unit, qualifier, "
-                                           "source_year, source, description_it, description_en"):
+    with pytest.raises(
+        InvalidInput,
+        match="plan2030.csv: missing columns unit, qualifier, "
+        "source_year, source, description_it, description_en",
+    ):
         run("plan2030", file=path)

@@ -24,8 +24,9 @@ def test_a_bar_when_stderr_is_a_terminal(monkeypatch: pytest.MonkeyPatch) -> Non
     monkeypatch.setattr("sys.stderr", out)
     bar = progress.terminal_progress()
     assert isinstance(bar, progress.RichProgress)
-    monkeypatch.setattr("rich.console.Console", lambda **kw: Console(file=out, force_terminal=True,
-                                                                      width=100))
+    monkeypatch.setattr(
+        "rich.console.Console", lambda **kw: Console(file=out, force_terminal=True, width=100)
+    )
     with bar.task("eurostat lfst_r_lfu3rt: download", total=2048) as advance:
         advance(1024)
         advance(1024)

@@ -49,9 +49,9 @@ def register(client: TestClient, **personal: str) -> tuple[str, str]:
 
 def give(client: TestClient, token: str, program_id: str, version: int = 1) -> dict[str, Any]:
     """Give consent through the API; the answer's body."""
-    answer = client.post("/api/v1/consents", json={"program_id": program_id,
-                                                   "text_version": version},
-                         headers=bearer(token))
+    answer = client.post(
+        "/api/v1/consents", json={"program_id": program_id, "text_version": version}, headers=bearer(token)
+    )
     assert answer.status_code == 201, answer.text
     return dict(answer.json())
 

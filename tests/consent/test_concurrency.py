@@ -21,23 +21,26 @@ def test_concurrent_grants_yield_one_active_consent(settings: Settings, signer: 
     factories = [make_sessionmaker(e) for e in engines]
     try:
         with transaction(factories[0], immediate=True) as session:
-            programs.create_program(session, spec=programs.ProgramSpec.model_validate(PROGRAM),
-                                    actor="test")
+            programs.create_program(session, spec=programs.ProgramSpec.model_validate(PROGRAM), actor="test")
             ids = [f"D{i:07d}" for i in range(1, ROUNDS + 1)]
-            donors.register_for_organisation(session, organisation="Coop", donor_ids=ids,
-                                             dataset_ids=["inserimento-lavorativo"])
+            donors.register_for_organisation(
+                session, organisation="Coop", donor_ids=ids, dataset_ids=["inserimento-lavorativo"]
+            )
         for donor_id in ids:
             barrier = threading.Barrier(2)
             outcomes: list[object] = []
 
-            def request(factory, donor_id: str = donor_id, barrier=barrier,
-                        outcomes=outcomes) -> None:  # type: ignore[no-untyped-def]
+            def request(factory, donor_id: str = donor_id, barrier=barrier, outcomes=outcomes) -> None:  # type: ignore[no-untyped-def]
                 barrier.wait()
                 try:
                     with transaction(factory, immediate=True) as session:
-                        _consent, changed = ledger.grant(session, donor_id=donor_id,
-                                                         program_id=PROGRAM["id"], text_version=1,
-                                                         signer=signer)
+                        _consent, changed = ledger.grant(
+                            session,
+                            donor_id=donor_id,
+                            program_id=PROGRAM["id"],
+                            text_version=1,
+                            signer=signer,
+                        )
                     outcomes.append(changed)
                 except Exception as exc:  # pragma: no cover - shown by the assertion
                     outcomes.append(exc)
@@ -53,28 +56,35 @@ def test_concurrent_grants_yield_one_active_consent(settings: Settings, signer: 
                 events = ledger.events_of(session, consent.id)
                 assert [e.event for e in events] == ["given"]
                 assert ledger.state_of(session, consent).status == "active"
-                periods = session.scalar(select(func.count()).select_from(ConsentPeriod)
-                                         .where(ConsentPeriod.donor_id == donor_id))
+                periods = session.scalar(
+                    select(func.count()).select_from(ConsentPeriod).where(ConsentPeriod.donor_id == donor_id)
+                )
                 assert periods == 1
-                assert session.scalar(select(func.count()).select_from(ConsentEvent)
-                                      .where(ConsentEvent.consent_id == consent.id)) == 1
+                assert (
+                    session.scalar(
+                        select(func.count())
+                        .select_from(ConsentEvent)
+                        .where(ConsentEvent.consent_id == consent.id)
+                    )
+                    == 1
+                )
     finally:
         for engine in engines:
             engine.dispose()
 
 
-def test_concurrent_grant_and_withdraw_agree_with_the_events(settings: Settings,
-                                                             signer: Signer) -> None:
+def test_concurrent_grant_and_withdraw_agree_with_the_events(settings: Settings, signer: Signer) -> None:
     engines = [make_engine(settings.database_url_resolved) for _ in range(2)]
     factories = [make_sessionmaker(e) for e in engines]
     try:
         with transaction(factories[0], immediate=True) as session:
-            programs.create_program(session, spec=programs.ProgramSpec.model_validate(PROGRAM),
-                                    actor="test")
-            donors.register_for_organisation(session, organisation="Coop", donor_ids=["D1"],
-                                             dataset_ids=["inserimento-lavorativo"])
-            consent, _ = ledger.grant(session, donor_id="D1", program_id=PROGRAM["id"],
-                                      text_version=1, signer=signer)
+            programs.create_program(session, spec=programs.ProgramSpec.model_validate(PROGRAM), actor="test")
+            donors.register_for_organisation(
+                session, organisation="Coop", donor_ids=["D1"], dataset_ids=["inserimento-lavorativo"]
+            )
+            consent, _ = ledger.grant(
+                session, donor_id="D1", program_id=PROGRAM["id"], text_version=1, signer=signer
+            )
         barrier = threading.Barrier(2)
         errors: list[Exception] = []
 
@@ -91,8 +101,7 @@ def test_concurrent_grant_and_withdraw_agree_with_the_events(settings: Settings,
 
         def regrant() -> None:
             with transaction(factories[1], immediate=True) as session:
-                ledger.grant(session, donor_id="D1", program_id=PROGRAM["id"], text_version=1,
-                             signer=signer)
+                ledger.grant(session, donor_id="D1", program_id=PROGRAM["id"], text_version=1, signer=signer)
 
         threads = [threading.Thread(target=run, args=(a,)) for a in (withdraw, regrant)]
         for thread in threads:
@@ -104,11 +113,15 @@ def test_concurrent_grant_and_withdraw_agree_with_the_events(settings: Settings,
             events = ledger.events_of(session, consent.id)
             kinds = [e.event for e in events]
             assert kinds in (["given", "withdrawn"], ["given", "withdrawn", "given"])
-            open_periods = session.scalar(select(func.count()).select_from(ConsentPeriod).where(
-                ConsentPeriod.consent_id == consent.id, ConsentPeriod.ended_at.is_(None)))
+            open_periods = session.scalar(
+                select(func.count())
+                .select_from(ConsentPeriod)
+                .where(ConsentPeriod.consent_id == consent.id, ConsentPeriod.ended_at.is_(None))
+            )
             derived = ledger.state_of(session, consent).status
-            assert (derived, open_periods) == (("withdrawn", 0) if kinds[-1] == "withdrawn"
-                                               else ("active", 1))
+            assert (derived, open_periods) == (
+                ("withdrawn", 0) if kinds[-1] == "withdrawn" else ("active", 1)
+            )
     finally:
         for engine in engines:
             engine.dispose()

@@ -31,8 +31,7 @@ def raw_dump(settings: Settings) -> bytes:
             for table in inspect(conn).get_table_names():
                 for row in conn.execute(text(f'SELECT * FROM "{table}"')):
                     for value in row:
-                        chunks.append(value if isinstance(value, bytes | memoryview)
-                                      else str(value).encode())
+                        chunks.append(value if isinstance(value, bytes | memoryview) else str(value).encode())
     finally:
         engine.dispose()
     if settings.database_url_resolved.startswith("sqlite:///"):
@@ -46,8 +45,9 @@ def raw_dump(settings: Settings) -> bytes:
     return b"\n".join(bytes(c) for c in chunks)
 
 
-def test_the_database_holds_no_plaintext_name_or_email(client: TestClient, settings: Settings,
-                                                       program) -> None:  # type: ignore[no-untyped-def]
+def test_the_database_holds_no_plaintext_name_or_email(
+    client: TestClient, settings: Settings, program
+) -> None:  # type: ignore[no-untyped-def]
     donor_id, token = register(client, name=NAME, email=EMAIL)
     give(client, token, PROGRAM["id"])
     me = client.get("/api/v1/donors/me", headers=bearer(token)).json()
@@ -59,21 +59,26 @@ def test_the_database_holds_no_plaintext_name_or_email(client: TestClient, setti
         assert secret.encode("utf-16-le") not in dump
 
 
-def test_export_holds_everything_with_verifiable_receipts(client: TestClient, program,
-                                                          sessions) -> None:  # type: ignore[no-untyped-def]
+def test_export_holds_everything_with_verifiable_receipts(client: TestClient, program, sessions) -> None:  # type: ignore[no-untyped-def]
     donor_id, token = register(client, name=NAME, email=EMAIL)
     consent = give(client, token, PROGRAM["id"])["consent"]
     client.post(f"/api/v1/consents/{consent['id']}/withdraw", headers=bearer(token))
     with transaction(sessions, immediate=True) as session:
-        record_use(session, kind="extract", actor="researcher:R", purpose="dpv:ScientificResearch",
-                   datasets=[DATASET], organisation="UniTo", fee_eur=40.0)
+        record_use(
+            session,
+            kind="extract",
+            actor="researcher:R",
+            purpose="dpv:ScientificResearch",
+            datasets=[DATASET],
+            organisation="UniTo",
+            fee_eur=40.0,
+        )
     answer = client.get("/api/v1/donors/me/export", headers=bearer(token))
     assert answer.status_code == 200
     assert answer.headers["content-disposition"] == f'attachment; filename="donor-{donor_id}.json"'
     data = answer.json()
     assert data["format"] == "datacommons-donor-export/1"
-    assert (data["donor_id"], data["name"], data["email"], data["source"]) == (
-        donor_id, NAME, EMAIL, "self")
+    assert (data["donor_id"], data["name"], data["email"], data["source"]) == (donor_id, NAME, EMAIL, "self")
     assert data["datasets"] == [DATASET]
     [exported] = data["consents"]
     assert exported["status"] == "withdrawn"
@@ -88,8 +93,9 @@ def test_export_holds_everything_with_verifiable_receipts(client: TestClient, pr
     assert len(data["tokens"]) == 1 and data["tokens"][0]["revoked_at"] is None
 
 
-def test_erasure_shreds_the_key_and_excludes_the_donor(client: TestClient, program, sessions,
-                                                       settings: Settings) -> None:  # type: ignore[no-untyped-def]
+def test_erasure_shreds_the_key_and_excludes_the_donor(
+    client: TestClient, program, sessions, settings: Settings
+) -> None:  # type: ignore[no-untyped-def]
     donor_id, token = register(client, name=NAME, email=EMAIL)
     other_id, other_token = register(client)
     give(client, token, PROGRAM["id"])
@@ -99,14 +105,22 @@ def test_erasure_shreds_the_key_and_excludes_the_donor(client: TestClient, progr
         eligibility.bump(session)
     now = utcnow()
     with sessions() as session:
-        assert eligible_donors(session, dataset_id=DATASET, purpose=PROGRAM["purpose"],
-                               at=now) == {donor_id, other_id}
+        assert eligible_donors(session, dataset_id=DATASET, purpose=PROGRAM["purpose"], at=now) == {
+            donor_id,
+            other_id,
+        }
         before = session.get(Donor, donor_id)
         sealed_name = before.name_ct
         wrapped = session.get(DonorKey, donor_id).wrapped_key
     with transaction(sessions, immediate=True) as session:
-        earlier = record_use(session, kind="release", actor="analyst:a", purpose="dpv:ScientificResearch",
-                             datasets=[DATASET], details={"donors": 2})
+        earlier = record_use(
+            session,
+            kind="release",
+            actor="analyst:a",
+            purpose="dpv:ScientificResearch",
+            datasets=[DATASET],
+            details={"donors": 2},
+        )
 
     erased = client.delete("/api/v1/donors/me", headers=bearer(token))
     assert erased.status_code == 200
@@ -121,8 +135,9 @@ def test_erasure_shreds_the_key_and_excludes_the_donor(client: TestClient, progr
     assert withdrawal["record_id"] in json.dumps(claims)
 
     with sessions() as session:
-        assert eligible_donors(session, dataset_id=DATASET, purpose=PROGRAM["purpose"],
-                               at=utcnow()) == {other_id}
+        assert eligible_donors(session, dataset_id=DATASET, purpose=PROGRAM["purpose"], at=utcnow()) == {
+            other_id
+        }
         donor = session.get(Donor, donor_id)
         assert donor.erased_at is not None
         assert session.get(DonorKey, donor_id) is None
@@ -133,14 +148,19 @@ def test_erasure_shreds_the_key_and_excludes_the_donor(client: TestClient, progr
         data_key = unwrap_key(kek, wrapped, donor_id=donor_id)
         assert decrypt_field(data_key, sealed_name, donor_id=donor_id, field="name") == NAME
         assert donors.personal_data(session, donor=donor, kek=kek) == {"name": None, "email": None}
-        states = [c for c in session.scalars(select(donors.Consent).where(
-            donors.Consent.donor_id == donor_id))]
+        states = [
+            c for c in session.scalars(select(donors.Consent).where(donors.Consent.donor_id == donor_id))
+        ]
         assert len(states) == 1
         from consent import ledger
+
         events = ledger.events_of(session, states[0].id)
         assert [(e.event, e.reason) for e in events] == [
-            ("given", ""), ("withdrawn", "erasure requested by the donor")]
+            ("given", ""),
+            ("withdrawn", "erasure requested by the donor"),
+        ]
         from consent.transparency import list_entries, verify_chain
+
         assert [e.entry_hash for e in list_entries(session)] == [earlier.entry_hash]
         assert verify_chain(session).ok
     assert client.get("/api/v1/donors/me", headers=bearer(other_token)).status_code == 200

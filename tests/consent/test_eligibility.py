@@ -19,35 +19,47 @@ PURPOSE = "dpv:ScientificResearch"
 
 
 def setup_program(factory: sessionmaker[Session], **text_changes) -> None:  # type: ignore[no-untyped-def]
-    spec = programs.ProgramSpec.model_validate(
-        {**PROGRAM, "text": {**PROGRAM["text"], **text_changes}})
+    spec = programs.ProgramSpec.model_validate({**PROGRAM, "text": {**PROGRAM["text"], **text_changes}})
     with transaction(factory, immediate=True) as session:
         programs.create_program(session, spec=spec, actor="test")
 
 
-def add_donors(factory: sessionmaker[Session], *ids: str, datasets: tuple[str, ...] = (DATASET,),
-               organisation: str = "Coop") -> None:
+def add_donors(
+    factory: sessionmaker[Session],
+    *ids: str,
+    datasets: tuple[str, ...] = (DATASET,),
+    organisation: str = "Coop",
+) -> None:
     with transaction(factory, immediate=True) as session:
-        donors.register_for_organisation(session, organisation=organisation, donor_ids=list(ids),
-                                         dataset_ids=list(datasets), with_codes=False)
+        donors.register_for_organisation(
+            session,
+            organisation=organisation,
+            donor_ids=list(ids),
+            dataset_ids=list(datasets),
+            with_codes=False,
+        )
 
 
-def grant(factory: sessionmaker[Session], signer: Signer, donor_id: str, at: datetime,
-          version: int = 1) -> str:
+def grant(
+    factory: sessionmaker[Session], signer: Signer, donor_id: str, at: datetime, version: int = 1
+) -> str:
     with transaction(factory, immediate=True) as session:
-        consent, _ = ledger.grant(session, donor_id=donor_id, program_id=PROGRAM["id"],
-                                  text_version=version, signer=signer, at=at)
+        consent, _ = ledger.grant(
+            session, donor_id=donor_id, program_id=PROGRAM["id"], text_version=version, signer=signer, at=at
+        )
         return consent.id
 
 
-def eligible(factory: sessionmaker[Session], at: datetime, dataset: str = DATASET,
-             purpose: str = PURPOSE) -> set[str]:
+def eligible(
+    factory: sessionmaker[Session], at: datetime, dataset: str = DATASET, purpose: str = PURPOSE
+) -> set[str]:
     with factory() as session:
         return set(eligible_donors(session, dataset_id=dataset, purpose=purpose, at=at))
 
 
 def test_consent_counts_from_the_instant_given_until_the_instant_withdrawn(
-        session_factory, signer: Signer) -> None:  # type: ignore[no-untyped-def]
+    session_factory, signer: Signer
+) -> None:  # type: ignore[no-untyped-def]
     setup_program(session_factory, duration_days=None)
     add_donors(session_factory, "D0000001", "D0000002")
     consent_id = grant(session_factory, signer, "D0000001", T0)
@@ -72,7 +84,8 @@ def test_consent_counts_from_the_instant_given_until_the_instant_withdrawn(
 
 
 def test_expiry_instant_is_excluded_and_other_purposes_and_datasets_do_not_count(
-        session_factory, signer: Signer) -> None:  # type: ignore[no-untyped-def]
+    session_factory, signer: Signer
+) -> None:  # type: ignore[no-untyped-def]
     setup_program(session_factory, duration_days=30)
     add_donors(session_factory, "D0000001")
     grant(session_factory, signer, "D0000001", T0)
@@ -111,8 +124,13 @@ def test_a_new_text_version_never_extends_older_consents(session_factory, signer
     grant(session_factory, signer, "D0000001", T0)
     with transaction(session_factory, immediate=True) as session:
         program = programs.get_program(session, PROGRAM["id"])
-        programs.add_text_version(session, program=program, spec=programs.TextSpec.model_validate(
-            {**PROGRAM["text"], "datasets": [DATASET, "tirocini"], "duration_days": None}))
+        programs.add_text_version(
+            session,
+            program=program,
+            spec=programs.TextSpec.model_validate(
+                {**PROGRAM["text"], "datasets": [DATASET, "tirocini"], "duration_days": None}
+            ),
+        )
     later = T0 + timedelta(days=1)
     assert eligible(session_factory, later, dataset="tirocini") == set()
     assert eligible(session_factory, later) == {"D0000001"}
@@ -121,12 +139,15 @@ def test_a_new_text_version_never_extends_older_consents(session_factory, signer
     # D0000001 renews on version 2: from then on it covers the new dataset too.
     grant(session_factory, signer, "D0000001", later + timedelta(hours=1), version=2)
     assert eligible(session_factory, later + timedelta(hours=1), dataset="tirocini") == {
-        "D0000001", "D0000002"}
+        "D0000001",
+        "D0000002",
+    }
     assert eligible(session_factory, later, dataset="tirocini") == {"D0000002"}
 
 
-def test_cached_answers_follow_changes_made_by_another_process(settings, session_factory,
-                                                               signer: Signer) -> None:  # type: ignore[no-untyped-def]
+def test_cached_answers_follow_changes_made_by_another_process(
+    settings, session_factory, signer: Signer
+) -> None:  # type: ignore[no-untyped-def]
     setup_program(session_factory, duration_days=None)
     add_donors(session_factory, "D0000001", "D0000002")
     consent_id = grant(session_factory, signer, "D0000001", T0)
@@ -140,16 +161,20 @@ def test_cached_answers_follow_changes_made_by_another_process(settings, session
         grant(factory, signer, "D0000002", now + timedelta(seconds=1))
         assert eligible(session_factory, now + timedelta(seconds=2)) == {"D0000001", "D0000002"}
         with transaction(factory, immediate=True) as session:
-            ledger.withdraw(session, donor_id="D0000001", consent_id=consent_id, signer=signer,
-                            at=now + timedelta(seconds=3))
+            ledger.withdraw(
+                session,
+                donor_id="D0000001",
+                consent_id=consent_id,
+                signer=signer,
+                at=now + timedelta(seconds=3),
+            )
     finally:
         other.dispose()
     assert eligible(session_factory, now + timedelta(seconds=4)) == {"D0000002"}
     assert eligible(session_factory, now + timedelta(seconds=2)) == {"D0000001", "D0000002"}
 
 
-def test_eligibility_agrees_with_the_state_derived_from_the_events(session_factory,
-                                                                   signer: Signer) -> None:  # type: ignore[no-untyped-def]
+def test_eligibility_agrees_with_the_state_derived_from_the_events(session_factory, signer: Signer) -> None:  # type: ignore[no-untyped-def]
     import random
 
     setup_program(session_factory, duration_days=3)
@@ -164,18 +189,17 @@ def test_eligibility_agrees_with_the_state_derived_from_the_events(session_facto
             consents = ledger.list_consents(session, donor_id)
             state = ledger.state_of(session, consents[0], at).status if consents else "none"
             if state == "active" and rng.random() < 0.6:
-                ledger.withdraw(session, donor_id=donor_id, consent_id=consents[0].id,
-                                signer=signer, at=at)
+                ledger.withdraw(session, donor_id=donor_id, consent_id=consents[0].id, signer=signer, at=at)
             else:
-                ledger.grant(session, donor_id=donor_id, program_id=PROGRAM["id"], text_version=1,
-                             signer=signer, at=at)
+                ledger.grant(
+                    session, donor_id=donor_id, program_id=PROGRAM["id"], text_version=1, signer=signer, at=at
+                )
     with session_factory() as session:
         consents = {c.donor_id: c for d in ids for c in ledger.list_consents(session, d)}
         events = {d: ledger.events_of(session, c.id) for d, c in consents.items()}
     probe = T0
     while probe < at + timedelta(days=4):
-        derived = {d for d, evs in events.items()
-                   if ledger.derive_state(evs, probe).status == "active"}
+        derived = {d for d, evs in events.items() if ledger.derive_state(evs, probe).status == "active"}
         assert eligible(session_factory, probe) == derived, probe
         probe += timedelta(hours=5)
 
@@ -188,9 +212,13 @@ def test_consent_releases_only_the_donors_own_records(session_factory, signer: S
     add_donors(session_factory, "D0000001")  # linked to the first dataset only
     with transaction(session_factory, immediate=True) as session:
         program = programs.get_program(session, PROGRAM["id"])
-        programs.add_text_version(session, program=program, spec=programs.TextSpec.model_validate(
-            {**PROGRAM["text"], "datasets": [DATASET, "altra-cooperativa"],
-             "duration_days": None}))
+        programs.add_text_version(
+            session,
+            program=program,
+            spec=programs.TextSpec.model_validate(
+                {**PROGRAM["text"], "datasets": [DATASET, "altra-cooperativa"], "duration_days": None}
+            ),
+        )
     grant(session_factory, signer, "D0000001", T0, version=2)
     later = T0 + timedelta(hours=1)
     assert eligible(session_factory, later) == {"D0000001"}

@@ -15,15 +15,17 @@ from tests.consent.conftest import register
 
 
 def files_holding(root: Path, needle: bytes) -> list[str]:
-    return sorted(str(p.relative_to(root)) for p in root.rglob("*")
-                  if p.is_file() and needle in p.read_bytes())
+    return sorted(
+        str(p.relative_to(root)) for p in root.rglob("*") if p.is_file() and needle in p.read_bytes()
+    )
 
 
 def test_the_erased_key_is_in_no_file(tmp_path: Path) -> None:
     # Always SQLite, in the data directory, whichever database the suite runs on: it is SQLite's
     # files that are checked.
-    settings = Settings(_env_file=None, env="test", data_dir=tmp_path / "var",
-                        secret_key="test-secret-" + "x" * 32)
+    settings = Settings(
+        _env_file=None, env="test", data_dir=tmp_path / "var", secret_key="test-secret-" + "x" * 32
+    )
     app = create_app(settings)
     try:
         with TestClient(app) as client:
@@ -39,7 +41,6 @@ def test_the_erased_key_is_in_no_file(tmp_path: Path) -> None:
             assert client.delete("/api/v1/donors/me", headers=bearer(token)).status_code == 200
             assert files_holding(tmp_path, wrapped) == []
             # the other donor's key is untouched
-            assert client.get("/api/v1/donors/me", headers=bearer(_token)).json()["name"] == (
-                "Dario Neri")
+            assert client.get("/api/v1/donors/me", headers=bearer(_token)).json()["name"] == ("Dario Neri")
     finally:
         app.state.engine.dispose()

@@ -26,14 +26,26 @@ def two_donors(client: TestClient, tokens, sessions):  # type: ignore[no-untyped
     b_consent = give(client, b_token, "prog-b")["consent"]
     with transaction(sessions, immediate=True) as session:
         for dataset, donor in (("ds-a", a_id), ("ds-b", b_id)):
-            record_use(session, kind="release", actor="analyst:x", purpose="dpv:ScientificResearch",
-                       datasets=[dataset], details={"release": dataset})
+            record_use(
+                session,
+                kind="release",
+                actor="analyst:x",
+                purpose="dpv:ScientificResearch",
+                datasets=[dataset],
+                details={"release": dataset},
+            )
             included = frozenset({donor})  # the release included that donor's records
             chosen = privacy_loss.inclusion(session, donors=included, epsilon=0.1, cap=10.0)
-            privacy_loss.charge(session, eligible=included, chosen=chosen, epsilon=0.1, cap=10.0,
-                                use=privacy_loss.Use(f"rel-{dataset}", "release", dataset, 1,
-                                                     "Coop", "dpv:ScientificResearch", 0.1,
-                                                     utcnow()))
+            privacy_loss.charge(
+                session,
+                eligible=included,
+                chosen=chosen,
+                epsilon=0.1,
+                cap=10.0,
+                use=privacy_loss.Use(
+                    f"rel-{dataset}", "release", dataset, 1, "Coop", "dpv:ScientificResearch", 0.1, utcnow()
+                ),
+            )
     return {"a": (a_id, a_token, a_consent), "b": (b_id, b_token, b_consent)}
 
 
@@ -46,20 +58,22 @@ def b_is_untouched(client: TestClient, two_donors) -> None:  # type: ignore[no-u
     assert client.get("/api/v1/donors/me", headers=bearer(b_token)).json()["donor_id"] == b_id
 
 
-@pytest.mark.parametrize(("method", "path", "body"), [
-    ("GET", "/api/v1/consents/{id}", None),
-    ("GET", "/api/v1/consents/{id}/receipt", None),
-    ("POST", "/api/v1/consents/{id}/withdraw", None),
-    ("POST", "/api/v1/consents/{id}/renew", {"text_version": 1}),
-])
-def test_another_donors_consent_is_not_found(client: TestClient, two_donors, method: str,
-                                             path: str, body) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("GET", "/api/v1/consents/{id}", None),
+        ("GET", "/api/v1/consents/{id}/receipt", None),
+        ("POST", "/api/v1/consents/{id}/withdraw", None),
+        ("POST", "/api/v1/consents/{id}/renew", {"text_version": 1}),
+    ],
+)
+def test_another_donors_consent_is_not_found(
+    client: TestClient, two_donors, method: str, path: str, body
+) -> None:  # type: ignore[no-untyped-def]
     _a_id, a_token, _a_consent = two_donors["a"]
     _b_id, _b_token, b_consent = two_donors["b"]
-    theirs = client.request(method, path.format(id=b_consent["id"]), json=body,
-                            headers=bearer(a_token))
-    nobody = client.request(method, path.format(id=str(uuid.uuid4())), json=body,
-                            headers=bearer(a_token))
+    theirs = client.request(method, path.format(id=b_consent["id"]), json=body, headers=bearer(a_token))
+    nobody = client.request(method, path.format(id=str(uuid.uuid4())), json=body, headers=bearer(a_token))
     assert theirs.status_code == 404
     assert theirs.json() == nobody.json()  # the answer does not reveal that it exists
     b_is_untouched(client, two_donors)
@@ -92,8 +106,11 @@ def test_writes_act_on_the_caller_only(client: TestClient, two_donors) -> None: 
     a_id, a_token, _a_consent = two_donors["a"]
     b_id, b_token, _b_consent = two_donors["b"]
     # A body naming another donor is ignored: consent is always the caller's.
-    answer = client.post("/api/v1/consents", headers=bearer(a_token),
-                         json={"program_id": "prog-b", "text_version": 1, "donor_id": b_id})
+    answer = client.post(
+        "/api/v1/consents",
+        headers=bearer(a_token),
+        json={"program_id": "prog-b", "text_version": 1, "donor_id": b_id},
+    )
     assert answer.status_code == 201
     assert answer.json()["consent"]["program_id"] == "prog-b"
     mine = client.get("/api/v1/consents", headers=bearer(a_token)).json()
@@ -106,14 +123,21 @@ def test_writes_act_on_the_caller_only(client: TestClient, two_donors) -> None: 
     assert a_id != b_id
 
 
-@pytest.mark.parametrize(("method", "path"), [
-    ("GET", "/api/v1/donors/me"), ("GET", "/api/v1/donors/me/uses"),
-    ("GET", "/api/v1/donors/me/export"), ("DELETE", "/api/v1/donors/me"),
-    ("GET", "/api/v1/consents"), ("POST", "/api/v1/consents"),
-])
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("GET", "/api/v1/donors/me"),
+        ("GET", "/api/v1/donors/me/uses"),
+        ("GET", "/api/v1/donors/me/export"),
+        ("DELETE", "/api/v1/donors/me"),
+        ("GET", "/api/v1/consents"),
+        ("POST", "/api/v1/consents"),
+    ],
+)
 def test_donor_routes_need_a_donor_token(client: TestClient, tokens, method: str, path: str) -> None:  # type: ignore[no-untyped-def]
     assert client.request(method, path).status_code == 401
-    answer = client.request(method, path, headers=bearer(tokens["analyst"]),
-                            json={"program_id": "x", "text_version": 1})
+    answer = client.request(
+        method, path, headers=bearer(tokens["analyst"]), json={"program_id": "x", "text_version": 1}
+    )
     assert answer.status_code == 403
     assert answer.json()["error"] == "this needs the role donor; your token is analyst"

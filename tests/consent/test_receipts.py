@@ -20,7 +20,7 @@ def alter_one_char(token: str) -> str:
     header, payload, signature = token.split(".")
     i = len(payload) // 2
     swapped = "A" if payload[i] != "A" else "B"
-    return ".".join([header, payload[:i] + swapped + payload[i + 1:], signature])
+    return ".".join([header, payload[:i] + swapped + payload[i + 1 :], signature])
 
 
 def pyjwt_decode(token: str, jwks: dict) -> dict:  # type: ignore[type-arg]
@@ -29,12 +29,12 @@ def pyjwt_decode(token: str, jwks: dict) -> dict:  # type: ignore[type-arg]
     key = jwt.PyJWKSet.from_dict(jwks)[kid]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return dict(jwt.decode(token, key.key, algorithms=["EdDSA"],
-                               options={"verify_iat": False}))
+        return dict(jwt.decode(token, key.key, algorithms=["EdDSA"], options={"verify_iat": False}))
 
 
-def test_donor_journey_receipt_verifies_everywhere(client: TestClient, program, settings: Settings,
-                                                   tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_donor_journey_receipt_verifies_everywhere(
+    client: TestClient, program, settings: Settings, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
     donor_id, token = register(client, name="Giulia Esempio", email="giulia@example.org")
     listed = client.get("/api/v1/programs").json()
     assert listed["count"] == 1 and listed["data"][0]["id"] == PROGRAM["id"]
@@ -53,12 +53,16 @@ def test_donor_journey_receipt_verifies_everywhere(client: TestClient, program, 
     assert claims["event"] == "given"
     assert claims["consent_id"] == consent["id"]
     assert claims["program"]["id"] == PROGRAM["id"]
-    assert claims["purpose"] == {"id": "dpv:ScientificResearch",
-                                 "iri": "https://w3id.org/dpv#ScientificResearch"}
-    assert claims["notice"] == {"version": 1, "sha256": read["current_text"]["sha256"],
-                                "languages": ["it", "en"]}
-    assert claims["controller"] == {"name": PROGRAM["controller"],
-                                    "contact": PROGRAM["controller_contact"]}
+    assert claims["purpose"] == {
+        "id": "dpv:ScientificResearch",
+        "iri": "https://w3id.org/dpv#ScientificResearch",
+    }
+    assert claims["notice"] == {
+        "version": 1,
+        "sha256": read["current_text"]["sha256"],
+        "languages": ["it", "en"],
+    }
+    assert claims["controller"] == {"name": PROGRAM["controller"], "contact": PROGRAM["controller_contact"]}
     assert claims["datasets"] == [DATASET]
     assert claims["record_id"] == claims["jti"] == consent["events"][0]["record_id"]
     assert claims["schema_version"] == "datacommons-consent-receipt/1"
@@ -83,8 +87,15 @@ def test_donor_journey_receipt_verifies_everywhere(client: TestClient, program, 
     jwks_file.write_text(json.dumps(jwks))
     receipt_file = tmp_path / "receipt.jws"
     receipt_file.write_text(receipt + "\n")
-    offline = run_cli(settings, "consent", "verify", str(receipt_file), "--jwks", str(jwks_file),
-                      env={"DATACOMMONS_DATABASE_URL": "sqlite:////nonexistent/dir/x.db"})
+    offline = run_cli(
+        settings,
+        "consent",
+        "verify",
+        str(receipt_file),
+        "--jwks",
+        str(jwks_file),
+        env={"DATACOMMONS_DATABASE_URL": "sqlite:////nonexistent/dir/x.db"},
+    )
     assert offline.returncode == 0, offline.stderr
     assert json.loads(offline.stdout)["record_id"] == claims["record_id"]
 
@@ -104,8 +115,9 @@ def test_receipt_endpoint_and_bad_input(client: TestClient, program, settings: S
     assert two_parts.returncode == 2 and "not a compact JWS" in two_parts.stderr
 
 
-def test_old_receipts_verify_after_key_rotation(client: TestClient, program, tokens,
-                                                settings: Settings) -> None:  # type: ignore[no-untyped-def]
+def test_old_receipts_verify_after_key_rotation(
+    client: TestClient, program, tokens, settings: Settings
+) -> None:  # type: ignore[no-untyped-def]
     _donor, token = register(client)
     first = give(client, token, PROGRAM["id"])
     old_receipt = first["receipt"]
@@ -116,8 +128,9 @@ def test_old_receipts_verify_after_key_rotation(client: TestClient, program, tok
     new_kid = rotated.stdout.strip()
     assert new_kid and new_kid != old_kid
 
-    withdrawn = client.post(f"/api/v1/consents/{first['consent']['id']}/withdraw",
-                            headers=bearer(token)).json()
+    withdrawn = client.post(
+        f"/api/v1/consents/{first['consent']['id']}/withdraw", headers=bearer(token)
+    ).json()
     new_receipt = withdrawn["receipt"]
     assert jwt.get_unverified_header(new_receipt)["kid"] == new_kid
 

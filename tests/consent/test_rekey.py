@@ -17,8 +17,12 @@ from tests.support.cli import run_cli
 NEW_SECRET = "n3w-instance-secret-" + "q" * 40
 
 
-def test_rotation_rewraps_every_key_and_nothing_is_lost(client: TestClient, program, settings: Settings,  # type: ignore[no-untyped-def]
-                                                        tmp_path: Path) -> None:
+def test_rotation_rewraps_every_key_and_nothing_is_lost(
+    client: TestClient,
+    program,
+    settings: Settings,  # type: ignore[no-untyped-def]
+    tmp_path: Path,
+) -> None:
     donor_id, token = register(client, name="Ada Rossi", email="ada@example.org")
     receipt = give(client, token, program["id"])["receipt"]
     secret_file = tmp_path / "new.secret"
@@ -28,7 +32,8 @@ def test_rotation_rewraps_every_key_and_nothing_is_lost(client: TestClient, prog
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines() == [
         "re-wrapped 1 donor key(s) and 1 signing key(s)",
-        "now set DATACOMMONS_SECRET_KEY to the new secret and restart every server process"]
+        "now set DATACOMMONS_SECRET_KEY to the new secret and restart every server process",
+    ]
 
     rotated = create_app(settings.model_copy(update={"secret_key": SecretStr(NEW_SECRET)}))
     with TestClient(rotated) as after:
@@ -61,8 +66,7 @@ def test_a_short_new_secret_is_refused(settings: Settings, tmp_path: Path) -> No
     assert answer.stderr == f"datacommons: error: {binary} is not a text file (UTF-8)\n"
 
 
-def test_in_development_the_generated_secret_file_is_replaced(settings: Settings,
-                                                              tmp_path: Path) -> None:
+def test_in_development_the_generated_secret_file_is_replaced(settings: Settings, tmp_path: Path) -> None:
     dev = settings.model_copy(update={"secret_key": None, "env": "development"})
     old = dev.secret_key_bytes()
     secret_file = tmp_path / "new.secret"

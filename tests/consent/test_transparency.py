@@ -19,10 +19,16 @@ from tests.support.cli import run_cli
 def append(factory, n: int = 4) -> None:  # type: ignore[no-untyped-def]
     for i in range(n):
         with transaction(factory, immediate=True) as session:
-            record_use(session, kind=("release", "extract", "publication")[i % 3],
-                       actor="researcher:Ada", organisation="Università di Torino",
-                       purpose="dpv:ScientificResearch", datasets=["inserimento-lavorativo"],
-                       fee_eur=12.5 if i == 1 else None, details={"release_id": i + 1})
+            record_use(
+                session,
+                kind=("release", "extract", "publication")[i % 3],
+                actor="researcher:Ada",
+                organisation="Università di Torino",
+                purpose="dpv:ScientificResearch",
+                datasets=["inserimento-lavorativo"],
+                fee_eur=12.5 if i == 1 else None,
+                details={"release_id": i + 1},
+            )
 
 
 def raw(settings: Settings, sql: str) -> None:
@@ -35,8 +41,7 @@ def raw(settings: Settings, sql: str) -> None:
         engine.dispose()
 
 
-def test_intact_log_verifies(settings: Settings, session_factory, client: TestClient,
-                             tokens) -> None:  # type: ignore[no-untyped-def]
+def test_intact_log_verifies(settings: Settings, session_factory, client: TestClient, tokens) -> None:  # type: ignore[no-untyped-def]
     empty = run_cli(settings, "audit", "verify")
     assert (empty.returncode, empty.stdout) == (0, "transparency log intact: 0 entries\n")
     append(session_factory)
@@ -48,21 +53,29 @@ def test_intact_log_verifies(settings: Settings, session_factory, client: TestCl
     assert [e["id"] for e in log["data"]] == [1, 2, 3, 4]
     assert [e["prev_hash"] for e in log["data"][1:]] == [e["entry_hash"] for e in log["data"][:3]]
     assert log["data"][1]["fee_eur"] == 12.5 and log["data"][1]["details"] == {"release_id": 2}
-    assert client.get("/api/v1/admin/audit/verify",
-                      headers=bearer(tokens["analyst"])).status_code == 403
+    assert client.get("/api/v1/admin/audit/verify", headers=bearer(tokens["analyst"])).status_code == 403
 
 
-@pytest.mark.parametrize(("tamper", "bad_id", "says"), [
-    ("UPDATE transparency_log SET purpose = 'dpv:Marketing' WHERE id = 2", 2, "entry 2 was altered"),
-    ("UPDATE transparency_log SET fee_eur = 0 WHERE id = 2", 2, "entry 2 was altered"),
-    ("DELETE FROM transparency_log WHERE id = 3", 3, "entry 3 is missing"),
-    ("DELETE FROM transparency_log WHERE id = 4", 4, "entry 4 is missing"),
-    # Reordered: entries 2 and 3 swap places (through a free id, the primary key is unique).
-    ("UPDATE transparency_log SET id = 99 WHERE id = 2; UPDATE transparency_log SET id = 2 WHERE id = 3;"
-     " UPDATE transparency_log SET id = 3 WHERE id = 99", 2, "entry 2 does not follow entry 1"),
-])
-def test_tampering_is_found_and_named(settings: Settings, session_factory, client: TestClient,
-                                      tokens, tamper: str, bad_id: int, says: str) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.parametrize(
+    ("tamper", "bad_id", "says"),
+    [
+        ("UPDATE transparency_log SET purpose = 'dpv:Marketing' WHERE id = 2", 2, "entry 2 was altered"),
+        ("UPDATE transparency_log SET fee_eur = 0 WHERE id = 2", 2, "entry 2 was altered"),
+        ("DELETE FROM transparency_log WHERE id = 3", 3, "entry 3 is missing"),
+        ("DELETE FROM transparency_log WHERE id = 4", 4, "entry 4 is missing"),
+        # Reordered: entries 2 and 3 swap places (through a free id, the primary key is unique).
+        (
+            "UPDATE transparency_log SET id = 99 WHERE id = 2;"
+            " UPDATE transparency_log SET id = 2 WHERE id = 3;"
+            " UPDATE transparency_log SET id = 3 WHERE id = 99",
+            2,
+            "entry 2 does not follow entry 1",
+        ),
+    ],
+)
+def test_tampering_is_found_and_named(
+    settings: Settings, session_factory, client: TestClient, tokens, tamper: str, bad_id: int, says: str
+) -> None:  # type: ignore[no-untyped-def]
     append(session_factory)
     for statement in tamper.split(";"):
         raw(settings, statement)
@@ -96,8 +109,12 @@ def test_concurrent_writers_never_fork_the_chain(settings: Settings) -> None:
     try:
         assert errors == []
         with make_sessionmaker(engines[0])() as session:
-            assert verify_chain(session).as_dict() == {"ok": True, "count": 20,
-                                                       "first_bad_id": None, "reason": None}
+            assert verify_chain(session).as_dict() == {
+                "ok": True,
+                "count": 20,
+                "first_bad_id": None,
+                "reason": None,
+            }
             assert [e.id for e in transparency.list_entries(session)] == list(range(1, 21))
     finally:
         for engine in engines:
@@ -109,7 +126,12 @@ def test_record_use_refuses_bad_input(session_factory) -> None:  # type: ignore[
 
     with session_factory() as session:
         for kwargs in ({"kind": "sale"}, {"datasets": []}, {"fee_eur": -1.0}):
-            args = {"kind": "release", "actor": "a", "purpose": "dpv:ScientificResearch",
-                    "datasets": ["x"], **kwargs}
+            args = {
+                "kind": "release",
+                "actor": "a",
+                "purpose": "dpv:ScientificResearch",
+                "datasets": ["x"],
+                **kwargs,
+            }
             with pytest.raises(InvalidInput):
                 record_use(session, **args)  # type: ignore[arg-type]

@@ -40,15 +40,20 @@ def test_unexpected_exception_is_a_500_without_stack_trace(settings: Settings) -
     app.state.engine.dispose()
     assert response.status_code == 500
     assert response.json() == {
-        "ok": False, "status": 500, "errors": [],
+        "ok": False,
+        "status": 500,
+        "errors": [],
         "error": "internal error: the commons could not complete this request",
     }
     assert "secret internals" not in response.text and "Traceback" not in response.text
 
 
 def test_validation_errors_name_the_field(client: TestClient, tokens: dict[str, str]) -> None:
-    response = client.post("/api/v1/admin/tokens", headers={"Authorization": f"Bearer {tokens['admin']}"},
-                           json={"role": "analyst"})
+    response = client.post(
+        "/api/v1/admin/tokens",
+        headers={"Authorization": f"Bearer {tokens['admin']}"},
+        json={"role": "analyst"},
+    )
     assert response.status_code == 422
     body = response.json()
     assert body["ok"] is False and body["status"] == 422

@@ -30,8 +30,12 @@ def test_missing_token_is_401_with_the_error_body(client: TestClient) -> None:
     response = client.get("/api/v1/datasets")
     assert response.status_code == 401
     assert response.headers["www-authenticate"] == "Bearer"
-    assert response.json() == {"ok": False, "error": "this endpoint needs an API token",
-                               "status": 401, "errors": []}
+    assert response.json() == {
+        "ok": False,
+        "error": "this endpoint needs an API token",
+        "status": 401,
+        "errors": [],
+    }
 
 
 def test_unknown_token_and_wrong_scheme_are_401(client: TestClient) -> None:
@@ -45,8 +49,12 @@ def test_wrong_role_is_403(client: TestClient, tokens: dict[str, str]) -> None:
     for role in ("analyst", "researcher", "donor"):
         response = client.get("/api/v1/admin/tokens", headers=bearer(tokens[role]))
         assert response.status_code == 403, role
-        assert response.json() == {"ok": False, "status": 403, "errors": [],
-                                   "error": f"this needs the role admin; your token is {role}"}
+        assert response.json() == {
+            "ok": False,
+            "status": 403,
+            "errors": [],
+            "error": f"this needs the role admin; your token is {role}",
+        }
     assert client.get("/api/v1/admin/tokens", headers=bearer(tokens["admin"])).status_code == 200
 
 
@@ -55,26 +63,28 @@ def test_every_role_reads_the_catalog(client: TestClient, tokens: dict[str, str]
         assert client.get("/api/v1/datasets", headers=bearer(token)).status_code == 200, role
 
 
-def test_revoked_and_expired_tokens_are_refused(client: TestClient, tokens: dict[str, str],
-                                                sessions) -> None:  # type: ignore[no-untyped-def]
-    created = client.post("/api/v1/admin/tokens", headers=bearer(tokens["admin"]),
-                          json={"role": "analyst", "name": "temp", "organisation": "Coop"})
+def test_revoked_and_expired_tokens_are_refused(client: TestClient, tokens: dict[str, str], sessions) -> None:  # type: ignore[no-untyped-def]
+    created = client.post(
+        "/api/v1/admin/tokens",
+        headers=bearer(tokens["admin"]),
+        json={"role": "analyst", "name": "temp", "organisation": "Coop"},
+    )
     assert created.status_code == 201
     body = created.json()
     assert body["token"].startswith("dc_") and body["role"] == "analyst"
     assert client.get("/api/v1/datasets", headers=bearer(body["token"])).status_code == 200
     listed = client.get("/api/v1/admin/tokens", headers=bearer(tokens["admin"])).json()
     assert listed["count"] == 5 and all("token" not in t for t in listed["data"])
-    revoked = client.post(f"/api/v1/admin/tokens/{body['id']}/revoke",
-                          headers=bearer(tokens["admin"]))
+    revoked = client.post(f"/api/v1/admin/tokens/{body['id']}/revoke", headers=bearer(tokens["admin"]))
     assert revoked.status_code == 200 and revoked.json()["revoked_at"] is not None
     refused = client.get("/api/v1/datasets", headers=bearer(body["token"]))
     assert (refused.status_code, refused.json()["error"]) == (401, "this token was revoked")
 
     with transaction(sessions) as session:
         org = auth.get_or_create_organisation(session, "Coop")
-        _, old = auth.create_token(session, role="analyst", name="old", organisation=org,
-                                   ttl=timedelta(seconds=-1))
+        _, old = auth.create_token(
+            session, role="analyst", name="old", organisation=org, ttl=timedelta(seconds=-1)
+        )
     refused = client.get("/api/v1/datasets", headers=bearer(old))
     assert (refused.status_code, refused.json()["error"]) == (401, "this token has expired")
 

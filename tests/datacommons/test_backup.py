@@ -60,8 +60,7 @@ def target(tmp_path: Path, pg_url: str | None) -> Iterator[Target]:
                 conn.execute(text(f"CREATE DATABASE {database}"))
             created.append(database)
             url = make_url(pg_url).set(database=database).render_as_string(hide_password=False)
-        return Settings(_env_file=None, env="test", data_dir=data_dir, database_url=url,
-                        secret_key=secret)
+        return Settings(_env_file=None, env="test", data_dir=data_dir, database_url=url, secret_key=secret)
 
     yield make
     if admin is not None:
@@ -78,8 +77,11 @@ def table_counts(settings: Settings) -> dict[str, int]:
         with engine.connect() as conn:
             metadata = MetaData()
             metadata.reflect(conn)
-            return {name: conn.scalar(select(func.count()).select_from(table)) or 0
-                    for name, table in sorted(metadata.tables.items()) if name != "alembic_version"}
+            return {
+                name: conn.scalar(select(func.count()).select_from(table)) or 0
+                for name, table in sorted(metadata.tables.items())
+                if name != "alembic_version"
+            }
     finally:
         engine.dispose()
 
@@ -110,20 +112,25 @@ def ok(result: Any) -> str:
 
 
 def test_the_demo_restored_into_an_empty_instance_is_the_same_commons(
-        tmp_path: Path, database_url: str, target: Target, pg_url: str | None) -> None:
+    tmp_path: Path, database_url: str, target: Target, pg_url: str | None
+) -> None:
     # The secret lives in the data directory, as in development: the backup must carry it.
-    source = Settings(_env_file=None, env="test", data_dir=tmp_path / "source",
-                      database_url=database_url)
+    source = Settings(_env_file=None, env="test", data_dir=tmp_path / "source", database_url=database_url)
     demo = run_demo(source)
     assert (source.data_dir / "secret.key").is_file()
     donor = bearer(demo.tokens["donor"])
     app = create_app(source)
     with TestClient(app) as client:
-        policy = next(p for p in client.get("/api/v1/programs").json()["data"]
-                      if p["purpose"] == "dpv:PublicPolicyMaking")
-        given = client.post("/api/v1/consents", json={"program_id": policy["id"],
-                                                      "text_version": policy["current_text"]["version"]},
-                            headers=donor)
+        policy = next(
+            p
+            for p in client.get("/api/v1/programs").json()["data"]
+            if p["purpose"] == "dpv:PublicPolicyMaking"
+        )
+        given = client.post(
+            "/api/v1/consents",
+            json={"program_id": policy["id"], "text_version": policy["current_text"]["version"]},
+            headers=donor,
+        )
         assert given.status_code == 201, given.text
         receipt = given.json()["receipt"]
         export_before = client.get("/api/v1/donors/me/export", headers=donor).json()
@@ -135,8 +142,10 @@ def test_the_demo_restored_into_an_empty_instance_is_the_same_commons(
     out = ok(run_cli(source, "backup", str(backup)))
     counts = table_counts(source)
     stored = sum(p.stat().st_size for p in (backup / "store").rglob("*.parquet"))
-    assert out == (f"backup written to {backup}: {len(counts)} tables, {sum(counts.values())} rows, "
-                   f"6 dataset files ({stored / 1e6:.1f} MB), instance secret included\n")
+    assert out == (
+        f"backup written to {backup}: {len(counts)} tables, {sum(counts.values())} rows, "
+        f"6 dataset files ({stored / 1e6:.1f} MB), instance secret included\n"
+    )
     assert sorted(p.name for p in backup.iterdir()) == ["db", "keys", "manifest.json", "store"]
 
     restored = target("restored", secret=None)
@@ -146,8 +155,7 @@ def test_the_demo_restored_into_an_empty_instance_is_the_same_commons(
     # The same transparency log, intact; the same rows in every table; the same secret.
     assert ok(run_cli(restored, "audit", "verify")) == chain
     assert table_counts(restored) == counts
-    assert (restored.data_dir / "secret.key").read_bytes() == \
-        (source.data_dir / "secret.key").read_bytes()
+    assert (restored.data_dir / "secret.key").read_bytes() == (source.data_dir / "secret.key").read_bytes()
     # Every version's Parquet file is there and hashes to its recorded hash.
     engine = make_engine(restored.database_url_resolved)
     with engine.connect() as conn:
@@ -164,8 +172,7 @@ def test_the_demo_restored_into_an_empty_instance_is_the_same_commons(
     app = create_app(restored)
     with TestClient(app) as client:
         export_after = client.get("/api/v1/donors/me/export", headers=donor).json()
-        withdrawn = client.post(f"/api/v1/consents/{given.json()['consent']['id']}/withdraw",
-                                headers=donor)
+        withdrawn = client.post(f"/api/v1/consents/{given.json()['consent']['id']}/withdraw", headers=donor)
     app.state.engine.dispose()
     assert export_after["name"] == "Donatrice Demo"
     assert export_after["email"] == "donatrice.demo@example.org"
@@ -181,8 +188,13 @@ def test_the_demo_restored_into_an_empty_instance_is_the_same_commons(
     unpacked = tmp_path / "unpacked"
     shutil.unpack_archive(again, unpacked, format="tar")
     changed = {k for k, v in db_files(unpacked).items() if db_files(backup)[k] != v}
-    assert changed == {"api_tokens.jsonl", "consent_events.jsonl", "consent_periods.jsonl",
-                       "consent_counter.jsonl", "organisations.jsonl"}  # the writes just made
+    assert changed == {
+        "api_tokens.jsonl",
+        "consent_events.jsonl",
+        "consent_periods.jsonl",
+        "consent_counter.jsonl",
+        "organisations.jsonl",
+    }  # the writes just made
     if pg_url is not None:
         # Portable: the PostgreSQL backup restores into SQLite, whose backup is the same rows.
         sqlite = target("sqlite-copy", kind="sqlite", secret=None)
@@ -203,23 +215,29 @@ def seed_small(settings: Settings) -> None:
     signer = Signer.of(settings)
     try:
         with transaction(make_sessionmaker(engine), immediate=True) as session:
-            programs.create_program(session, spec=programs.ProgramSpec.model_validate(PROGRAM),
-                                    actor="test")
+            programs.create_program(session, spec=programs.ProgramSpec.model_validate(PROGRAM), actor="test")
             ids = [f"D{i:07d}" for i in range(1, 6)]
-            donors.register_for_organisation(session, organisation=DONOR_ORGANISATION,
-                                             donor_ids=ids, dataset_ids=[PROGRAM["text"]["datasets"][0]])
+            donors.register_for_organisation(
+                session,
+                organisation=DONOR_ORGANISATION,
+                donor_ids=ids,
+                dataset_ids=[PROGRAM["text"]["datasets"][0]],
+            )
             for donor_id in ids:
-                ledger.grant(session, donor_id=donor_id, program_id=PROGRAM["id"], text_version=1,
-                             signer=signer)
+                ledger.grant(
+                    session, donor_id=donor_id, program_id=PROGRAM["id"], text_version=1, signer=signer
+                )
             for n in range(3):
-                transparency.record_use(session, kind="release", actor="test", purpose="research",
-                                        datasets=[f"dataset-{n}"])
+                transparency.record_use(
+                    session, kind="release", actor="test", purpose="research", datasets=[f"dataset-{n}"]
+                )
     finally:
         engine.dispose()
 
 
 def test_a_backup_taken_while_writes_go_on_is_one_consistent_snapshot(
-        tmp_path: Path, settings: Settings, target: Target) -> None:
+    tmp_path: Path, settings: Settings, target: Target
+) -> None:
     seed_small(settings)
     engine = make_engine(settings.database_url_resolved)
     factory = make_sessionmaker(engine)
@@ -234,14 +252,19 @@ def test_a_backup_taken_while_writes_go_on_is_one_consistent_snapshot(
             try:
                 # An ingest-like use of data, and a new donor's consent, each in its transaction.
                 with transaction(factory, immediate=True) as session:
-                    transparency.record_use(session, kind="publication", actor="writer",
-                                            purpose="test", datasets=[f"w-{n}"])
+                    transparency.record_use(
+                        session, kind="publication", actor="writer", purpose="test", datasets=[f"w-{n}"]
+                    )
                 with transaction(factory, immediate=True) as session:
-                    donors.register_for_organisation(session, organisation="Coop",
-                                                     donor_ids=[f"W{n:07d}"],
-                                                     dataset_ids=["inserimento-lavorativo"])
-                    ledger.grant(session, donor_id=f"W{n:07d}", program_id=PROGRAM["id"],
-                                 text_version=1, signer=signer)
+                    donors.register_for_organisation(
+                        session,
+                        organisation="Coop",
+                        donor_ids=[f"W{n:07d}"],
+                        dataset_ids=["inserimento-lavorativo"],
+                    )
+                    ledger.grant(
+                        session, donor_id=f"W{n:07d}", program_id=PROGRAM["id"], text_version=1, signer=signer
+                    )
             except BaseException as exc:  # pragma: no cover - shown by the assertion below
                 errors.append(exc)
                 return
@@ -267,8 +290,7 @@ def test_a_backup_taken_while_writes_go_on_is_one_consistent_snapshot(
     ok(run_cli(restored, "restore", str(backup)))
     in_backup = table_counts(restored)["transparency_log"]
     assert before < in_backup < after  # writes went on before and after the snapshot
-    assert ok(run_cli(restored, "audit", "verify")) == \
-        f"transparency log intact: {in_backup} entries\n"
+    assert ok(run_cli(restored, "audit", "verify")) == f"transparency log intact: {in_backup} entries\n"
 
 
 class WriteBetweenTables:
@@ -284,22 +306,22 @@ class WriteBetweenTables:
         self.writes += 1
         donor_id = f"X{self.writes:07d}"
         with transaction(self.factory, immediate=True) as session:
-            transparency.record_use(session, kind="release", actor="between", purpose="test",
-                                    datasets=["x"])
-            donors.register_for_organisation(session, organisation="Coop", donor_ids=[donor_id],
-                                             dataset_ids=["inserimento-lavorativo"])
-            ledger.grant(session, donor_id=donor_id, program_id=PROGRAM["id"], text_version=1,
-                         signer=self.signer)
+            transparency.record_use(session, kind="release", actor="between", purpose="test", datasets=["x"])
+            donors.register_for_organisation(
+                session, organisation="Coop", donor_ids=[donor_id], dataset_ids=["inserimento-lavorativo"]
+            )
+            ledger.grant(
+                session, donor_id=donor_id, program_id=PROGRAM["id"], text_version=1, signer=self.signer
+            )
 
     @contextmanager
-    def task(self, description: str, *, total: int | None = None
-             ) -> Iterator[Callable[[int], None]]:
-        yield self.advance if description.startswith("backing up the database") else (
-            lambda _n: None)
+    def task(self, description: str, *, total: int | None = None) -> Iterator[Callable[[int], None]]:
+        yield self.advance if description.startswith("backing up the database") else (lambda _n: None)
 
 
 def test_rows_committed_between_two_tables_of_the_dump_are_not_in_the_backup(
-        tmp_path: Path, settings: Settings, target: Target) -> None:
+    tmp_path: Path, settings: Settings, target: Target
+) -> None:
     seed_small(settings)
     before = table_counts(settings)
     progress = WriteBetweenTables(settings)
@@ -338,16 +360,36 @@ def corrupt_cases(backup: Path) -> Iterator[tuple[str, AbstractContextManager[Pa
     def first(copy: Path, pattern: str) -> Path:
         return sorted(copy.glob(pattern))[0]
 
-    yield ("a flipped bit in a table", damaged(lambda c: flip(c / "db" / "consents.jsonl")), 1,
-           "the backup is damaged: db/consents.jsonl does not match its SHA-256")
-    yield ("a truncated dataset file", damaged(lambda c: truncate(first(c, "store/*/*/*.parquet"))),
-           1, "the backup is damaged: store/objects/")
-    yield ("a missing table file", damaged(lambda c: (c / "db" / "donors.jsonl").unlink()), 1,
-           "the backup is incomplete: db/donors.jsonl is missing")
-    yield ("no manifest (a backup killed before its end)",
-           damaged(lambda c: (c / "manifest.json").unlink()), 2, f"{backup.parent}/damaged-")
-    yield ("a truncated manifest", damaged(lambda c: truncate(c / "manifest.json")), 1,
-           "the backup's manifest.json is damaged (not valid JSON)")
+    yield (
+        "a flipped bit in a table",
+        damaged(lambda c: flip(c / "db" / "consents.jsonl")),
+        1,
+        "the backup is damaged: db/consents.jsonl does not match its SHA-256",
+    )
+    yield (
+        "a truncated dataset file",
+        damaged(lambda c: truncate(first(c, "store/*/*/*.parquet"))),
+        1,
+        "the backup is damaged: store/objects/",
+    )
+    yield (
+        "a missing table file",
+        damaged(lambda c: (c / "db" / "donors.jsonl").unlink()),
+        1,
+        "the backup is incomplete: db/donors.jsonl is missing",
+    )
+    yield (
+        "no manifest (a backup killed before its end)",
+        damaged(lambda c: (c / "manifest.json").unlink()),
+        2,
+        f"{backup.parent}/damaged-",
+    )
+    yield (
+        "a truncated manifest",
+        damaged(lambda c: truncate(c / "manifest.json")),
+        1,
+        "the backup's manifest.json is damaged (not valid JSON)",
+    )
 
     @contextmanager
     def truncated_tar() -> Iterator[Path]:
@@ -360,7 +402,8 @@ def corrupt_cases(backup: Path) -> Iterator[tuple[str, AbstractContextManager[Pa
 
 
 def test_a_damaged_backup_is_refused_and_the_target_left_untouched(
-        tmp_path: Path, settings: Settings, target: Target) -> None:
+    tmp_path: Path, settings: Settings, target: Target
+) -> None:
     # Two dataset files in the store (from the shipped copy of ISTAT's list).
     ok(run_cli(settings, "ingest", "istat-comuni", "--file", str(reference_path())))
     seed_small(settings)
@@ -381,7 +424,8 @@ def test_a_damaged_backup_is_refused_and_the_target_left_untouched(
 
 
 def test_restore_refuses_a_target_that_holds_data_unless_forced(
-        tmp_path: Path, settings: Settings, target: Target) -> None:
+    tmp_path: Path, settings: Settings, target: Target
+) -> None:
     seed_small(settings)
     backup = tmp_path / "b.tar"
     ok(run_cli(settings, "backup", str(backup)))
@@ -393,9 +437,11 @@ def test_restore_refuses_a_target_that_holds_data_unless_forced(
 
     result = run_cli(restored, "restore", str(backup))
     assert result.returncode == 2
-    assert result.stderr == ("datacommons: error: the target database already holds data (table "
-                             "api_tokens has 1 row(s)): restore into an empty database, or pass "
-                             "--force to replace it\n")
+    assert result.stderr == (
+        "datacommons: error: the target database already holds data (table "
+        "api_tokens has 1 row(s)): restore into an empty database, or pass "
+        "--force to replace it\n"
+    )
     assert table_counts(restored) == counts
 
     ok(run_cli(restored, "restore", "--force", str(backup)))
@@ -408,7 +454,8 @@ def test_restore_refuses_a_target_that_holds_data_unless_forced(
 
 
 def test_restore_refuses_a_secret_that_would_not_decrypt_the_backup(
-        tmp_path: Path, settings: Settings, target: Target) -> None:
+    tmp_path: Path, settings: Settings, target: Target
+) -> None:
     seed_small(settings)
     backup = tmp_path / "b"
     ok(run_cli(settings, "backup", str(backup)))
@@ -416,56 +463,66 @@ def test_restore_refuses_a_secret_that_would_not_decrypt_the_backup(
     assert manifest["secret"]["included"] is False  # it comes from DATACOMMONS_SECRET_KEY
 
     for secret, reason in (
-            ("another-secret-" + "y" * 32, "DATACOMMONS_SECRET_KEY is not the secret of the "
-                                           "backed-up instance: donor data and signing keys "
-                                           "would not decrypt"),
-            (None, "the backup does not hold the instance secret (it came from "
-                   "DATACOMMONS_SECRET_KEY): set DATACOMMONS_SECRET_KEY to that secret and "
-                   "restore again")):
+        (
+            "another-secret-" + "y" * 32,
+            "DATACOMMONS_SECRET_KEY is not the secret of the "
+            "backed-up instance: donor data and signing keys "
+            "would not decrypt",
+        ),
+        (
+            None,
+            "the backup does not hold the instance secret (it came from "
+            "DATACOMMONS_SECRET_KEY): set DATACOMMONS_SECRET_KEY to that secret and "
+            "restore again",
+        ),
+    ):
         restored = target(f"restored-{uuid.uuid4().hex[:6]}", secret=secret)
         result = run_cli(restored, "restore", str(backup))
         assert (result.returncode, result.stderr) == (2, f"datacommons: error: {reason}\n")
         assert untouched(restored)
 
-    assert ok(run_cli(settings, "restore", "--check", str(backup))).startswith(
-        f"backup {backup} is intact: ")
+    assert ok(run_cli(settings, "restore", "--check", str(backup))).startswith(f"backup {backup} is intact: ")
 
 
 def test_restore_installs_the_backups_secret_file_and_keeps_a_replaced_one(
-        tmp_path: Path, database_url: str, target: Target) -> None:
+    tmp_path: Path, database_url: str, target: Target
+) -> None:
     # Development: the secret is <data_dir>/secret.key, and the backup carries it.
-    source = Settings(_env_file=None, env="test", data_dir=tmp_path / "source",
-                      database_url=database_url)
+    source = Settings(_env_file=None, env="test", data_dir=tmp_path / "source", database_url=database_url)
     seed_small(source)
     backup = tmp_path / "b.tar"
     ok(run_cli(source, "backup", str(backup)))
     again = run_cli(source, "backup", str(backup))
     assert (again.returncode, again.stderr) == (
-        2, f"datacommons: error: {backup} already exists: a backup never overwrites anything, "
-           "choose a new name\n")
+        2,
+        f"datacommons: error: {backup} already exists: a backup never overwrites anything, "
+        "choose a new name\n",
+    )
 
     restored = target("restored", secret=None)
     restored.data_dir.mkdir()
     (restored.data_dir / "secret.key").write_text("another-instance-secret-" + "z" * 40)
     result = run_cli(restored, "restore", str(backup))
     assert (result.returncode, result.stderr) == (
-        2, f"datacommons: error: {restored.data_dir / 'secret.key'} holds another instance "
-           "secret: pass --force to replace it (the old one is kept next to it)\n")
+        2,
+        f"datacommons: error: {restored.data_dir / 'secret.key'} holds another instance "
+        "secret: pass --force to replace it (the old one is kept next to it)\n",
+    )
 
     ok(run_cli(restored, "restore", "--force", str(backup)))
-    assert (restored.data_dir / "secret.key").read_bytes() == \
-        (source.data_dir / "secret.key").read_bytes()
+    assert (restored.data_dir / "secret.key").read_bytes() == (source.data_dir / "secret.key").read_bytes()
     [kept] = restored.data_dir.glob("secret.key.replaced-*")
     assert kept.read_text() == "another-instance-secret-" + "z" * 40
     # With the restored secret, the restored signing key signs new receipts, and old ones verify.
     engine = make_engine(restored.database_url_resolved)
     with transaction(make_sessionmaker(engine), immediate=True) as session:
-        old = session.scalars(select(ConsentEvent.receipt).where(
-            ConsentEvent.receipt.is_not(None))).first()
-        donors.register_for_organisation(session, organisation="Coop", donor_ids=["N0000001"],
-                                         dataset_ids=["inserimento-lavorativo"])
-        consent, _ = ledger.grant(session, donor_id="N0000001", program_id=PROGRAM["id"],
-                                  text_version=1, signer=Signer.of(restored))
+        old = session.scalars(select(ConsentEvent.receipt).where(ConsentEvent.receipt.is_not(None))).first()
+        donors.register_for_organisation(
+            session, organisation="Coop", donor_ids=["N0000001"], dataset_ids=["inserimento-lavorativo"]
+        )
+        consent, _ = ledger.grant(
+            session, donor_id="N0000001", program_id=PROGRAM["id"], text_version=1, signer=Signer.of(restored)
+        )
         new = ledger.events_of(session, consent.id)[-1].receipt
     engine.dispose()
     assert old and new

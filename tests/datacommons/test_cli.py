@@ -24,19 +24,23 @@ def test_help_lists_the_commands(settings: Settings) -> None:
     ("args", "reason"),
     [
         (("bogus",), "No such command 'bogus'."),
-        (("token", "create", "--role", "root", "--name", "x"),
-         "Invalid value for '--role': 'root' is not one of 'admin', 'analyst', 'researcher'."),
+        (
+            ("token", "create", "--role", "root", "--name", "x"),
+            "Invalid value for '--role': 'root' is not one of 'admin', 'analyst', 'researcher'.",
+        ),
         # a donor's token comes only from the donor's own registration or claim code
-        (("token", "create", "--role", "donor", "--name", "x"),
-         "Invalid value for '--role': 'donor' is not one of 'admin', 'analyst', 'researcher'."),
-        (("token", "create", "--name", "x"),
-         "Missing option '--role'. Choose from: admin, analyst, researcher"),
-        (("serve", "--port", "70000"),
-         "Invalid value for '--port': 70000 is not in the range 1<=x<=65535."),
+        (
+            ("token", "create", "--role", "donor", "--name", "x"),
+            "Invalid value for '--role': 'donor' is not one of 'admin', 'analyst', 'researcher'.",
+        ),
+        (
+            ("token", "create", "--name", "x"),
+            "Missing option '--role'. Choose from: admin, analyst, researcher",
+        ),
+        (("serve", "--port", "70000"), "Invalid value for '--port': 70000 is not in the range 1<=x<=65535."),
     ],
 )
-def test_bad_arguments_exit_2_with_one_line(settings: Settings, args: tuple[str, ...],
-                                            reason: str) -> None:
+def test_bad_arguments_exit_2_with_one_line(settings: Settings, args: tuple[str, ...], reason: str) -> None:
     result = run_cli(settings, *args)
     assert result.returncode == 2
     assert result.stderr == f"datacommons: error: {reason}\n"
@@ -100,8 +104,10 @@ def test_datasets_list_table(settings: Settings) -> None:
 
 
 def test_demo_is_refused_in_production(settings: Settings) -> None:
-    result = run_cli(settings, "demo", env={"DATACOMMONS_ENV": "production",
-                                            "DATACOMMONS_SECRET_KEY": "p" * 40})
+    result = run_cli(
+        settings, "demo", env={"DATACOMMONS_ENV": "production", "DATACOMMONS_SECRET_KEY": "p" * 40}
+    )
     assert result.returncode == 2
-    assert result.stderr == ("datacommons: error: the demo seeds well-known tokens and is "
-                             "refused in production\n")
+    assert result.stderr == (
+        "datacommons: error: the demo seeds well-known tokens and is refused in production\n"
+    )

@@ -58,12 +58,22 @@ CHILD = textwrap.dedent(
 
 @pytest.mark.parametrize("phase", ["file", "registration"])
 def test_killed_writer_leaves_no_visible_version(
-    phase: str, settings: Settings, session_factory, tmp_path: Path  # type: ignore[no-untyped-def]
+    phase: str,
+    settings: Settings,
+    session_factory,
+    tmp_path: Path,  # type: ignore[no-untyped-def]
 ) -> None:
     marker = tmp_path / "ready"
     child = subprocess.Popen(
-        [sys.executable, "-c", CHILD, settings.database_url_resolved, str(settings.store_dir),
-         str(marker), phase],
+        [
+            sys.executable,
+            "-c",
+            CHILD,
+            settings.database_url_resolved,
+            str(settings.store_dir),
+            str(marker),
+            phase,
+        ],
         env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])},
     )
     deadline = time.monotonic() + 60
@@ -86,9 +96,11 @@ def test_killed_writer_leaves_no_visible_version(
     # the same load, run again, completes normally and is the dataset's first version
     table = pa.table({"n": list(range(200_000))})
     with transaction(session_factory, immediate=True) as session:
-        ds = registry.upsert_dataset(session, meta=DatasetMeta(
-            id="crashy", title_it="t", title_en="t", publisher="p"))
-        version, created = registry.stage_table(session, store=store, dataset=ds, table=table,
-                                                provenance={}, actor="test")
+        ds = registry.upsert_dataset(
+            session, meta=DatasetMeta(id="crashy", title_it="t", title_en="t", publisher="p")
+        )
+        version, created = registry.stage_table(
+            session, store=store, dataset=ds, table=table, provenance={}, actor="test"
+        )
     assert created and version.number == 1 and version.rows == 200_000
     assert store.read_table(version.content_hash).num_rows == 200_000

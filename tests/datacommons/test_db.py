@@ -12,8 +12,15 @@ from datacommons.db import make_engine, make_sessionmaker, transaction
 from datacommons.migrations import current_revision, upgrade
 from datacommons.registry import DatasetMeta
 
-TABLES = {"datasets", "dataset_versions", "version_transitions", "access_policies",
-          "organisations", "api_tokens", "alembic_version"}
+TABLES = {
+    "datasets",
+    "dataset_versions",
+    "version_transitions",
+    "access_policies",
+    "organisations",
+    "api_tokens",
+    "alembic_version",
+}
 
 
 def test_migrations_create_every_table_and_are_idempotent(settings: Settings) -> None:

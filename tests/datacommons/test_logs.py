@@ -39,6 +39,7 @@ def run_the_demo(tmp_path: Path, extra: dict[str, str]) -> None:
     log_path = tmp_path / "server.log"
     request_ids: list[str] = []
     with server(tmp_path, log_path=log_path, **extra) as base, httpx.Client(base_url=base) as http:
+
         def call(method: str, path: str, token: str | None = None, **kw: object) -> httpx.Response:
             headers = {"Authorization": f"Bearer {token}"} if token else {}
             answer = http.request(method, path, headers=headers, **kw)  # type: ignore[arg-type]
@@ -49,24 +50,46 @@ def run_the_demo(tmp_path: Path, extra: dict[str, str]) -> None:
         registered = call("POST", "/api/v1/donors", json={"name": NAME, "email": EMAIL})
         assert registered.status_code == 201
         donor_token = registered.json()["token"]
-        codes = call("POST", "/api/v1/admin/donors", tokens["admin"], json={
-            "organisation": "Cooperativa Logtest", "donor_ids": ["LOGTEST-1"],
-            "dataset_ids": ["inserimento-lavorativo"]})
+        codes = call(
+            "POST",
+            "/api/v1/admin/donors",
+            tokens["admin"],
+            json={
+                "organisation": "Cooperativa Logtest",
+                "donor_ids": ["LOGTEST-1"],
+                "dataset_ids": ["inserimento-lavorativo"],
+            },
+        )
         assert codes.status_code == 201, codes.text
         code = codes.json()["data"][0]["claim_code"]
-        claimed = call("POST", "/api/v1/donors/claim",
-                       json={"donor_id": "LOGTEST-1", "code": code, "name": NAME, "email": EMAIL})
+        claimed = call(
+            "POST",
+            "/api/v1/donors/claim",
+            json={"donor_id": "LOGTEST-1", "code": code, "name": NAME, "email": EMAIL},
+        )
         assert claimed.status_code == 201, claimed.text
         program = call("GET", "/api/v1/programs", donor_token).json()["data"][0]
-        given = call("POST", "/api/v1/consents", donor_token, json={
-            "program_id": program["id"], "text_version": program["current_text"]["version"]})
+        given = call(
+            "POST",
+            "/api/v1/consents",
+            donor_token,
+            json={"program_id": program["id"], "text_version": program["current_text"]["version"]},
+        )
         assert given.status_code == 201, given.text
         assert call("GET", "/api/v1/donors/me/export", donor_token).status_code == 200
         query = {"purpose": program["purpose"], "measures": [{"op": "count"}], "epsilon": 0.1}
-        assert call("POST", "/api/v1/datasets/inserimento-lavorativo/queries", tokens["analyst"],
-                    json=query).status_code == 200
-        created = call("POST", "/api/v1/admin/tokens", tokens["admin"],
-                       json={"role": "analyst", "name": "logtest", "organisation": "org-logtest"})
+        assert (
+            call(
+                "POST", "/api/v1/datasets/inserimento-lavorativo/queries", tokens["analyst"], json=query
+            ).status_code
+            == 200
+        )
+        created = call(
+            "POST",
+            "/api/v1/admin/tokens",
+            tokens["admin"],
+            json={"role": "analyst", "name": "logtest", "organisation": "org-logtest"},
+        )
         assert created.status_code == 201, created.text
         wrong = "dc_" + "W" * 43
         assert call("GET", "/api/v1/datasets", wrong).status_code == 401
@@ -91,8 +114,15 @@ def test_a_token_in_a_message_is_masked_whatever_code_logs_it() -> None:
     from datacommons.logs import Redact
 
     token = "dc_" + "A1b2" * 11
-    record = logging.LogRecord("x", logging.WARNING, __file__, 1, "refused %s with %s",
-                               (token, "Authorization: Bearer abcdefgh12345678"), None)
+    record = logging.LogRecord(
+        "x",
+        logging.WARNING,
+        __file__,
+        1,
+        "refused %s with %s",
+        (token, "Authorization: Bearer abcdefgh12345678"),
+        None,
+    )
     assert Redact().filter(record)
     assert record.getMessage() == "refused [redacted] with Authorization: [redacted]"
 
@@ -108,8 +138,7 @@ def test_a_token_in_a_traceback_is_masked() -> None:
     try:
         raise ValueError(f"bad header value {token}")
     except ValueError:
-        record = logging.LogRecord("x", logging.ERROR, __file__, 1, "unexpected error", None,
-                                   sys.exc_info())
+        record = logging.LogRecord("x", logging.ERROR, __file__, 1, "unexpected error", None, sys.exc_info())
     assert Redact().filter(record)
     line = json.loads(JsonFormatter("%(levelname)s %(message)s").format(record))
     assert token not in json.dumps(line)

@@ -58,8 +58,10 @@ def test_every_response_names_its_request_id(client: TestClient) -> None:
 
 
 def test_cors_is_closed_by_default(client: TestClient) -> None:
-    preflight = client.options("/api/v1/datasets", headers={
-        "Origin": "https://elsewhere.example", "Access-Control-Request-Method": "GET"})
+    preflight = client.options(
+        "/api/v1/datasets",
+        headers={"Origin": "https://elsewhere.example", "Access-Control-Request-Method": "GET"},
+    )
     assert "access-control-allow-origin" not in preflight.headers
     plain = client.get("/api/v1/health", headers={"Origin": "https://elsewhere.example"})
     assert "access-control-allow-origin" not in plain.headers
@@ -67,9 +69,14 @@ def test_cors_is_closed_by_default(client: TestClient) -> None:
 
 def test_cors_opens_to_the_configured_origins_only(settings: Settings) -> None:
     for client in configured(settings, cors_origins=["https://portal.example.org"]):
-        allowed = client.options("/api/v1/datasets", headers={
-            "Origin": "https://portal.example.org", "Access-Control-Request-Method": "GET",
-            "Access-Control-Request-Headers": "authorization"})
+        allowed = client.options(
+            "/api/v1/datasets",
+            headers={
+                "Origin": "https://portal.example.org",
+                "Access-Control-Request-Method": "GET",
+                "Access-Control-Request-Headers": "authorization",
+            },
+        )
         assert allowed.status_code == 200
         assert allowed.headers["access-control-allow-origin"] == "https://portal.example.org"
         other = client.get("/api/v1/health", headers={"Origin": "https://elsewhere.example"})
@@ -86,8 +93,12 @@ def test_a_body_over_the_limit_is_refused_before_it_is_read(settings: Settings) 
         big = {"name": "x" * 5000}
         answer = client.post("/api/v1/donors", json=big)
         assert answer.status_code == 413
-        assert answer.json() == {"ok": False, "status": 413, "errors": [],
-                                 "error": "request body larger than the limit of 2048 bytes"}
+        assert answer.json() == {
+            "ok": False,
+            "status": 413,
+            "errors": [],
+            "error": "request body larger than the limit of 2048 bytes",
+        }
 
         def chunks() -> Iterator[bytes]:  # no Content-Length: counted as it streams
             yield b'{"name": "'
@@ -95,8 +106,9 @@ def test_a_body_over_the_limit_is_refused_before_it_is_read(settings: Settings) 
                 yield b"y" * 1000
             yield b'"}'
 
-        streamed = client.post("/api/v1/donors", content=chunks(),
-                               headers={"Content-Type": "application/json"})
+        streamed = client.post(
+            "/api/v1/donors", content=chunks(), headers={"Content-Type": "application/json"}
+        )
         assert streamed.status_code == 413
         assert streamed.json()["error"] == "request body larger than the limit of 2048 bytes"
         # nothing was registered by either attempt; a small body still works
@@ -108,14 +120,20 @@ def test_a_body_over_the_limit_is_refused_before_it_is_read(settings: Settings) 
 def test_uploads_have_their_own_larger_limit(settings: Settings, tokens: dict[str, str]) -> None:
     for client in configured(settings, max_body_bytes=2048, max_upload_bytes=8192):
         csv = b"anno,valore\n" + b"2024,1\n" * 2000  # 14 kB, over the upload limit
-        answer = client.post("/api/v1/admin/ingest/file", headers=bearer(tokens["admin"]),
-                             files={"file": ("big.csv", csv, "text/csv")},
-                             data={"params": '{"dataset_id": "big"}'})
+        answer = client.post(
+            "/api/v1/admin/ingest/file",
+            headers=bearer(tokens["admin"]),
+            files={"file": ("big.csv", csv, "text/csv")},
+            data={"params": '{"dataset_id": "big"}'},
+        )
         assert answer.status_code == 413
         assert answer.json()["error"] == "request body larger than the limit of 8192 bytes"
-        small = client.post("/api/v1/admin/ingest/file", headers=bearer(tokens["admin"]),
-                            files={"file": ("small.csv", b"anno,valore\n2024,1\n" * 10, "text/csv")},
-                            data={"params": '{"dataset_id": "small"}'})
+        small = client.post(
+            "/api/v1/admin/ingest/file",
+            headers=bearer(tokens["admin"]),
+            files={"file": ("small.csv", b"anno,valore\n2024,1\n" * 10, "text/csv")},
+            data={"params": '{"dataset_id": "small"}'},
+        )
         # under the upload limit (though over the JSON one): it reaches the connector, which reads it
         assert small.status_code == 422, small.text
         assert "schema" in small.json()["error"]
@@ -141,8 +159,9 @@ def test_a_stalled_body_times_out_with_408() -> None:
     async def send(message: dict[str, Any]) -> None:
         sent.append(message)
 
-    guard = BodyLimits(app, limit=BodyLimit(max_bytes=1000, max_upload_bytes=1000,
-                                            idle_timeout=0.2, total_timeout=5))
+    guard = BodyLimits(
+        app, limit=BodyLimit(max_bytes=1000, max_upload_bytes=1000, idle_timeout=0.2, total_timeout=5)
+    )
     scope = {"type": "http", "method": "POST", "path": "/api/v1/donors", "headers": []}
     started = time.monotonic()
     # In a thread of its own: a browser test in the same worker may hold this thread's event loop.
@@ -178,8 +197,10 @@ def live(settings: Settings) -> Iterator[str]:
 def test_a_slow_upload_over_a_real_socket_gets_408(live: str) -> None:
     host, port = live.split(":")
     with socket.create_connection((host, int(port)), timeout=10) as sock:
-        sock.sendall(b"POST /api/v1/donors HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-                     b"Content-Length: 100\r\n\r\n{\"name\": ")  # then nothing more
+        sock.sendall(
+            b"POST /api/v1/donors HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            b'Content-Length: 100\r\n\r\n{"name": '
+        )  # then nothing more
         reply = b""
         while b"\r\n\r\n" not in reply or not reply.rstrip().endswith(b"}"):
             chunk = sock.recv(4096)
@@ -192,8 +213,7 @@ def test_a_slow_upload_over_a_real_socket_gets_408(live: str) -> None:
 
 def test_login_like_routes_are_rate_limited_per_client(settings: Settings) -> None:
     for client in configured(settings, rate_limit_login="3/minute"):
-        statuses = [client.post("/login", data={"token": f"dc_wrong{i}"}).status_code
-                    for i in range(3)]
+        statuses = [client.post("/login", data={"token": f"dc_wrong{i}"}).status_code for i in range(3)]
         assert statuses == [401, 401, 401]
         limited = client.post("/login", data={"token": "dc_wrong4"})
         assert limited.status_code == 429
@@ -208,8 +228,9 @@ def test_queries_are_rate_limited_per_token(settings: Settings, tokens: dict[str
     path = "/api/v1/datasets/no-such-dataset/queries/preview"
     query = {"purpose": "dpv:ScientificResearch", "measures": [{"op": "count"}], "epsilon": 0.1}
     for client in configured(settings, rate_limit_query="2/minute"):
-        analyst = [client.post(path, json=query, headers=bearer(tokens["analyst"])).status_code
-                   for _ in range(3)]
+        analyst = [
+            client.post(path, json=query, headers=bearer(tokens["analyst"])).status_code for _ in range(3)
+        ]
         assert analyst == [404, 404, 429]
         # another token has its own allowance
         assert client.post(path, json=query, headers=bearer(tokens["researcher"])).status_code == 404
@@ -222,8 +243,9 @@ def test_a_bad_rate_limit_setting_is_refused() -> None:
         Settings(_env_file=None, rate_limit_query="lots")
 
 
-def test_self_contained_documents_may_style_but_not_script(client: TestClient,
-                                                           tokens: dict[str, str]) -> None:
+def test_self_contained_documents_may_style_but_not_script(
+    client: TestClient, tokens: dict[str, str]
+) -> None:
     report = client.get("/api/v1/admin/reports/altruism.html", headers=bearer(tokens["admin"]))
     assert report.status_code == 200 and "<style" in report.text
     csp = report.headers["content-security-policy"]
@@ -236,8 +258,12 @@ def test_answers_are_not_stored_by_browsers_or_proxies(client: TestClient) -> No
     assert registered.status_code == 201 and "token" in registered.json()
     assert registered.headers["cache-control"] == "no-store"
     token = registered.json()["token"]
-    assert client.get("/api/v1/donors/me/export",
-                      headers={"Authorization": f"Bearer {token}"}).headers["cache-control"] == "no-store"
+    assert (
+        client.get("/api/v1/donors/me/export", headers={"Authorization": f"Bearer {token}"}).headers[
+            "cache-control"
+        ]
+        == "no-store"
+    )
     for path in ("/", "/login", "/api/v1/health"):
         assert client.get(path).headers["cache-control"] == "no-store"
     # The app's own assets may be cached; no HSTS on plain http.
@@ -254,9 +280,12 @@ def test_hsts_when_the_commons_is_reached_over_https(settings: Settings) -> None
 
 def test_another_site_cannot_sign_a_visitor_in(client: TestClient, tokens) -> None:  # type: ignore[no-untyped-def]
     form = {"token": tokens["analyst"], "next": "/"}
-    for headers in ({"Origin": "https://evil.example"}, {"Sec-Fetch-Site": "cross-site"},
-                    {"Origin": "null", "Sec-Fetch-Site": "cross-site"},
-                    {"Origin": "http://testserver", "Sec-Fetch-Site": "same-site"}):
+    for headers in (
+        {"Origin": "https://evil.example"},
+        {"Sec-Fetch-Site": "cross-site"},
+        {"Origin": "null", "Sec-Fetch-Site": "cross-site"},
+        {"Origin": "http://testserver", "Sec-Fetch-Site": "same-site"},
+    ):
         refused = client.post("/login", data=form, headers=headers, follow_redirects=False)
         assert refused.status_code == 403, headers
         assert refused.json()["error"].startswith("cross-site form refused")
@@ -266,9 +295,14 @@ def test_another_site_cannot_sign_a_visitor_in(client: TestClient, tokens) -> No
     assert donor_count(client) == 0
     # The commons' own page (same host, or the public URL) and clients that send no Origin sign in.
     # Chromium's own form says Origin: null under Referrer-Policy: no-referrer.
-    for headers in ({"Origin": "http://testserver"}, {"Origin": "http://127.0.0.1:8000"}, {},
-                    {"Sec-Fetch-Site": "same-origin"}, {"Origin": "null", "Sec-Fetch-Site": "same-origin"},
-                    {"Origin": "null"}):
+    for headers in (
+        {"Origin": "http://testserver"},
+        {"Origin": "http://127.0.0.1:8000"},
+        {},
+        {"Sec-Fetch-Site": "same-origin"},
+        {"Origin": "null", "Sec-Fetch-Site": "same-origin"},
+        {"Origin": "null"},
+    ):
         signed_in = client.post("/login", data=form, headers=headers, follow_redirects=False)
         assert signed_in.status_code == 303, headers
         assert "dc_token" in signed_in.cookies

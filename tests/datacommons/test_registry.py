@@ -12,15 +12,21 @@ from datacommons.errors import Conflict, InvalidInput, NotFound
 from datacommons.registry import DatasetMeta, PolicySpec
 from datacommons.storage import ParquetStore
 
-META = DatasetMeta(id="occupati", title_it="Occupati", title_en="Employed", publisher="ISTAT",
-                   keywords=["lavoro", "employment"])
+META = DatasetMeta(
+    id="occupati",
+    title_it="Occupati",
+    title_en="Employed",
+    publisher="ISTAT",
+    keywords=["lavoro", "employment"],
+)
 
 
 def stage(session, store, values, actor="admin:test"):  # type: ignore[no-untyped-def]
     dataset = registry.upsert_dataset(session, meta=META)
     table = pa.table({"year": [2023, 2024], "value": values})
-    return registry.stage_table(session, store=store, dataset=dataset, table=table,
-                                provenance={"connector": "test"}, actor=actor)
+    return registry.stage_table(
+        session, store=store, dataset=dataset, table=table, provenance={"connector": "test"}, actor=actor
+    )
 
 
 @pytest.fixture
@@ -37,8 +43,10 @@ def test_same_content_gives_the_same_version(session_factory, store) -> None:  #
         assert again.id == first.id
         assert (first.number, other.number) == (1, 2)
         assert first.rows == 2 and first.status == "staged"
-        assert first.arrow_schema == [{"name": "year", "type": "int64", "nullable": True},
-                                      {"name": "value", "type": "double", "nullable": True}]
+        assert first.arrow_schema == [
+            {"name": "year", "type": "int64", "nullable": True},
+            {"name": "value", "type": "double", "nullable": True},
+        ]
         assert [v.number for v in registry.list_versions(session, "occupati")] == [2, 1]
 
 
@@ -50,17 +58,19 @@ def test_only_a_validated_version_can_be_published(session_factory, store) -> No
         registry.transition(session, version=version, to="rejected", actor="system:gate")
         with pytest.raises(Conflict, match="rejected"):
             registry.publish(session, dataset_id="occupati", number=1, actor="admin:a")
-        registry.transition(session, version=version, to="validated", actor="system:gate",
-                            note="suite fixed")
+        registry.transition(session, version=version, to="validated", actor="system:gate", note="suite fixed")
         registry.publish(session, dataset_id="occupati", number=1, actor="admin:a")
         dataset = registry.get_dataset(session, "occupati")
         assert dataset.current_version_id == version.id and version.status == "published"
         with pytest.raises(Conflict, match="cannot become"):
             registry.transition(session, version=version, to="rejected", actor="x")
         steps = [(t.from_status, t.to_status, t.actor) for t in registry.transitions_of(session, version)]
-        assert steps == [(None, "staged", "admin:test"), ("staged", "rejected", "system:gate"),
-                         ("rejected", "validated", "system:gate"),
-                         ("validated", "published", "admin:a")]
+        assert steps == [
+            (None, "staged", "admin:test"),
+            ("staged", "rejected", "system:gate"),
+            ("rejected", "validated", "system:gate"),
+            ("validated", "published", "admin:a"),
+        ]
 
 
 def test_an_older_published_version_can_be_made_current_again(session_factory, store) -> None:  # type: ignore[no-untyped-def]
@@ -98,20 +108,25 @@ def test_empty_table_is_refused(session_factory, store) -> None:  # type: ignore
     with transaction(session_factory) as session:
         dataset = registry.upsert_dataset(session, meta=META)
         with pytest.raises(InvalidInput, match="no rows"):
-            registry.stage_table(session, store=store, dataset=dataset,
-                                 table=pa.table({"a": pa.array([], pa.int64())}), provenance={},
-                                 actor="x")
+            registry.stage_table(
+                session,
+                store=store,
+                dataset=dataset,
+                table=pa.table({"a": pa.array([], pa.int64())}),
+                provenance={},
+                actor="x",
+            )
 
 
 def test_policies_belong_to_private_datasets(session_factory) -> None:  # type: ignore[no-untyped-def]
-    spec = PolicySpec(privacy_unit="donor_id", max_rows_per_unit=3,
-                      public_dimensions={"sex": ["F", "M"]})
+    spec = PolicySpec(privacy_unit="donor_id", max_rows_per_unit=3, public_dimensions={"sex": ["F", "M"]})
     with transaction(session_factory) as session:
         open_ds = registry.upsert_dataset(session, meta=META)
         with pytest.raises(InvalidInput, match="only private datasets"):
             registry.set_policy(session, dataset=open_ds, spec=spec)
         private = registry.upsert_dataset(
-            session, meta=META.model_copy(update={"id": "microdati", "access": "private"}))
+            session, meta=META.model_copy(update={"id": "microdati", "access": "private"})
+        )
         policy = registry.set_policy(session, dataset=private, spec=spec)
         assert (policy.privacy_unit, policy.max_rows_per_unit) == ("donor_id", 3)
         assert policy.public_dimensions == {"sex": ["F", "M"]}

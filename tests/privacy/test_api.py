@@ -33,35 +33,62 @@ from tests.privacy.conftest import AGE_BANDS, COMUNI, make_frame
 DATASET = "inserimento-lavorativo"
 RESEARCH = "dpv:ScientificResearch"
 URL = f"/api/v1/datasets/{DATASET}/queries"
-QUERY = {"purpose": RESEARCH, "group_by": ["comune", "age_band"],
-         "measures": [{"op": "count"}, {"op": "mean", "column": "monthly_wage", "bounds": [0, 5000]}],
-         "epsilon": 0.5}
+QUERY = {
+    "purpose": RESEARCH,
+    "group_by": ["comune", "age_band"],
+    "measures": [{"op": "count"}, {"op": "mean", "column": "monthly_wage", "bounds": [0, 5000]}],
+    "epsilon": 0.5,
+}
 
 
-def publish_private(sessions, settings: Settings, *, total: float = 3.0, per_org: float = 2.0,  # type: ignore[no-untyped-def]
-                    n_rows: int = 6000, n_donors: int = 2500,
-                    hold_out: frozenset[str] = frozenset()) -> list[str]:
+def publish_private(
+    sessions,
+    settings: Settings,
+    *,
+    total: float = 3.0,
+    per_org: float = 2.0,  # type: ignore[no-untyped-def]
+    n_rows: int = 6000,
+    n_donors: int = 2500,
+    hold_out: frozenset[str] = frozenset(),
+) -> list[str]:
     frame = make_frame(n_rows=n_rows, n_donors=n_donors).drop("_rank")
     store = ParquetStore(settings.store_dir)
     with transaction(sessions, immediate=True) as session:
-        dataset = registry.upsert_dataset(session, meta=DatasetMeta(
-            id=DATASET, title_it="Inserimento lavorativo", title_en="Work integration",
-            publisher="Cooperative", access="private"))
-        version, _ = registry.stage_table(session, store=store, dataset=dataset,
-                                          table=frame.to_arrow(), provenance={}, actor="test")
+        dataset = registry.upsert_dataset(
+            session,
+            meta=DatasetMeta(
+                id=DATASET,
+                title_it="Inserimento lavorativo",
+                title_en="Work integration",
+                publisher="Cooperative",
+                access="private",
+            ),
+        )
+        version, _ = registry.stage_table(
+            session, store=store, dataset=dataset, table=frame.to_arrow(), provenance={}, actor="test"
+        )
         registry.transition(session, version=version, to="validated", actor="test")
         registry.publish(session, dataset_id=DATASET, number=version.number, actor="test")
-        registry.set_policy(session, dataset=dataset, spec=PolicySpec(
-            privacy_unit="donor_id", max_rows_per_unit=3,
-            public_dimensions={"comune": COMUNI, "age_band": AGE_BANDS, "sex": ["F", "M"],
-                               "year": ["2022", "2023", "2024"]},
-            epsilon_total=total, epsilon_per_organisation=per_org, epsilon_per_query=1.0))
+        registry.set_policy(
+            session,
+            dataset=dataset,
+            spec=PolicySpec(
+                privacy_unit="donor_id",
+                max_rows_per_unit=3,
+                public_dimensions={
+                    "comune": COMUNI,
+                    "age_band": AGE_BANDS,
+                    "sex": ["F", "M"],
+                    "year": ["2022", "2023", "2024"],
+                },
+                epsilon_total=total,
+                epsilon_per_organisation=per_org,
+                epsilon_per_query=1.0,
+            ),
+        )
         donors = sorted(set(frame["donor_id"].to_list()) - hold_out)
-        seed_consent(session, dataset_id=DATASET, donor_ids=donors, organisation="Coop B",
-                     settings=settings)
+        seed_consent(session, dataset_id=DATASET, donor_ids=donors, organisation="Coop B", settings=settings)
     return donors
-
-
 
 
 def test_preview_spends_nothing_and_release_spends_what_it_said(client: TestClient, tokens, private) -> None:  # type: ignore[no-untyped-def]
@@ -70,9 +97,17 @@ def test_preview_spends_nothing_and_release_spends_what_it_said(client: TestClie
     assert preview.status_code == 200
     body = preview.json()
     assert (body["epsilon"], body["epsilon_spent"], body["cells"], body["affordable"]) == (
-        0.5, 0.0, len(COMUNI) * len(AGE_BANDS), True)
-    assert body["budget"]["organisation"] == {"scope": body["budget"]["organisation"]["scope"],
-                                              "limit": 2.0, "spent": 0.0, "remaining": 2.0}
+        0.5,
+        0.0,
+        len(COMUNI) * len(AGE_BANDS),
+        True,
+    )
+    assert body["budget"]["organisation"] == {
+        "scope": body["budget"]["organisation"]["scope"],
+        "limit": 2.0,
+        "spent": 0.0,
+        "remaining": 2.0,
+    }
     count = body["measures"][0]["parts"][0]
     assert count["mechanism"] == "OpenDP discrete Laplace"
     assert count["scale"] == pytest.approx(3 / (0.5 / 3), rel=1e-4)  # 3 statistics share 0.5
@@ -87,8 +122,7 @@ def test_preview_spends_nothing_and_release_spends_what_it_said(client: TestClie
     assert answer["budget"]["dataset_total"]["remaining"] == 2.5
 
     again = client.post(URL, json=QUERY, headers=headers).json()
-    assert (again["repeat"], again["epsilon_spent"], again["release_id"]) == (
-        True, 0.0, answer["release_id"])
+    assert (again["repeat"], again["epsilon_spent"], again["release_id"]) == (True, 0.0, answer["release_id"])
     assert again["rows"] == answer["rows"]
     assert again["budget"]["organisation"]["spent"] == 0.5
     budget = client.get("/api/v1/budget", headers=headers).json()
@@ -98,11 +132,21 @@ def test_preview_spends_nothing_and_release_spends_what_it_said(client: TestClie
 def test_answers_hold_only_public_keys_and_no_rows(client: TestClient, tokens, private) -> None:  # type: ignore[no-untyped-def]
     answer = client.post(URL, json=QUERY, headers=bearer(tokens["researcher"]))
     body = answer.json()
-    assert {(r["comune"], r["age_band"]) for r in body["rows"]} == {
-        (c, a) for c in COMUNI for a in AGE_BANDS}
-    assert all(set(r) == {"comune", "age_band", "count", "count_ci", "count_unreliable",
-                          "mean_monthly_wage", "mean_monthly_wage_ci",
-                          "mean_monthly_wage_unreliable"} for r in body["rows"])
+    assert {(r["comune"], r["age_band"]) for r in body["rows"]} == {(c, a) for c in COMUNI for a in AGE_BANDS}
+    assert all(
+        set(r)
+        == {
+            "comune",
+            "age_band",
+            "count",
+            "count_ci",
+            "count_unreliable",
+            "mean_monthly_wage",
+            "mean_monthly_wage_ci",
+            "mean_monthly_wage_unreliable",
+        }
+        for r in body["rows"]
+    )
     assert not any(donor in answer.text for donor in private[:200])
     assert all(r["count"] >= 0 and isinstance(r["count"], int) for r in body["rows"])
 
@@ -118,8 +162,10 @@ def test_over_budget_is_429_with_what_remains(client: TestClient, tokens, privat
     assert body["error"].startswith("privacy budget exhausted: this query needs epsilon 0.1, org:")
     assert body["errors"][0]["budgets"]["organisation"]["remaining"] == 0.0
     # another organisation still has its own share of the version's total
-    assert client.post(URL, json={**QUERY, "epsilon": 0.1},
-                       headers=bearer(tokens["researcher"])).status_code == 200
+    assert (
+        client.post(URL, json={**QUERY, "epsilon": 0.1}, headers=bearer(tokens["researcher"])).status_code
+        == 200
+    )
 
 
 def test_concurrent_releases_never_overspend(sessions, settings: Settings, app) -> None:  # type: ignore[no-untyped-def]
@@ -134,8 +180,14 @@ def test_concurrent_releases_never_overspend(sessions, settings: Settings, app) 
     def attempt(i: int) -> str:
         query = Query.model_validate({**QUERY, "epsilon": 0.1, "alpha": 0.01 + i / 1000})
         try:
-            service.release(sessions, store=store, dataset_id=DATASET, query=query, principal=caller,
-                            epsilon_per_person=settings.privacy_epsilon_per_person)
+            service.release(
+                sessions,
+                store=store,
+                dataset_id=DATASET,
+                query=query,
+                principal=caller,
+                epsilon_per_person=settings.privacy_epsilon_per_person,
+            )
             return "released"
         except TooManyRequests:
             return "429"
@@ -149,15 +201,21 @@ def test_concurrent_releases_never_overspend(sessions, settings: Settings, app) 
         assert len(list(uses)) == 10
 
 
-def test_withdrawn_donor_is_absent_from_the_next_release(client: TestClient, tokens, private,  # type: ignore[no-untyped-def]
-                                                        sessions, settings: Settings) -> None:
+def test_withdrawn_donor_is_absent_from_the_next_release(
+    client: TestClient,
+    tokens,
+    private,  # type: ignore[no-untyped-def]
+    sessions,
+    settings: Settings,
+) -> None:
     headers = bearer(tokens["analyst"])
     first = client.post(URL, json=QUERY, headers=headers).json()
     with transaction(sessions) as session:
         before = eligible_donors(session, dataset_id=DATASET, purpose=RESEARCH, at=utcnow())
         donor = sorted(before)[0]
-        consent = session.scalars(select(Consent).where(
-            Consent.donor_id == donor, Consent.program_id == f"{DATASET}-ricerca")).one()
+        consent = session.scalars(
+            select(Consent).where(Consent.donor_id == donor, Consent.program_id == f"{DATASET}-ricerca")
+        ).one()
     with transaction(sessions, immediate=True) as session:
         withdraw(session, donor_id=donor, consent_id=consent.id, signer=Signer.of(settings))
     second = client.post(URL, json={**QUERY, "epsilon": 0.4}, headers=headers).json()
@@ -174,32 +232,40 @@ def test_withdrawn_donor_is_absent_from_the_next_release(client: TestClient, tok
 def test_who_may_ask_what(client: TestClient, tokens, private, catalog_open) -> None:  # type: ignore[no-untyped-def]
     assert client.post(URL, json=QUERY, headers=bearer(tokens["donor"])).status_code == 403
     assert client.post(URL, json=QUERY).status_code == 401
-    missing = client.post("/api/v1/datasets/nope/queries", json=QUERY,
-                          headers=bearer(tokens["analyst"]))
+    missing = client.post("/api/v1/datasets/nope/queries", json=QUERY, headers=bearer(tokens["analyst"]))
     assert (missing.status_code, missing.json()["error"]) == (404, "no dataset 'nope'")
-    opened = client.post("/api/v1/datasets/aperto/queries", json=QUERY,
-                         headers=bearer(tokens["analyst"]))
+    opened = client.post("/api/v1/datasets/aperto/queries", json=QUERY, headers=bearer(tokens["analyst"]))
     assert opened.status_code == 422 and "is open: download it" in opened.json()["error"]
     bad = client.post(URL, json={**QUERY, "group_by": ["donor_id"]}, headers=bearer(tokens["analyst"]))
     assert bad.status_code == 422
-    assert bad.json()["errors"] == [{"loc": "group_by.0",
-                                     "msg": "'donor_id' identifies donors: it can never be grouped "
-                                            "or filtered on"}]
+    assert bad.json()["errors"] == [
+        {"loc": "group_by.0", "msg": "'donor_id' identifies donors: it can never be grouped or filtered on"}
+    ]
 
 
 @pytest.fixture
 def catalog_open(sessions):  # type: ignore[no-untyped-def]
     with transaction(sessions) as session:
-        registry.upsert_dataset(session, meta=DatasetMeta(id="aperto", title_it="a", title_en="a",
-                                                          publisher="p"))
+        registry.upsert_dataset(
+            session, meta=DatasetMeta(id="aperto", title_it="a", title_en="a", publisher="p")
+        )
 
 
 def test_extracts_release_tables_together(client: TestClient, tokens, private) -> None:  # type: ignore[no-untyped-def]
     headers = bearer(tokens["researcher"])
-    request = {"dataset": DATASET, "purpose": RESEARCH, "epsilon": 0.6, "tables": [
-        {"name": "by_sex", "group_by": ["sex"], "measures": [{"op": "count"}]},
-        {"name": "by_year_age", "group_by": ["year", "age_band"],
-         "measures": [{"op": "count"}, {"op": "sum", "column": "employed_12m", "bounds": [0, 1]}]}]}
+    request = {
+        "dataset": DATASET,
+        "purpose": RESEARCH,
+        "epsilon": 0.6,
+        "tables": [
+            {"name": "by_sex", "group_by": ["sex"], "measures": [{"op": "count"}]},
+            {
+                "name": "by_year_age",
+                "group_by": ["year", "age_band"],
+                "measures": [{"op": "count"}, {"op": "sum", "column": "employed_12m", "bounds": [0, 1]}],
+            },
+        ],
+    }
     created = client.post("/api/v1/extracts", json=request, headers=headers)
     assert created.status_code == 201, created.text
     body = created.json()
@@ -215,21 +281,24 @@ def test_extracts_release_tables_together(client: TestClient, tokens, private) -
     assert {d["@type"] for d in meta["distributions"]} == {"dcat:Distribution"}
 
     for fmt in ("parquet", "csv"):
-        zipped = client.get(f"/api/v1/extracts/{extract_id}/download", params={"format": fmt},
-                            headers=headers)
+        zipped = client.get(
+            f"/api/v1/extracts/{extract_id}/download", params={"format": fmt}, headers=headers
+        )
         assert zipped.status_code == 200 and zipped.headers["content-type"] == "application/zip"
         archive = zipfile.ZipFile(io.BytesIO(zipped.content))
-        assert sorted(archive.namelist()) == sorted(
-            ["by_sex." + fmt, "by_year_age." + fmt, "metadata.json"])
+        assert sorted(archive.namelist()) == sorted(["by_sex." + fmt, "by_year_age." + fmt, "metadata.json"])
         assert json.loads(archive.read("metadata.json"))["id"] == extract_id
-    table = pq.read_table(io.BytesIO(zipfile.ZipFile(io.BytesIO(client.get(
-        f"/api/v1/extracts/{extract_id}/download", headers=headers).content)).read("by_sex.parquet")))
+    table = pq.read_table(
+        io.BytesIO(
+            zipfile.ZipFile(
+                io.BytesIO(client.get(f"/api/v1/extracts/{extract_id}/download", headers=headers).content)
+            ).read("by_sex.parquet")
+        )
+    )
     assert table.column_names == ["sex", "count", "count_ci_low", "count_ci_high", "count_unreliable"]
 
     repeat = client.post("/api/v1/extracts", json=request, headers=headers).json()
     assert (repeat["repeat"], repeat["epsilon_spent"]) == (True, 0.0)
     # analysts may not make extracts; another organisation cannot read this one
-    assert client.post("/api/v1/extracts", json=request,
-                       headers=bearer(tokens["analyst"])).status_code == 403
-    assert client.get(f"/api/v1/extracts/{extract_id}",
-                      headers=bearer(tokens["admin"])).status_code == 404
+    assert client.post("/api/v1/extracts", json=request, headers=bearer(tokens["analyst"])).status_code == 403
+    assert client.get(f"/api/v1/extracts/{extract_id}", headers=bearer(tokens["admin"])).status_code == 404

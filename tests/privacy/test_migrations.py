@@ -21,6 +21,7 @@ NANO = 10**9
 def test_version_budgets_and_past_releases_carry_over(tmp_path, pg_url, db_kind) -> None:  # type: ignore[no-untyped-def]
     if db_kind == "postgresql":
         from tests.support.pgserver import new_database
+
         manager = new_database(pg_url, "mig")
         url = manager.__enter__()
     else:
@@ -30,48 +31,74 @@ def test_version_budgets_and_past_releases_carry_over(tmp_path, pg_url, db_kind)
     try:
         upgrade(engine, "0005")  # the privacy branch as it was, with the kernel below it
         upgrade(engine, "0003")  # and the consent registry
-        settings = Settings(_env_file=None, env="test", data_dir=tmp_path / "var", database_url=url,
-                            secret_key="test-secret-" + "x" * 32)
+        settings = Settings(
+            _env_file=None,
+            env="test",
+            data_dir=tmp_path / "var",
+            database_url=url,
+            secret_key="test-secret-" + "x" * 32,
+        )
         sessions = make_sessionmaker(engine)
         now = utcnow()
         with engine.begin() as conn:
             for sql in (
-                ("INSERT INTO datasets (id, title_it, title_en, description_it, "
-                 "description_en, theme, publisher, access, geography, licence, keywords, "
-                 "frequency, created_at, modified_at) VALUES (:d, 't', 't', '', '', 'SOCI', 'p', "
-                 "'private', 'ITC11', 'l', '[]', 'IRREG', :now, :now)"),
-                ("INSERT INTO organisations (id, name, created_at) "
-                 "VALUES (7, 'Coop A', :now)")):
+                (
+                    "INSERT INTO datasets (id, title_it, title_en, description_it, "
+                    "description_en, theme, publisher, access, geography, licence, keywords, "
+                    "frequency, created_at, modified_at) VALUES (:d, 't', 't', '', '', 'SOCI', 'p', "
+                    "'private', 'ITC11', 'l', '[]', 'IRREG', :now, :now)"
+                ),
+                ("INSERT INTO organisations (id, name, created_at) VALUES (7, 'Coop A', :now)"),
+            ):
                 conn.execute(text(sql), {"d": DATASET, "now": now})
             for vid in (1, 2):
-                conn.execute(text(
-                    "INSERT INTO dataset_versions (id, dataset_id, number, content_hash, rows, "
-                    "size_bytes, arrow_schema, status, provenance, created_at, created_by, "
-                    "status_changed_at) VALUES (:v, :d, :v, :h, 1, 1, '[]', 'published', '{}', "
-                    ":now, 't', :now)"), {"v": vid, "d": DATASET, "h": f"{vid:064d}", "now": now})
-                conn.execute(text("INSERT INTO budget_accounts (version_id, scope, spent_nano) "
-                                  "VALUES (:v, 'total', :s), (:v, 'org:7', :s)"),
-                             {"v": vid, "s": vid * NANO // 2})
+                conn.execute(
+                    text(
+                        "INSERT INTO dataset_versions (id, dataset_id, number, content_hash, rows, "
+                        "size_bytes, arrow_schema, status, provenance, created_at, created_by, "
+                        "status_changed_at) VALUES (:v, :d, :v, :h, 1, 1, '[]', 'published', '{}', "
+                        ":now, 't', :now)"
+                    ),
+                    {"v": vid, "d": DATASET, "h": f"{vid:064d}", "now": now},
+                )
+                conn.execute(
+                    text(
+                        "INSERT INTO budget_accounts (version_id, scope, spent_nano) "
+                        "VALUES (:v, 'total', :s), (:v, 'org:7', :s)"
+                    ),
+                    {"v": vid, "s": vid * NANO // 2},
+                )
         with transaction(sessions, immediate=True) as session:
-            seed = seed_consent(session, dataset_id=DATASET, donor_ids=["D1", "D2", "D3"],
-                                organisation="Coop A", settings=settings)
+            seed = seed_consent(
+                session,
+                dataset_id=DATASET,
+                donor_ids=["D1", "D2", "D3"],
+                organisation="Coop A",
+                settings=settings,
+            )
         assert seed.programs
         with engine.begin() as conn:  # two releases made before the ledger, after the consents
             for n, eps in ((1, 0.25), (2, 0.5)):
-                conn.execute(text(
-                    "INSERT INTO dp_releases (id, kind, dataset_id, version_id, organisation_id, "
-                    "actor, purpose, query_hash, query, result, epsilon, donors, created_at) VALUES "
-                    "(:id, 'query', :d, :n, 7, 'a', 'dpv:ScientificResearch', :id, '{}', '{}', :e, "
-                    "3, :at)"), {"id": f"r{n}", "d": DATASET, "n": n, "e": eps,
-                                 "at": now + timedelta(seconds=n)})
+                conn.execute(
+                    text(
+                        "INSERT INTO dp_releases (id, kind, dataset_id, version_id, organisation_id, "
+                        "actor, purpose, query_hash, query, result, epsilon, donors, created_at) VALUES "
+                        "(:id, 'query', :d, :n, 7, 'a', 'dpv:ScientificResearch', :id, '{}', '{}', :e, "
+                        "3, :at)"
+                    ),
+                    {"id": f"r{n}", "d": DATASET, "n": n, "e": eps, "at": now + timedelta(seconds=n)},
+                )
         clear_cache()
         upgrade(engine)
         clear_cache()
         privacy_loss.clear_cache()
         with sessions() as session:
-            spent = dict(session.execute(text(
-                "SELECT scope, spent_nano FROM dataset_budgets WHERE dataset_id = :d"),
-                {"d": DATASET}).all())
+            spent = dict(
+                session.execute(
+                    text("SELECT scope, spent_nano FROM dataset_budgets WHERE dataset_id = :d"),
+                    {"d": DATASET},
+                ).all()
+            )
             assert spent == {"total": 3 * NANO // 2, "org:7": 3 * NANO // 2}  # 0.5 + 1.0
             losses = {d: privacy_loss.history(session, d) for d in ("D1", "D2", "D3")}
         consenting = {d for d, (eps, _n, _r) in losses.items() if eps}

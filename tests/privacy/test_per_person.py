@@ -55,7 +55,8 @@ def by_year(year: str, epsilon: float = 0.5) -> dict:  # type: ignore[type-arg]
 
 
 def test_a_donor_sees_the_loss_of_each_release_that_included_them(  # type: ignore[no-untyped-def]
-        client: TestClient, tokens, sessions, settings: Settings) -> None:
+    client: TestClient, tokens, sessions, settings: Settings
+) -> None:
     donors = publish_private(sessions, settings)
     included = sorted(eligible(sessions))
     left_aside = sorted(set(donors) - set(included))  # registered, but no research consent
@@ -64,26 +65,43 @@ def test_a_donor_sees_the_loss_of_each_release_that_included_them(  # type: igno
     for year in ("2022", "2023"):
         answer = client.post(URL, json=by_year(year), headers=bearer(tokens["analyst"]))
         assert answer.status_code == 200
-        assert answer.json()["coverage"] == {
-            "epsilon_per_person": CAP, "rule": service.coverage(CAP)["rule"]}
+        assert answer.json()["coverage"] == {"epsilon_per_person": CAP, "rule": service.coverage(CAP)["rule"]}
         ids.append(answer.json()["release_id"])
     me = client.get("/api/v1/donors/me", headers=bearer(donor_token(sessions, included[0])))
     assert me.status_code == 200
     loss = me.json()["privacy_loss"]
     at = [r.pop("at") for r in loss["recent"]]
     assert at == sorted(at, reverse=True)
-    assert loss == {"epsilon_spent": 1.0, "epsilon_cap": CAP, "epsilon_remaining": 0.0,
-                    "releases": 2, "recent": [
-                        {"release_id": release_id, "kind": "release", "dataset": DATASET,
-                         "version": 1, "organisation": "org-analyst", "purpose": RESEARCH,
-                         "purpose_label_it": "Ricerca scientifica",
-                         "purpose_label_en": "Scientific research",
-                         "epsilon": 0.5} for release_id in reversed(ids)]}
+    assert loss == {
+        "epsilon_spent": 1.0,
+        "epsilon_cap": CAP,
+        "epsilon_remaining": 0.0,
+        "releases": 2,
+        "recent": [
+            {
+                "release_id": release_id,
+                "kind": "release",
+                "dataset": DATASET,
+                "version": 1,
+                "organisation": "org-analyst",
+                "purpose": RESEARCH,
+                "purpose_label_it": "Ricerca scientifica",
+                "purpose_label_en": "Scientific research",
+                "epsilon": 0.5,
+            }
+            for release_id in reversed(ids)
+        ],
+    }
     # a repeat spends nothing, on the organisation or on any donor
     assert client.post(URL, json=by_year("2022"), headers=bearer(tokens["analyst"])).json()["repeat"]
     other = client.get("/api/v1/donors/me", headers=bearer(donor_token(sessions, left_aside[0])))
-    assert other.json()["privacy_loss"] == {"epsilon_spent": 0.0, "epsilon_cap": CAP,
-                                            "epsilon_remaining": CAP, "releases": 0, "recent": []}
+    assert other.json()["privacy_loss"] == {
+        "epsilon_spent": 0.0,
+        "epsilon_cap": CAP,
+        "epsilon_remaining": CAP,
+        "releases": 0,
+        "recent": [],
+    }
     second = bearer(donor_token(sessions, included[1]))
     export = client.get("/api/v1/donors/me/export", headers=second).json()
     assert [r["release_id"] for r in export["privacy_loss"]["recent"]] == list(reversed(ids))
@@ -96,7 +114,8 @@ def test_a_donor_sees_the_loss_of_each_release_that_included_them(  # type: igno
 
 
 def test_donors_at_the_cap_are_absent_from_the_next_release(  # type: ignore[no-untyped-def]
-        client: TestClient, tokens, sessions, settings: Settings) -> None:
+    client: TestClient, tokens, sessions, settings: Settings
+) -> None:
     frame = make_frame(n_rows=6000, n_donors=2500).drop(RANK)
     latecomers = frozenset(sorted(set(frame["donor_id"].to_list()))[:300])
     donors = publish_private(sessions, settings, hold_out=latecomers)
@@ -104,8 +123,13 @@ def test_donors_at_the_cap_are_absent_from_the_next_release(  # type: ignore[no-
     for year in ("2022", "2023"):  # the early donors reach the cap of 1.0
         assert client.post(URL, json=by_year(year), headers=bearer(tokens["analyst"])).status_code == 200
     with transaction(sessions, immediate=True) as session:
-        seed_consent(session, dataset_id=DATASET, donor_ids=sorted(latecomers),
-                     organisation="Coop B", settings=settings)
+        seed_consent(
+            session,
+            dataset_id=DATASET,
+            donor_ids=sorted(latecomers),
+            organisation="Coop B",
+            settings=settings,
+        )
     now_eligible = eligible(sessions)
     late = now_eligible - early
     assert late and late <= latecomers and early <= now_eligible
@@ -125,7 +149,8 @@ def test_donors_at_the_cap_are_absent_from_the_next_release(  # type: ignore[no-
 
 
 def test_an_exhausted_donors_records_change_nothing_in_a_release(  # type: ignore[no-untyped-def]
-        client: TestClient, tokens, sessions, settings: Settings) -> None:
+    client: TestClient, tokens, sessions, settings: Settings
+) -> None:
     """One-donor difference: the release is computed identically whether or not the records of a
     donor with no budget left are in the data (so the noise, OpenDP's, is drawn from the same
     distribution around the same values)."""
@@ -136,8 +161,13 @@ def test_an_exhausted_donors_records_change_nothing_in_a_release(  # type: ignor
     for year in ("2022", "2023"):
         client.post(URL, json=by_year(year), headers=bearer(tokens["analyst"]))
     with transaction(sessions, immediate=True) as session:
-        seed_consent(session, dataset_id=DATASET, donor_ids=sorted(latecomers),
-                     organisation="Coop B", settings=settings)
+        seed_consent(
+            session,
+            dataset_id=DATASET,
+            donor_ids=sorted(latecomers),
+            organisation="Coop B",
+            settings=settings,
+        )
     with sessions() as session:
         everyone = eligible_donors(session, dataset_id=DATASET, purpose=RESEARCH, at=utcnow())
         chosen = privacy_loss.inclusion(session, donors=everyone, epsilon=0.5, cap=CAP)
@@ -146,9 +176,17 @@ def test_an_exhausted_donors_records_change_nothing_in_a_release(  # type: ignor
     ranked = frame.with_columns(pl.int_range(pl.len(), dtype=pl.UInt32).over("donor_id").alias(RANK))
     without = ranked.filter(pl.col("donor_id") != exhausted)
     assert without.height < ranked.height
-    query = Query.model_validate({**by_year("2024"), "measures": [
-        {"op": "count"}, {"op": "rows"}, {"op": "mean", "column": "monthly_wage", "bounds": [0, 5000]},
-        {"op": "quantile", "column": "monthly_wage", "bounds": [0, 5000], "q": 0.5}]})
+    query = Query.model_validate(
+        {
+            **by_year("2024"),
+            "measures": [
+                {"op": "count"},
+                {"op": "rows"},
+                {"op": "mean", "column": "monthly_wage", "bounds": [0, 5000]},
+                {"op": "quantile", "column": "monthly_wage", "bounds": [0, 5000], "q": 0.5},
+            ],
+        }
+    )
     plan = plan_query(query, policy=tgt.policy, schema=tgt.schema)
     with_records = exact_cells(ranked, plan, policy=tgt.policy, eligible=chosen.donors)
     without_records = exact_cells(without, plan, policy=tgt.policy, eligible=chosen.donors)
@@ -157,16 +195,29 @@ def test_an_exhausted_donors_records_change_nothing_in_a_release(  # type: ignor
             assert [sorted(x.tolist()) for x in a] == [sorted(x.tolist()) for x in b]
         else:
             assert a.tolist() == b.tolist()
-    answer = client.post(URL, json=query.model_dump(mode="json"),
-                         headers=bearer(tokens["researcher"])).json()
+    answer = client.post(URL, json=query.model_dump(mode="json"), headers=bearer(tokens["researcher"])).json()
     # nothing in the answer speaks of who was left out: the same keys as any answer
-    assert set(answer) == {"release_id", "dataset", "version", "purpose", "epsilon", "epsilon_spent",
-                           "alpha", "repeat", "group_by", "measures", "rows", "created_at",
-                           "budget", "coverage"}
+    assert set(answer) == {
+        "release_id",
+        "dataset",
+        "version",
+        "purpose",
+        "epsilon",
+        "epsilon_spent",
+        "alpha",
+        "repeat",
+        "group_by",
+        "measures",
+        "rows",
+        "created_at",
+        "budget",
+        "coverage",
+    }
 
 
 def test_a_new_dataset_does_not_restore_a_donors_budget(  # type: ignore[no-untyped-def]
-        client: TestClient, tokens, sessions, settings: Settings) -> None:
+    client: TestClient, tokens, sessions, settings: Settings
+) -> None:
     """Loading the same donors under another dataset id: their lifetime loss follows them."""
     publish_private(sessions, settings)
     someone = sorted(eligible(sessions))[0]
@@ -176,22 +227,31 @@ def test_a_new_dataset_does_not_restore_a_donors_budget(  # type: ignore[no-unty
         assert privacy_loss.history(session, someone)[:2] == (1.0, 2)
         everyone = eligible_donors(session, dataset_id=DATASET, purpose=RESEARCH, at=utcnow())
         # whatever dataset the next release is on, these donors have no budget left
-        assert privacy_loss.inclusion(session, donors=everyone, epsilon=0.01, cap=CAP).donors == (
-            frozenset())
+        assert privacy_loss.inclusion(session, donors=everyone, epsilon=0.01, cap=CAP).donors == (frozenset())
 
 
-def test_an_epsilon_over_the_cap_is_refused(client: TestClient, tokens, sessions,  # type: ignore[no-untyped-def]
-                                            settings: Settings) -> None:
+def test_an_epsilon_over_the_cap_is_refused(
+    client: TestClient,
+    tokens,
+    sessions,  # type: ignore[no-untyped-def]
+    settings: Settings,
+) -> None:
     publish_private(sessions, settings)
     with sessions() as session:
         token = auth.authenticate(session, tokens["analyst"])
     store = ParquetStore(settings.store_dir)
     with pytest.raises(InvalidInput) as refused:
-        service.release(sessions, store=store, dataset_id=DATASET, query=Query.model_validate(
-            {**QUERY, "epsilon": 0.5}), principal=token, epsilon_per_person=0.4)
+        service.release(
+            sessions,
+            store=store,
+            dataset_id=DATASET,
+            query=Query.model_validate({**QUERY, "epsilon": 0.5}),
+            principal=token,
+            epsilon_per_person=0.4,
+        )
     assert refused.value.message == (
-        "invalid query: epsilon: 0.5 is over each donor's lifetime cap of 0.4: no donor could be "
-        "included")
+        "invalid query: epsilon: 0.5 is over each donor's lifetime cap of 0.4: no donor could be included"
+    )
     with sessions() as session:
         assert session.scalars(select(Release)).first() is None
 
@@ -210,8 +270,14 @@ def test_concurrent_releases_never_overspend_any_person(sessions, settings: Sett
     def attempt(i: int) -> str:
         query = Query.model_validate({**QUERY, "epsilon": 0.1, "alpha": 0.01 + i / 1000})
         try:
-            service.release(sessions, store=store, dataset_id=DATASET, query=query,
-                            principal=callers[i % len(callers)], epsilon_per_person=CAP)
+            service.release(
+                sessions,
+                store=store,
+                dataset_id=DATASET,
+                query=query,
+                principal=callers[i % len(callers)],
+                epsilon_per_person=CAP,
+            )
             return "released"
         except TooManyRequests:
             return "429"
@@ -234,7 +300,8 @@ def test_concurrent_releases_never_overspend_any_person(sessions, settings: Sett
 
 
 def test_the_donor_portal_and_the_query_builder_say_it_in_words(  # type: ignore[no-untyped-def]
-        client: TestClient, tokens, sessions, settings: Settings) -> None:
+    client: TestClient, tokens, sessions, settings: Settings
+) -> None:
     from tests.catalog.test_pages import sign_in
 
     publish_private(sessions, settings)
@@ -243,8 +310,7 @@ def test_the_donor_portal_and_the_query_builder_say_it_in_words(  # type: ignore
         client.post(URL, json=by_year(year, 0.25), headers=bearer(tokens["analyst"]))
     sign_in(client, donor_token(sessions, someone))
     italian = client.get("/donor", params={"lang": "it"}).text
-    assert ("I tuoi dati sono stati inclusi in 3 risposte; perdita di privacy ε 0,75 su 1."
-            in italian)
+    assert "I tuoi dati sono stati inclusi in 3 risposte; perdita di privacy ε 0,75 su 1." in italian
     english = client.get("/donor", params={"lang": "en"}).text
     assert "Your data were included in 3 answers; privacy loss ε 0.75 of 1." in english
     table = english.split('<table id="uses">', 1)[1].split("</table>", 1)[0]

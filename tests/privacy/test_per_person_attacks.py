@@ -33,8 +33,12 @@ def settings(settings: Settings) -> Settings:
     return settings.model_copy(update={"privacy_epsilon_per_person": CAP})
 
 
-def test_a_nan_is_missing_not_a_free_oracle(client: TestClient, tokens, sessions,  # type: ignore[no-untyped-def]
-                                            settings: Settings) -> None:
+def test_a_nan_is_missing_not_a_free_oracle(
+    client: TestClient,
+    tokens,
+    sessions,  # type: ignore[no-untyped-def]
+    settings: Settings,
+) -> None:
     """A NaN wage (a CSV cell "NaN") made the sum's integer cast fail before anything was spent:
     whether a cell's query failed told whether one of its donors had a NaN, for free, again and
     again. NaN now counts as missing: every cell answers, and each answer is paid for."""
@@ -43,12 +47,21 @@ def test_a_nan_is_missing_not_a_free_oracle(client: TestClient, tokens, sessions
     consenting = eligible(sessions)
     idx = next(i for i, d in enumerate(frame["donor_id"].to_list()) if d in consenting)
     target = frame.row(idx, named=True)
-    poisoned = frame.with_columns(pl.when(pl.int_range(pl.len()) == idx).then(float("nan"))
-                                  .otherwise(pl.col("monthly_wage")).alias("monthly_wage"))
+    poisoned = frame.with_columns(
+        pl.when(pl.int_range(pl.len()) == idx)
+        .then(float("nan"))
+        .otherwise(pl.col("monthly_wage"))
+        .alias("monthly_wage")
+    )
     with transaction(sessions, immediate=True) as session:
-        version, _ = registry.stage_table(session, store=ParquetStore(settings.store_dir),
-                                          dataset=registry.get_dataset(session, DATASET),
-                                          table=poisoned.to_arrow(), provenance={}, actor="t")
+        version, _ = registry.stage_table(
+            session,
+            store=ParquetStore(settings.store_dir),
+            dataset=registry.get_dataset(session, DATASET),
+            table=poisoned.to_arrow(),
+            provenance={},
+            actor="t",
+        )
         registry.transition(session, version=version, to="validated", actor="t")
         registry.publish(session, dataset_id=DATASET, number=version.number, actor="t")
     statuses = []
@@ -59,21 +72,28 @@ def test_a_nan_is_missing_not_a_free_oracle(client: TestClient, tokens, sessions
                 measure["q"] = 0.5
             if op == "histogram":
                 measure = {"op": op, "column": "monthly_wage", "bins": [0, 1000, 5000]}
-            answer = client.post(URL, headers=bearer(tokens["researcher"]), json={
-                "purpose": "dpv:ScientificResearch", "group_by": ["sex"],
-                "filters": {"comune": [comune], "age_band": [target["age_band"]]},
-                "measures": [measure], "epsilon": 0.05})
+            answer = client.post(
+                URL,
+                headers=bearer(tokens["researcher"]),
+                json={
+                    "purpose": "dpv:ScientificResearch",
+                    "group_by": ["sex"],
+                    "filters": {"comune": [comune], "age_band": [target["age_band"]]},
+                    "measures": [measure],
+                    "epsilon": 0.05,
+                },
+            )
             statuses.append(answer.status_code)
     assert statuses == [200] * 8
 
 
 def test_a_release_racing_an_erasure_never_includes_the_erased_donor(  # type: ignore[no-untyped-def]
-        client: TestClient, tokens, sessions, settings: Settings, monkeypatch) -> None:
+    client: TestClient, tokens, sessions, settings: Settings, monkeypatch
+) -> None:
     """The donors were chosen before the erasure committed, the charge came after: the erased donor
     was included and their erased link to a history was made again."""
     publish_private(sessions, settings)
-    assert client.post(URL, json=by_year("2022", 0.25),
-                       headers=bearer(tokens["analyst"])).status_code == 200
+    assert client.post(URL, json=by_year("2022", 0.25), headers=bearer(tokens["analyst"])).status_code == 200
     victim = sorted(eligible(sessions))[0]
     never_included = sorted(eligible(sessions))[1]
     computed = service.release_cells
@@ -99,17 +119,24 @@ def test_a_release_racing_an_erasure_never_includes_the_erased_donor(  # type: i
     with transaction(sessions, immediate=True) as session:
         privacy_loss.forget(session, "D9999999")
     with sessions() as session:
-        assert not privacy_loss.inclusion(session, donors=frozenset({"D9999999"}), epsilon=0.1,
-                                          cap=CAP).donors
+        assert not privacy_loss.inclusion(
+            session, donors=frozenset({"D9999999"}), epsilon=0.1, cap=CAP
+        ).donors
 
 
 def charge(sessions, donors: set[str], epsilon: float, release_id: str) -> list[str]:  # type: ignore[no-untyped-def]
     with transaction(sessions, immediate=True) as session:
         chosen = privacy_loss.inclusion(session, donors=frozenset(donors), epsilon=epsilon, cap=CAP)
-        privacy_loss.charge(session, eligible=frozenset(donors), chosen=chosen, epsilon=epsilon,
-                            cap=CAP, use=privacy_loss.Use(release_id, "release", "ds", 1, "org",
-                                                          "dpv:ScientificResearch", epsilon,
-                                                          datetime.now(UTC)))
+        privacy_loss.charge(
+            session,
+            eligible=frozenset(donors),
+            chosen=chosen,
+            epsilon=epsilon,
+            cap=CAP,
+            use=privacy_loss.Use(
+                release_id, "release", "ds", 1, "org", "dpv:ScientificResearch", epsilon, datetime.now(UTC)
+            ),
+        )
         return sorted(chosen.donors)
 
 
@@ -178,10 +205,15 @@ def test_no_amount_of_epsilon_is_free() -> None:
     assert privacy_loss.to_nano(0.1000000001) == 100_000_001  # rounded up, never down
 
 
-def test_a_query_below_the_minimum_epsilon_is_refused(client: TestClient, tokens, sessions,  # type: ignore[no-untyped-def]
-                                                      settings: Settings) -> None:
+def test_a_query_below_the_minimum_epsilon_is_refused(
+    client: TestClient,
+    tokens,
+    sessions,  # type: ignore[no-untyped-def]
+    settings: Settings,
+) -> None:
     publish_private(sessions, settings)
     answer = client.post(URL, json=by_year("2022", 4e-7), headers=bearer(tokens["analyst"]))
     assert answer.status_code == 422
     assert answer.json()["error"] == (
-        "invalid query: epsilon: 4e-07 is below the minimum of 1e-06 a query may spend")
+        "invalid query: epsilon: 4e-07 is below the minimum of 1e-06 a query may spend"
+    )

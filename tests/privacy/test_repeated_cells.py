@@ -24,9 +24,13 @@ COPIES = 5_000
 
 
 def repeated_filter_query(copies: int = COPIES) -> dict:  # type: ignore[type-arg]
-    return {"purpose": RESEARCH, "group_by": ["comune"],
-            "filters": {"comune": [TORINO_LIKE] * copies, "sex": ["F"], "age_band": ["25-34"]},
-            "measures": [{"op": "count"}], "epsilon": 0.1}
+    return {
+        "purpose": RESEARCH,
+        "group_by": ["comune"],
+        "filters": {"comune": [TORINO_LIKE] * copies, "sex": ["F"], "age_band": ["25-34"]},
+        "measures": [{"op": "count"}],
+        "epsilon": 0.1,
+    }
 
 
 def test_repeated_filter_values_are_refused_over_http(client: TestClient, tokens, private) -> None:  # type: ignore[no-untyped-def]
@@ -34,9 +38,9 @@ def test_repeated_filter_values_are_refused_over_http(client: TestClient, tokens
     for path in (URL, f"{URL}/preview"):
         answer = client.post(path, json=repeated_filter_query(), headers=headers)
         assert answer.status_code == 422, answer.text[:300]
-        assert answer.json()["errors"] == [{
-            "loc": "filters.comune",
-            "msg": f"'{TORINO_LIKE}' is repeated: each value may be asked once"}]
+        assert answer.json()["errors"] == [
+            {"loc": "filters.comune", "msg": f"'{TORINO_LIKE}' is repeated: each value may be asked once"}
+        ]
     budget = client.get("/api/v1/budget", headers=headers).json()
     # nothing was spent, not even on the first copy
     assert budget["data"][0]["budget"]["organisation"]["spent"] == 0.0
@@ -44,32 +48,58 @@ def test_repeated_filter_values_are_refused_over_http(client: TestClient, tokens
 
 def test_repeated_filter_values_in_an_extract_are_refused(client: TestClient, tokens, private) -> None:  # type: ignore[no-untyped-def]
     query = repeated_filter_query(50_000)
-    answer = client.post("/api/v1/extracts", headers=bearer(tokens["researcher"]), json={
-        "dataset": DATASET, "purpose": RESEARCH, "epsilon": 1.0,
-        "tables": [{"name": "one_donor", "group_by": query["group_by"], "filters": query["filters"],
-                    "measures": [{"op": "count"},
-                                 {"op": "sum", "column": "monthly_wage", "bounds": [0, 5000]}]}]})
+    answer = client.post(
+        "/api/v1/extracts",
+        headers=bearer(tokens["researcher"]),
+        json={
+            "dataset": DATASET,
+            "purpose": RESEARCH,
+            "epsilon": 1.0,
+            "tables": [
+                {
+                    "name": "one_donor",
+                    "group_by": query["group_by"],
+                    "filters": query["filters"],
+                    "measures": [
+                        {"op": "count"},
+                        {"op": "sum", "column": "monthly_wage", "bounds": [0, 5000]},
+                    ],
+                }
+            ],
+        },
+    )
     assert answer.status_code == 422, answer.text[:300]
-    assert answer.json()["error"] == (f"table one_donor: invalid query: filters.comune: "
-                                      f"'{TORINO_LIKE}' is repeated: each value may be asked once")
+    assert answer.json()["error"] == (
+        f"table one_donor: invalid query: filters.comune: "
+        f"'{TORINO_LIKE}' is repeated: each value may be asked once"
+    )
 
 
 def test_a_value_repeated_in_a_filter_on_a_column_not_grouped_is_refused_too(policy) -> None:  # type: ignore[no-untyped-def]
-    query = Query.model_validate({"purpose": RESEARCH, "filters": {"sex": ["F", "F"]},
-                                  "measures": [{"op": "count"}], "epsilon": 0.1})
+    query = Query.model_validate(
+        {"purpose": RESEARCH, "filters": {"sex": ["F", "F"]}, "measures": [{"op": "count"}], "epsilon": 0.1}
+    )
     with pytest.raises(InvalidInput) as caught:
         check_query(query, policy=policy, schema=SCHEMA)
-    assert caught.value.errors == [{"loc": "filters.sex",
-                                    "msg": "'F' is repeated: each value may be asked once"}]
+    assert caught.value.errors == [
+        {"loc": "filters.sex", "msg": "'F' is repeated: each value may be asked once"}
+    ]
 
 
 def test_a_repeated_group_by_column_is_named(policy) -> None:  # type: ignore[no-untyped-def]
-    query = Query.model_validate({"purpose": RESEARCH, "group_by": ["sex", "age_band", "sex"],
-                                  "measures": [{"op": "count"}], "epsilon": 0.1})
+    query = Query.model_validate(
+        {
+            "purpose": RESEARCH,
+            "group_by": ["sex", "age_band", "sex"],
+            "measures": [{"op": "count"}],
+            "epsilon": 0.1,
+        }
+    )
     with pytest.raises(InvalidInput) as caught:
         check_query(query, policy=policy, schema=SCHEMA)
-    assert caught.value.errors == [{"loc": "group_by",
-                                    "msg": "'sex' is repeated: each column may be grouped on once"}]
+    assert caught.value.errors == [
+        {"loc": "group_by", "msg": "'sex' is repeated: each column may be grouped on once"}
+    ]
 
 
 def test_plan_query_refuses_repeated_cells_even_unchecked(policy) -> None:  # type: ignore[no-untyped-def]
@@ -77,15 +107,17 @@ def test_plan_query_refuses_repeated_cells_even_unchecked(policy) -> None:  # ty
     query = Query.model_validate(repeated_filter_query(3))
     with pytest.raises(InvalidInput, match="the same cell would be answered twice"):
         plan_query(query, policy=policy, schema=SCHEMA)
-    twice = Query.model_validate({"purpose": RESEARCH, "group_by": ["sex", "sex"],
-                                  "measures": [{"op": "count"}], "epsilon": 0.1})
+    twice = Query.model_validate(
+        {"purpose": RESEARCH, "group_by": ["sex", "sex"], "measures": [{"op": "count"}], "epsilon": 0.1}
+    )
     with pytest.raises(InvalidInput, match="the same cell would be answered twice"):
         plan_query(twice, policy=policy, schema=SCHEMA)
 
 
 def test_distinct_values_plan_one_cell_each(policy) -> None:  # type: ignore[no-untyped-def]
-    query = Query.model_validate({**repeated_filter_query(1),
-                                  "filters": {"comune": ["001001", "001002", "001003"]}})
+    query = Query.model_validate(
+        {**repeated_filter_query(1), "filters": {"comune": ["001001", "001002", "001003"]}}
+    )
     check_query(query, policy=policy, schema=SCHEMA)
     plan = plan_query(query, policy=policy, schema=SCHEMA)
     assert plan.keys == [("001001",), ("001002",), ("001003",)]
@@ -93,5 +125,8 @@ def test_distinct_values_plan_one_cell_each(policy) -> None:  # type: ignore[no-
 
 def test_a_policy_cannot_list_a_key_twice() -> None:
     with pytest.raises(ValidationError, match="comune: key '001272' is listed more than once"):
-        PolicySpec(privacy_unit="donor_id", max_rows_per_unit=3,
-                   public_dimensions={"comune": ["001272", "001001", "001272"]})
+        PolicySpec(
+            privacy_unit="donor_id",
+            max_rows_per_unit=3,
+            public_dimensions={"comune": ["001272", "001001", "001272"]},
+        )

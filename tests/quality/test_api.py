@@ -76,9 +76,7 @@ def test_a_staged_version_cannot_be_published_before_validation(
 
 
 @pytest.mark.usefixtures("staged")
-def test_a_good_version_is_validated_then_published(
-    client: TestClient, tokens: dict[str, str]
-) -> None:
+def test_a_good_version_is_validated_then_published(client: TestClient, tokens: dict[str, str]) -> None:
     admin = bearer(tokens["admin"])
     answer = client.post(f"{BASE}/1/validate", headers=admin)
     assert answer.status_code == 200
@@ -113,9 +111,7 @@ def test_a_good_version_is_validated_then_published(
 
 
 @pytest.mark.usefixtures("staged")
-def test_the_report_page_renders_for_an_admin_only(
-    client: TestClient, tokens: dict[str, str]
-) -> None:
+def test_the_report_page_renders_for_an_admin_only(client: TestClient, tokens: dict[str, str]) -> None:
     admin = bearer(tokens["admin"])
     client.post(f"{BASE}/2/validate", headers=admin)
     report = client.get(f"{BASE}/2/report", headers=admin).json()
@@ -149,9 +145,7 @@ def test_the_report_page_renders_for_an_admin_only(
 
 def test_unknown_versions_and_reports_are_404(client: TestClient, tokens: dict[str, str]) -> None:
     admin = bearer(tokens["admin"])
-    assert client.post(f"{BASE}/1/validate", headers=admin).json()["error"] == (
-        f"no dataset {MICRO_ID!r}"
-    )
+    assert client.post(f"{BASE}/1/validate", headers=admin).json()["error"] == (f"no dataset {MICRO_ID!r}")
     assert client.get("/api/v1/admin/reports/999.html", headers=admin).status_code == 404
 
 
@@ -166,9 +160,7 @@ def test_the_report_page_escapes_the_values_it_shows(
         stage(
             session,
             app.state.store,
-            micro_rows(
-                pathway=["<script>alert(1)</script>", "work-grant", "internship", "internship"]
-            ),
+            micro_rows(pathway=["<script>alert(1)</script>", "work-grant", "internship", "internship"]),
         )
     admin = bearer(tokens["admin"])
     assert client.post(f"{BASE}/1/validate", headers=admin).status_code == 409

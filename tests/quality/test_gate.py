@@ -39,9 +39,7 @@ def test_a_clean_version_passes_every_expectation_and_can_be_published(
     assert "expect_column_values_to_be_in_set(comune)" in names
     assert "expect_compound_columns_to_be_unique(donor_id, year)" in names
     comune = next(
-        e
-        for e in report["expectations"]
-        if e["name"] == "expect_column_values_to_be_in_set(comune)"
+        e for e in report["expectations"] if e["name"] == "expect_column_values_to_be_in_set(comune)"
     )
     assert comune["rule"] == "comune is one of 312 values (code list comuni-torino:codice_comune)"
     assert report["statistics"] == {
@@ -124,9 +122,7 @@ def test_a_private_report_never_contains_a_donor_identifier(
     text = json.dumps(report)
     assert not [d for d in DONORS if d in text]
     comune = next(
-        e
-        for e in report["expectations"]
-        if e["name"] == "expect_column_values_to_be_in_set(comune)"
+        e for e in report["expectations"] if e["name"] == "expect_column_values_to_be_in_set(comune)"
     )
     assert (comune["unexpected_count"], comune["examples"], comune["examples_withheld"]) == (
         1,
@@ -152,9 +148,7 @@ def test_a_rejected_version_passes_once_its_suite_is_fixed(
         report2 = validate_version(session, store=store, version=version, actor="admin:bob")
         assert (report2.success, version.status) == (True, "validated")
         publish_version(session, dataset_id=MICRO_ID, number=number, actor="admin:bob")
-        history = [
-            (t.from_status, t.to_status, t.actor) for t in registry.transitions_of(session, version)
-        ]
+        history = [(t.from_status, t.to_status, t.actor) for t in registry.transitions_of(session, version)]
     assert history == [
         (None, "staged", "test:ingest"),
         ("staged", "rejected", "admin:alice"),
@@ -182,8 +176,7 @@ def test_drift_against_the_published_version_is_a_warning_not_a_failure(
         1,
     )
     got = {
-        (w["kind"], w["column"]): {k: v for k, v in w.items() if k != "message"}
-        for w in report["warnings"]
+        (w["kind"], w["column"]): {k: v for k, v in w.items() if k != "message"} for w in report["warnings"]
     }
     assert got[("row_count", None)] == {
         "kind": "row_count",
@@ -217,9 +210,7 @@ def test_drift_against_the_published_version_is_a_warning_not_a_failure(
         "current": 1200.0,
         "change": 1.0,
     }
-    assert (
-        report["warnings"][0]["message"] == "row count changed by +100.0% (4 → 8) since version 1"
-    )
+    assert report["warnings"][0]["message"] == "row count changed by +100.0% (4 → 8) since version 1"
 
 
 def test_an_older_published_version_can_be_made_current_again(
@@ -265,9 +256,7 @@ def test_a_code_list_without_a_published_reference_is_bad_input_and_changes_noth
     spec["columns"][1]["code_list"] = "comuni-torino:no_such_column"
     with transaction(session_factory, immediate=True) as session:
         version = stage(session, store, micro_rows(), spec)
-        with pytest.raises(
-            InvalidInput, match="dataset comuni-torino has no column no_such_column"
-        ):
+        with pytest.raises(InvalidInput, match="dataset comuni-torino has no column no_such_column"):
             validate_version(session, store=store, version=version, actor="admin:alice")
         assert version.status == "staged"
 

@@ -37,8 +37,13 @@ def check_store(session: Session, store: ParquetStore) -> list[DatasetVersion]:
     by_dataset: dict[str, list[int]] = defaultdict(list)
     for version in versions:
         by_dataset[version.dataset_id].append(version.number)
-        transitions = list(session.scalars(select(VersionTransition).where(
-            VersionTransition.version_id == version.id).order_by(VersionTransition.id)))
+        transitions = list(
+            session.scalars(
+                select(VersionTransition)
+                .where(VersionTransition.version_id == version.id)
+                .order_by(VersionTransition.id)
+            )
+        )
         assert transitions and transitions[0].to_status == "staged", version.number
         assert transitions[-1].to_status == version.status, version.number
     for dataset_id, numbers in by_dataset.items():  # numbered 1..n without a hole
@@ -53,12 +58,14 @@ def check_publications(session: Session) -> None:
     """Each publication is logged exactly once, in the same transaction that made it current."""
     published = defaultdict(int)
     for version in session.scalars(select(DatasetVersion)):
-        steps = session.scalars(select(VersionTransition).where(
-            VersionTransition.version_id == version.id, VersionTransition.to_status == "published"))
+        steps = session.scalars(
+            select(VersionTransition).where(
+                VersionTransition.version_id == version.id, VersionTransition.to_status == "published"
+            )
+        )
         published[(version.dataset_id, version.content_hash)] = len(list(steps))
     logged = defaultdict(int)
-    for entry in session.scalars(select(TransparencyEntry).where(
-            TransparencyEntry.kind == "publication")):
+    for entry in session.scalars(select(TransparencyEntry).where(TransparencyEntry.kind == "publication")):
         logged[(entry.datasets[0], entry.details["content_hash"])] += 1
     assert dict(logged) == {key: n for key, n in published.items() if n}
 
@@ -80,8 +87,12 @@ def check_budget_ledger(session: Session) -> dict[tuple[str, str], int]:
         assert policy is not None
         limit = policy.epsilon_total if scope == TOTAL else policy.epsilon_per_organisation
         assert amount <= to_nano(limit), (scope, amount, limit)
-    logged = [e.details["release_id"] for e in session.scalars(select(TransparencyEntry).where(
-        TransparencyEntry.kind.in_(["release", "extract"])))]
+    logged = [
+        e.details["release_id"]
+        for e in session.scalars(
+            select(TransparencyEntry).where(TransparencyEntry.kind.in_(["release", "extract"]))
+        )
+    ]
     assert sorted(logged) == sorted(r.id for r in releases)  # every release logged, once
     return spent
 
@@ -96,13 +107,18 @@ def check_consents(session: Session) -> dict[str, list[str]]:
         kinds = [e.event for e in consent_ledger.events_of(session, consent.id)]
         assert kinds and kinds[0] == "given"
         assert all(a != b for a, b in zip(kinds, kinds[1:], strict=False)), kinds  # no double step
-        open_periods = list(session.scalars(select(ConsentPeriod).where(
-            ConsentPeriod.consent_id == consent.id, ConsentPeriod.ended_at.is_(None))))
+        open_periods = list(
+            session.scalars(
+                select(ConsentPeriod).where(
+                    ConsentPeriod.consent_id == consent.id, ConsentPeriod.ended_at.is_(None)
+                )
+            )
+        )
         state = consent_ledger.state_of(session, consent).status
-        assert (state, len(open_periods)) == (("active", 1) if kinds[-1] == "given"
-                                              else ("withdrawn", 0))
-        receipts = list(session.scalars(select(ConsentEvent.receipt).where(
-            ConsentEvent.consent_id == consent.id)))
+        assert (state, len(open_periods)) == (("active", 1) if kinds[-1] == "given" else ("withdrawn", 0))
+        receipts = list(
+            session.scalars(select(ConsentEvent.receipt).where(ConsentEvent.consent_id == consent.id))
+        )
         assert len(receipts) == len(kinds) and all(receipts)  # each event signed with it
         out[consent.donor_id] = kinds
     return out
@@ -114,5 +130,8 @@ def check_audit(session: Session, settings: Settings) -> int:
     assert result.ok, result
     done = run_cli(settings, "audit", "verify")
     assert (done.returncode, done.stdout, done.stderr) == (
-        0, f"transparency log intact: {result.count} entries\n", "")
+        0,
+        f"transparency log intact: {result.count} entries\n",
+        "",
+    )
     return result.count

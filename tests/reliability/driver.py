@@ -38,8 +38,9 @@ class Drive:
 
     def _run(self, lane: Iterable[Job]) -> None:
         # A new connection per request: requests spread over the workers like separate clients.
-        with httpx.Client(base_url=self.url, timeout=60,
-                          limits=httpx.Limits(max_keepalive_connections=0)) as client:
+        with httpx.Client(
+            base_url=self.url, timeout=60, limits=httpx.Limits(max_keepalive_connections=0)
+        ) as client:
             for key, send in lane:
                 if self.stop.is_set():
                     return

@@ -20,21 +20,27 @@ def admin_token(factory: sessionmaker[Session]) -> str:
 def analyst_tokens(factory: sessionmaker[Session], names: list[str]) -> list[str]:
     """One analyst token for each organisation named."""
     with transaction(factory) as session:
-        return [auth.create_token(session, role="analyst", name=name,
-                                  organisation=auth.get_or_create_organisation(session, name))[1]
-                for name in names]
+        return [
+            auth.create_token(
+                session,
+                role="analyst",
+                name=name,
+                organisation=auth.get_or_create_organisation(session, name),
+            )[1]
+            for name in names
+        ]
 
 
 def program_and_donors(factory: sessionmaker[Session], count: int) -> dict[str, str]:
     """The research program and ``count`` donors registered by a cooperative: token by donor id."""
     ids = [f"D{i:07d}" for i in range(1, count + 1)]
     with transaction(factory, immediate=True) as session:
-        programs.create_program(session, spec=programs.ProgramSpec.model_validate(PROGRAM),
-                                actor="test")
-        donors.register_for_organisation(session, organisation="Coop", donor_ids=ids,
-                                         dataset_ids=[DATASET])
-        return {donor_id: auth.create_token(session, role="donor", name=donor_id,
-                                            donor_id=donor_id)[1] for donor_id in ids}
+        programs.create_program(session, spec=programs.ProgramSpec.model_validate(PROGRAM), actor="test")
+        donors.register_for_organisation(session, organisation="Coop", donor_ids=ids, dataset_ids=[DATASET])
+        return {
+            donor_id: auth.create_token(session, role="donor", name=donor_id, donor_id=donor_id)[1]
+            for donor_id in ids
+        }
 
 
 def grant_body(version: int = 1) -> dict[str, object]:

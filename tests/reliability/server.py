@@ -59,23 +59,45 @@ class Server:
     def start(self) -> Server:
         """Start the server on a fresh port and wait until ``/api/v1/health`` answers."""
         self.port = free_port()
-        env = {**cli_env(self.settings), **self.env, "RELIABILITY_MARKS": str(self.marks),
-               "RELIABILITY_SLOW": ",".join(self.slow), "RELIABILITY_DELAY": str(self.delay),
-               "RELIABILITY_BUSY_MS": str(self.busy_ms or "")}
+        env = {
+            **cli_env(self.settings),
+            **self.env,
+            "RELIABILITY_MARKS": str(self.marks),
+            "RELIABILITY_SLOW": ",".join(self.slow),
+            "RELIABILITY_DELAY": str(self.delay),
+            "RELIABILITY_BUSY_MS": str(self.busy_ms or ""),
+        }
         # The fault bootstrap is the real CLI plus slow steps; workers > 1 get the plain CLI.
         module = "tests.reliability.faults" if self.workers == 1 else "datacommons.cli"
         self.settings.data_dir.mkdir(parents=True, exist_ok=True)
         self._log_start = self.log.stat().st_size if self.log.exists() else 0
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", module, "serve", "--host", "127.0.0.1", "--port",
-                 str(self.port), "--workers", str(self.workers)],
-                env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+                [
+                    sys.executable,
+                    "-m",
+                    module,
+                    "serve",
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    str(self.port),
+                    "--workers",
+                    str(self.workers),
+                ],
+                env=env,
+                cwd=ROOT,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
         deadline = time.monotonic() + START_TIMEOUT
         while True:
             if self.process.poll() is not None:
-                raise AssertionError(f"the server exited with {self.process.returncode}:\n"
-                                     + self.log.read_text(errors="replace")[-3000:])
+                raise AssertionError(
+                    f"the server exited with {self.process.returncode}:\n"
+                    + self.log.read_text(errors="replace")[-3000:]
+                )
             try:
                 if httpx.get(f"{self.url}/api/v1/health", timeout=1.0).status_code == 200:
                     break
@@ -83,8 +105,10 @@ class Server:
                 pass
             if time.monotonic() > deadline:
                 self.stop()
-                raise AssertionError("the server did not answer within a minute:\n"
-                                     + self.log.read_text(errors="replace")[-3000:])
+                raise AssertionError(
+                    "the server did not answer within a minute:\n"
+                    + self.log.read_text(errors="replace")[-3000:]
+                )
             time.sleep(0.05)
         if self.workers > 1:  # every worker must be up, not only the first to accept
             deadline = time.monotonic() + START_TIMEOUT
@@ -124,8 +148,7 @@ class Server:
     def worker_pids(self) -> list[int]:
         """The server's uvicorn worker processes (children started by multiprocessing's spawn)."""
         assert self.process is not None
-        return [pid for pid in children(self.process.pid)
-                if b"spawn_main" in _read(f"/proc/{pid}/cmdline")]
+        return [pid for pid in children(self.process.pid) if b"spawn_main" in _read(f"/proc/{pid}/cmdline")]
 
     def mark_count(self) -> int:
         """How many times a write reached a slow step so far."""
@@ -150,7 +173,7 @@ def children(pid: int) -> list[int]:
         if entry.isdigit():
             stat = _read(f"/proc/{entry}/stat")
             # the command name (2nd field) is in parentheses and may hold spaces: split after it
-            fields = stat[stat.rfind(b")") + 2:].split()
+            fields = stat[stat.rfind(b")") + 2 :].split()
             if len(fields) > 1 and int(fields[1]) == pid:
                 found.append(int(entry))
     return sorted(found)
@@ -159,7 +182,7 @@ def children(pid: int) -> list[int]:
 def cpu_ticks(pid: int) -> int:
     """CPU time a process has used (user + system), in clock ticks."""
     stat = _read(f"/proc/{pid}/stat")
-    fields = stat[stat.rfind(b")") + 2:].split()
+    fields = stat[stat.rfind(b")") + 2 :].split()
     return int(fields[11]) + int(fields[12])
 
 

@@ -31,13 +31,20 @@ def test_concurrent_first_loads_of_a_dataset_are_numbered_in_turn(settings: Sett
         barrier.wait()
         try:
             with transaction(make_sessionmaker(engines[i]), immediate=True) as session:
-                dataset = registry.upsert_dataset(session, meta=DatasetMeta(
-                    id="disoccupati", title_it="Disoccupati", title_en="Unemployed",
-                    publisher="ISTAT"))
+                dataset = registry.upsert_dataset(
+                    session,
+                    meta=DatasetMeta(
+                        id="disoccupati", title_it="Disoccupati", title_en="Unemployed", publisher="ISTAT"
+                    ),
+                )
                 version, created = registry.stage_table(
-                    session, store=store, dataset=dataset,
+                    session,
+                    store=store,
+                    dataset=dataset,
                     table=pa.table({"anno": [2020 + i], "valore": [float(i)]}),
-                    provenance={"load": i}, actor="test")
+                    provenance={"load": i},
+                    actor="test",
+                )
                 outcomes.append((version.number, created))
         except Exception as exc:  # shown by the assertion below
             outcomes.append(exc)

@@ -49,9 +49,14 @@ def terminate_connections(url: str) -> int:
     engine = create_engine(url, poolclass=NullPool)
     try:
         with engine.connect() as conn:
-            return len(conn.execute(text(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                "WHERE datname = current_database() AND pid <> pg_backend_pid()")).all())
+            return len(
+                conn.execute(
+                    text(
+                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                        "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                    )
+                ).all()
+            )
     finally:
         engine.dispose()
 
@@ -61,9 +66,14 @@ def open_transactions(url: str) -> int:
     engine = create_engine(url, poolclass=NullPool)
     try:
         with engine.connect() as conn:
-            return int(conn.execute(text(
-                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-                "AND pid <> pg_backend_pid() AND xact_start IS NOT NULL")).scalar_one())
+            return int(
+                conn.execute(
+                    text(
+                        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                        "AND pid <> pg_backend_pid() AND xact_start IS NOT NULL"
+                    )
+                ).scalar_one()
+            )
     finally:
         engine.dispose()
 
@@ -92,12 +102,19 @@ def events(factory) -> int:  # type: ignore[no-untyped-def]
 
 
 def test_lost_connections_answer_503_and_the_next_requests_succeed(  # type: ignore[no-untyped-def]
-        db_kind: str, settings: Settings, session_factory) -> None:
+    db_kind: str, settings: Settings, session_factory
+) -> None:
     tokens = program_and_donors(session_factory, 3)
     admin = bearer(admin_token(session_factory))
-    lanes = [[(donor_id, lambda client, t=token: client.post(
-        "/api/v1/consents", json=grant_body(), headers=bearer(t)))]
-        for donor_id, token in sorted(tokens.items())]
+    lanes = [
+        [
+            (
+                donor_id,
+                lambda client, t=token: client.post("/api/v1/consents", json=grant_body(), headers=bearer(t)),
+            )
+        ]
+        for donor_id, token in sorted(tokens.items())
+    ]
     # every consent write pauses 1 s inside its transaction: the fault strikes while it waits
     server = Server(settings, slow=["consent-event"], delay=1.0, busy_ms=BUSY_MS).start()
     try:
@@ -106,9 +123,13 @@ def test_lost_connections_answer_503_and_the_next_requests_succeed(  # type: ign
             if db_kind == "postgresql":
                 drive = Drive(server.url, lanes).start()
                 # one write pauses in its step; the others wait for the row locks it holds
-                wait_until(lambda: server.mark_count() >= 1
-                           and open_transactions(settings.database_url_resolved) >= 3,
-                           timeout=30, what="three consent writes in their transactions")
+                wait_until(
+                    lambda: (
+                        server.mark_count() >= 1 and open_transactions(settings.database_url_resolved) >= 3
+                    ),
+                    timeout=30,
+                    what="three consent writes in their transactions",
+                )
                 assert terminate_connections(settings.database_url_resolved) >= 3
                 expected = LOST
             else:
@@ -139,42 +160,72 @@ def test_lost_connections_answer_503_and_the_next_requests_succeed(  # type: ign
 
 
 def test_database_down_answers_503_until_it_is_back(  # type: ignore[no-untyped-def]
-        db_kind: str, settings: Settings, session_factory, tmp_path: Path) -> None:
+    db_kind: str, settings: Settings, session_factory, tmp_path: Path
+) -> None:
     if db_kind == "postgresql":
         with own_postgres() as postgres:
             engine = make_engine(postgres.url)
             upgrade(engine)
             engine.dispose()
-            own = Settings(_env_file=None, env="test", data_dir=tmp_path / "own",
-                           database_url=postgres.url, secret_key=settings.secret_key)
+            own = Settings(
+                _env_file=None,
+                env="test",
+                data_dir=tmp_path / "own",
+                database_url=postgres.url,
+                secret_key=settings.secret_key,
+            )
             engine = make_engine(own.database_url_resolved)
             try:
-                outage_and_recovery(own, make_sessionmaker(engine), stop=postgres.stop,
-                                    start=postgres.start, expected=DOWN)
+                outage_and_recovery(
+                    own, make_sessionmaker(engine), stop=postgres.stop, start=postgres.start, expected=DOWN
+                )
             finally:
                 engine.dispose()
     else:
         lock = write_lock(settings)
-        outage_and_recovery(settings, session_factory, stop=lock.__enter__,
-                            start=lambda: lock.__exit__(None, None, None), expected=BUSY,
-                            reads_survive=True)
+        outage_and_recovery(
+            settings,
+            session_factory,
+            stop=lock.__enter__,
+            start=lambda: lock.__exit__(None, None, None),
+            expected=BUSY,
+            reads_survive=True,
+        )
 
 
-def outage_and_recovery(settings: Settings, factory, *, stop, start,  # type: ignore[no-untyped-def]
-                        expected: dict[str, Any], reads_survive: bool = False) -> None:
+def outage_and_recovery(
+    settings: Settings,
+    factory,
+    *,
+    stop,
+    start,  # type: ignore[no-untyped-def]
+    expected: dict[str, Any],
+    reads_survive: bool = False,
+) -> None:
     """Requests of every kind before, during and after an outage of the database."""
     tokens = program_and_donors(factory, 3)
     admin = bearer(admin_token(factory))
     (first, one), (second, two), (third, three) = sorted(tokens.items())
-    reads = [("GET", "/api/v1/datasets", admin, None),  # authenticated
-             ("GET", "/api/v1/programs", {}, None),  # public
-             ("GET", "/api/v1/consents", bearer(two), None)]  # a donor's own records
-    writes = [("POST", "/api/v1/consents", bearer(two), grant_body()),
-              ("POST", "/api/v1/donors", {}, {"name": "Maria"}),
-              ("POST", "/api/v1/admin/programs/ricerca-inserimento/texts", admin,
-               {"text_it": "Acconsento all'uso dei miei dati per la ricerca.",
+    reads = [
+        ("GET", "/api/v1/datasets", admin, None),  # authenticated
+        ("GET", "/api/v1/programs", {}, None),  # public
+        ("GET", "/api/v1/consents", bearer(two), None),
+    ]  # a donor's own records
+    writes = [
+        ("POST", "/api/v1/consents", bearer(two), grant_body()),
+        ("POST", "/api/v1/donors", {}, {"name": "Maria"}),
+        (
+            "POST",
+            "/api/v1/admin/programs/ricerca-inserimento/texts",
+            admin,
+            {
+                "text_it": "Acconsento all'uso dei miei dati per la ricerca.",
                 "text_en": "I agree to the use of my data for research.",
-                "datasets": ["inserimento-lavorativo"], "data_categories": ["wage"]})]
+                "datasets": ["inserimento-lavorativo"],
+                "data_categories": ["wage"],
+            },
+        ),
+    ]
     server = Server(settings, busy_ms=BUSY_MS).start()
     try:
         with httpx.Client(base_url=server.url, timeout=30) as client:
@@ -199,8 +250,7 @@ def outage_and_recovery(settings: Settings, factory, *, stop, start,  # type: ig
             for method, path, headers, body in reads + writes:  # the same server, recovered
                 answer = send(method, path, headers, body)
                 assert answer.status_code in (200, 201), (path, answer.text)
-            assert send("POST", "/api/v1/consents", bearer(three),
-                        grant_body(version=2)).status_code == 201
+            assert send("POST", "/api/v1/consents", bearer(three), grant_body(version=2)).status_code == 201
             assert events(factory) == before + 2
         assert server.process is not None and server.process.poll() is None
     finally:

@@ -58,15 +58,18 @@ def kill_in_flight(server: Server, drive: Drive, name: str) -> None:
     fraction of the pause later: at that instant at least one write is inside its transaction."""
     rng = random.Random(f"{SEED}:{name}")
     marks, extra = rng.randint(4, 16), rng.uniform(0.0, DELAY * 0.8)
-    wait_until(lambda: server.mark_count() >= marks, timeout=60,
-               what=f"{marks} writes to reach their slow step")
+    wait_until(
+        lambda: server.mark_count() >= marks, timeout=60, what=f"{marks} writes to reach their slow step"
+    )
     time.sleep(extra)
     server.kill()
     drive.stop.set()
     drive.join()
     assert drive.cut, "the kill cut no request in flight"
-    print(f"{name}: killed after {marks} marks + {extra:.3f}s; {len(drive.acknowledged)} "
-          f"acknowledged, {len(drive.cut)} cut off in flight")
+    print(
+        f"{name}: killed after {marks} marks + {extra:.3f}s; {len(drive.acknowledged)} "
+        f"acknowledged, {len(drive.cut)} cut off in flight"
+    )
 
 
 def test_kill_during_ingests(settings: Settings, session_factory) -> None:  # type: ignore[no-untyped-def]
@@ -80,9 +83,12 @@ def test_kill_during_ingests(settings: Settings, session_factory) -> None:  # ty
             pacsv.write_csv(synthetic.generate(n_donors=40, seed=seed), path)
 
             def send(client: httpx.Client, path=path) -> httpx.Response:  # type: ignore[no-untyped-def]
-                return client.post("/api/v1/admin/ingest/file", headers=admin,
-                                   data={"params": json.dumps({"schema": DATASET})},
-                                   files={"file": (path.name, path.read_bytes(), "text/csv")})
+                return client.post(
+                    "/api/v1/admin/ingest/file",
+                    headers=admin,
+                    data={"params": json.dumps({"schema": DATASET})},
+                    files={"file": (path.name, path.read_bytes(), "text/csv")},
+                )
 
             yield seed, send
 
@@ -110,9 +116,12 @@ def test_kill_during_ingests(settings: Settings, session_factory) -> None:  # ty
         with httpx.Client(base_url=server.url, timeout=60) as client:
             for seed in sorted(drive.cut):
                 path = uploads / f"donazione-{seed}.csv"
-                answer = client.post("/api/v1/admin/ingest/file", headers=admin,
-                                     data={"params": json.dumps({"schema": DATASET})},
-                                     files={"file": (path.name, path.read_bytes(), "text/csv")})
+                answer = client.post(
+                    "/api/v1/admin/ingest/file",
+                    headers=admin,
+                    data={"params": json.dumps({"schema": DATASET})},
+                    files={"file": (path.name, path.read_bytes(), "text/csv")},
+                )
                 assert answer.status_code == 200, answer.text
                 resent.add(answer.json()["staged"][0]["content_hash"])
         with session_factory() as session:
@@ -127,18 +136,31 @@ def test_kill_during_publications(settings: Settings, session_factory) -> None: 
     store = ParquetStore(settings.store_dir)
     count = 30
     with transaction(session_factory, immediate=True) as session:
-        dataset = registry.upsert_dataset(session, meta=DatasetMeta(
-            id="occupati", title_it="Occupati", title_en="Employed", publisher="Città metropolitana"))
+        dataset = registry.upsert_dataset(
+            session,
+            meta=DatasetMeta(
+                id="occupati", title_it="Occupati", title_en="Employed", publisher="Città metropolitana"
+            ),
+        )
         for n in range(count):
-            version, _ = registry.stage_table(session, store=store, dataset=dataset,
-                                              table=pa.table({"anno": [2000 + n], "valore": [n]}),
-                                              provenance={}, actor="test")
+            version, _ = registry.stage_table(
+                session,
+                store=store,
+                dataset=dataset,
+                table=pa.table({"anno": [2000 + n], "valore": [n]}),
+                provenance={},
+                actor="test",
+            )
             registry.transition(session, version=version, to="validated", actor="test")
 
     def lane(first: int) -> Iterator[Job]:
         for number in range(first, count + 1, 3):
-            yield number, lambda client, n=number: client.post(
-                f"/api/v1/admin/datasets/occupati/versions/{n}/publish", headers=admin)
+            yield (
+                number,
+                lambda client, n=number: client.post(
+                    f"/api/v1/admin/datasets/occupati/versions/{n}/publish", headers=admin
+                ),
+            )
 
     server = Server(settings, slow=["record-use"], delay=DELAY).start()
     drive = Drive(server.url, [lane(1), lane(2), lane(3)]).start()
@@ -161,8 +183,9 @@ def test_kill_during_publications(settings: Settings, session_factory) -> None: 
         with httpx.Client(base_url=server.url, timeout=60) as client:
             for number in range(1, count + 1):  # the rest, and the interrupted ones, publish now
                 if number not in published:
-                    answer = client.post(f"/api/v1/admin/datasets/occupati/versions/{number}/publish",
-                                         headers=admin)
+                    answer = client.post(
+                        f"/api/v1/admin/datasets/occupati/versions/{number}/publish", headers=admin
+                    )
                     assert answer.status_code == 200, answer.text
         with session_factory() as session:
             versions = check_store(session, store)
@@ -182,8 +205,7 @@ def test_kill_during_consent_writes(settings: Settings, session_factory) -> None
 
         def send(client: httpx.Client) -> httpx.Response:
             if n % 2 == 0:
-                answer = client.post("/api/v1/consents", headers=headers,
-                                     json=grant_body())
+                answer = client.post("/api/v1/consents", headers=headers, json=grant_body())
                 if answer.status_code == 201:
                     consent_id[:] = [answer.json()["consent"]["id"]]
                 return answer
@@ -214,12 +236,17 @@ def test_kill_during_consent_writes(settings: Settings, session_factory) -> None
         with session_factory() as session:
             kinds = check_consents(session)
             for donor_id in ids:
-                stored = [tuple(row) for row in session.execute(
-                    select(ConsentEvent.id, ConsentEvent.event)
-                    .join(Consent, Consent.id == ConsentEvent.consent_id)
-                    .where(Consent.donor_id == donor_id).order_by(ConsentEvent.id))]
+                stored = [
+                    tuple(row)
+                    for row in session.execute(
+                        select(ConsentEvent.id, ConsentEvent.event)
+                        .join(Consent, Consent.id == ConsentEvent.consent_id)
+                        .where(Consent.donor_id == donor_id)
+                        .order_by(ConsentEvent.id)
+                    )
+                ]
                 mine = acked[donor_id]
-                assert stored[:len(mine)] == mine  # every acknowledged event, in order
+                assert stored[: len(mine)] == mine  # every acknowledged event, in order
                 assert len(stored) <= len(mine) + (donor_id in cut)  # and at most the one cut off
                 assert [k for _, k in stored] == kinds.get(donor_id, [])
         last = next(r for _, r in reversed(drive.acknowledged) if r.status_code in (200, 201))
@@ -231,8 +258,7 @@ def test_kill_during_consent_writes(settings: Settings, session_factory) -> None
                 headers = bearer(tokens[donor_id])
                 [mine] = client.get("/api/v1/consents", headers=headers).json()["data"] or [None]
                 if mine is None or mine["status"] == "withdrawn":
-                    answer = client.post("/api/v1/consents", headers=headers,
-                                         json=grant_body())
+                    answer = client.post("/api/v1/consents", headers=headers, json=grant_body())
                     assert answer.status_code == 201, answer.text
                 else:
                     answer = client.post(f"/api/v1/consents/{mine['id']}/withdraw", headers=headers)
@@ -246,16 +272,14 @@ def test_kill_during_consent_writes(settings: Settings, session_factory) -> None
 
 def test_kill_during_budget_reservations(settings: Settings, session_factory) -> None:  # type: ignore[no-untyped-def]
     total, per_org, epsilon = 2.0, 1.0, 0.1
-    publish_private(session_factory, settings, total=total, per_org=per_org, n_rows=2000,
-                    n_donors=900)
+    publish_private(session_factory, settings, total=total, per_org=per_org, n_rows=2000, n_donors=900)
     tokens = analyst_tokens(session_factory, ["Coop A", "Coop B", "Università"])
     url = f"/api/v1/datasets/{DATASET}/queries"
 
     def lane(token: str) -> Iterator[Job]:
         for i in range(1000):  # distinct queries (alpha differs), so none is a free repeat
             query = {**QUERY, "epsilon": epsilon, "alpha": round(0.01 + i / 1000, 3)}
-            yield (token, i), lambda client, q=query: client.post(url, json=q,
-                                                                   headers=bearer(token))
+            yield (token, i), lambda client, q=query: client.post(url, json=q, headers=bearer(token))
 
     server = Server(settings, slow=["budget-reserve", "record-use"], delay=DELAY).start()
     drive = Drive(server.url, [lane(t) for t in tokens]).start()

@@ -46,8 +46,7 @@ def all_at_once(url: str, jobs: list[Job]) -> Drive:
 
 def test_budget_is_exact_across_four_workers(settings: Settings, session_factory) -> None:  # type: ignore[no-untyped-def]
     total, per_org, epsilon, asks = 1.5, 0.6, 0.1, 8
-    publish_private(session_factory, settings, total=total, per_org=per_org, n_rows=2000,
-                    n_donors=900)
+    publish_private(session_factory, settings, total=total, per_org=per_org, n_rows=2000, n_donors=900)
     tokens = analyst_tokens(session_factory, ["Coop A", "Coop B", "Coop C", "Università"])
     url = f"/api/v1/datasets/{DATASET}/queries"
 
@@ -78,7 +77,8 @@ def test_budget_is_exact_across_four_workers(settings: Settings, session_factory
     assert spent[(dataset_id, TOTAL)] == to_nano(total)  # spent exactly, never over
     by_org = Counter(r.organisation_id for r in releases)
     assert {spent[(dataset_id, org_scope(org))] for org in by_org} <= {
-        to_nano(epsilon) * n for n in range(1, 7)}
+        to_nano(epsilon) * n for n in range(1, 7)
+    }
     assert sorted(accepted.values()) == sorted(by_org.values())
     assert len(served_by) >= 2, f"the requests reached only workers {served_by}"
 
@@ -93,11 +93,11 @@ def test_consent_is_exact_across_four_workers(settings: Settings, session_factor
         before = {pid: cpu_ticks(pid) for pid in pids}
 
         def give(token: str) -> Callable[[httpx.Client], httpx.Response]:
-            return lambda client: client.post("/api/v1/consents", json=grant_body(),
-                                              headers=bearer(token))
+            return lambda client: client.post("/api/v1/consents", json=grant_body(), headers=bearer(token))
 
-        granted = all_at_once(server.url, [((d, k), give(t)) for d, t in tokens.items()
-                                           for k in range(racing)])
+        granted = all_at_once(
+            server.url, [((d, k), give(t)) for d, t in tokens.items() for k in range(racing)]
+        )
         # one request gave consent (201); the others found it given and changed nothing (200)
         per_donor = Counter((d, r.status_code) for (d, _), r in granted.acknowledged)
         assert per_donor == {**{(d, 201): 1 for d in tokens}, **{(d, 200): racing - 1 for d in tokens}}
@@ -110,13 +110,15 @@ def test_consent_is_exact_across_four_workers(settings: Settings, session_factor
             path = f"/api/v1/consents/{consent_of[donor_id]}/withdraw"
             return lambda client: client.post(path, headers=bearer(token))
 
-        withdrawn = all_at_once(server.url, [((d, k), withdraw(d, t)) for d, t in tokens.items()
-                                             for k in range(racing)])
+        withdrawn = all_at_once(
+            server.url, [((d, k), withdraw(d, t)) for d, t in tokens.items() for k in range(racing)]
+        )
         served_by = busy_workers(server, before)
     per_donor = Counter((d, r.status_code) for (d, _), r in withdrawn.acknowledged)
     assert per_donor == {**{(d, 200): 1 for d in tokens}, **{(d, 409): racing - 1 for d in tokens}}
     assert {r.json()["error"] for _, r in withdrawn.ok(409)} == {
-        "this consent is not in force (it is withdrawn)"}
+        "this consent is not in force (it is withdrawn)"
+    }
     with session_factory() as session:
         assert check_consents(session) == {d: ["given", "withdrawn"] for d in tokens}
     assert len(served_by) >= 2, f"the requests reached only workers {served_by}"

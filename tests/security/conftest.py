@@ -35,11 +35,18 @@ SEEDED_DB = "datacommons_seeded"
 DONORS = 1_500
 PRIVATE = demo.PRIVATE_ID
 RESEARCH = f"{PRIVATE}-ricerca"
-QUERY: dict[str, Any] = {"purpose": "dpv:ScientificResearch", "group_by": ["sex"],
-                         "measures": [{"op": "count"}], "epsilon": 0.05}
-EXTRACT: dict[str, Any] = {"dataset": PRIVATE, "purpose": "dpv:ScientificResearch",
-                           "epsilon": 0.05, "tables": [{"name": "by_sex", "group_by": ["sex"],
-                                                        "measures": [{"op": "count"}]}]}
+QUERY: dict[str, Any] = {
+    "purpose": "dpv:ScientificResearch",
+    "group_by": ["sex"],
+    "measures": [{"op": "count"}],
+    "epsilon": 0.05,
+}
+EXTRACT: dict[str, Any] = {
+    "dataset": PRIVATE,
+    "purpose": "dpv:ScientificResearch",
+    "epsilon": 0.05,
+    "tables": [{"name": "by_sex", "group_by": ["sex"], "measures": [{"op": "count"}]}],
+}
 
 
 def make_settings(data_dir: Path, database_url: str) -> Settings:
@@ -48,9 +55,15 @@ def make_settings(data_dir: Path, database_url: str) -> Settings:
     Rate limits are raised: these tests call the login-like routes with every kind of caller, far
     more often than a person would; the limits themselves are tested in test_middleware.py.
     """
-    return Settings(_env_file=None, env="test", data_dir=data_dir, database_url=database_url,
-                    secret_key=SECRET, rate_limit_login="100000/minute",
-                    rate_limit_query="100000/minute")
+    return Settings(
+        _env_file=None,
+        env="test",
+        data_dir=data_dir,
+        database_url=database_url,
+        secret_key=SECRET,
+        rate_limit_login="100000/minute",
+        rate_limit_query="100000/minute",
+    )
 
 
 def offline(request: httpx.Request) -> httpx.Response:
@@ -67,8 +80,9 @@ class Seeded:
 
 
 @pytest.fixture(scope="session")
-def seeded(tmp_path_factory: pytest.TempPathFactory, pg_url: str | None,
-           sqlite_template: Path | None) -> Seeded:
+def seeded(
+    tmp_path_factory: pytest.TempPathFactory, pg_url: str | None, sqlite_template: Path | None
+) -> Seeded:
     """The demo, seeded once (with fewer donors) into a template database and data directory."""
     root = tmp_path_factory.mktemp("seeded")
     if pg_url is None:
@@ -94,8 +108,9 @@ def seeded(tmp_path_factory: pytest.TempPathFactory, pg_url: str | None,
 
 
 @pytest.fixture(scope="module")
-def seeded_settings(tmp_path_factory: pytest.TempPathFactory, seeded: Seeded,
-                    pg_url: str | None) -> Iterator[Settings]:
+def seeded_settings(
+    tmp_path_factory: pytest.TempPathFactory, seeded: Seeded, pg_url: str | None
+) -> Iterator[Settings]:
     """Settings of this module's own copy of the seeded commons."""
     root = tmp_path_factory.mktemp("world")
     shutil.copytree(seeded.data_dir, root / "var")
@@ -122,29 +137,36 @@ class World:
         """A fresh token (id, clear value) of ``role``, for calls that use it up."""
         with transaction(self.app.state.sessionmaker) as session:
             org = None if role == "donor" else auth.get_or_create_organisation(session, "org-extra")
-            token, clear = auth.create_token(session, role=role, name=f"extra {role}",
-                                             organisation=org, donor_id=donor_id)
+            token, clear = auth.create_token(
+                session, role=role, name=f"extra {role}", organisation=org, donor_id=donor_id
+            )
             return token.id, clear
 
     def new_donor(self) -> dict[str, str]:
         """A freshly registered donor with one consent: its id, token and consent id."""
-        answer = self.client.post("/api/v1/donors", json={"name": "Donatore Prova",
-                                                          "email": "prova@example.org"})
+        answer = self.client.post(
+            "/api/v1/donors", json={"name": "Donatore Prova", "email": "prova@example.org"}
+        )
         assert answer.status_code == 201, answer.text
         donor = answer.json()
         program = self.client.get(f"/api/v1/programs/{RESEARCH}").json()
-        given = self.client.post("/api/v1/consents", headers=bearer(donor["token"]), json={
-            "program_id": RESEARCH, "text_version": program["current_text"]["version"]})
+        given = self.client.post(
+            "/api/v1/consents",
+            headers=bearer(donor["token"]),
+            json={"program_id": RESEARCH, "text_version": program["current_text"]["version"]},
+        )
         assert given.status_code == 201, given.text
-        return {"donor_id": donor["donor_id"], "token": donor["token"],
-                "consent_id": given.json()["consent"]["id"]}
+        return {
+            "donor_id": donor["donor_id"],
+            "token": donor["token"],
+            "consent_id": given.json()["consent"]["id"],
+        }
 
     def restore_tokens(self) -> None:
         """Un-revoke the callers' tokens (a fuzzed revoke call may have hit one of them)."""
         ids = [i for caller, i in self.token_ids.items() if caller != "revoked"]
         with transaction(self.app.state.sessionmaker) as session:
-            session.execute(update(auth.ApiToken).where(auth.ApiToken.id.in_(ids))
-                            .values(revoked_at=None))
+            session.execute(update(auth.ApiToken).where(auth.ApiToken.id.in_(ids)).values(revoked_at=None))
 
 
 def build_world(settings: Settings) -> Iterator[World]:
@@ -157,18 +179,22 @@ def build_world(settings: Settings) -> Iterator[World]:
         factory = app.state.sessionmaker
         with transaction(factory) as session:
             for role in auth.ROLES:
-                org = None if role == "donor" else auth.get_or_create_organisation(
-                    session, f"org-{role}")
+                org = None if role == "donor" else auth.get_or_create_organisation(session, f"org-{role}")
                 token, clear = auth.create_token(
-                    session, role=role, name=f"security {role}", organisation=org,
-                    donor_id="demo-donor-0001" if role == "donor" else None)
+                    session,
+                    role=role,
+                    name=f"security {role}",
+                    organisation=org,
+                    donor_id="demo-donor-0001" if role == "donor" else None,
+                )
                 tokens[role], token_ids[role] = clear, token.id
             org = auth.get_or_create_organisation(session, "org-analyst")
             expired, tokens["expired"] = auth.create_token(
-                session, role="admin", name="expired admin", organisation=org,
-                ttl=timedelta(seconds=-1))
+                session, role="admin", name="expired admin", organisation=org, ttl=timedelta(seconds=-1)
+            )
             revoked, tokens["revoked"] = auth.create_token(
-                session, role="admin", name="revoked admin", organisation=org)
+                session, role="admin", name="revoked admin", organisation=org
+            )
             auth.revoke_token(session, revoked.id)
             token_ids["expired"], token_ids["revoked"] = expired.id, revoked.id
         world = World(app=app, client=client, tokens=tokens, token_ids=token_ids)
@@ -181,9 +207,15 @@ def build_world(settings: Settings) -> Iterator[World]:
         with factory() as session:
             report_id = session.scalars(select(ValidationReport.id)).first()
         world.ids.update(
-            dataset=PRIVATE, open_dataset="plan2030", program=RESEARCH,
-            consent=mine.json()["data"][0]["id"], other_consent=other["consent_id"],
-            extract=extract.json()["release_id"], report=report_id, number=1)
+            dataset=PRIVATE,
+            open_dataset="plan2030",
+            program=RESEARCH,
+            consent=mine.json()["data"][0]["id"],
+            other_consent=other["consent_id"],
+            extract=extract.json()["release_id"],
+            report=report_id,
+            number=1,
+        )
         yield world
     app.state.engine.dispose()
 

@@ -25,8 +25,7 @@ from tests.conftest import bearer
 from tests.security.conftest import EXTRACT, PRIVATE, QUERY, RESEARCH, World
 
 #: Every caller, in the order they call a route (the donor last: its call may change the record).
-CALLERS = ("anonymous", "expired", "revoked", "analyst", "researcher", "admin", "other_donor",
-           "donor")
+CALLERS = ("anonymous", "expired", "revoked", "analyst", "researcher", "admin", "other_donor", "donor")
 SIGNED_OUT = ("anonymous", "expired", "revoked")
 ROLES = ("admin", "analyst", "researcher", "donor", "other_donor")
 
@@ -84,13 +83,22 @@ PROGRAM = {"program_id": lambda w: w.ids["program"]}
 CONSENT = {"consent_id": lambda w: w.ids["consent"]}
 EXTRACT_ID = {"extract_id": lambda w: w.ids["extract"]}
 REPORT = {"report_id": lambda w: w.ids["report"]}
-NEW_PROGRAM = {"id": "security-matrix", "purpose": "dpv:ScientificResearch",
-               "title_it": "Programma di prova", "title_en": "Test program",
-               "controller": "Test", "controller_contact": "dpo@example.org",
-               "retention_days": 365,
-               "text": {"text_it": "Acconsento all'uso dei miei dati.",
-                        "text_en": "I agree to the use of my data.", "datasets": [PRIVATE],
-                        "data_categories": ["test"], "duration_days": 365}}
+NEW_PROGRAM = {
+    "id": "security-matrix",
+    "purpose": "dpv:ScientificResearch",
+    "title_it": "Programma di prova",
+    "title_en": "Test program",
+    "controller": "Test",
+    "controller_contact": "dpo@example.org",
+    "retention_days": 365,
+    "text": {
+        "text_it": "Acconsento all'uso dei miei dati.",
+        "text_en": "I agree to the use of my data.",
+        "datasets": [PRIVATE],
+        "data_categories": ["test"],
+        "duration_days": 365,
+    },
+}
 
 MATRIX: dict[tuple[str, str], Entry] = {
     # --- meta and documentation ---------------------------------------------------------------
@@ -110,26 +118,33 @@ MATRIX: dict[tuple[str, str], Entry] = {
     ("GET", "/api/v1/datasets/{dataset_id}/download"): Entry(expect(200), OPEN),
     # --- privacy ------------------------------------------------------------------------------
     ("POST", "/api/v1/datasets/{dataset_id}/queries/preview"): Entry(
-        only(200, "admin", "analyst", "researcher"), DATASET, json=lambda w: QUERY),
+        only(200, "admin", "analyst", "researcher"), DATASET, json=lambda w: QUERY
+    ),
     ("POST", "/api/v1/datasets/{dataset_id}/queries"): Entry(
-        only(200, "admin", "analyst", "researcher"), DATASET, json=lambda w: QUERY),
+        only(200, "admin", "analyst", "researcher"), DATASET, json=lambda w: QUERY
+    ),
     ("GET", "/api/v1/budget"): Entry(only(200, "admin", "analyst", "researcher")),
     ("POST", "/api/v1/extracts"): Entry(only(201, "admin", "researcher"), json=lambda w: EXTRACT),
     # An extract belongs to the organisation that made it: the researcher's is not the admin's.
     ("GET", "/api/v1/extracts/{extract_id}"): Entry(
-        only(200, "researcher", "admin") | {"admin": 404}, EXTRACT_ID),
+        only(200, "researcher", "admin") | {"admin": 404}, EXTRACT_ID
+    ),
     ("GET", "/api/v1/extracts/{extract_id}/download"): Entry(
-        only(200, "researcher", "admin") | {"admin": 404}, EXTRACT_ID),
+        only(200, "researcher", "admin") | {"admin": 404}, EXTRACT_ID
+    ),
     # --- tokens -------------------------------------------------------------------------------
     ("GET", "/api/v1/admin/tokens"): Entry(admin()),
     ("POST", "/api/v1/admin/tokens"): Entry(
-        admin(201), json=lambda w: {"role": "analyst", "name": "matrix", "organisation": "org-m"}),
+        admin(201), json=lambda w: {"role": "analyst", "name": "matrix", "organisation": "org-m"}
+    ),
     ("POST", "/api/v1/admin/tokens/{token_id}/revoke"): Entry(
-        admin(), {"token_id": lambda w: w.new_token("analyst")[0]}),
+        admin(), {"token_id": lambda w: w.new_token("analyst")[0]}
+    ),
     # --- donors and consents ------------------------------------------------------------------
     ("POST", "/api/v1/donors"): Entry(public(201), json=lambda w: {"name": "Nuovo Donatore"}),
     ("POST", "/api/v1/donors/claim"): Entry(
-        public(404), json=lambda w: {"donor_id": "no-such-donor", "code": "wrong"}),
+        public(404), json=lambda w: {"donor_id": "no-such-donor", "code": "wrong"}
+    ),
     ("GET", "/api/v1/donors/me"): Entry(donors(200, 200)),
     ("GET", "/api/v1/donors/me/uses"): Entry(donors(200, 200)),
     ("GET", "/api/v1/donors/me/export"): Entry(donors(200, 200)),
@@ -142,22 +157,29 @@ MATRIX: dict[tuple[str, str], Entry] = {
     ("GET", "/api/v1/consents"): Entry(donors(200, 200)),
     # Consent already in force on that version: 200, nothing changes.
     ("POST", "/api/v1/consents"): Entry(
-        donors(200, 200), json=lambda w: {"program_id": RESEARCH, "text_version": 1}),
+        donors(200, 200), json=lambda w: {"program_id": RESEARCH, "text_version": 1}
+    ),
     # Another donor naming the first donor's consent gets 404, exactly as for no such consent.
     ("GET", "/api/v1/consents/{consent_id}"): Entry(donors(200, 404), CONSENT),
     ("GET", "/api/v1/consents/{consent_id}/receipt"): Entry(donors(200, 404), CONSENT),
     ("POST", "/api/v1/consents/{consent_id}/renew"): Entry(
-        donors(200, 404), CONSENT, json=lambda w: {"text_version": 1}, fresh_donor=True),
-    ("POST", "/api/v1/consents/{consent_id}/withdraw"): Entry(
-        donors(200, 404), CONSENT, fresh_donor=True),
+        donors(200, 404), CONSENT, json=lambda w: {"text_version": 1}, fresh_donor=True
+    ),
+    ("POST", "/api/v1/consents/{consent_id}/withdraw"): Entry(donors(200, 404), CONSENT, fresh_donor=True),
     # --- consent administration ---------------------------------------------------------------
     ("POST", "/api/v1/admin/programs"): Entry(admin(201), json=lambda w: NEW_PROGRAM),
     # A new text of the other demo program: consents to the research program stay on version 1.
     ("POST", "/api/v1/admin/programs/{program_id}/texts"): Entry(
-        admin(201), {"program_id": lambda w: f"{PRIVATE}-politiche"},
-        json=lambda w: NEW_PROGRAM["text"]),
-    ("POST", "/api/v1/admin/donors"): Entry(admin(201), json=lambda w: {
-        "organisation": "org-matrix", "dataset_ids": [PRIVATE], "donor_ids": ["matrix-donor-1"]}),
+        admin(201), {"program_id": lambda w: f"{PRIVATE}-politiche"}, json=lambda w: NEW_PROGRAM["text"]
+    ),
+    ("POST", "/api/v1/admin/donors"): Entry(
+        admin(201),
+        json=lambda w: {
+            "organisation": "org-matrix",
+            "dataset_ids": [PRIVATE],
+            "donor_ids": ["matrix-donor-1"],
+        },
+    ),
     ("GET", "/api/v1/admin/consent/keys"): Entry(admin()),
     ("POST", "/api/v1/admin/consent/keys/rotate"): Entry(admin(201)),
     ("GET", "/api/v1/admin/audit/verify"): Entry(admin()),
@@ -166,23 +188,23 @@ MATRIX: dict[tuple[str, str], Entry] = {
     ("GET", "/api/v1/admin/reports/altruism.html"): Entry(admin()),
     # --- quality gate and ingest --------------------------------------------------------------
     # A published version may be validated again (a new report) and made current again.
-    ("POST", "/api/v1/admin/datasets/{dataset_id}/versions/{number}/validate"): Entry(
-        admin(200), VERSION),
-    ("POST", "/api/v1/admin/datasets/{dataset_id}/versions/{number}/publish"): Entry(
-        admin(200), VERSION),
-    ("GET", "/api/v1/admin/datasets/{dataset_id}/versions/{number}/report"): Entry(
-        admin(), VERSION),
-    ("GET", "/api/v1/admin/datasets/{dataset_id}/versions/{number}/reports"): Entry(
-        admin(), VERSION),
+    ("POST", "/api/v1/admin/datasets/{dataset_id}/versions/{number}/validate"): Entry(admin(200), VERSION),
+    ("POST", "/api/v1/admin/datasets/{dataset_id}/versions/{number}/publish"): Entry(admin(200), VERSION),
+    ("GET", "/api/v1/admin/datasets/{dataset_id}/versions/{number}/report"): Entry(admin(), VERSION),
+    ("GET", "/api/v1/admin/datasets/{dataset_id}/versions/{number}/reports"): Entry(admin(), VERSION),
     ("GET", "/api/v1/admin/reports/{report_id}.html"): Entry(admin(), REPORT),
     ("GET", "/api/v1/admin/reports/{report_id}"): Entry(admin(), REPORT),
     ("GET", "/api/v1/admin/connectors"): Entry(admin()),
     # --- privacy budgets ------------------------------------------------------------------------
     ("GET", "/api/v1/admin/datasets/{dataset_id}/policy"): Entry(admin(), DATASET),
-    ("PUT", "/api/v1/admin/datasets/{dataset_id}/policy/budget"): Entry(admin(), DATASET, json=lambda w: {
-        "epsilon_total": 50.0, "epsilon_per_organisation": 20.0, "epsilon_per_query": 1.0}),
+    ("PUT", "/api/v1/admin/datasets/{dataset_id}/policy/budget"): Entry(
+        admin(),
+        DATASET,
+        json=lambda w: {"epsilon_total": 50.0, "epsilon_per_organisation": 20.0, "epsilon_per_query": 1.0},
+    ),
     ("POST", "/api/v1/admin/ingest/{connector}"): Entry(
-        admin(), {"connector": lambda w: "plan2030"}, json=lambda w: {"params": {}}),
+        admin(), {"connector": lambda w: "plan2030"}, json=lambda w: {"params": {}}
+    ),
     # --- web pages (session cookie) -----------------------------------------------------------
     ("GET", "/login"): Entry(public(), cookie=True),
     # The caller's token is the form's: no token is invalid input, a dead one is refused.
@@ -217,8 +239,7 @@ def test_every_route_has_an_entry_and_every_entry_a_route(world: World) -> None:
     assert sorted(set(MATRIX) - routes) == [], "matrix entries naming no route"
 
 
-def credentials(world: World, caller: str, entry: Entry, token: str | None
-                ) -> dict[str, dict[str, str]]:
+def credentials(world: World, caller: str, entry: Entry, token: str | None) -> dict[str, dict[str, str]]:
     """How ``caller`` presents its token: a bearer header, the session cookie, or a login form."""
     if token is None:
         return {}
@@ -229,16 +250,24 @@ def credentials(world: World, caller: str, entry: Entry, token: str | None
     return {"headers": bearer(token)}
 
 
-def call(world: World, method: str, template: str, entry: Entry, caller: str,
-         donor: dict[str, str], other: dict[str, str]) -> Any:
+def call(
+    world: World,
+    method: str,
+    template: str,
+    entry: Entry,
+    caller: str,
+    donor: dict[str, str],
+    other: dict[str, str],
+) -> Any:
     """Call the route as ``caller`` on real records; the answer."""
     params = {name: value(world) for name, value in entry.path.items()}
     if "consent_id" in params and entry.fresh_donor:
         params["consent_id"] = donor["consent_id"]
     assets = {"/static": "/static/app.js", "/static/swagger": "/static/swagger/swagger-ui-bundle.js"}
     url = assets.get(template) or template.format(**params)
-    token = {"anonymous": None, "donor": donor["token"], "other_donor": other["token"]
-             }.get(caller, world.tokens.get(caller))
+    token = {"anonymous": None, "donor": donor["token"], "other_donor": other["token"]}.get(
+        caller, world.tokens.get(caller)
+    )
     kwargs: dict[str, Any] = credentials(world, caller, entry, token)
     if entry.json is not None:
         kwargs["json"] = entry.json(world)
@@ -249,24 +278,26 @@ def call(world: World, method: str, template: str, entry: Entry, caller: str,
     if cookies:
         world.client.cookies.update(cookies)
     try:
-        return world.client.request(method, url, params=entry.query, follow_redirects=False,
-                                    **kwargs)
+        return world.client.request(method, url, params=entry.query, follow_redirects=False, **kwargs)
     finally:
         world.client.cookies.clear()
 
 
-@pytest.mark.parametrize(("method", "template"), sorted(MATRIX),
-                         ids=[f"{m} {p}" for m, p in sorted(MATRIX)])
+@pytest.mark.parametrize(("method", "template"), sorted(MATRIX), ids=[f"{m} {p}" for m, p in sorted(MATRIX)])
 def test_caller_gets_the_status_the_matrix_gives(world: World, method: str, template: str) -> None:
     entry = MATRIX[(method, template)]
-    donor, other = ((world.new_donor(), world.new_donor()) if entry.fresh_donor
-                    else ({"token": world.tokens["donor"]}, {"token": world.tokens["other_donor"]}))
+    donor, other = (
+        (world.new_donor(), world.new_donor())
+        if entry.fresh_donor
+        else ({"token": world.tokens["donor"]}, {"token": world.tokens["other_donor"]})
+    )
     got = {}
     for caller in CALLERS:
         answer = call(world, method, template, entry, caller, donor, other)
         got[caller] = answer.status_code
         if answer.status_code in (401, 403) and answer.headers.get("content-type", "").startswith(
-                "application/json"):
+            "application/json"
+        ):
             assert answer.json()["status"] == answer.status_code
     assert got == {c: entry.expect[c] for c in CALLERS}
     world.restore_tokens()
@@ -278,8 +309,12 @@ def test_caller_gets_the_status_the_matrix_gives(world: World, method: str, temp
 @pytest.mark.parametrize("fmt", ["parquet", "csv"])
 def test_no_one_downloads_private_microdata(world: World, fmt: str) -> None:
     for caller in ("admin", "analyst", "researcher", "donor"):
-        answer = world.client.get(f"/api/v1/datasets/{PRIVATE}/download", params={"format": fmt},
-                                  headers=bearer(world.tokens[caller]))
+        answer = world.client.get(
+            f"/api/v1/datasets/{PRIVATE}/download",
+            params={"format": fmt},
+            headers=bearer(world.tokens[caller]),
+        )
         assert answer.status_code == 403, (caller, answer.text)
         assert answer.json()["error"].startswith(
-            f"dataset {PRIVATE} holds private microdata and cannot be downloaded")
+            f"dataset {PRIVATE} holds private microdata and cannot be downloaded"
+        )

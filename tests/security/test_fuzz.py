@@ -32,8 +32,12 @@ from tests.conftest import bearer
 from tests.security.conftest import World, make_settings
 
 CALLERS = ("anonymous", "admin", "analyst", "researcher", "donor")
-CHECKS = [status_code_conformance, content_type_conformance, response_headers_conformance,
-          response_schema_conformance]
+CHECKS = [
+    status_code_conformance,
+    content_type_conformance,
+    response_headers_conformance,
+    response_schema_conformance,
+]
 
 
 def openapi_of_app() -> dict[str, Any]:
@@ -53,8 +57,7 @@ def openapi_of_app() -> dict[str, Any]:
 
 #: The coverage phase probes each path with methods it does not answer (405); one such method is
 #: enough, the router answers them all alike.
-CONFIG = schemathesis.Config.from_dict({
-    "phases": {"coverage": {"unexpected-methods": ["patch"]}}})
+CONFIG = schemathesis.Config.from_dict({"phases": {"coverage": {"unexpected-methods": ["patch"]}}})
 schema = schemathesis.openapi.from_dict(openapi_of_app(), config=CONFIG)
 
 
@@ -71,17 +74,24 @@ def real_ids(world: World, case: Any) -> dict[str, Any]:
     """Path parameters naming records that exist, so the generated query and body reach the services."""
     ids = world.ids
     dataset = ids["open_dataset"] if case.path.endswith("/download") else ids["dataset"]
-    known = {"dataset_id": dataset, "program_id": ids["program"],
-             "consent_id": ids["consent"], "extract_id": ids["extract"],
-             "report_id": ids["report"], "number": ids["number"], "connector": "plan2030"}
+    known = {
+        "dataset_id": dataset,
+        "program_id": ids["program"],
+        "consent_id": ids["consent"],
+        "extract_id": ids["extract"],
+        "report_id": ids["report"],
+        "number": ids["number"],
+        "connector": "plan2030",
+    }
     if "token_id" in (case.path_parameters or {}):
         known["token_id"] = world.new_token("analyst")[0]  # a throwaway: the revoke may succeed
     return {name: known[name] for name in case.path_parameters or {} if name in known}
 
 
 @schema.parametrize()
-@settings(max_examples=6, derandomize=True, deadline=None, database=None,
-          suppress_health_check=list(HealthCheck))
+@settings(
+    max_examples=6, derandomize=True, deadline=None, database=None, suppress_health_check=list(HealthCheck)
+)
 def test_api_holds_against_generated_requests(case: Any, world: World) -> None:
     documented = {str(code) for code in case.operation.definition.raw.get("responses", {})}
     generated = case.path_parameters or {}
@@ -99,9 +109,8 @@ def check(world: World, case: Any, documented: set[str]) -> None:
     for caller in CALLERS:
         headers = caller_headers(world, caller, case)
         response = case.call(headers=headers, app=world.app)
-        assert response.status_code < 500 or (
-            response.status_code == 503 and "503" in documented
-        ), f"{caller}: {case.method} {case.formatted_path} answered {response.status_code}: " \
-           f"{response.text[:500]}"
-        case.validate_response(response, checks=CHECKS, headers=headers,
-                               transport_kwargs={"app": world.app})
+        assert response.status_code < 500 or (response.status_code == 503 and "503" in documented), (
+            f"{caller}: {case.method} {case.formatted_path} answered {response.status_code}: "
+            f"{response.text[:500]}"
+        )
+        case.validate_response(response, checks=CHECKS, headers=headers, transport_kwargs={"app": world.app})

@@ -24,14 +24,16 @@ def ask(world: World, path: str, body: dict[str, Any] | str) -> Any:
     """POST a query (a dict, or raw JSON text) as the analyst."""
     headers = bearer(world.tokens["analyst"])
     if isinstance(body, str):
-        return world.client.post(path, content=body,
-                                 headers={**headers, "Content-Type": "application/json"})
+        return world.client.post(path, content=body, headers={**headers, "Content-Type": "application/json"})
     return world.client.post(path, json=body, headers=headers)
 
 
 def test_a_quantile_over_the_whole_dataset_is_released(world: World) -> None:
-    query = {"purpose": PURPOSE, "epsilon": 0.1, "measures": [
-        {"op": "quantile", "q": 0.5, "column": "monthly_wage", "bounds": [0, 5000]}]}
+    query = {
+        "purpose": PURPOSE,
+        "epsilon": 0.1,
+        "measures": [{"op": "quantile", "q": 0.5, "column": "monthly_wage", "bounds": [0, 5000]}],
+    }
     answer = ask(world, URL, query)
     assert answer.status_code == 200, answer.text
     [row] = answer.json()["rows"]
@@ -39,38 +41,68 @@ def test_a_quantile_over_the_whole_dataset_is_released(world: World) -> None:
 
 
 @pytest.mark.parametrize("path", [URL + "/preview", URL])
-@pytest.mark.parametrize(("body", "error"), [
-    ({"purpose": PURPOSE, "epsilon": 0.1, "measures": [
-        {"op": "sum", "column": "monthly_wage", "bounds": [0, 1e308]}]},
-     "invalid query: measures.0: bounds must lie within -1e+09 and 1e+09"),
-    ({"purpose": PURPOSE, "epsilon": 1e-300, "measures": [{"op": "count"}]},
-     "invalid query: epsilon: 1e-300 is below the minimum of 1e-06 a query may spend"),
-    ({"purpose": PURPOSE, "epsilon": 1e-5, "measures": [
-        {"op": "sum", "column": "monthly_wage", "bounds": [0, 1e9]}]},
-     "invalid query: epsilon: too small for OpenDP to calibrate the noise of this query "
-     "(spend more epsilon, or narrow the bounds)"),
-    ('{"purpose": "dpv:ScientificResearch", "epsilon": Infinity, "measures": [{"op": "count"}]}',
-     "invalid query: epsilon: inf is over this dataset's cap of 1.0 per query"),
-    ('{"purpose": "dpv:ScientificResearch", "epsilon": 0.1, "measures": [{"op": "mean", '
-     '"column": "monthly_wage", "bounds": [NaN, 10]}]}',
-     "invalid query: measures.0: bounds must be finite with lower < upper"),
-    ({"purpose": PURPOSE, "epsilon": 0.1, "measures": [
-        {"op": "quantile", "column": "monthly_wage", "bounds": [0, 10], "q": 1.8e306}]},
-     "invalid request: body.measures.0.q: Input should be less than 1"),
-], ids=["huge-bounds", "tiny-epsilon", "uncalibratable", "infinite-epsilon", "nan-bounds",
-        "huge-q"])
-def test_queries_at_the_edges_are_refused_with_a_reason(world: World, path: str,
-                                                        body: dict[str, Any] | str,
-                                                        error: str) -> None:
+@pytest.mark.parametrize(
+    ("body", "error"),
+    [
+        (
+            {
+                "purpose": PURPOSE,
+                "epsilon": 0.1,
+                "measures": [{"op": "sum", "column": "monthly_wage", "bounds": [0, 1e308]}],
+            },
+            "invalid query: measures.0: bounds must lie within -1e+09 and 1e+09",
+        ),
+        (
+            {"purpose": PURPOSE, "epsilon": 1e-300, "measures": [{"op": "count"}]},
+            "invalid query: epsilon: 1e-300 is below the minimum of 1e-06 a query may spend",
+        ),
+        (
+            {
+                "purpose": PURPOSE,
+                "epsilon": 1e-5,
+                "measures": [{"op": "sum", "column": "monthly_wage", "bounds": [0, 1e9]}],
+            },
+            "invalid query: epsilon: too small for OpenDP to calibrate the noise of this query "
+            "(spend more epsilon, or narrow the bounds)",
+        ),
+        (
+            '{"purpose": "dpv:ScientificResearch", "epsilon": Infinity, "measures": [{"op": "count"}]}',
+            "invalid query: epsilon: inf is over this dataset's cap of 1.0 per query",
+        ),
+        (
+            '{"purpose": "dpv:ScientificResearch", "epsilon": 0.1, "measures": [{"op": "mean", '
+            '"column": "monthly_wage", "bounds": [NaN, 10]}]}',
+            "invalid query: measures.0: bounds must be finite with lower < upper",
+        ),
+        (
+            {
+                "purpose": PURPOSE,
+                "epsilon": 0.1,
+                "measures": [{"op": "quantile", "column": "monthly_wage", "bounds": [0, 10], "q": 1.8e306}],
+            },
+            "invalid request: body.measures.0.q: Input should be less than 1",
+        ),
+    ],
+    ids=["huge-bounds", "tiny-epsilon", "uncalibratable", "infinite-epsilon", "nan-bounds", "huge-q"],
+)
+def test_queries_at_the_edges_are_refused_with_a_reason(
+    world: World, path: str, body: dict[str, Any] | str, error: str
+) -> None:
     answer = ask(world, path, body)
     assert answer.status_code == 422, answer.text
     assert answer.json()["error"] == error
 
 
 def test_an_extract_whose_epsilon_share_underflows_is_refused(world: World) -> None:
-    body = {"dataset": PRIVATE, "purpose": PURPOSE, "epsilon": 5e-324, "tables": [
-        {"name": "a", "measures": [{"op": "count"}]}, {"name": "b", "measures": [{"op": "count"}]}]}
-    answer = world.client.post("/api/v1/extracts", json=body,
-                               headers=bearer(world.tokens["researcher"]))
+    body = {
+        "dataset": PRIVATE,
+        "purpose": PURPOSE,
+        "epsilon": 5e-324,
+        "tables": [
+            {"name": "a", "measures": [{"op": "count"}]},
+            {"name": "b", "measures": [{"op": "count"}]},
+        ],
+    }
+    answer = world.client.post("/api/v1/extracts", json=body, headers=bearer(world.tokens["researcher"]))
     assert answer.status_code == 422, answer.text
     assert answer.json()["error"] == "invalid extract: epsilon: too small to share among its tables"

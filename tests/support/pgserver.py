@@ -48,21 +48,55 @@ def postgres_server(*, fsync: bool = False) -> Iterator[str]:
     os.chmod(root, 0o700)
     run = {"check": True, "stdout": subprocess.PIPE, "stderr": subprocess.STDOUT}
     try:
-        subprocess.run(_as_server_user([str(PG_BIN / "initdb"), "-D", str(data), "-U", "postgres",
-                                        "-A", "trust", "-E", "UTF8", "--no-sync"]), **run)
-        options = (f"-c listen_addresses=127.0.0.1 -p {port} -k {root} -c max_connections=300 "
-                   f"-c fsync={'on' if fsync else 'off'} -c full_page_writes=off "
-                   "-c synchronous_commit=off")
-        subprocess.run(_as_server_user([str(PG_BIN / "pg_ctl"), "-D", str(data), "-l",
-                                        str(root / "server.log"), "-o", options, "-w", "-t", "60",
-                                        "start"]), **run)
+        subprocess.run(
+            _as_server_user(
+                [
+                    str(PG_BIN / "initdb"),
+                    "-D",
+                    str(data),
+                    "-U",
+                    "postgres",
+                    "-A",
+                    "trust",
+                    "-E",
+                    "UTF8",
+                    "--no-sync",
+                ]
+            ),
+            **run,
+        )
+        options = (
+            f"-c listen_addresses=127.0.0.1 -p {port} -k {root} -c max_connections=300 "
+            f"-c fsync={'on' if fsync else 'off'} -c full_page_writes=off "
+            "-c synchronous_commit=off"
+        )
+        subprocess.run(
+            _as_server_user(
+                [
+                    str(PG_BIN / "pg_ctl"),
+                    "-D",
+                    str(data),
+                    "-l",
+                    str(root / "server.log"),
+                    "-o",
+                    options,
+                    "-w",
+                    "-t",
+                    "60",
+                    "start",
+                ]
+            ),
+            **run,
+        )
         yield f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres"
     except subprocess.CalledProcessError as exc:
         raise RuntimeError(f"could not start PostgreSQL: {exc.stdout.decode(errors='replace')}") from exc
     finally:
-        subprocess.run(_as_server_user([str(PG_BIN / "pg_ctl"), "-D", str(data), "-m", "immediate",
-                                        "-w", "stop"]), stdout=subprocess.DEVNULL,
-                       stderr=subprocess.DEVNULL)
+        subprocess.run(
+            _as_server_user([str(PG_BIN / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop"]),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         shutil.rmtree(root, ignore_errors=True)
 
 

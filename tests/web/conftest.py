@@ -21,8 +21,16 @@ from tests.support.pgserver import new_database
 
 CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--disable-quic", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-quic",
+    "--no-first-run",
+]
 
 
 @dataclass
@@ -62,8 +70,9 @@ def browser() -> Iterator[object]:
 @pytest.fixture
 def page(browser, site: Site) -> Iterator[object]:  # type: ignore[no-untyped-def]
     """A fresh browser context (no cookies) on a phone-sized screen, accepting downloads."""
-    context = browser.new_context(viewport={"width": 412, "height": 900}, accept_downloads=True,
-                                  base_url=site.base, locale="en-GB")
+    context = browser.new_context(
+        viewport={"width": 412, "height": 900}, accept_downloads=True, base_url=site.base, locale="en-GB"
+    )
     context.set_default_timeout(15_000)
     page = context.new_page()
     errors: list[str] = []

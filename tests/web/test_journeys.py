@@ -52,8 +52,10 @@ def wide_shot(page, name: str) -> None:  # type: ignore[no-untyped-def]
 def smallest_dimension(page) -> str:  # type: ignore[no-untyped-def]
     """The public dimension with the fewest values (a short table and chart)."""
     boxes = page.locator("input[name=group_by]")
-    sizes = {boxes.nth(i).get_attribute("value"): int(boxes.nth(i).get_attribute("data-values"))
-             for i in range(boxes.count())}
+    sizes = {
+        boxes.nth(i).get_attribute("value"): int(boxes.nth(i).get_attribute("data-values"))
+        for i in range(boxes.count())
+    }
     return min(sizes, key=lambda name: sizes[name])
 
 
@@ -145,8 +147,7 @@ def test_donor_registers_grants_withdraws_exports_and_erases(page, site: Site) -
     assert jwks["keys"]
     shot(page, "donor-2-consent")
     program.get_by_role("button", name="Withdraw consent").click()
-    page.locator("article.program").first.locator(".consent-status",
-                                                   has_text="consent withdrawn").wait_for()
+    page.locator("article.program").first.locator(".consent-status", has_text="consent withdrawn").wait_for()
     with page.expect_download() as info:
         page.get_by_role("link", name="Export my data (JSON)").click()
     export = json.loads(Path(info.value.path()).read_text())
@@ -170,8 +171,12 @@ def test_admin_publishes_rolls_back_and_checks_the_chain(page, site: Site, tmp_p
     sample = (Path(__file__).resolve().parents[2] / "connectors/samples/istat_151_914.csv").read_text()
     changed = sample.replace(",2019,8.4,", ",2019,8.5,", 1)
     assert changed != sample
-    staged = httpx.post(f"{site.base}/api/v1/admin/ingest/istat", headers=admin, timeout=60,
-                        files={"file": ("istat_151_914.csv", changed.encode(), "text/csv")})
+    staged = httpx.post(
+        f"{site.base}/api/v1/admin/ingest/istat",
+        headers=admin,
+        timeout=60,
+        files={"file": ("istat_151_914.csv", changed.encode(), "text/csv")},
+    )
     assert staged.status_code == 200, staged.text
     item = staged.json()["staged"][0]
     dataset_id, number = item["dataset_id"], item["version"]

@@ -26,8 +26,11 @@ def phone(browser, site: Site) -> Iterator[object]:  # type: ignore[no-untyped-d
 
 
 def dataset_ids(site: Site) -> list[str]:
-    answer = httpx.get(f"{site.base}/api/v1/datasets", params={"limit": 100},
-                       headers={"Authorization": f"Bearer {site.tokens['analyst']}"})
+    answer = httpx.get(
+        f"{site.base}/api/v1/datasets",
+        params={"limit": 100},
+        headers={"Authorization": f"Bearer {site.tokens['analyst']}"},
+    )
     return [d["id"] for d in answer.json()["data"]]
 
 

@@ -29,9 +29,12 @@ def upgrade() -> None:
         sa.Column("actor", sa.String(length=200), nullable=False),
         sa.Column("created_at", UTCDateTime(timezone=True), nullable=False),
         sa.Column("report", sa.JSON(), nullable=False),
-        sa.ForeignKeyConstraint(["version_id"], ["dataset_versions.id"],
-                                name=op.f("fk_validation_reports_version_id_dataset_versions"),
-                                ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(
+            ["version_id"],
+            ["dataset_versions.id"],
+            name=op.f("fk_validation_reports_version_id_dataset_versions"),
+            ondelete="CASCADE",
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_validation_reports")),
     )
     with op.batch_alter_table("validation_reports") as batch_op:

@@ -37,8 +37,11 @@ def upgrade() -> None:
         sa.Column("spent_nano", sa.BigInteger(), nullable=False),
         sa.Column("uses", sa.Integer(), nullable=False),
         sa.Column("at", UTCDateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(["parent_id"], ["privacy_loss_nodes.id"],
-                                name=op.f("fk_privacy_loss_nodes_parent_id_privacy_loss_nodes")),
+        sa.ForeignKeyConstraint(
+            ["parent_id"],
+            ["privacy_loss_nodes.id"],
+            name=op.f("fk_privacy_loss_nodes_parent_id_privacy_loss_nodes"),
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_privacy_loss_nodes")),
     )
     with op.batch_alter_table("privacy_loss_nodes") as batch_op:
@@ -48,8 +51,11 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("node_id", sa.Integer(), nullable=False),
         sa.Column("size", sa.Integer(), nullable=False),
-        sa.ForeignKeyConstraint(["node_id"], ["privacy_loss_nodes.id"],
-                                name=op.f("fk_privacy_loss_groups_node_id_privacy_loss_nodes")),
+        sa.ForeignKeyConstraint(
+            ["node_id"],
+            ["privacy_loss_nodes.id"],
+            name=op.f("fk_privacy_loss_groups_node_id_privacy_loss_nodes"),
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_privacy_loss_groups")),
     )
     op.create_table(
@@ -69,12 +75,17 @@ def upgrade() -> None:
         sa.Column("nonce", sa.String(length=32), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_privacy_loss_state")),
     )
-    op.bulk_insert(sa.table("privacy_loss_state", sa.column("id", sa.Integer()),
-                            sa.column("membership", sa.BigInteger()),
-                            sa.column("nonce", sa.String())),
-                   # the same seed in every new database (a backup's restore checks that the
-                   # target holds only what migrations seed); each move writes a random nonce
-                   [{"id": 1, "membership": 0, "nonce": ""}])
+    op.bulk_insert(
+        sa.table(
+            "privacy_loss_state",
+            sa.column("id", sa.Integer()),
+            sa.column("membership", sa.BigInteger()),
+            sa.column("nonce", sa.String()),
+        ),
+        # the same seed in every new database (a backup's restore checks that the
+        # target holds only what migrations seed); each move writes a random nonce
+        [{"id": 1, "membership": 0, "nonce": ""}],
+    )
     _replay_releases()
 
 
@@ -86,11 +97,14 @@ def _replay_releases() -> None:
     from consent.privacy_loss import Use, charge, inclusion
 
     bind = op.get_bind()
-    releases = bind.execute(sa.text(
-        "SELECT r.id, r.kind, r.dataset_id, v.number, o.name, r.purpose, r.epsilon, r.created_at "
-        "FROM dp_releases r JOIN dataset_versions v ON v.id = r.version_id "
-        "LEFT JOIN organisations o ON o.id = r.organisation_id "
-        "ORDER BY r.created_at, r.id").columns(created_at=UTCDateTime(timezone=True))).all()
+    releases = bind.execute(
+        sa.text(
+            "SELECT r.id, r.kind, r.dataset_id, v.number, o.name, r.purpose, r.epsilon, r.created_at "
+            "FROM dp_releases r JOIN dataset_versions v ON v.id = r.version_id "
+            "LEFT JOIN organisations o ON o.id = r.organisation_id "
+            "ORDER BY r.created_at, r.id"
+        ).columns(created_at=UTCDateTime(timezone=True))
+    ).all()
     if not releases:
         return
     session = Session(bind=bind)
@@ -98,10 +112,23 @@ def _replay_releases() -> None:
         donors = eligible_donors(session, dataset_id=dataset_id, purpose=purpose, at=at)
         cap = 1e9  # no cap: the loss recorded is what was really spent
         chosen = inclusion(session, donors=donors, epsilon=epsilon, cap=cap)
-        charge(session, eligible=donors, chosen=chosen, epsilon=epsilon, cap=cap, use=Use(
-            release_id=release_id, kind="release" if kind == "query" else kind,
-            dataset_id=dataset_id, version=version, organisation=organisation, purpose=purpose,
-            epsilon=epsilon, at=at))
+        charge(
+            session,
+            eligible=donors,
+            chosen=chosen,
+            epsilon=epsilon,
+            cap=cap,
+            use=Use(
+                release_id=release_id,
+                kind="release" if kind == "query" else kind,
+                dataset_id=dataset_id,
+                version=version,
+                organisation=organisation,
+                purpose=purpose,
+                epsilon=epsilon,
+                at=at,
+            ),
+        )
     session.flush()
 
 
