@@ -106,7 +106,8 @@ def seed_consent(
     """Seed the demo programs, register ``donor_ids`` as ``organisation``'s donors with consents.
 
     About 90% consent to research and 70% to public policy; of those, about 5% and 10% withdrew.
-    Donors already registered are left alone, so running it again changes nothing. The demo donor
+    Donors already registered are left alone, so running it again changes nothing. The demo's donors
+    keep their pseudonyms as their donor ids (as donors registered before namespaces did). The demo donor
     ``demo-donor-0001`` becomes a real donor with personal data and a consent, so the donor
     journey (export, receipts, withdrawal) works with the demo donor token.
     """
@@ -133,9 +134,17 @@ def seed_consent(
     }
     for donor_id in new_ids:
         rows["donors"].append(
-            {"id": donor_id, "source": "organisation", "organisation_id": org.id, "created_at": given_at}
+            {
+                "id": donor_id,
+                "source": "organisation",
+                "organisation_id": org.id,
+                "pseudonym": donor_id,
+                "created_at": given_at,
+            }
         )
-        rows["links"].append({"donor_id": donor_id, "dataset_id": dataset_id, "created_at": given_at})
+        rows["links"].append(
+            {"donor_id": donor_id, "dataset_id": dataset_id, "pseudonym": donor_id, "created_at": given_at}
+        )
         for program_id, share, withdrawn_share in ((research, 90, 5), (policy, 70, 10)):
             if _draw(donor_id, program_id) >= share:
                 continue
@@ -215,7 +224,7 @@ def _seed_demo_donor(session: Session, *, dataset_id: str, program_id: str, sign
     donors.set_personal_data(
         session, donor=donor, kek=signer.kek, name="Donatrice Demo", email="donatrice.demo@example.org"
     )
-    session.add(DonorDataset(donor_id=DEMO_DONOR, dataset_id=dataset_id))
+    session.add(DonorDataset(donor_id=DEMO_DONOR, dataset_id=dataset_id, pseudonym=DEMO_DONOR))
     text = programs.current_text(session, programs.get_program(session, program_id))
     ledger.grant(
         session, donor_id=DEMO_DONOR, program_id=program_id, text_version=text.version, signer=signer

@@ -1,9 +1,10 @@
 """Donors: self-registration, registration by an organisation with one-time claim codes, the donor's
 own view and export, and erasure by crypto-shredding.
 
-A donor is known by a pseudonym (for donors registered by an organisation, the one their records
-carry in the donated dataset). Name and e-mail, when given, are stored only encrypted under the
-donor's own data key (:mod:`consent.crypto`).
+A donor is known by the commons' own opaque id. A donor registered by an organisation also has that
+organisation's pseudonym (unique within it only) and a link to their records in each dataset, which
+is what binds their consent to those records and to no one else's. Name and e-mail, when given, are
+stored only encrypted under the donor's own data key (:mod:`consent.crypto`).
 """
 
 from __future__ import annotations
@@ -45,8 +46,8 @@ from datacommons.errors import Conflict, InvalidInput, NotFound
 PSEUDONYM_MAX = 64
 
 
-def new_pseudonym() -> str:
-    """A fresh pseudonym for a self-registered donor."""
+def new_donor_id() -> str:
+    """A fresh donor id: the commons' own name for a person, opaque and never reused."""
     return "dn-" + secrets.token_hex(8)
 
 
@@ -97,9 +98,9 @@ def _check_email(email: str | None) -> None:
 def register_self(
     session: Session, *, kek: bytes, name: str | None = None, email: str | None = None
 ) -> tuple[Donor, str]:
-    """A donor registers themselves: a new pseudonym and a donor token (its value returned once)."""
+    """A donor registers themselves: a new donor id and a donor token (its value returned once)."""
     _check_email(email)
-    donor = Donor(id=new_pseudonym(), source="self")
+    donor = Donor(id=new_donor_id(), source="self")
     session.add(donor)
     session.flush()
     set_personal_data(session, donor=donor, kek=kek, name=name, email=email)
@@ -117,51 +118,63 @@ def register_for_organisation(
 ) -> list[dict[str, Any]]:
     """An organisation registers the donors whose records it donates to ``dataset_ids``.
 
-    Each donor not yet claimed gets a fresh one-time claim code (returned here and never again) to
-    give to the person, who claims their identity with it (:func:`claim`). Registering again adds
-    datasets and replaces unclaimed codes.
+    ``donor_ids`` are the organisation's own pseudonyms, the values its records carry in the
+    datasets' privacy-unit column; they are unique within the organisation only. Each person gets
+    the commons' own donor id and, while not yet claimed, a fresh one-time claim code (returned here
+    and never again) to give to the person, who claims their identity with it (:func:`claim`).
+    Registering again adds datasets and replaces unclaimed codes. A pseudonym another donor already
+    holds in one of the datasets is a :class:`Conflict`: it would bind one person's consent to
+    another's records.
     """
     if not donor_ids:
         raise InvalidInput("give at least one donor id")
-    for donor_id in donor_ids:
-        if not donor_id or len(donor_id) > PSEUDONYM_MAX or not donor_id.isprintable():
-            raise InvalidInput(f"invalid donor id {donor_id!r}")
+    for pseudonym in donor_ids:
+        if not pseudonym or len(pseudonym) > PSEUDONYM_MAX or not pseudonym.isprintable():
+            raise InvalidInput(f"invalid donor id {pseudonym!r}")
+    if not dataset_ids:
+        raise InvalidInput("give at least one dataset the donors' records are in")
+    pseudonyms = list(dict.fromkeys(donor_ids))
     org = auth.get_or_create_organisation(session, organisation)
-    existing = {d.id: d for d in session.scalars(select(Donor).where(Donor.id.in_(donor_ids)))}
+    existing = {
+        d.pseudonym: d
+        for d in session.scalars(
+            select(Donor).where(Donor.organisation_id == org.id, Donor.pseudonym.in_(pseudonyms))
+        )
+    }
     out = []
-    for donor_id in dict.fromkeys(donor_ids):
-        donor = existing.get(donor_id)
+    for pseudonym in pseudonyms:
+        donor = existing.get(pseudonym)
         if donor is None:
-            donor = Donor(id=donor_id, source="organisation", organisation_id=org.id)
-            session.add(donor)
-        elif donor.erased_at is not None:
-            raise Conflict(f"donor {donor_id} was erased and cannot be registered again")
-        elif donor.source == "self":
-            # A claim code would give whoever holds it a second key to the donor's own account.
-            raise Conflict(
-                f"donor {donor_id} registered themselves: an organisation cannot "
-                "register them or issue a claim code for them"
+            donor = Donor(
+                id=new_donor_id(), source="organisation", organisation_id=org.id, pseudonym=pseudonym
             )
-        elif donor.organisation_id != org.id:
-            raise Conflict(f"donor {donor_id} belongs to another organisation")
+            session.add(donor)
+            existing[pseudonym] = donor
         code = None
         if with_codes and donor.claimed_at is None:
             code = secrets.token_urlsafe(12)
-            donor.claim_code_hash = _hash_code(donor_id, code)
-        out.append({"donor_id": donor_id, "claim_code": code})
+            donor.claim_code_hash = _hash_code(donor.id, code)
+        out.append({"donor_id": donor.id, "pseudonym": pseudonym, "claim_code": code})
     session.flush()
-    have = {
-        (r.donor_id, r.dataset_id)
+    ids = {existing[p].id: p for p in pseudonyms}
+    held = {
+        (r.dataset_id, r.pseudonym): r.donor_id
         for r in session.execute(
-            select(DonorDataset.donor_id, DonorDataset.dataset_id).where(DonorDataset.donor_id.in_(donor_ids))
+            select(DonorDataset.donor_id, DonorDataset.dataset_id, DonorDataset.pseudonym).where(
+                DonorDataset.dataset_id.in_(dataset_ids), DonorDataset.pseudonym.in_(pseudonyms)
+            )
         )
     }
-    session.add_all(
-        DonorDataset(donor_id=d, dataset_id=ds)
-        for d in dict.fromkeys(donor_ids)
-        for ds in dataset_ids
-        if (d, ds) not in have
-    )
+    for donor_id, pseudonym in ids.items():
+        for dataset_id in dict.fromkeys(dataset_ids):
+            holder = held.get((dataset_id, pseudonym))
+            if holder is None:
+                session.add(DonorDataset(donor_id=donor_id, dataset_id=dataset_id, pseudonym=pseudonym))
+            elif holder != donor_id:
+                raise Conflict(
+                    f"the records of {pseudonym} in {dataset_id} belong to a donor another "
+                    "organisation registered: use pseudonyms that name only your own donors"
+                )
     eligibility.bump(session)  # a new link can make a consent cover records it did not before
     session.flush()
     return out
@@ -364,10 +377,12 @@ def erase(session: Session, *, donor_id: str, signer: Signer, at: datetime | Non
         .where(ApiToken.donor_id == donor_id, ApiToken.revoked_at.is_(None))
         .values(revoked_at=at)
     )
+    session.execute(delete(DonorDataset).where(DonorDataset.donor_id == donor_id))
     donor = session.get(Donor, donor_id)
     assert donor is not None
     donor.erased_at = at
     donor.claim_code_hash = None
+    donor.pseudonym = None  # the organisation may give it to someone else
     eligibility.bump(session)
     session.flush()
     return {"donor_id": donor_id, "erased_at": at, "receipts": receipts}

@@ -14,7 +14,8 @@ the window between the neighbouring period boundaries, where the answer cannot d
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import func, select, update
@@ -28,11 +29,34 @@ _CACHE_SIZE = 64
 
 
 @dataclass(frozen=True)
+class Eligible:
+    """The donors a query may include, and the pseudonyms their records carry in the dataset.
+
+    ``donors`` are the commons' ids of the persons (the units of the per-person ledger);
+    ``records`` are the values of the dataset's privacy-unit column that belong to them.
+    """
+
+    pseudonyms: Mapping[str, str]  # donor id -> pseudonym in the dataset
+    donors: frozenset[str] = field(init=False)
+    records: frozenset[str] = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "donors", frozenset(self.pseudonyms))
+        object.__setattr__(self, "records", frozenset(self.pseudonyms.values()))
+
+    def records_of(self, donors: frozenset[str]) -> frozenset[str]:
+        """The pseudonyms of ``donors`` (a subset of :attr:`donors`), the same object for all of them."""
+        if donors is self.donors or donors == self.donors:
+            return self.records
+        return frozenset(self.pseudonyms[d] for d in donors)
+
+
+@dataclass(frozen=True)
 class _Cached:
     counter: int
     window_from: datetime | None  # the answer holds for window_from <= t < window_to
     window_to: datetime | None
-    donors: frozenset[str]
+    eligible: Eligible
 
 
 _cache: dict[tuple[str, str, str], _Cached] = {}
@@ -70,12 +94,12 @@ def _text_ids(session: Session, dataset_id: str, purpose: str) -> list[int]:
     return [int(i) for i in session.scalars(_scope(dataset_id, purpose))]
 
 
-def _query_donors(session: Session, dataset_id: str, text_ids: list[int], at: datetime) -> frozenset[str]:
+def _query_donors(session: Session, dataset_id: str, text_ids: list[int], at: datetime) -> Eligible:
     """The donors linked to ``dataset_id``'s records with a period in force at ``at`` for one of
-    ``text_ids``.
+    ``text_ids``, with the pseudonyms of their records there.
 
     The link (``donor_datasets``, made by the donating organisation) is what binds a donor to the
-    records of the dataset: consent alone never releases anyone's records, for a pseudonym in
+    records of the dataset: consent alone never releases anyone's records, for the same pseudonym in
     another dataset may be another person's.
 
     Half a million pseudonyms must load well under a second, so this goes to the driver's cursor
@@ -83,7 +107,7 @@ def _query_donors(session: Session, dataset_id: str, text_ids: list[int], at: da
     in the column type's own storage format, so comparisons match what the ORM wrote.
     """
     if not text_ids:
-        return frozenset()
+        return Eligible({})
     connection = session.connection()
     dialect = connection.dialect
     column_type = ConsentPeriod.__table__.c.valid_from.type
@@ -91,17 +115,16 @@ def _query_donors(session: Session, dataset_id: str, text_ids: list[int], at: da
     instant = process(at) if process else at
     mark = "?" if dialect.paramstyle == "qmark" else "%s"
     sql = (
-        "SELECT donor_id FROM consent_periods"
-        f" WHERE text_id IN ({', '.join(str(i) for i in text_ids)}) AND void = {mark}"
-        f" AND valid_from <= {mark} AND (ended_at IS NULL OR ended_at > {mark})"
-        f" AND (valid_until IS NULL OR valid_until > {mark})"
-        " AND donor_id IN (SELECT donor_id FROM donor_datasets"
-        f" WHERE dataset_id = {mark})"
+        "SELECT l.donor_id, l.pseudonym FROM donor_datasets l"
+        f" WHERE l.dataset_id = {mark} AND l.donor_id IN (SELECT p.donor_id FROM consent_periods p"
+        f" WHERE p.text_id IN ({', '.join(str(i) for i in text_ids)}) AND p.void = {mark}"
+        f" AND p.valid_from <= {mark} AND (p.ended_at IS NULL OR p.ended_at > {mark})"
+        f" AND (p.valid_until IS NULL OR p.valid_until > {mark}))"
     )
     cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
     try:
-        cursor.execute(sql, (False, instant, instant, instant, dataset_id))
-        return frozenset(row[0] for row in cursor.fetchall())
+        cursor.execute(sql, (dataset_id, False, instant, instant, instant))
+        return Eligible(dict(cursor.fetchall()))
     finally:
         cursor.close()
 
@@ -126,10 +149,14 @@ def _window(session: Session, text_ids: list[int], at: datetime) -> tuple[dateti
 
 
 def eligible_donors(session: Session, *, dataset_id: str, purpose: str, at: datetime) -> frozenset[str]:
-    """The pseudonyms of non-erased donors whose consent for ``purpose`` covers ``dataset_id`` at ``at``.
+    """The ids of the non-erased donors whose consent for ``purpose`` covers their records in
+    ``dataset_id`` at ``at``."""
+    return eligible(session, dataset_id=dataset_id, purpose=purpose, at=at).donors
 
-    The pseudonyms are those of the dataset's privacy-unit column (e.g. ``D0000001``).
-    """
+
+def eligible(session: Session, *, dataset_id: str, purpose: str, at: datetime) -> Eligible:
+    """The donors whose consent for ``purpose`` covers their records in ``dataset_id`` at ``at``,
+    with the pseudonyms of those records (the values of the dataset's privacy-unit column)."""
     if at.tzinfo is None:
         raise InvalidInput("eligible_donors needs a timezone-aware instant")
     url = session.get_bind().engine.url
@@ -143,7 +170,7 @@ def eligible_donors(session: Session, *, dataset_id: str, purpose: str, at: date
         and (hit.window_from is None or hit.window_from <= at)
         and (hit.window_to is None or at < hit.window_to)
     ):
-        return hit.donors
+        return hit.eligible
     text_ids = _text_ids(session, dataset_id, purpose)
     donors = _query_donors(session, dataset_id, text_ids, at)
     window_from, window_to = _window(session, text_ids, at)

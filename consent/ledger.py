@@ -22,7 +22,16 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from consent import eligibility, keys, programs
-from consent.models import Consent, ConsentEvent, ConsentPeriod, ConsentText, Donor, Program
+from consent.models import (
+    Consent,
+    ConsentEvent,
+    ConsentPeriod,
+    ConsentText,
+    Donor,
+    DonorDataset,
+    Program,
+    TextDataset,
+)
 from consent.receipts import Signer, issue
 from datacommons.db import utcnow
 from datacommons.errors import Conflict, InvalidInput, NotFound
@@ -194,6 +203,7 @@ def grant(
     program = programs.get_program(session, program_id)
     text = programs.current_text(session, program)
     _check_version(program, text, text_version)
+    check_covers(session, donor_id=donor_id, text=text)
     until = _valid_until(text, at, duration_days)
     consent = session.scalars(
         select(Consent).where(Consent.donor_id == donor_id, Consent.program_id == program_id)
@@ -220,6 +230,19 @@ def grant(
     return consent, True
 
 
+def check_covers(session: Session, *, donor_id: str, text: ConsentText) -> None:
+    """Refuse consent to a text version that covers none of the datasets holding the donor's records:
+    it could release nothing of theirs, only someone else's records under the same pseudonym."""
+    covered = set(session.scalars(select(TextDataset.dataset_id).where(TextDataset.text_id == text.id)))
+    held = set(session.scalars(select(DonorDataset.dataset_id).where(DonorDataset.donor_id == donor_id)))
+    if not covered & held:
+        where = ", ".join(sorted(held)) if held else "no dataset yet (your organisation links them)"
+        raise InvalidInput(
+            f"this program covers {', '.join(sorted(covered))}, and none of them holds your records "
+            f"(they are in {where}): there is nothing of yours to consent to"
+        )
+
+
 def renew(
     session: Session,
     *,
@@ -240,6 +263,7 @@ def renew(
     program = programs.get_program(session, consent.program_id)
     text = programs.current_text(session, program)
     _check_version(program, text, text_version)
+    check_covers(session, donor_id=donor_id, text=text)
     if state.status == "expired":
         expire_due(session, signer=signer, at=at, donor_id=donor_id)
     record_event(

@@ -30,13 +30,20 @@ from datacommons.db import Base, utcnow
 
 
 class Donor(Base):
-    """A data donor, known by a pseudonym; name and e-mail only as ciphertext under the donor's key."""
+    """A data donor; name and e-mail only as ciphertext under the donor's key.
+
+    ``id`` is the commons' own opaque identifier of the person. ``pseudonym`` is the one their
+    organisation knows them by, unique within that organisation only (two cooperatives may both have
+    a ``D0000001``, who are different people); it is cleared on erasure.
+    """
 
     __tablename__ = "donors"
+    __table_args__ = (Index("uq_donors_organisation_pseudonym", "organisation_id", "pseudonym", unique=True),)
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     source: Mapped[str] = mapped_column(String(16))  # "self" or "organisation"
     organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"), index=True)
+    pseudonym: Mapped[str | None] = mapped_column(String(64))
     name_ct: Mapped[bytes | None] = mapped_column(LargeBinary)
     email_ct: Mapped[bytes | None] = mapped_column(LargeBinary)
     claim_code_hash: Mapped[str | None] = mapped_column(String(64))
@@ -56,12 +63,18 @@ class DonorKey(Base):
 
 
 class DonorDataset(Base):
-    """A dataset a donor's records were donated to, as registered by their organisation."""
+    """The link between a donor and their records in a dataset, made by the donating organisation.
+
+    ``pseudonym`` is the value of the dataset's privacy-unit column on the donor's records; within a
+    dataset it names one donor only. Erasure deletes the link.
+    """
 
     __tablename__ = "donor_datasets"
+    __table_args__ = (UniqueConstraint("dataset_id", "pseudonym", name="uq_donor_datasets_pseudonym"),)
 
     donor_id: Mapped[str] = mapped_column(ForeignKey("donors.id"), primary_key=True)
     dataset_id: Mapped[str] = mapped_column(String(64), primary_key=True, index=True)
+    pseudonym: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

@@ -246,9 +246,11 @@ class OrgDonorsCreate(BaseModel):
 
 
 class ClaimCode(BaseModel):
-    """A registered donor and their one-time claim code (None once claimed)."""
+    """A registered donor: the commons' donor id, the organisation's pseudonym, and the one-time
+    claim code to hand to the person (None once claimed)."""
 
     donor_id: str
+    pseudonym: str
     claim_code: str | None
 
 

@@ -22,7 +22,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from consent import privacy_loss
-from consent.eligibility import eligible_donors
+from consent.eligibility import Eligible, eligible
 from consent.transparency import record_use
 from datacommons import registry
 from datacommons.auth import Organisation, Principal
@@ -207,12 +207,13 @@ def run(
                 policy=tgt.policy,
                 epsilon=ask.epsilon,
             )
-            eligible = eligible_donors(session, dataset_id=ask.dataset_id, purpose=ask.purpose, at=utcnow())
+            allowed = eligible(session, dataset_id=ask.dataset_id, purpose=ask.purpose, at=utcnow())
             chosen = privacy_loss.inclusion(
-                session, donors=eligible, epsilon=ask.epsilon, cap=epsilon_per_person
+                session, donors=allowed.donors, epsilon=ask.epsilon, cap=epsilon_per_person
             )
         frame = load_frame(store, tgt.version.content_hash, tgt.policy.privacy_unit)
-        result = {**ask.compute(tgt, frame, chosen.donors), "coverage": coverage(epsilon_per_person)}
+        records = allowed.records_of(chosen.donors)
+        result = {**ask.compute(tgt, frame, records), "coverage": coverage(epsilon_per_person)}
         try:
             return _commit(
                 factory,
@@ -221,7 +222,7 @@ def run(
                 principal=principal,
                 organisation_id=org,
                 result=result,
-                eligible=eligible,
+                eligible=allowed,
                 chosen=chosen,
                 epsilon_per_person=epsilon_per_person,
             )
@@ -241,7 +242,7 @@ def _commit(
     principal: Principal,
     organisation_id: int,
     result: dict[str, Any],
-    eligible: frozenset[str],
+    eligible: Eligible,
     chosen: privacy_loss.Inclusion,
     epsilon_per_person: float,
 ) -> dict[str, Any]:
@@ -284,7 +285,7 @@ def _commit(
             )
             privacy_loss.charge(
                 session,
-                eligible=eligible,
+                eligible=eligible.donors,
                 chosen=chosen,
                 epsilon=ask.epsilon,
                 cap=epsilon_per_person,

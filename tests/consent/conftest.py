@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import secrets
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
+from consent import donors
 from consent.receipts import Signer
 from datacommons.config import Settings
+from datacommons.db import transaction
 from tests.conftest import bearer
 
 DATASET = "inserimento-lavorativo"
@@ -39,8 +42,24 @@ def make_program(client: TestClient, admin_token: str, **changes: Any) -> dict[s
     return dict(answer.json())
 
 
-def register(client: TestClient, **personal: str) -> tuple[str, str]:
-    """Register a donor through the API: (donor id, token)."""
+def register(client: TestClient, dataset: str = DATASET, **personal: str) -> tuple[str, str]:
+    """A donor whose cooperative registered their records in ``dataset`` and who claimed them with
+    the code it gave them, through the API: (donor id, token)."""
+    factory = client.app.state.sessionmaker  # type: ignore[attr-defined]
+    with transaction(factory, immediate=True) as session:
+        [row] = donors.register_for_organisation(
+            session, organisation="Coop", donor_ids=[f"P-{secrets.token_hex(6)}"], dataset_ids=[dataset]
+        )
+    answer = client.post(
+        "/api/v1/donors/claim", json={"donor_id": row["donor_id"], "code": row["claim_code"], **personal}
+    )
+    assert answer.status_code == 201, answer.text
+    body = answer.json()
+    return body["donor_id"], body["token"]
+
+
+def register_self(client: TestClient, **personal: str) -> tuple[str, str]:
+    """A donor who registered themselves, with no records linked yet: (donor id, token)."""
     answer = client.post("/api/v1/donors", json=personal)
     assert answer.status_code == 201, answer.text
     body = answer.json()

@@ -22,10 +22,13 @@ def test_concurrent_grants_yield_one_active_consent(settings: Settings, signer: 
     try:
         with transaction(factories[0], immediate=True) as session:
             programs.create_program(session, spec=programs.ProgramSpec.model_validate(PROGRAM), actor="test")
-            ids = [f"D{i:07d}" for i in range(1, ROUNDS + 1)]
-            donors.register_for_organisation(
-                session, organisation="Coop", donor_ids=ids, dataset_ids=["inserimento-lavorativo"]
+            rows = donors.register_for_organisation(
+                session,
+                organisation="Coop",
+                donor_ids=[f"D{i:07d}" for i in range(1, ROUNDS + 1)],
+                dataset_ids=["inserimento-lavorativo"],
             )
+            ids = [row["donor_id"] for row in rows]
         for donor_id in ids:
             barrier = threading.Barrier(2)
             outcomes: list[object] = []
@@ -79,11 +82,12 @@ def test_concurrent_grant_and_withdraw_agree_with_the_events(settings: Settings,
     try:
         with transaction(factories[0], immediate=True) as session:
             programs.create_program(session, spec=programs.ProgramSpec.model_validate(PROGRAM), actor="test")
-            donors.register_for_organisation(
+            [row] = donors.register_for_organisation(
                 session, organisation="Coop", donor_ids=["D1"], dataset_ids=["inserimento-lavorativo"]
             )
+            d1 = row["donor_id"]
             consent, _ = ledger.grant(
-                session, donor_id="D1", program_id=PROGRAM["id"], text_version=1, signer=signer
+                session, donor_id=d1, program_id=PROGRAM["id"], text_version=1, signer=signer
             )
         barrier = threading.Barrier(2)
         errors: list[Exception] = []
@@ -97,11 +101,11 @@ def test_concurrent_grant_and_withdraw_agree_with_the_events(settings: Settings,
 
         def withdraw() -> None:
             with transaction(factories[0], immediate=True) as session:
-                ledger.withdraw(session, donor_id="D1", consent_id=consent.id, signer=signer)
+                ledger.withdraw(session, donor_id=d1, consent_id=consent.id, signer=signer)
 
         def regrant() -> None:
             with transaction(factories[1], immediate=True) as session:
-                ledger.grant(session, donor_id="D1", program_id=PROGRAM["id"], text_version=1, signer=signer)
+                ledger.grant(session, donor_id=d1, program_id=PROGRAM["id"], text_version=1, signer=signer)
 
         threads = [threading.Thread(target=run, args=(a,)) for a in (withdraw, regrant)]
         for thread in threads:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from consent import donors, ledger, programs
-from consent.eligibility import eligible_donors
+from consent import donors, eligibility, ledger, programs
 from consent.models import Donor
 from consent.receipts import Signer
+from datacommons.auth import Organisation
 from datacommons.db import make_engine, make_sessionmaker, transaction
 from tests.consent.conftest import DATASET, PROGRAM
 
@@ -40,9 +41,22 @@ def add_donors(
         )
 
 
+def did(factory: sessionmaker[Session], pseudonym: str, organisation: str = "Coop") -> str:
+    """The donor id of the organisation's donor known to it as ``pseudonym``."""
+    with factory() as session:
+        return str(
+            session.scalar(
+                select(Donor.id)
+                .join(Organisation, Organisation.id == Donor.organisation_id)
+                .where(Donor.pseudonym == pseudonym, Organisation.name == organisation)
+            )
+        )
+
+
 def grant(
-    factory: sessionmaker[Session], signer: Signer, donor_id: str, at: datetime, version: int = 1
+    factory: sessionmaker[Session], signer: Signer, pseudonym: str, at: datetime, version: int = 1
 ) -> str:
+    donor_id = did(factory, pseudonym)
     with transaction(factory, immediate=True) as session:
         consent, _ = ledger.grant(
             session, donor_id=donor_id, program_id=PROGRAM["id"], text_version=version, signer=signer, at=at
@@ -53,8 +67,13 @@ def grant(
 def eligible(
     factory: sessionmaker[Session], at: datetime, dataset: str = DATASET, purpose: str = PURPOSE
 ) -> set[str]:
+    """The pseudonyms of the records a query may use (and the donor ids agree with them)."""
     with factory() as session:
-        return set(eligible_donors(session, dataset_id=dataset, purpose=purpose, at=at))
+        allowed = eligibility.eligible(session, dataset_id=dataset, purpose=purpose, at=at)
+        assert (
+            eligibility.eligible_donors(session, dataset_id=dataset, purpose=purpose, at=at) == allowed.donors
+        )
+        return set(allowed.records)
 
 
 def test_consent_counts_from_the_instant_given_until_the_instant_withdrawn(
@@ -71,7 +90,9 @@ def test_consent_counts_from_the_instant_given_until_the_instant_withdrawn(
 
     t1 = T0 + timedelta(days=10)
     with transaction(session_factory, immediate=True) as session:
-        ledger.withdraw(session, donor_id="D0000001", consent_id=consent_id, signer=signer, at=t1)
+        ledger.withdraw(
+            session, donor_id=did(session_factory, "D0000001"), consent_id=consent_id, signer=signer, at=t1
+        )
     assert eligible(session_factory, t1 - TICK) == {"D0000001", "D0000002"}  # earlier: as it was
     assert eligible(session_factory, t1) == {"D0000002"}
     assert eligible(session_factory, t1 + timedelta(days=1)) == {"D0000002"}
@@ -97,7 +118,7 @@ def test_expiry_instant_is_excluded_and_other_purposes_and_datasets_do_not_count
 
     with transaction(session_factory, immediate=True) as session:
         assert ledger.expire_due(session, signer=signer, at=expiry + timedelta(days=1)) == 1
-        consent = ledger.list_consents(session, "D0000001")[0]
+        consent = ledger.list_consents(session, did(session_factory, "D0000001"))[0]
         events = ledger.events_of(session, consent.id)
         assert [(e.event, e.at) for e in events] == [("given", T0), ("expired", expiry)]
         assert ledger.state_of(session, consent, expiry).status == "expired"
@@ -110,12 +131,15 @@ def test_erasure_excludes_the_donor_from_every_later_answer(session_factory, sig
     grant(session_factory, signer, "D0000001", T0)
     grant(session_factory, signer, "D0000002", T0)
     assert eligible(session_factory, T0 + timedelta(days=1)) == {"D0000001", "D0000002"}
+    first = did(session_factory, "D0000001")
     with transaction(session_factory, immediate=True) as session:
-        donors.erase(session, donor_id="D0000001", signer=signer, at=T0 + timedelta(days=2))
+        donors.erase(session, donor_id=first, signer=signer, at=T0 + timedelta(days=2))
     for at in (T0, T0 + timedelta(days=1), T0 + timedelta(days=3)):
         assert eligible(session_factory, at) == {"D0000002"}
     with session_factory() as session:
-        assert session.get(Donor, "D0000001").erased_at == T0 + timedelta(days=2)
+        erased = session.get(Donor, first)
+        assert erased.erased_at == T0 + timedelta(days=2)
+        assert erased.pseudonym is None  # the organisation's name for them is gone with them
 
 
 def test_a_new_text_version_never_extends_older_consents(session_factory, signer: Signer) -> None:  # type: ignore[no-untyped-def]
@@ -163,7 +187,7 @@ def test_cached_answers_follow_changes_made_by_another_process(
         with transaction(factory, immediate=True) as session:
             ledger.withdraw(
                 session,
-                donor_id="D0000001",
+                donor_id=did(session_factory, "D0000001"),
                 consent_id=consent_id,
                 signer=signer,
                 at=now + timedelta(seconds=3),
@@ -178,8 +202,10 @@ def test_eligibility_agrees_with_the_state_derived_from_the_events(session_facto
     import random
 
     setup_program(session_factory, duration_days=3)
-    ids = [f"D{i:07d}" for i in range(1, 7)]
-    add_donors(session_factory, *ids)
+    pseudonyms = [f"D{i:07d}" for i in range(1, 7)]
+    add_donors(session_factory, *pseudonyms)
+    ids = [did(session_factory, p) for p in pseudonyms]
+    name = dict(zip(ids, pseudonyms, strict=True))
     rng = random.Random(20261125)
     at = T0
     for _step in range(40):
@@ -199,7 +225,7 @@ def test_eligibility_agrees_with_the_state_derived_from_the_events(session_facto
         events = {d: ledger.events_of(session, c.id) for d, c in consents.items()}
     probe = T0
     while probe < at + timedelta(days=4):
-        derived = {d for d, evs in events.items() if ledger.derive_state(evs, probe).status == "active"}
+        derived = {name[d] for d, evs in events.items() if ledger.derive_state(evs, probe).status == "active"}
         assert eligible(session_factory, probe) == derived, probe
         probe += timedelta(hours=5)
 

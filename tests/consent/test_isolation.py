@@ -20,8 +20,8 @@ def two_donors(client: TestClient, tokens, sessions):  # type: ignore[no-untyped
     """Donors A and B, each with consent to a program on a different dataset, and one use of each."""
     make_program(client, tokens["admin"], id="prog-a", text={**PROGRAM["text"], "datasets": ["ds-a"]})
     make_program(client, tokens["admin"], id="prog-b", text={**PROGRAM["text"], "datasets": ["ds-b"]})
-    a_id, a_token = register(client, name="Anna Alfa", email="anna@example.org")
-    b_id, b_token = register(client, name="Bruno Beta", email="bruno@example.org")
+    a_id, a_token = register(client, "ds-a", name="Anna Alfa", email="anna@example.org")
+    b_id, b_token = register(client, "ds-b", name="Bruno Beta", email="bruno@example.org")
     a_consent = give(client, a_token, "prog-a")["consent"]
     b_consent = give(client, b_token, "prog-b")["consent"]
     with transaction(sessions, immediate=True) as session:
@@ -105,16 +105,17 @@ def test_own_record_routes_show_only_the_callers_records(client: TestClient, two
 def test_writes_act_on_the_caller_only(client: TestClient, two_donors) -> None:  # type: ignore[no-untyped-def]
     a_id, a_token, _a_consent = two_donors["a"]
     b_id, b_token, _b_consent = two_donors["b"]
-    # A body naming another donor is ignored: consent is always the caller's.
+    # A body naming another donor is ignored: consent is always the caller's, and A has no records
+    # in B's dataset, so there is nothing of A's to consent to there.
     answer = client.post(
         "/api/v1/consents",
         headers=bearer(a_token),
         json={"program_id": "prog-b", "text_version": 1, "donor_id": b_id},
     )
-    assert answer.status_code == 201
-    assert answer.json()["consent"]["program_id"] == "prog-b"
+    assert answer.status_code == 422
+    assert "none of them holds your records (they are in ds-a)" in answer.json()["error"]
     mine = client.get("/api/v1/consents", headers=bearer(a_token)).json()
-    assert mine["count"] == 2
+    assert mine["count"] == 1
     assert client.get("/api/v1/consents", headers=bearer(b_token)).json()["count"] == 1
 
     assert client.delete("/api/v1/donors/me", headers=bearer(a_token)).status_code == 200

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi.testclient import TestClient
 
 from tests.conftest import bearer
-from tests.consent.conftest import DATASET, PROGRAM, give, make_program, register
+from tests.consent.conftest import DATASET, PROGRAM, give, make_program, register, register_self
 
 TEXT_V2 = {
     **PROGRAM["text"],
@@ -150,19 +150,23 @@ def test_organisation_registers_donors_who_claim_with_a_one_time_code(
         },
     )
     assert answer.status_code == 201
-    codes = {row["donor_id"]: row["claim_code"] for row in answer.json()["data"]}
-    assert set(codes) == {"D0000001", "D0000002"} and all(codes.values())
+    rows = answer.json()["data"]
+    assert [row["pseudonym"] for row in rows] == ["D0000001", "D0000002"]
+    ids = {row["pseudonym"]: row["donor_id"] for row in rows}
+    codes = {row["pseudonym"]: row["claim_code"] for row in rows}
+    # the commons' own donor ids, never the organisation's pseudonyms
+    assert all(i.startswith("dn-") for i in ids.values()) and all(codes.values())
 
-    wrong = client.post("/api/v1/donors/claim", json={"donor_id": "D0000001", "code": "guess"})
-    unknown = client.post("/api/v1/donors/claim", json={"donor_id": "D9999999", "code": "guess"})
+    wrong = client.post("/api/v1/donors/claim", json={"donor_id": ids["D0000001"], "code": "guess"})
+    unknown = client.post("/api/v1/donors/claim", json={"donor_id": "dn-0000000000000000", "code": "guess"})
     assert wrong.status_code == unknown.status_code == 404
     assert wrong.json() == unknown.json()
 
     claimed = client.post(
         "/api/v1/donors/claim",
-        json={"donor_id": "D0000001", "code": codes["D0000001"], "email": "d1@example.org"},
+        json={"donor_id": ids["D0000001"], "code": codes["D0000001"], "email": "d1@example.org"},
     )
-    assert claimed.status_code == 201 and claimed.json()["donor_id"] == "D0000001"
+    assert claimed.status_code == 201 and claimed.json()["donor_id"] == ids["D0000001"]
     token = claimed.json()["token"]
     me = client.get("/api/v1/donors/me", headers=bearer(token)).json()
     assert (me["source"], me["organisation"], me["datasets"], me["email"], me["name"]) == (
@@ -173,9 +177,9 @@ def test_organisation_registers_donors_who_claim_with_a_one_time_code(
         None,
     )
     assert me["claimed_at"] is not None
-    reuse = client.post("/api/v1/donors/claim", json={"donor_id": "D0000001", "code": codes["D0000001"]})
+    reuse = client.post("/api/v1/donors/claim", json={"donor_id": ids["D0000001"], "code": codes["D0000001"]})
     assert reuse.status_code == 404
-    # Registering again gives a new code only to donors who have not claimed yet.
+    # Registering again finds the same donors, and gives a new code only to those not yet claimed.
     again = client.post(
         "/api/v1/admin/donors",
         headers=bearer(tokens["admin"]),
@@ -185,28 +189,29 @@ def test_organisation_registers_donors_who_claim_with_a_one_time_code(
             "donor_ids": ["D0000001", "D0000002"],
         },
     ).json()
-    new_codes = {row["donor_id"]: row["claim_code"] for row in again["data"]}
+    assert {row["pseudonym"]: row["donor_id"] for row in again["data"]} == ids
+    new_codes = {row["pseudonym"]: row["claim_code"] for row in again["data"]}
     assert new_codes["D0000001"] is None
     assert new_codes["D0000002"] not in (None, codes["D0000002"])
     assert (
         client.post(
-            "/api/v1/donors/claim", json={"donor_id": "D0000002", "code": codes["D0000002"]}
+            "/api/v1/donors/claim", json={"donor_id": ids["D0000002"], "code": codes["D0000002"]}
         ).status_code
         == 404
     )
 
 
 def test_no_claim_code_for_a_donor_who_registered_themselves(client: TestClient, tokens, program) -> None:  # type: ignore[no-untyped-def]
-    own_id, own_token = register(client, name="Maria Rossi", email="maria@example.org")
+    """An organisation naming a self-registered donor's id registers someone else under its own
+    pseudonym: it never gets a code, a link or any other hold on the self-registered donor."""
+    own_id, own_token = register_self(client, name="Maria Rossi", email="maria@example.org")
     answer = client.post(
         "/api/v1/admin/donors",
         headers=bearer(tokens["admin"]),
         json={"organisation": "Cooperativa Il Ponte", "dataset_ids": [DATASET], "donor_ids": [own_id]},
     )
-    assert answer.status_code == 409
-    assert answer.json()["error"] == (
-        f"donor {own_id} registered themselves: an organisation "
-        "cannot register them or issue a claim code for them"
-    )
+    assert answer.status_code == 201
+    [row] = answer.json()["data"]
+    assert row["pseudonym"] == own_id and row["donor_id"] != own_id
     me = client.get("/api/v1/donors/me", headers=bearer(own_token)).json()
     assert (me["source"], me["organisation"], me["datasets"]) == ("self", None, [])

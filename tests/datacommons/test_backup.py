@@ -216,14 +216,13 @@ def seed_small(settings: Settings) -> None:
     try:
         with transaction(make_sessionmaker(engine), immediate=True) as session:
             programs.create_program(session, spec=programs.ProgramSpec.model_validate(PROGRAM), actor="test")
-            ids = [f"D{i:07d}" for i in range(1, 6)]
-            donors.register_for_organisation(
+            rows = donors.register_for_organisation(
                 session,
                 organisation=DONOR_ORGANISATION,
-                donor_ids=ids,
+                donor_ids=[f"D{i:07d}" for i in range(1, 6)],
                 dataset_ids=[PROGRAM["text"]["datasets"][0]],
             )
-            for donor_id in ids:
+            for donor_id in (row["donor_id"] for row in rows):
                 ledger.grant(
                     session, donor_id=donor_id, program_id=PROGRAM["id"], text_version=1, signer=signer
                 )
@@ -256,14 +255,18 @@ def test_a_backup_taken_while_writes_go_on_is_one_consistent_snapshot(
                         session, kind="publication", actor="writer", purpose="test", datasets=[f"w-{n}"]
                     )
                 with transaction(factory, immediate=True) as session:
-                    donors.register_for_organisation(
+                    [row] = donors.register_for_organisation(
                         session,
                         organisation="Coop",
                         donor_ids=[f"W{n:07d}"],
                         dataset_ids=["inserimento-lavorativo"],
                     )
                     ledger.grant(
-                        session, donor_id=f"W{n:07d}", program_id=PROGRAM["id"], text_version=1, signer=signer
+                        session,
+                        donor_id=row["donor_id"],
+                        program_id=PROGRAM["id"],
+                        text_version=1,
+                        signer=signer,
                     )
             except BaseException as exc:  # pragma: no cover - shown by the assertion below
                 errors.append(exc)
@@ -304,14 +307,20 @@ class WriteBetweenTables:
 
     def advance(self, _n: int) -> None:
         self.writes += 1
-        donor_id = f"X{self.writes:07d}"
         with transaction(self.factory, immediate=True) as session:
             transparency.record_use(session, kind="release", actor="between", purpose="test", datasets=["x"])
-            donors.register_for_organisation(
-                session, organisation="Coop", donor_ids=[donor_id], dataset_ids=["inserimento-lavorativo"]
+            [row] = donors.register_for_organisation(
+                session,
+                organisation="Coop",
+                donor_ids=[f"X{self.writes:07d}"],
+                dataset_ids=["inserimento-lavorativo"],
             )
             ledger.grant(
-                session, donor_id=donor_id, program_id=PROGRAM["id"], text_version=1, signer=self.signer
+                session,
+                donor_id=row["donor_id"],
+                program_id=PROGRAM["id"],
+                text_version=1,
+                signer=self.signer,
             )
 
     @contextmanager
@@ -517,11 +526,15 @@ def test_restore_installs_the_backups_secret_file_and_keeps_a_replaced_one(
     engine = make_engine(restored.database_url_resolved)
     with transaction(make_sessionmaker(engine), immediate=True) as session:
         old = session.scalars(select(ConsentEvent.receipt).where(ConsentEvent.receipt.is_not(None))).first()
-        donors.register_for_organisation(
+        [row] = donors.register_for_organisation(
             session, organisation="Coop", donor_ids=["N0000001"], dataset_ids=["inserimento-lavorativo"]
         )
         consent, _ = ledger.grant(
-            session, donor_id="N0000001", program_id=PROGRAM["id"], text_version=1, signer=Signer.of(restored)
+            session,
+            donor_id=row["donor_id"],
+            program_id=PROGRAM["id"],
+            text_version=1,
+            signer=Signer.of(restored),
         )
         new = ledger.events_of(session, consent.id)[-1].receipt
     engine.dispose()

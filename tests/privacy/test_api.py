@@ -50,14 +50,18 @@ def publish_private(
     n_rows: int = 6000,
     n_donors: int = 2500,
     hold_out: frozenset[str] = frozenset(),
+    dataset_id: str = DATASET,
+    seed: bool = True,
 ) -> list[str]:
+    """Publish ``dataset_id`` (synthetic rows) with its policy; with ``seed``, its donors registered
+    by "Coop B" with the demo consents. Returns the pseudonyms of its rows."""
     frame = make_frame(n_rows=n_rows, n_donors=n_donors).drop("_rank")
     store = ParquetStore(settings.store_dir)
     with transaction(sessions, immediate=True) as session:
         dataset = registry.upsert_dataset(
             session,
             meta=DatasetMeta(
-                id=DATASET,
+                id=dataset_id,
                 title_it="Inserimento lavorativo",
                 title_en="Work integration",
                 publisher="Cooperative",
@@ -68,7 +72,7 @@ def publish_private(
             session, store=store, dataset=dataset, table=frame.to_arrow(), provenance={}, actor="test"
         )
         registry.transition(session, version=version, to="validated", actor="test")
-        registry.publish(session, dataset_id=DATASET, number=version.number, actor="test")
+        registry.publish(session, dataset_id=dataset_id, number=version.number, actor="test")
         registry.set_policy(
             session,
             dataset=dataset,
@@ -87,7 +91,10 @@ def publish_private(
             ),
         )
         donors = sorted(set(frame["donor_id"].to_list()) - hold_out)
-        seed_consent(session, dataset_id=DATASET, donor_ids=donors, organisation="Coop B", settings=settings)
+        if seed:
+            seed_consent(
+                session, dataset_id=DATASET, donor_ids=donors, organisation="Coop B", settings=settings
+            )
     return donors
 
 

@@ -4,18 +4,83 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import sqlalchemy as sa
 from sqlalchemy import text
 
 from consent import privacy_loss
-from consent.demo import seed_consent
 from consent.eligibility import clear_cache
-from datacommons.config import Settings
-from datacommons.db import make_engine, make_sessionmaker, transaction, utcnow
+from datacommons.db import make_engine, make_sessionmaker, utcnow
 from datacommons.migrations import upgrade
 from privacy import ledger
 
 DATASET = "inserimento-lavorativo"
 NANO = 10**9
+
+
+def seed_consents_as_in_0003(engine: sa.Engine, *, donor_ids: list[str], at) -> None:  # type: ignore[no-untyped-def]
+    """A research program on the dataset and the donors' consents since ``at``, written in the
+    schema of revision 0003 (today's code writes columns later revisions add)."""
+    meta = sa.MetaData()
+    names = ["consent_programs", "consent_texts", "consent_text_datasets", "donors", "donor_datasets"]
+    meta.reflect(engine, only=[*names, "consents", "consent_periods"])
+    t = meta.tables
+    with engine.begin() as conn:
+        conn.execute(
+            t["consent_programs"].insert(),
+            {
+                "id": "research",
+                "title_it": "r",
+                "title_en": "r",
+                "purpose": "dpv:ScientificResearch",
+                "controller": "c",
+                "controller_contact": "",
+                "retention_days": 365,
+                "created_at": at,
+                "created_by": "test",
+                "current_text_id": 1,
+            },
+        )
+        conn.execute(
+            t["consent_texts"].insert(),
+            {
+                "id": 1,
+                "program_id": "research",
+                "version": 1,
+                "text_it": "t",
+                "text_en": "t",
+                "datasets": [DATASET],
+                "data_categories": [],
+                "duration_days": None,
+                "sha256": "0" * 64,
+                "created_at": at,
+            },
+        )
+        conn.execute(t["consent_text_datasets"].insert(), {"text_id": 1, "dataset_id": DATASET})
+        for n, donor in enumerate(donor_ids, start=1):
+            conn.execute(
+                t["donors"].insert(),
+                {"id": donor, "source": "organisation", "organisation_id": 7, "created_at": at},
+            )
+            conn.execute(
+                t["donor_datasets"].insert(), {"donor_id": donor, "dataset_id": DATASET, "created_at": at}
+            )
+            conn.execute(
+                t["consents"].insert(),
+                {"id": f"c{n}", "donor_id": donor, "program_id": "research", "created_at": at},
+            )
+            conn.execute(
+                t["consent_periods"].insert(),
+                {
+                    "id": n,
+                    "consent_id": f"c{n}",
+                    "donor_id": donor,
+                    "text_id": 1,
+                    "valid_from": at,
+                    "valid_until": None,
+                    "ended_at": None,
+                    "void": False,
+                },
+            )
 
 
 def test_version_budgets_and_past_releases_carry_over(tmp_path, pg_url, db_kind) -> None:  # type: ignore[no-untyped-def]
@@ -31,13 +96,6 @@ def test_version_budgets_and_past_releases_carry_over(tmp_path, pg_url, db_kind)
     try:
         upgrade(engine, "0005")  # the privacy branch as it was, with the kernel below it
         upgrade(engine, "0003")  # and the consent registry
-        settings = Settings(
-            _env_file=None,
-            env="test",
-            data_dir=tmp_path / "var",
-            database_url=url,
-            secret_key="test-secret-" + "x" * 32,
-        )
         sessions = make_sessionmaker(engine)
         now = utcnow()
         with engine.begin() as conn:
@@ -68,15 +126,7 @@ def test_version_budgets_and_past_releases_carry_over(tmp_path, pg_url, db_kind)
                     ),
                     {"v": vid, "s": vid * NANO // 2},
                 )
-        with transaction(sessions, immediate=True) as session:
-            seed = seed_consent(
-                session,
-                dataset_id=DATASET,
-                donor_ids=["D1", "D2", "D3"],
-                organisation="Coop A",
-                settings=settings,
-            )
-        assert seed.programs
+        seed_consents_as_in_0003(engine, donor_ids=["D1", "D2", "D3"], at=now - timedelta(hours=1))
         with engine.begin() as conn:  # two releases made before the ledger, after the consents
             for n, eps in ((1, 0.25), (2, 0.5)):
                 conn.execute(
@@ -101,9 +151,7 @@ def test_version_budgets_and_past_releases_carry_over(tmp_path, pg_url, db_kind)
             )
             assert spent == {"total": 3 * NANO // 2, "org:7": 3 * NANO // 2}  # 0.5 + 1.0
             losses = {d: privacy_loss.history(session, d) for d in ("D1", "D2", "D3")}
-        consenting = {d for d, (eps, _n, _r) in losses.items() if eps}
-        assert consenting  # the demo's draw gives research consent to most donors
-        for donor in consenting:
+        for donor in ("D1", "D2", "D3"):
             eps, count, releases = losses[donor]
             assert (eps, count, [r["release_id"] for r in releases]) == (0.75, 2, ["r2", "r1"])
         assert ledger.to_nano(0.75) == 3 * NANO // 4

@@ -33,10 +33,13 @@ def analyst_tokens(factory: sessionmaker[Session], names: list[str]) -> list[str
 
 def program_and_donors(factory: sessionmaker[Session], count: int) -> dict[str, str]:
     """The research program and ``count`` donors registered by a cooperative: token by donor id."""
-    ids = [f"D{i:07d}" for i in range(1, count + 1)]
+    pseudonyms = [f"D{i:07d}" for i in range(1, count + 1)]
     with transaction(factory, immediate=True) as session:
         programs.create_program(session, spec=programs.ProgramSpec.model_validate(PROGRAM), actor="test")
-        donors.register_for_organisation(session, organisation="Coop", donor_ids=ids, dataset_ids=[DATASET])
+        rows = donors.register_for_organisation(
+            session, organisation="Coop", donor_ids=pseudonyms, dataset_ids=[DATASET]
+        )
+        ids = [row["donor_id"] for row in rows]
         return {
             donor_id: auth.create_token(session, role="donor", name=donor_id, donor_id=donor_id)[1]
             for donor_id in ids

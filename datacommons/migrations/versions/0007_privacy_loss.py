@@ -93,7 +93,6 @@ def _replay_releases() -> None:
     """Charge every release made so far to the donors it included (their consent at the time)."""
     from sqlalchemy.orm import Session
 
-    from consent.eligibility import eligible_donors
     from consent.privacy_loss import Use, charge, inclusion
 
     bind = op.get_bind()
@@ -109,7 +108,7 @@ def _replay_releases() -> None:
         return
     session = Session(bind=bind)
     for release_id, kind, dataset_id, version, organisation, purpose, epsilon, at in releases:
-        donors = eligible_donors(session, dataset_id=dataset_id, purpose=purpose, at=at)
+        donors = _eligible_at(session, dataset_id, purpose, at)
         cap = 1e9  # no cap: the loss recorded is what was really spent
         chosen = inclusion(session, donors=donors, epsilon=epsilon, cap=cap)
         charge(
@@ -130,6 +129,39 @@ def _replay_releases() -> None:
             ),
         )
     session.flush()
+
+
+def _eligible_at(session, dataset_id: str, purpose: str, at) -> frozenset[str]:  # type: ignore[no-untyped-def]
+    """Who eligibility included at ``at``, with the schema of this revision (the live
+    :mod:`consent.eligibility` reads columns later revisions add)."""
+    periods = sa.table(
+        "consent_periods",
+        sa.column("donor_id", sa.String()),
+        sa.column("text_id", sa.Integer()),
+        sa.column("void", sa.Boolean()),
+        sa.column("valid_from", UTCDateTime(timezone=True)),
+        sa.column("valid_until", UTCDateTime(timezone=True)),
+        sa.column("ended_at", UTCDateTime(timezone=True)),
+    )
+    texts = sa.table("consent_text_datasets", sa.column("text_id"), sa.column("dataset_id"))
+    consent_texts = sa.table("consent_texts", sa.column("id"), sa.column("program_id"))
+    programs = sa.table("consent_programs", sa.column("id"), sa.column("purpose"))
+    links = sa.table("donor_datasets", sa.column("donor_id"), sa.column("dataset_id"))
+    scope = (
+        sa.select(texts.c.text_id)
+        .join(consent_texts, consent_texts.c.id == texts.c.text_id)
+        .join(programs, programs.c.id == consent_texts.c.program_id)
+        .where(texts.c.dataset_id == dataset_id, programs.c.purpose == purpose)
+    )
+    query = sa.select(periods.c.donor_id).where(
+        periods.c.text_id.in_(scope),
+        periods.c.void.is_(False),
+        periods.c.valid_from <= at,
+        sa.or_(periods.c.ended_at.is_(None), periods.c.ended_at > at),
+        sa.or_(periods.c.valid_until.is_(None), periods.c.valid_until > at),
+        periods.c.donor_id.in_(sa.select(links.c.donor_id).where(links.c.dataset_id == dataset_id)),
+    )
+    return frozenset(session.scalars(query))
 
 
 def downgrade() -> None:
