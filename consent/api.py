@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.responses import HTMLResponse
 from pydantic_core import to_jsonable_python
 from sqlalchemy import select
@@ -45,6 +45,7 @@ from consent.schemas import (
     OrgDonorsCreate,
     ProgramPublic,
     ReceiptPublic,
+    ReceiptStatus,
     ReleaseIncluding,
     TextPublic,
     UsePublic,
@@ -321,6 +322,15 @@ def renew(
             signer=signer,
         )
         return _with_receipt(session, consent_id, _me(principal), signer)
+
+
+@router.get("/receipts/{record_id}/status", response_model=ReceiptStatus, responses=error_responses(404))
+def receipt_status(
+    record_id: Annotated[str, Path(min_length=1, max_length=36)], session: SessionDep
+) -> ReceiptStatus:
+    """Whether the consent a receipt records is still in force (no token: anyone holding the
+    receipt, such as a recipient checking before use, may ask; the answer names no one)."""
+    return ReceiptStatus.model_validate(ledger.receipt_status(session, record_id))
 
 
 @router.get("/consents/{consent_id}/receipt", response_model=ReceiptPublic, responses=DONOR_ERRORS)

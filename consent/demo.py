@@ -26,6 +26,9 @@ DEMO_DONOR = "demo-donor-0001"
 ACTOR = "system:demo"
 CONTROLLER = "Città metropolitana di Torino — Direzione Sviluppo economico e sociale (demo)"
 CONTACT = "dati.altruismo@example.org"
+ADDRESS = "Corso Inghilterra 7, 10138 Torino"
+#: The datasets' special categories: disability and addiction (health), former detention (art. 10).
+SPECIAL = ["criminal-convictions", "health"]
 BATCH = 20_000
 
 
@@ -44,6 +47,7 @@ def demo_programs(dataset_id: str) -> list[programs.ProgramSpec]:
             title_en="Research on the job placement of disadvantaged people",
             controller=CONTROLLER,
             controller_contact=CONTACT,
+            controller_address=ADDRESS,
             retention_days=3650,
             text=programs.TextSpec(
                 text_it="Acconsento che i dati pseudonimizzati del mio percorso di inserimento "
@@ -54,6 +58,8 @@ def demo_programs(dataset_id: str) -> list[programs.ProgramSpec]:
                 "research on the social economy of the Turin area.",
                 datasets=[dataset_id],
                 data_categories=categories,
+                recipients=["class:researchers", "class:social-enterprises"],
+                special_categories=SPECIAL,
                 duration_days=1095,
             ),
         ),
@@ -64,6 +70,7 @@ def demo_programs(dataset_id: str) -> list[programs.ProgramSpec]:
             title_en="Public policies for labour inclusion",
             controller=CONTROLLER,
             controller_contact=CONTACT,
+            controller_address=ADDRESS,
             retention_days=1825,
             text=programs.TextSpec(
                 text_it="Acconsento che i dati pseudonimizzati del mio percorso di inserimento "
@@ -74,6 +81,8 @@ def demo_programs(dataset_id: str) -> list[programs.ProgramSpec]:
                 "policies of the Metropolitan City of Turin.",
                 datasets=[dataset_id],
                 data_categories=categories,
+                recipients=["Città metropolitana di Torino", "class:social-enterprises"],
+                special_categories=SPECIAL,
                 duration_days=None,
             ),
         ),
@@ -155,11 +164,20 @@ def seed_consent(
             rows["consents"].append(
                 {"id": consent_id, "donor_id": donor_id, "program_id": program_id, "created_at": given_at}
             )
-            base = {"consent_id": consent_id, "text_id": text.id, "kid": key.kid, "receipt": None}
+            base = {
+                "consent_id": consent_id,
+                "text_id": text.id,
+                "kid": key.kid,
+                "receipt": None,
+                "actor": ACTOR,
+                "method": "demo-seed",
+            }
+            given_record = str(uuid.uuid4())
             rows["events"].append(
                 {
                     **base,
-                    "record_id": str(uuid.uuid4()),
+                    "record_id": given_record,
+                    "ends_record_id": None,
                     "event": "given",
                     "at": given_at,
                     "valid_until": until,
@@ -171,6 +189,7 @@ def seed_consent(
                     {
                         **base,
                         "record_id": str(uuid.uuid4()),
+                        "ends_record_id": given_record,
                         "event": "withdrawn",
                         "at": withdrawn_at,
                         "valid_until": None,
@@ -227,5 +246,10 @@ def _seed_demo_donor(session: Session, *, dataset_id: str, program_id: str, sign
     session.add(DonorDataset(donor_id=DEMO_DONOR, dataset_id=dataset_id, pseudonym=DEMO_DONOR))
     text = programs.current_text(session, programs.get_program(session, program_id))
     ledger.grant(
-        session, donor_id=DEMO_DONOR, program_id=program_id, text_version=text.version, signer=signer
+        session,
+        donor_id=DEMO_DONOR,
+        program_id=program_id,
+        text_version=text.version,
+        signer=signer,
+        collection=ledger.Collection(ACTOR, "demo-seed"),
     )

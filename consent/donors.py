@@ -215,6 +215,11 @@ def get_donor(session: Session, donor_id: str) -> Donor:
     return donor
 
 
+def linked_datasets(session: Session, donor_id: str) -> set[str]:
+    """The datasets holding the donor's records, as their organisation linked them."""
+    return set(session.scalars(select(DonorDataset.dataset_id).where(DonorDataset.donor_id == donor_id)))
+
+
 def contributed_datasets(session: Session, donor_id: str) -> set[str]:
     """The datasets a donor contributed to: registered for by their organisation, or covered by a
     text version they consented to."""
@@ -268,6 +273,9 @@ def consent_public(
                 "text_version": versions.get(e.text_id),
                 "valid_until": e.valid_until,
                 "reason": e.reason or None,
+                "actor": e.actor or None,
+                "method": e.method or "unrecorded",
+                "ends_record_id": e.ends_record_id,
                 "kid": e.kid,
                 **({"receipt": receipts.render(session, event=e, signer=signer)} if signer else {}),
             }
@@ -313,6 +321,7 @@ def profile(session: Session, *, donor_id: str, kek: bytes, epsilon_per_person: 
         "claimed_at": donor.claimed_at,
         **personal_data(session, donor=donor, kek=kek),
         "datasets": sorted(contributed_datasets(session, donor.id)),
+        "linked": sorted(linked_datasets(session, donor.id)),
         "consents": [
             consent_public(session, c, with_events=False) for c in ledger.list_consents(session, donor.id)
         ],
@@ -358,6 +367,7 @@ def erase(session: Session, *, donor_id: str, signer: Signer, at: datetime | Non
                 signer=signer,
                 at=at,
                 reason="erasure requested by the donor",
+                collection=ledger.Collection.by_donor(donor_id, "erasure"),
             )
             event = ledger.events_of(session, consent.id)[-1]
             receipts.append(

@@ -3,7 +3,8 @@
 A donor is eligible for (dataset, purpose) at instant t when they are not erased, their organisation
 linked them to the dataset's records, and one of their consent periods, for a text version that
 covers the dataset in a program with that purpose, is in force at t: ``valid_from <= t < ended_at``
-and ``t < valid_until`` (a withdrawal or an expiry at t already excludes them).
+and ``t < valid_until`` (a withdrawal or an expiry at t already excludes them). A query also names
+its program and its recipient: then only text versions of that program naming that recipient count.
 
 Answers are cached per process. Every change eligibility depends on (a consent event, an erasure, a
 link) moves the counter row of ``consent_counter`` in the same transaction, so a cached answer is
@@ -21,6 +22,7 @@ from datetime import datetime
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from consent.agreements import Recipient
 from consent.models import ConsentCounter, ConsentPeriod, ConsentText, Program, TextDataset
 from datacommons.errors import InvalidInput
 
@@ -59,7 +61,7 @@ class _Cached:
     eligible: Eligible
 
 
-_cache: dict[tuple[str, str, str], _Cached] = {}
+_cache: dict[tuple[str, str, str, str | None, tuple[str, ...] | None], _Cached] = {}
 _lock = threading.Lock()
 
 
@@ -80,18 +82,24 @@ def counter(session: Session) -> int:
     return int(session.scalar(select(ConsentCounter.counter).where(ConsentCounter.id == COUNTER_ID)) or 0)
 
 
-def _scope(dataset_id: str, purpose: str):  # type: ignore[no-untyped-def]
-    """The text versions that cover ``dataset_id`` in a program for ``purpose``."""
-    return (
-        select(TextDataset.text_id)
+def _text_ids(
+    session: Session, dataset_id: str, purpose: str, program: str | None, recipient: Recipient | None
+) -> list[int]:
+    """The text versions that cover ``dataset_id`` in a program for ``purpose`` (that program only,
+    if given) and, with ``recipient``, name it as a recipient."""
+    query = (
+        select(TextDataset.text_id, ConsentText.recipients)
         .join(ConsentText, ConsentText.id == TextDataset.text_id)
         .join(Program, Program.id == ConsentText.program_id)
         .where(TextDataset.dataset_id == dataset_id, Program.purpose == purpose)
     )
-
-
-def _text_ids(session: Session, dataset_id: str, purpose: str) -> list[int]:
-    return [int(i) for i in session.scalars(_scope(dataset_id, purpose))]
+    if program is not None:
+        query = query.where(Program.id == program)
+    return [
+        int(text_id)
+        for text_id, recipients in session.execute(query)
+        if recipient is None or recipient.named_by(list(recipients or []))
+    ]
 
 
 def _query_donors(session: Session, dataset_id: str, text_ids: list[int], at: datetime) -> Eligible:
@@ -150,17 +158,30 @@ def _window(session: Session, text_ids: list[int], at: datetime) -> tuple[dateti
 
 def eligible_donors(session: Session, *, dataset_id: str, purpose: str, at: datetime) -> frozenset[str]:
     """The ids of the non-erased donors whose consent for ``purpose`` covers their records in
-    ``dataset_id`` at ``at``."""
+    ``dataset_id`` at ``at`` (whoever the recipients; a query also names its recipient)."""
     return eligible(session, dataset_id=dataset_id, purpose=purpose, at=at).donors
 
 
-def eligible(session: Session, *, dataset_id: str, purpose: str, at: datetime) -> Eligible:
+def eligible(
+    session: Session,
+    *,
+    dataset_id: str,
+    purpose: str,
+    at: datetime,
+    program: str | None = None,
+    recipient: Recipient | None = None,
+) -> Eligible:
     """The donors whose consent for ``purpose`` covers their records in ``dataset_id`` at ``at``,
-    with the pseudonyms of those records (the values of the dataset's privacy-unit column)."""
+    with the pseudonyms of those records (the values of the dataset's privacy-unit column).
+
+    With ``program``, only consents to that program count; with ``recipient``, only consents to
+    text versions that name the recipient (the data-use agreement, :mod:`consent.agreements`).
+    """
     if at.tzinfo is None:
         raise InvalidInput("eligible_donors needs a timezone-aware instant")
     url = session.get_bind().engine.url
-    key = (url.render_as_string(hide_password=True), dataset_id, purpose)
+    names = tuple(sorted(recipient.names)) if recipient is not None else None
+    key = (url.render_as_string(hide_password=True), dataset_id, purpose, program, names)
     current = counter(session)
     with _lock:
         hit = _cache.get(key)
@@ -171,7 +192,7 @@ def eligible(session: Session, *, dataset_id: str, purpose: str, at: datetime) -
         and (hit.window_to is None or at < hit.window_to)
     ):
         return hit.eligible
-    text_ids = _text_ids(session, dataset_id, purpose)
+    text_ids = _text_ids(session, dataset_id, purpose, program, recipient)
     donors = _query_donors(session, dataset_id, text_ids, at)
     window_from, window_to = _window(session, text_ids, at)
     with _lock:

@@ -39,6 +39,27 @@ from datacommons.errors import Conflict, InvalidInput, NotFound
 EventKind = Literal["given", "renewed", "withdrawn", "expired"]
 Status = Literal["active", "withdrawn", "expired", "none"]
 
+#: How a consent event was collected. Only the donor gives, renews or withdraws consent: through the
+#: donor's own authenticated session (``donor-self-service``) or as part of erasing their account
+#: (``erasure``); the commons itself records only expiries (``expiry``). Demo data says ``demo-seed``.
+Method = Literal["donor-self-service", "erasure", "expiry", "demo-seed"]
+
+
+@dataclass(frozen=True)
+class Collection:
+    """Who acted for a consent event, and how it was collected; recorded on the event and receipt."""
+
+    actor: str
+    method: Method
+
+    @classmethod
+    def by_donor(cls, donor_id: str, method: Method = "donor-self-service") -> Collection:
+        """The donor acting themselves."""
+        return cls(f"donor:{donor_id}", method)
+
+
+EXPIRY = Collection("system:expiry", "expiry")
+
 
 @dataclass(frozen=True)
 class ConsentState:
@@ -124,12 +145,21 @@ def record_event(
     at: datetime,
     text: ConsentText,
     signer: Signer,
+    collection: Collection,
     valid_until: datetime | None = None,
     reason: str = "",
     sign_now: bool = True,
 ) -> ConsentEvent:
     """Append an event (with its receipt) and update the periods eligibility reads."""
     key = keys.active_key(session, secret=signer.secret)
+    ends = None
+    if event in ("withdrawn", "expired"):
+        ends = session.scalar(
+            select(ConsentEvent.record_id)
+            .where(ConsentEvent.consent_id == consent.id, ConsentEvent.event.in_(("given", "renewed")))
+            .order_by(ConsentEvent.at.desc(), ConsentEvent.id.desc())
+            .limit(1)
+        )
     row = ConsentEvent(
         record_id=str(uuid.uuid4()),
         consent_id=consent.id,
@@ -138,6 +168,9 @@ def record_event(
         text_id=text.id,
         valid_until=valid_until,
         reason=reason,
+        actor=collection.actor,
+        method=collection.method,
+        ends_record_id=ends,
         kid=key.kid,
     )
     session.add(row)
@@ -191,6 +224,7 @@ def grant(
     signer: Signer,
     duration_days: int | None = None,
     at: datetime | None = None,
+    collection: Collection | None = None,
 ) -> tuple[Consent, bool]:
     """Give consent to a program on the text version the donor read.
 
@@ -200,6 +234,7 @@ def grant(
     """
     lock_donor(session, donor_id)
     at = at or utcnow()  # read the clock once the lock is held: events of a donor stay in order
+    by = collection or Collection.by_donor(donor_id)
     program = programs.get_program(session, program_id)
     text = programs.current_text(session, program)
     _check_version(program, text, text_version)
@@ -217,7 +252,14 @@ def grant(
         except IntegrityError as exc:  # only without the donor lock (a caller that skipped it)
             raise Conflict("consent to this program was given at the same time; try again") from exc
         record_event(
-            session, consent=consent, event="given", at=at, text=text, signer=signer, valid_until=until
+            session,
+            consent=consent,
+            event="given",
+            at=at,
+            text=text,
+            signer=signer,
+            valid_until=until,
+            collection=by,
         )
         return consent, True
     state = state_of(session, consent, at)
@@ -226,7 +268,16 @@ def grant(
     if state.status == "expired":
         expire_due(session, signer=signer, at=at, donor_id=donor_id)
     kind: EventKind = "renewed" if state.status == "active" else "given"
-    record_event(session, consent=consent, event=kind, at=at, text=text, signer=signer, valid_until=until)
+    record_event(
+        session,
+        consent=consent,
+        event=kind,
+        at=at,
+        text=text,
+        signer=signer,
+        valid_until=until,
+        collection=by,
+    )
     return consent, True
 
 
@@ -235,12 +286,17 @@ def check_covers(session: Session, *, donor_id: str, text: ConsentText) -> None:
     it could release nothing of theirs, only someone else's records under the same pseudonym."""
     covered = set(session.scalars(select(TextDataset.dataset_id).where(TextDataset.text_id == text.id)))
     held = set(session.scalars(select(DonorDataset.dataset_id).where(DonorDataset.donor_id == donor_id)))
-    if not covered & held:
-        where = ", ".join(sorted(held)) if held else "no dataset yet (your organisation links them)"
+    if covered & held:
+        return
+    if held:
         raise InvalidInput(
             f"this program covers {', '.join(sorted(covered))}, and none of them holds your records "
-            f"(they are in {where}): there is nothing of yours to consent to"
+            f"(they are in {', '.join(sorted(held))}): there is nothing of yours to consent to"
         )
+    raise InvalidInput(
+        "no dataset holds records of yours yet (the organisation that donates them links them to "
+        "you when it registers you): there is nothing of yours to consent to"
+    )
 
 
 def renew(
@@ -252,6 +308,7 @@ def renew(
     signer: Signer,
     duration_days: int | None = None,
     at: datetime | None = None,
+    collection: Collection | None = None,
 ) -> Consent:
     """Renew a consent that is in force or has expired, on the current text version."""
     lock_donor(session, donor_id)
@@ -274,6 +331,7 @@ def renew(
         text=text,
         signer=signer,
         valid_until=_valid_until(text, at, duration_days),
+        collection=collection or Collection.by_donor(donor_id),
     )
     return consent
 
@@ -286,6 +344,7 @@ def withdraw(
     signer: Signer,
     at: datetime | None = None,
     reason: str = "withdrawn by the donor",
+    collection: Collection | None = None,
 ) -> Consent:
     """Withdraw a consent now: from this instant no query uses the donor's records for it."""
     lock_donor(session, donor_id)
@@ -296,7 +355,16 @@ def withdraw(
         raise Conflict(f"this consent is not in force (it is {state.status})")
     text = session.get(ConsentText, state.text_id)
     assert text is not None
-    record_event(session, consent=consent, event="withdrawn", at=at, text=text, signer=signer, reason=reason)
+    record_event(
+        session,
+        consent=consent,
+        event="withdrawn",
+        at=at,
+        text=text,
+        signer=signer,
+        reason=reason,
+        collection=collection or Collection.by_donor(donor_id),
+    )
     return consent
 
 
@@ -330,9 +398,32 @@ def expire_due(
             text=text,
             signer=signer,
             reason="the consent's duration ended",
+            collection=EXPIRY,
         )
         count += 1
     return count
+
+
+def receipt_status(session: Session, record_id: str, at: datetime | None = None) -> dict[str, object]:
+    """Whether the consent the receipt ``record_id`` records is in force at ``at`` (now by default)."""
+    at = at or utcnow()
+    event = session.scalars(select(ConsentEvent).where(ConsentEvent.record_id == record_id)).first()
+    if event is None:
+        raise NotFound("no consent record with this id")
+    consent = session.get(Consent, event.consent_id)
+    assert consent is not None
+    events = events_of(session, consent.id)
+    state = derive_state(events, at)
+    return {
+        "record_id": record_id,
+        "event": event.event,
+        "consent_status": state.status,
+        "active": state.status == "active",
+        "since": state.since,
+        "valid_until": state.valid_until,
+        "superseded": any((e.at, e.id) > (event.at, event.id) and e.at <= at for e in events),
+        "checked_at": at,
+    }
 
 
 def find_event(session: Session, *, consent: Consent, event_id: int | None) -> ConsentEvent:

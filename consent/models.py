@@ -89,6 +89,7 @@ class Program(Base):
     purpose: Mapped[str] = mapped_column(String(100), index=True)
     controller: Mapped[str] = mapped_column(String(300))
     controller_contact: Mapped[str] = mapped_column(String(300), default="")
+    controller_address: Mapped[str] = mapped_column(String(300), default="")
     retention_days: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     created_by: Mapped[str] = mapped_column(String(200))
@@ -112,6 +113,10 @@ class ConsentText(Base):
     text_en: Mapped[str] = mapped_column(Text)
     datasets: Mapped[list[str]] = mapped_column(JSON)
     data_categories: Mapped[list[str]] = mapped_column(JSON)
+    #: Who may use the data under this version: organisation names, or classes (``class:…``).
+    recipients: Mapped[list[str]] = mapped_column(JSON, default=list)
+    #: The special categories of personal data (GDPR arts. 9 and 10) the datasets hold.
+    special_categories: Mapped[list[str]] = mapped_column(JSON, default=list)
     duration_days: Mapped[int | None] = mapped_column(Integer)
     sha256: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -151,6 +156,11 @@ class ConsentEvent(Base):
     text_id: Mapped[int] = mapped_column(ForeignKey("consent_texts.id"))
     valid_until: Mapped[datetime | None] = mapped_column()
     reason: Mapped[str] = mapped_column(String(200), default="")
+    #: Who acted (``donor:<id>``, ``system:expiry``…) and how the consent was collected.
+    actor: Mapped[str] = mapped_column(String(200), default="")
+    method: Mapped[str] = mapped_column(String(32), default="")
+    #: For a withdrawal or an expiry: the record id of the event that gave the consent it ends.
+    ends_record_id: Mapped[str | None] = mapped_column(String(36))
     kid: Mapped[str] = mapped_column(String(64))
     #: The signed receipt; None only for bulk-seeded events, whose receipt is signed when first asked
     #: for (Ed25519 signatures are deterministic, so it is the same receipt every time).

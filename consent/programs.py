@@ -17,6 +17,13 @@ from pydantic import BaseModel, Field, field_validator
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from consent.agreements import (
+    CLASSES,
+    SPECIAL_CATEGORIES,
+    check_recipients,
+    check_special_categories,
+    recipient_label,
+)
 from consent.dpv import PURPOSES, check_purpose, purpose_iri
 from consent.models import ConsentText, Program, TextDataset
 from datacommons.errors import Conflict, InvalidInput, NotFound
@@ -42,9 +49,35 @@ class TextSpec(BaseModel):
     text_en: str = Field(min_length=20)
     datasets: list[str] = Field(min_length=1)
     data_categories: list[str] = Field(min_length=1)
+    recipients: list[str] = Field(
+        min_length=1,
+        description="Who may use the data: organisation names, or classes "
+        f"({', '.join(CLASSES)}). Only they may query under this version (the data-use agreement).",
+    )
+    special_categories: list[str] = Field(
+        default_factory=list,
+        description="Special categories of personal data the datasets hold (GDPR art. 9, and art. 10): "
+        + ", ".join(SPECIAL_CATEGORIES),
+    )
     duration_days: int | None = Field(
         None, ge=1, le=3650, description="How long a consent lasts; None: until withdrawn"
     )
+
+    @field_validator("recipients")
+    @classmethod
+    def _recipients(cls, value: list[str]) -> list[str]:
+        try:
+            return check_recipients(value)
+        except InvalidInput as exc:
+            raise ValueError(exc.message) from exc
+
+    @field_validator("special_categories")
+    @classmethod
+    def _special(cls, value: list[str]) -> list[str]:
+        try:
+            return check_special_categories(value)
+        except InvalidInput as exc:
+            raise ValueError(exc.message) from exc
 
     @field_validator("datasets")
     @classmethod
@@ -66,6 +99,7 @@ class ProgramSpec(BaseModel):
     purpose: str
     controller: str = Field(min_length=1, max_length=300)
     controller_contact: str = Field("", max_length=300)
+    controller_address: str = Field("", max_length=300, description="The controller's postal address")
     retention_days: int = Field(ge=1, le=36500)
     text: TextSpec
 
@@ -85,11 +119,14 @@ def text_hash(program: Program, version: int, spec: TextSpec) -> str:
         "version": version,
         "purpose": program.purpose,
         "controller": program.controller,
+        "controller_address": program.controller_address,
         "retention_days": program.retention_days,
         "text_it": spec.text_it,
         "text_en": spec.text_en,
         "datasets": spec.datasets,
         "data_categories": spec.data_categories,
+        "recipients": spec.recipients,
+        "special_categories": spec.special_categories,
         "duration_days": spec.duration_days,
     }
     canonical = json.dumps(shown, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
@@ -108,6 +145,8 @@ def add_text_version(session: Session, *, program: Program, spec: TextSpec) -> C
         text_en=spec.text_en,
         datasets=spec.datasets,
         data_categories=spec.data_categories,
+        recipients=spec.recipients,
+        special_categories=spec.special_categories,
         duration_days=spec.duration_days,
         sha256=text_hash(program, number, spec),
     )
@@ -130,6 +169,7 @@ def create_program(session: Session, *, spec: ProgramSpec, actor: str) -> Progra
         purpose=spec.purpose,
         controller=spec.controller,
         controller_contact=spec.controller_contact,
+        controller_address=spec.controller_address,
         retention_days=spec.retention_days,
         created_by=actor,
     )
@@ -188,6 +228,8 @@ def text_public(text: ConsentText) -> dict[str, Any]:
         "text_en": text.text_en,
         "datasets": list(text.datasets),
         "data_categories": list(text.data_categories),
+        "recipients": list(text.recipients),
+        "special_categories": list(text.special_categories),
         "duration_days": text.duration_days,
         "published_at": text.created_at,
     }
@@ -206,6 +248,7 @@ def program_public(session: Session, program: Program) -> dict[str, Any]:
         "purpose_label_en": label_en,
         "controller": program.controller,
         "controller_contact": program.controller_contact,
+        "controller_address": program.controller_address,
         "retention_days": program.retention_days,
         "created_at": program.created_at,
         "current_text": text_public(current_text(session, program)),
@@ -225,7 +268,17 @@ def consent_form(
         "form_version": "dga-art25-modular-1",
         "program": {"id": program.id, "title_it": program.title_it, "title_en": program.title_en},
         "modules": {
-            "controller": {"name": program.controller, "contact": program.controller_contact},
+            "controller": {
+                "name": program.controller,
+                "contact": program.controller_contact,
+                "address": program.controller_address,
+            },
+            "recipients": [recipient_label(r) for r in text.recipients],
+            "special_categories": [
+                {"id": c, "label_it": SPECIAL_CATEGORIES[c][0], "label_en": SPECIAL_CATEGORIES[c][1]}
+                for c in text.special_categories
+                if c in SPECIAL_CATEGORIES
+            ],
             "purpose": {
                 "id": program.purpose,
                 "iri": purpose_iri(program.purpose),

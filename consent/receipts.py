@@ -1,8 +1,10 @@
 """Consent receipts: one signed record per consent event.
 
 The claims follow ISO/IEC TS 27560:2023 (consent record information structure) and the Kantara
-Initiative Consent Receipt 1.1: record id, schema version, the donor's pseudonym, the program, the
-purpose, the text version and its hash, the event, its time and the controller. They are signed with
+Initiative Consent Receipt 1.1: record id, schema version, the donor's id, jurisdiction, the program,
+the purpose, the notice (text version, hash and URL), the event and its time, who collected it and
+how, the recipients, the sensitive flag with the special categories, the controller with its
+address, and for a withdrawal or an expiry the record it ends. They are signed with
 Ed25519 as a compact JWS whose payload is JWT-shaped (``iss``, ``sub``, ``iat``, ``jti``), so any
 JOSE library verifies it against ``/.well-known/jwks.json``.
 """
@@ -20,7 +22,11 @@ from consent.models import Consent, ConsentEvent, ConsentText, Program, SigningK
 from datacommons.config import Settings
 from datacommons.errors import CheckFailed
 
-SCHEMA_VERSION = "datacommons-consent-receipt/1"
+SCHEMA_VERSION = "datacommons-consent-receipt/2"
+#: Receipts signed before version 2 still verify (they lack the newer claims).
+KNOWN_SCHEMAS = ("datacommons-consent-receipt/1", SCHEMA_VERSION)
+#: The jurisdiction whose law governs the consent (ISO 3166-1; GDPR applies throughout the EU).
+JURISDICTION = "IT"
 SCHEMA_BASIS = "ISO/IEC TS 27560:2023; Kantara Consent Receipt 1.1"
 #: Claims a receipt must carry to be one of ours.
 REQUIRED = (
@@ -71,6 +77,10 @@ def claims_of(
     *, event: ConsentEvent, consent: Consent, program: Program, text: ConsentText, issuer: str
 ) -> dict[str, Any]:
     """The receipt claims of one consent event."""
+    special = list(text.special_categories or [])
+    basis = "GDPR art. 6(1)(a)" + (" and 9(2)(a)" if special else "") + ": consent"
+    if "criminal-convictions" in special:
+        basis += "; art. 10 under Italian law (d.lgs. 196/2003 art. 2-octies)"
     return {
         "iss": issuer,
         "sub": consent.donor_id,
@@ -85,13 +95,29 @@ def claims_of(
         "reason": event.reason or None,
         "program": {"id": program.id, "title_it": program.title_it, "title_en": program.title_en},
         "purpose": {"id": program.purpose, "iri": purpose_iri(program.purpose)},
-        "notice": {"version": text.version, "sha256": text.sha256, "languages": ["it", "en"]},
+        "jurisdiction": JURISDICTION,
+        "notice": {
+            "version": text.version,
+            "sha256": text.sha256,
+            "languages": ["it", "en"],
+            "url": f"{issuer}/api/v1/programs/{program.id}/form.html?version={text.version}",
+        },
+        "collection": {"method": event.method or "unrecorded", "actor": event.actor or None},
+        "ends_record_id": event.ends_record_id,
         "datasets": list(text.datasets),
         "data_categories": list(text.data_categories),
+        "sensitive": bool(special),
+        "special_categories": special,
+        "recipients": list(text.recipients or []),
         "valid_until": iso(event.valid_until),
-        "legal_basis": "GDPR art. 6(1)(a) and 9(2)(a): consent; EU Data Governance Act art. 25",
-        "controller": {"name": program.controller, "contact": program.controller_contact},
+        "legal_basis": basis + "; EU Data Governance Act art. 25",
+        "controller": {
+            "name": program.controller,
+            "contact": program.controller_contact,
+            "address": program.controller_address or None,
+        },
         "retention_days": program.retention_days,
+        "status_url": f"{issuer}/api/v1/receipts/{event.record_id}/status",
     }
 
 
@@ -122,6 +148,6 @@ def verify(token: str, key_set: dict[str, Any]) -> dict[str, Any]:
     missing = [name for name in REQUIRED if name not in claims]
     if missing:
         raise CheckFailed(f"the receipt lacks the claims {', '.join(missing)}")
-    if claims["schema_version"] != SCHEMA_VERSION:
+    if claims["schema_version"] not in KNOWN_SCHEMAS:
         raise CheckFailed(f"unknown receipt schema {claims['schema_version']!r}")
     return claims

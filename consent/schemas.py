@@ -57,8 +57,28 @@ class EventPublic(BaseModel):
     text_version: int | None
     valid_until: datetime | None
     reason: str | None
+    actor: str | None = Field(None, description="Who acted: donor:<id>, or system:expiry")
+    method: str = Field(
+        "unrecorded", description="How it was collected: donor-self-service, erasure, expiry, demo-seed"
+    )
+    ends_record_id: str | None = Field(None, description="For a withdrawal or expiry: the record it ends")
     kid: str
     receipt: str | None = None
+
+
+class ReceiptStatus(BaseModel):
+    """Whether the consent a receipt records is in force now (public: the record id is the key)."""
+
+    record_id: str
+    event: str = Field(description="What the receipt records: given, renewed, withdrawn or expired")
+    consent_status: str = Field(description="The consent's state now: active, withdrawn or expired")
+    active: bool = Field(description="Whether the consent is in force now")
+    since: datetime | None = Field(description="Since when the consent has been in this state")
+    valid_until: datetime | None
+    superseded: bool = Field(
+        description="Whether a later event of the same consent (a renewal, a withdrawal) came after it"
+    )
+    checked_at: datetime
 
 
 class ConsentPublic(ConsentSummary):
@@ -124,6 +144,9 @@ class DonorProfile(BaseModel):
     name: str | None
     email: str | None
     datasets: list[str]
+    linked: list[str] = Field(
+        default_factory=list, description="The datasets your organisation linked your records in"
+    )
     consents: list[ConsentSummary]
     privacy_loss: PrivacyLoss
 
@@ -192,6 +215,8 @@ class TextPublic(BaseModel):
     text_en: str
     datasets: list[str]
     data_categories: list[str]
+    recipients: list[str] = Field(default_factory=list)
+    special_categories: list[str] = Field(default_factory=list)
     duration_days: int | None
     published_at: datetime
 
@@ -232,6 +257,7 @@ class ProgramPublic(BaseModel):
     purpose_label_en: str
     controller: str
     controller_contact: str
+    controller_address: str = ""
     retention_days: int
     created_at: datetime
     current_text: TextPublic

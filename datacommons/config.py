@@ -10,6 +10,7 @@ import secrets
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 from limits import parse
 from pydantic import Field, SecretStr, field_validator, model_validator
@@ -18,6 +19,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from datacommons.errors import InvalidInput
 
 #: Values that must never be used as a secret outside development.
+#: Hosts a production public URL may not name: nobody else can reach them.
+LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1", "0.0.0.0"})
 UNSAFE_SECRETS = frozenset({"", "changeme", "change-me", "secret", "dev", "development", "test"})
 
 
@@ -59,7 +62,8 @@ class Settings(BaseSettings):
     port: int = Field(8000, ge=1, le=65535, description="Port `datacommons serve` listens on.")
     public_url: str = Field(
         "http://127.0.0.1:8000",
-        description="Base URL the commons is reached at; used in printed links and in DCAT-AP identifiers.",
+        description="Base URL the commons is reached at; used in printed links, in DCAT-AP identifiers "
+        "and as the issuer (`iss`) of consent receipts. Required in production, as an https:// URL.",
     )
     migrate_on_start: bool = Field(
         True, description="Apply pending database migrations when the server starts."
@@ -133,6 +137,13 @@ class Settings(BaseSettings):
                 raise ValueError(
                     "DATACOMMONS_SECRET_KEY must be set to a random value of at least 32 characters "
                     "in production"
+                )
+            url = urlsplit(self.public_url)
+            if url.scheme != "https" or not url.hostname or url.hostname in LOOPBACK_HOSTS:
+                raise ValueError(
+                    "DATACOMMONS_PUBLIC_URL must be the https:// address the commons is reached at "
+                    "in production: it is the issuer (iss) of every consent receipt and the base of "
+                    f"every published identifier (got {self.public_url!r})"
                 )
         return self
 

@@ -62,12 +62,16 @@ class ExtractRequest(BaseModel):
 
     dataset: str
     purpose: str
+    program: str | None = Field(
+        None, max_length=64, description="The program (data-use agreement); see the query's `program`"
+    )
     epsilon: float = Field(gt=0)
     alpha: float = Field(0.05, gt=0, lt=1)
     tables: list[ExtractTable] = Field(min_length=1, max_length=10)
 
     def canonical_hash(self) -> str:
-        text = json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+        payload = self.model_dump(mode="json", exclude={"program"})  # the resolved one keys repeats
+        text = json.dumps(payload, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(text.encode()).hexdigest()
 
 
@@ -142,6 +146,7 @@ def create_extract(
         kind="extract",
         dataset_id=request.dataset,
         purpose=request.purpose,
+        program=request.program,
         epsilon=request.epsilon,
         query_hash=request.canonical_hash(),
         query=request.model_dump(mode="json"),
@@ -161,6 +166,7 @@ def metadata(release: Release, *, base_url: str) -> dict[str, Any]:
         "dataset": result["dataset"],
         "version": result["version"],
         "purpose": release.purpose,
+        "program": result.get("program"),
         "created_at": release.created_at.isoformat(),
         "licence": result.get("licence"),
         "differential_privacy": {

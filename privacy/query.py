@@ -91,6 +91,12 @@ class Query(BaseModel):
     )
 
     purpose: str = Field(description="The declared purpose, a W3C DPV term such as dpv:ScientificResearch")
+    program: str | None = Field(
+        None,
+        max_length=64,
+        description="The program (data-use agreement) to query under; may be left out when the "
+        "purpose resolves to exactly one program whose consent text names your organisation",
+    )
     group_by: list[str] = Field(default_factory=list)
     filters: dict[str, list[str]] = Field(default_factory=dict)
     measures: list[Measure] = Field(min_length=1, max_length=10)
@@ -99,7 +105,7 @@ class Query(BaseModel):
 
     def canonical_hash(self) -> str:
         """A stable hash of the question asked (what a repeat must match to reuse a release)."""
-        payload = self.model_dump(mode="json")
+        payload = self.model_dump(mode="json", exclude={"program"})  # the resolved one keys repeats
         payload["group_by"] = list(payload["group_by"])
         payload["filters"] = {k: sorted(v) for k, v in sorted(payload["filters"].items())}
         text = json.dumps(payload, sort_keys=True, separators=(",", ":"))

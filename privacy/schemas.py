@@ -59,6 +59,7 @@ class Preview(BaseModel):
     dataset: str
     version: int
     purpose: str
+    program: str | None = Field(None, description="The program (data-use agreement) it ran under")
     epsilon: float
     epsilon_spent: float
     cells: int
@@ -75,6 +76,7 @@ class QueryAnswer(BaseModel):
     dataset: str
     version: int
     purpose: str
+    program: str | None = Field(None, description="The program (data-use agreement) it ran under")
     epsilon: float
     epsilon_spent: float
     alpha: float
@@ -107,6 +109,7 @@ class ExtractAnswer(BaseModel):
     dataset: str
     version: int
     purpose: str
+    program: str | None = Field(None, description="The program (data-use agreement) it ran under")
     epsilon: float
     epsilon_spent: float
     alpha: float
@@ -166,6 +169,7 @@ class ExtractMetadata(BaseModel):
     dataset: str
     version: int
     purpose: str
+    program: str | None = Field(None, description="The program (data-use agreement) it ran under")
     created_at: str
     licence: str | None
     differential_privacy: DPParameters

@@ -11,9 +11,10 @@ nothing.
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 import polars as pl
@@ -21,7 +22,8 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from consent import privacy_loss
+from consent import agreements, privacy_loss
+from consent.agreements import Recipient
 from consent.eligibility import Eligible, eligible
 from consent.transparency import record_use
 from datacommons import registry
@@ -91,6 +93,13 @@ def preview(
     """What the query would cost and how accurate it would be; spends nothing."""
     org = organisation_of(principal)
     tgt, plan = _plan(session, dataset_id, query)
+    program = agreements.resolve(
+        session,
+        dataset_id=dataset_id,
+        purpose=query.purpose,
+        program_id=query.program,
+        recipient=recipient_of(session, principal, org),
+    )
     budget = budget_body(session, tgt, org)
     affordable = all(
         budget[k]["remaining"] + 1e-12 >= query.epsilon for k in ("dataset_total", "organisation")
@@ -99,6 +108,7 @@ def preview(
         "dataset": tgt.dataset.id,
         "version": tgt.version.number,
         "purpose": query.purpose,
+        "program": program,
         "epsilon": query.epsilon,
         "epsilon_spent": 0.0,
         "cells": len(plan.keys),
@@ -144,6 +154,7 @@ class Ask:
     kind: Literal["query", "extract"]
     dataset_id: str
     purpose: str
+    program: str | None
     epsilon: float
     query_hash: str
     query: dict[str, Any]
@@ -163,6 +174,22 @@ def coverage(cap: float) -> dict[str, Any]:
             "computed from anyone else's records."
         ),
     }
+
+
+def recipient_of(session: Session, principal: Principal, organisation_id: int) -> Recipient:
+    """The caller as a recipient of donors' data: their organisation and their role's class."""
+    org = session.get(Organisation, organisation_id)
+    return Recipient(organisation=org.name if org else "", role=principal.role)
+
+
+def under_agreement(session: Session, ask: Ask, recipient: Recipient) -> Ask:
+    """``ask`` bound to the program whose data-use agreement covers the caller (:class:`Forbidden`
+    when none does); its repeat key names the program, so asking with or without it is one question."""
+    program = agreements.resolve(
+        session, dataset_id=ask.dataset_id, purpose=ask.purpose, program_id=ask.program, recipient=recipient
+    )
+    key = hashlib.sha256(f"{ask.query_hash}:{program}".encode()).hexdigest()
+    return replace(ask, program=program, query_hash=key)
 
 
 def run(
@@ -185,6 +212,8 @@ def run(
         with factory() as session:
             tgt = target(session, ask.dataset_id)
             ask.check(tgt)
+            recipient = recipient_of(session, principal, org)
+            ask = under_agreement(session, ask, recipient)
             if ask.epsilon > epsilon_per_person:
                 raise InvalidInput(
                     f"invalid {ask.kind}: epsilon: {ask.epsilon:g} is over each "
@@ -207,13 +236,24 @@ def run(
                 policy=tgt.policy,
                 epsilon=ask.epsilon,
             )
-            allowed = eligible(session, dataset_id=ask.dataset_id, purpose=ask.purpose, at=utcnow())
+            allowed = eligible(
+                session,
+                dataset_id=ask.dataset_id,
+                purpose=ask.purpose,
+                program=ask.program,
+                recipient=recipient,
+                at=utcnow(),
+            )
             chosen = privacy_loss.inclusion(
                 session, donors=allowed.donors, epsilon=ask.epsilon, cap=epsilon_per_person
             )
         frame = load_frame(store, tgt.version.content_hash, tgt.policy.privacy_unit)
         records = allowed.records_of(chosen.donors)
-        result = {**ask.compute(tgt, frame, records), "coverage": coverage(epsilon_per_person)}
+        result = {
+            **ask.compute(tgt, frame, records),
+            "program": ask.program,
+            "coverage": coverage(epsilon_per_person),
+        }
         try:
             return _commit(
                 factory,
@@ -359,6 +399,7 @@ def release(
         kind="query",
         dataset_id=dataset_id,
         purpose=query.purpose,
+        program=query.program,
         epsilon=query.epsilon,
         query_hash=query.canonical_hash(),
         query=query.model_dump(mode="json"),

@@ -1,5 +1,6 @@
-"""The donor portal (``/donor``): register, read and grant consent, withdraw, receipts, uses, export,
-erase. Signed out it offers registration; the new donor token becomes the session and is shown once.
+"""The donor portal (``/donor``): claim or register, read and grant consent, withdraw, receipts, uses,
+export, erase. Signed out it offers the claim of a record a cooperative registered (with its code) and
+self-registration; the new donor token becomes the session and is shown once.
 
 Reading is done here from the consent services; the buttons (grant, withdraw, receipt, erase) call
 the JSON API through ``static/app.js``.
@@ -8,6 +9,7 @@ the JSON API through ``static/app.js``.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
@@ -19,7 +21,7 @@ from consent import donors, ledger, programs
 from consent.receipts import Signer
 from datacommons.auth import CSRF_COOKIE, TOKEN_COOKIE, authenticate
 from datacommons.db import SessionDep, transaction
-from datacommons.errors import InvalidInput
+from datacommons.errors import InvalidInput, NotFound
 
 router = APIRouter(include_in_schema=False)
 
@@ -71,27 +73,56 @@ def donor_register(
     request: Request, name: Annotated[str, Form()] = "", email: Annotated[str, Form()] = ""
 ) -> HTMLResponse:
     """Register a donor; their token becomes this browser's session and is shown this once."""
+    kek = Signer.of(request.app.state.settings).kek
+
+    def act(session: Session) -> tuple[str, str]:
+        donor, token = donors.register_self(
+            session, kek=kek, name=name.strip() or None, email=email.strip() or None
+        )
+        return donor.id, token
+
+    return _sign_in(request, act)
+
+
+@router.post("/donor/claim", response_class=HTMLResponse)
+def donor_claim(
+    request: Request,
+    donor_id: Annotated[str, Form(max_length=64)] = "",
+    code: Annotated[str, Form(max_length=100)] = "",
+) -> HTMLResponse:
+    """Claim the donor record a cooperative registered, with the code it gave the person."""
+    kek = Signer.of(request.app.state.settings).kek
+
+    def act(session: Session) -> tuple[str, str]:
+        donor, token = donors.claim(session, donor_id=donor_id.strip(), code=code.strip(), kek=kek)
+        return donor.id, token
+
+    return _sign_in(request, act)
+
+
+def _sign_in(request: Request, act: Callable[[Session], tuple[str, str]]) -> HTMLResponse:
+    """Run ``act`` (it returns the donor id and a new token); the token becomes this browser's
+    session and is shown this once. A refusal renders the form again with its reason."""
     settings = request.app.state.settings
-    signer = Signer.of(settings)
     try:
         with transaction(request.app.state.sessionmaker, immediate=True) as session:
-            donor, token = donors.register_self(
-                session, kek=signer.kek, name=name.strip() or None, email=email.strip() or None
-            )
-            donor_id = donor.id
-    except InvalidInput as exc:
+            donor_id, token = act(session)
+    except (InvalidInput, NotFound) as exc:
         return render(
             request,
             "donor.html",
             {"portal": None, "new_token": None, "error": exc.message},
             principal=None,
-            status=422,
+            status=exc.status,
         )
     csrf = secrets.token_urlsafe(24)
     with request.app.state.sessionmaker() as session:
         principal = authenticate(session, token)
         portal = portal_data(
-            session, donor_id=donor_id, kek=signer.kek, epsilon_per_person=settings.privacy_epsilon_per_person
+            session,
+            donor_id=donor_id,
+            kek=Signer.of(settings).kek,
+            epsilon_per_person=settings.privacy_epsilon_per_person,
         )
     request.cookies[CSRF_COOKIE] = csrf  # the page rendered now already carries the new CSRF token
     response = render(

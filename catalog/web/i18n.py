@@ -226,6 +226,27 @@ TEXTS: dict[str, dict[str, str]] = {
         "withdraw consent whenever you like, see every use.",
     },
     "register": {"it": "Registrati come donatore", "en": "Register as a donor"},
+    "claim": {"it": "Ho un codice dalla mia cooperativa", "en": "I have a code from my cooperative"},
+    "claim_intro": {
+        "it": "Se una cooperativa ha donato i dati del tuo percorso, ti ha dato un codice donatore e "
+        "un codice di attivazione: con questi puoi decidere tu sull'uso dei tuoi dati.",
+        "en": "If a cooperative donated the data of your pathway, it gave you a donor id and an "
+        "activation code: with them you decide how your data are used.",
+    },
+    "claim_button": {"it": "Attiva il mio profilo", "en": "Activate my profile"},
+    "donor_id_label": {"it": "Codice donatore", "en": "Donor id"},
+    "claim_code_label": {"it": "Codice di attivazione", "en": "Activation code"},
+    "register_intro": {
+        "it": "Senza codice puoi registrarti: potrai dare il consenso quando una cooperativa avrà "
+        "collegato i tuoi dati al tuo profilo.",
+        "en": "Without a code you can register: you can consent once a cooperative has linked your "
+        "records to your profile.",
+    },
+    "not_your_records": {
+        "it": "Questo programma non riguarda dati tuoi: nessuno dei suoi dataset contiene tuoi dati.",
+        "en": "This program does not concern you: none of its datasets holds your records.",
+    },
+    "recipients": {"it": "Destinatari", "en": "Recipients"},
     "name_optional": {"it": "Nome (facoltativo)", "en": "Name (optional)"},
     "email_optional": {"it": "E-mail (facoltativa)", "en": "E-mail (optional)"},
     "have_token": {"it": "Hai già un token da donatore?", "en": "Already have a donor token?"},

@@ -14,24 +14,27 @@ from sqlalchemy.orm import Session
 
 from catalog.web.pages import forbidden_page, render, require_page_user
 from consent import programs
+from consent.agreements import Recipient
 from datacommons import registry
 from datacommons.db import SessionDep
 from datacommons.errors import InvalidInput
 from privacy.api import QUERY_ROLES
+from privacy.service import recipient_of
 
 router = APIRouter(include_in_schema=False)
 
 
-def query_choices(session: Session, dataset: registry.Dataset) -> dict[str, Any]:
-    """What the builder offers: the purposes of programs covering the dataset (each with the
-    programs' Italian and English labels), its public dimensions, its bounded numeric columns and
-    its per-query epsilon cap."""
+def query_choices(session: Session, dataset: registry.Dataset, recipient: Recipient) -> dict[str, Any]:
+    """What the builder offers: the purposes of the programs covering the dataset whose consent text
+    names the caller as a recipient (each with the programs' Italian and English labels), its public
+    dimensions, its bounded numeric columns and its per-query epsilon cap."""
     if dataset.access != "private" or dataset.policy is None:
         raise InvalidInput(f"dataset {dataset.id} is open: download it instead of querying it")
     found: dict[str, dict[str, str]] = {}
     for program in programs.list_programs(session):
         public = programs.program_public(session, program)
-        if dataset.id in public["current_text"]["datasets"]:
+        text = public["current_text"]
+        if dataset.id in text["datasets"] and recipient.named_by(text["recipients"]):
             found.setdefault(
                 public["purpose"],
                 {
@@ -65,12 +68,13 @@ def query_page(dataset_id: str, request: Request, session: SessionDep) -> HTMLRe
     if principal.role not in QUERY_ROLES:
         return forbidden_page(request, principal, "forbidden_query")
     dataset = registry.get_dataset(session, dataset_id)
+    recipient = recipient_of(session, principal, principal.organisation_id or 0)
     return render(
         request,
         "query.html",
         {
             "dataset": dataset,
-            "choices": query_choices(session, dataset),
+            "choices": query_choices(session, dataset, recipient),
             "can_extract": principal.role in ("researcher", "admin"),
             "json_url": "/api/v1/budget",
         },

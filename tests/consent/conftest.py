@@ -29,6 +29,8 @@ PROGRAM: dict[str, Any] = {
         "text_en": "I agree to the use of my pseudonymised data for scientific research.",
         "datasets": [DATASET],
         "data_categories": ["job placement", "wage"],
+        "recipients": ["class:researchers", "class:social-enterprises"],
+        "special_categories": ["health"],
         "duration_days": 365,
     },
 }

@@ -27,6 +27,7 @@ def test_program_is_public_and_its_form_is_json_and_printable(client: TestClient
         "purpose_label_en": "Scientific research",
         "controller": PROGRAM["controller"],
         "controller_contact": PROGRAM["controller_contact"],
+        "controller_address": "",
         "retention_days": 3650,
         "created_at": body["created_at"],
         "current_text": {
@@ -36,6 +37,8 @@ def test_program_is_public_and_its_form_is_json_and_printable(client: TestClient
             "text_en": PROGRAM["text"]["text_en"],
             "datasets": [DATASET],
             "data_categories": ["job placement", "wage"],
+            "recipients": ["class:researchers", "class:social-enterprises"],
+            "special_categories": ["health"],
             "duration_days": 365,
             "published_at": body["current_text"]["published_at"],
         },
@@ -46,10 +49,23 @@ def test_program_is_public_and_its_form_is_json_and_printable(client: TestClient
         "purpose",
         "datasets",
         "data_categories",
+        "special_categories",
+        "recipients",
         "duration",
         "retention",
         "rights",
     }
+    assert form["modules"]["recipients"] == [
+        {"id": "class:researchers", "label_it": "enti di ricerca", "label_en": "research organisations"},
+        {
+            "id": "class:social-enterprises",
+            "label_it": "imprese sociali e cooperative",
+            "label_en": "social enterprises and cooperatives",
+        },
+    ]
+    assert form["modules"]["special_categories"] == [
+        {"id": "health", "label_it": "dati relativi alla salute", "label_en": "data concerning health"}
+    ]
     assert form["modules"]["duration"] == {"days": 365, "label_it": "365 giorni", "label_en": "365 days"}
     assert form["text"] == {
         "version": 1,
@@ -65,6 +81,9 @@ def test_program_is_public_and_its_form_is_json_and_printable(client: TestClient
         PROGRAM["text"]["text_en"],
         "Ricerca scientifica",
         "Scientific research",
+        "enti di ricerca",
+        "dati relativi alla salute",
+        "art. 9(2)(a)",
         body["current_text"]["sha256"],
         "art. 25",
         f'/api/v1/programs/{PROGRAM["id"]}/form"',

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import jwt
 from fastapi.testclient import TestClient
+from jwcrypto import jwk, jws
 
 from datacommons.config import Settings
 from tests.conftest import bearer
@@ -30,6 +31,15 @@ def pyjwt_decode(token: str, jwks: dict) -> dict:  # type: ignore[type-arg]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return dict(jwt.decode(token, key.key, algorithms=["EdDSA"], options={"verify_iat": False}))
+
+
+def jwcrypto_decode(token: str, jwks: dict) -> dict:  # type: ignore[type-arg]
+    """Verify with jwcrypto (a third JOSE implementation) and the published JWKS alone."""
+    key_set = jwk.JWKSet.from_json(json.dumps(jwks))
+    signed = jws.JWS()
+    signed.deserialize(token)
+    signed.verify(key_set.get_key(signed.jose_header["kid"]), alg="EdDSA")
+    return dict(json.loads(signed.payload))
 
 
 def test_donor_journey_receipt_verifies_everywhere(
@@ -57,15 +67,30 @@ def test_donor_journey_receipt_verifies_everywhere(
         "id": "dpv:ScientificResearch",
         "iri": "https://w3id.org/dpv#ScientificResearch",
     }
+    assert claims["iss"] == settings.public_url.rstrip("/")
     assert claims["notice"] == {
         "version": 1,
         "sha256": read["current_text"]["sha256"],
         "languages": ["it", "en"],
+        "url": f"{claims['iss']}/api/v1/programs/{PROGRAM['id']}/form.html?version=1",
     }
-    assert claims["controller"] == {"name": PROGRAM["controller"], "contact": PROGRAM["controller_contact"]}
+    assert client.get(claims["notice"]["url"].removeprefix(claims["iss"])).status_code == 200
+    assert claims["controller"] == {
+        "name": PROGRAM["controller"],
+        "contact": PROGRAM["controller_contact"],
+        "address": None,
+    }
     assert claims["datasets"] == [DATASET]
     assert claims["record_id"] == claims["jti"] == consent["events"][0]["record_id"]
-    assert claims["schema_version"] == "datacommons-consent-receipt/1"
+    assert claims["schema_version"] == "datacommons-consent-receipt/2"
+    # what ISO/IEC TS 27560 and Kantara CR 1.1 ask for
+    assert claims["jurisdiction"] == "IT"
+    assert claims["collection"] == {"method": "donor-self-service", "actor": f"donor:{donor_id}"}
+    assert (claims["sensitive"], claims["special_categories"]) == (True, ["health"])
+    assert claims["legal_basis"].startswith("GDPR art. 6(1)(a) and 9(2)(a): consent")
+    assert claims["recipients"] == ["class:researchers", "class:social-enterprises"]
+    assert claims["ends_record_id"] is None
+    assert jwcrypto_decode(receipt, jwks) == claims
 
     ok = run_cli(settings, "consent", "verify", receipt)
     assert ok.returncode == 0, ok.stderr

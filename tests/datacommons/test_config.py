@@ -41,8 +41,18 @@ def test_production_refuses_missing_or_unsafe_secret(secret: str | None) -> None
 
 
 def test_production_accepts_a_real_secret() -> None:
-    settings = Settings(_env_file=None, env="production", secret_key="k" * 48)
+    settings = Settings(
+        _env_file=None, env="production", secret_key="k" * 48, public_url="https://dati.example.it"
+    )
     assert settings.secret_key_bytes() == b"k" * 48
+
+
+@pytest.mark.parametrize(
+    "url", ["http://127.0.0.1:8000", "https://localhost", "http://dati.example.it", "dati.example.it"]
+)
+def test_production_needs_the_public_https_url_receipts_are_issued_by(url: str) -> None:
+    with pytest.raises(ValidationError, match="DATACOMMONS_PUBLIC_URL must be the https:// address"):
+        Settings(_env_file=None, env="production", secret_key="k" * 48, public_url=url)
 
 
 def test_development_secret_is_generated_once_and_private(tmp_path: Path) -> None:

@@ -49,7 +49,7 @@ def run_the_demo(tmp_path: Path, extra: dict[str, str]) -> None:
         assert call("POST", "/login", data={"token": tokens["analyst"]}).status_code == 303
         registered = call("POST", "/api/v1/donors", json={"name": NAME, "email": EMAIL})
         assert registered.status_code == 201
-        donor_token = registered.json()["token"]
+        secrets.append(registered.json()["token"])
         codes = call(
             "POST",
             "/api/v1/admin/donors",
@@ -61,13 +61,14 @@ def run_the_demo(tmp_path: Path, extra: dict[str, str]) -> None:
             },
         )
         assert codes.status_code == 201, codes.text
-        code = codes.json()["data"][0]["claim_code"]
+        [row] = codes.json()["data"]
         claimed = call(
             "POST",
             "/api/v1/donors/claim",
-            json={"donor_id": "LOGTEST-1", "code": code, "name": NAME, "email": EMAIL},
+            json={"donor_id": row["donor_id"], "code": row["claim_code"], "name": NAME, "email": EMAIL},
         )
         assert claimed.status_code == 201, claimed.text
+        donor_token = claimed.json()["token"]
         program = call("GET", "/api/v1/programs", donor_token).json()["data"][0]
         given = call(
             "POST",
@@ -93,7 +94,7 @@ def run_the_demo(tmp_path: Path, extra: dict[str, str]) -> None:
         assert created.status_code == 201, created.text
         wrong = "dc_" + "W" * 43
         assert call("GET", "/api/v1/datasets", wrong).status_code == 401
-        secrets += [donor_token, code, claimed.json()["token"], created.json()["token"], wrong]
+        secrets += [donor_token, row["claim_code"], created.json()["token"], wrong]
 
     server_log = log_path.read_text()
     records = [json.loads(line) for line in server_log.splitlines()]  # every line is one JSON object

@@ -202,6 +202,7 @@ def test_an_exhausted_donors_records_change_nothing_in_a_release(  # type: ignor
         "dataset",
         "version",
         "purpose",
+        "program",
         "epsilon",
         "epsilon_spent",
         "alpha",

@@ -7,6 +7,7 @@ authorization matrix may change what they like without seeing each other's chang
 
 from __future__ import annotations
 
+import secrets
 import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -21,6 +22,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, select, text, update
 from sqlalchemy.engine import make_url
 
+from consent import donors
 from datacommons import auth, demo
 from datacommons.app import create_app
 from datacommons.config import Settings
@@ -143,9 +145,23 @@ class World:
             return token.id, clear
 
     def new_donor(self) -> dict[str, str]:
-        """A freshly registered donor with one consent: its id, token and consent id."""
+        """A donor a cooperative registered in the private dataset, who claimed their record and
+        gave one consent: its id, token and consent id."""
+        with transaction(self.app.state.sessionmaker, immediate=True) as session:
+            [row] = donors.register_for_organisation(
+                session,
+                organisation="Coop",
+                donor_ids=[f"P-{secrets.token_hex(6)}"],
+                dataset_ids=[PRIVATE],
+            )
         answer = self.client.post(
-            "/api/v1/donors", json={"name": "Donatore Prova", "email": "prova@example.org"}
+            "/api/v1/donors/claim",
+            json={
+                "donor_id": row["donor_id"],
+                "code": row["claim_code"],
+                "name": "Donatore Prova",
+                "email": "prova@example.org",
+            },
         )
         assert answer.status_code == 201, answer.text
         donor = answer.json()

@@ -119,16 +119,33 @@ def test_researcher_downloads_an_extract(page, site: Site) -> None:  # type: ign
     assert len(table.splitlines()) == metadata["tables"][0]["cells"] + 1
 
 
-def test_donor_registers_grants_withdraws_exports_and_erases(page, site: Site) -> None:  # type: ignore[no-untyped-def]
+def test_donor_claims_grants_withdraws_exports_and_erases(page, site: Site) -> None:  # type: ignore[no-untyped-def]
+    # The cooperative registers the person's records and hands over the donor id and code.
+    registered = httpx.post(
+        f"{site.base}/api/v1/admin/donors",
+        headers={"Authorization": f"Bearer {site.tokens['admin']}"},
+        json={
+            "organisation": "Cooperativa Il Ponte",
+            "donor_ids": ["PONTE-0042"],
+            "dataset_ids": ["inserimento-lavorativo"],
+        },
+    )
+    assert registered.status_code == 201, registered.text
+    [row] = registered.json()["data"]
     page.goto("/donor?lang=en")
     accessible(page)
     assert page.title().startswith("Donor portal")
-    page.get_by_label("Name (optional)").fill("Maria Rossi")
-    page.get_by_role("button", name="Register as a donor").click()
+    page.get_by_label("Donor id").fill(row["donor_id"])
+    page.get_by_label("Activation code").fill("wrong-code")
+    page.get_by_role("button", name="Activate my profile").click()
+    assert "unknown donor id or claim code" in page.locator("#message").inner_text()
+    page.get_by_label("Donor id").fill(row["donor_id"])
+    page.get_by_label("Activation code").fill(row["claim_code"])
+    page.get_by_role("button", name="Activate my profile").click()
     token = page.get_by_label("Access token").input_value()
     assert token.startswith("dc_")
     pseudonym = page.locator("#pseudonym").inner_text()
-    assert "Maria Rossi" in page.locator("main").inner_text()
+    assert pseudonym == row["donor_id"]
     program = page.locator("article.program").first
     program.locator("summary").click()
     assert len(program.locator(".consent-text").inner_text()) > 40
@@ -151,7 +168,7 @@ def test_donor_registers_grants_withdraws_exports_and_erases(page, site: Site) -
     with page.expect_download() as info:
         page.get_by_role("link", name="Export my data (JSON)").click()
     export = json.loads(Path(info.value.path()).read_text())
-    assert pseudonym in json.dumps(export) and "Maria Rossi" in json.dumps(export)
+    assert pseudonym in json.dumps(export) and export["linked"] == ["inserimento-lavorativo"]
     shot(page, "donor-3-withdrawn")
     page.once("dialog", lambda dialog: dialog.accept())
     with page.expect_download() as erasure:  # the withdrawals' receipts, saved before the token goes
@@ -160,7 +177,7 @@ def test_donor_registers_grants_withdraws_exports_and_erases(page, site: Site) -
     saved = json.loads(Path(erasure.value.path()).read_text())
     assert saved["donor_id"] == pseudonym and saved["receipts"] == []  # withdrawn before
     page.locator("#erased").wait_for()
-    assert "Register as a donor" in page.locator("main").inner_text()
+    assert "Activate my profile" in page.locator("main").inner_text()
     revoked = httpx.get(f"{site.base}/api/v1/donors/me", headers={"Authorization": f"Bearer {token}"})
     assert revoked.status_code == 401
     shot(page, "donor-4-erased")
