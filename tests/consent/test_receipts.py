@@ -169,3 +169,46 @@ def test_old_receipts_verify_after_key_rotation(
 
     listed = client.get("/api/v1/admin/consent/keys", headers=bearer(tokens["admin"])).json()
     assert [(k["kid"], k["active"]) for k in listed["data"]] == [(old_kid, False), (new_kid, True)]
+
+
+def test_a_withdrawal_names_the_record_it_ends_and_anyone_can_check_a_receipts_status(  # type: ignore[no-untyped-def]
+    client: TestClient, program
+) -> None:
+    donor_id, token = register(client)
+    given = give(client, token, PROGRAM["id"])
+    given_record = given["consent"]["events"][0]["record_id"]
+    status = client.get(f"/api/v1/receipts/{given_record}/status")  # no token
+    assert status.status_code == 200
+    assert (status.json()["active"], status.json()["consent_status"], status.json()["superseded"]) == (
+        True,
+        "active",
+        False,
+    )
+    assert donor_id not in status.text  # the answer names no one
+    withdrawn = client.post(
+        f"/api/v1/consents/{given['consent']['id']}/withdraw", headers=bearer(token)
+    ).json()
+    jwks = client.get("/.well-known/jwks.json").json()
+    claims = jwcrypto_decode(withdrawn["receipt"], jwks)
+    assert (claims["event"], claims["ends_record_id"]) == ("withdrawn", given_record)
+    assert claims["collection"] == {"method": "donor-self-service", "actor": f"donor:{donor_id}"}
+    after = client.get(f"/api/v1/receipts/{given_record}/status").json()
+    assert (after["active"], after["consent_status"], after["superseded"]) == (False, "withdrawn", True)
+    assert client.get("/api/v1/receipts/00000000-0000-0000-0000-000000000000/status").status_code == 404
+    # the events the donor sees say who acted and how, too
+    events = client.get(f"/api/v1/consents/{given['consent']['id']}", headers=bearer(token)).json()["events"]
+    assert [(e["method"], e["actor"], e["ends_record_id"]) for e in events] == [
+        ("donor-self-service", f"donor:{donor_id}", None),
+        ("donor-self-service", f"donor:{donor_id}", given_record),
+    ]
+
+
+def test_the_withdrawals_of_an_erasure_say_so(client: TestClient, program) -> None:  # type: ignore[no-untyped-def]
+    donor_id, token = register(client)
+    give(client, token, PROGRAM["id"])
+    erased = client.delete("/api/v1/donors/me", headers=bearer(token)).json()
+    [withdrawal] = erased["receipts"]
+    claims = jwcrypto_decode(withdrawal["receipt"], client.get("/.well-known/jwks.json").json())
+    assert claims["collection"] == {"method": "erasure", "actor": f"donor:{donor_id}"}
+    status = client.get(f"/api/v1/receipts/{withdrawal['record_id']}/status").json()
+    assert (status["event"], status["active"]) == ("withdrawn", False)
