@@ -76,14 +76,28 @@ def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+#: The tables whose deleted rows must leave the database's files after an erasure.
+SCRUBBED_TABLES = ("donor_keys",)
+
+
 def scrub(engine: Engine) -> bool:
     """After an erasure, leave no old copy of erased rows in the database's files.
 
     SQLite keeps old page images in its write-ahead log until a checkpoint: copy the log into the
     database (whose deleted content ``secure_delete`` has zeroed) and truncate it to nothing.
     Returns whether that completed (False while another connection still reads an older snapshot;
-    the next checkpoint does it). On PostgreSQL there is nothing to do here: see docs/security.md.
+    the next checkpoint does it).
+
+    PostgreSQL keeps a deleted row in the table's pages until they are rewritten: ``VACUUM FULL``
+    writes :data:`SCRUBBED_TABLES` (a few small rows) into new files and drops the old ones. The
+    server's own WAL still holds the row until its segments are recycled: see docs/security.md.
     """
+    if engine.dialect.name == "postgresql":
+        with engine.connect() as conn:
+            conn = conn.execution_options(isolation_level="AUTOCOMMIT")  # VACUUM runs outside one
+            for table in SCRUBBED_TABLES:
+                conn.exec_driver_sql(f"VACUUM (FULL) {table}")
+        return True
     if engine.dialect.name != "sqlite":
         return True
     with engine.connect() as conn:

@@ -1,11 +1,13 @@
-"""Erasure is real on SQLite: after DELETE /donors/me the donor's wrapped data key is in no file of
-the instance — not the database, not its write-ahead log (the review unwrapped it from the WAL)."""
+"""Erasure is real: after DELETE /donors/me the donor's wrapped data key is in no file of the
+instance — on SQLite not the database, not its write-ahead log (the review unwrapped it from the
+WAL); on PostgreSQL in no table file of the server (its WAL is the documented exception)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from fastapi.testclient import TestClient
+from sqlalchemy import text
 
 from consent.models import DonorKey
 from datacommons.app import create_app
@@ -44,3 +46,35 @@ def test_the_erased_key_is_in_no_file(tmp_path: Path) -> None:
             assert client.get("/api/v1/donors/me", headers=bearer(_token)).json()["name"] == ("Dario Neri")
     finally:
         app.state.engine.dispose()
+
+
+def database_files(app) -> Path:  # type: ignore[no-untyped-def]
+    """Where the suite's database keeps its files: SQLite's beside the database file; PostgreSQL's
+    database directory under the server's data directory (its WAL, pg_wal, is not under it)."""
+    if app.state.engine.dialect.name != "postgresql":
+        return Path(str(app.state.engine.url.database)).parent
+    with app.state.engine.connect() as conn:
+        data = Path(conn.execute(text("SHOW data_directory")).scalar_one())
+        table = Path(conn.execute(text("SELECT pg_relation_filepath('donor_keys')")).scalar_one())
+    return data / table.parent
+
+
+def flush(app) -> None:  # type: ignore[no-untyped-def]
+    """Write whatever the server holds in memory to its files (PostgreSQL's shared buffers)."""
+    if app.state.engine.dialect.name == "postgresql":
+        with app.state.engine.connect() as conn:
+            conn.execute(text("CHECKPOINT"))
+
+
+def test_the_erased_key_is_in_no_file_of_the_suites_database(
+    client: TestClient, app, settings: Settings
+) -> None:  # type: ignore[no-untyped-def]
+    root = database_files(app)
+    donor_id, token = register(client, name="Carla Verdi", email="carla@example.org")
+    with app.state.sessionmaker() as session:
+        wrapped = bytes(session.get(DonorKey, donor_id).wrapped_key)
+    flush(app)
+    assert files_holding(root, wrapped)  # the key is in the files now, so the check can fail
+    assert client.delete("/api/v1/donors/me", headers=bearer(token)).status_code == 200
+    flush(app)
+    assert files_holding(root, wrapped) == []
