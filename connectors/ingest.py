@@ -21,7 +21,7 @@ from connectors.base import Context, Load, Unchanged
 from connectors.catalogue import get_connector
 from connectors.http import HttpClient
 from connectors.progress import NullProgress, Progress
-from datacommons import registry
+from datacommons import redaction, registry
 from datacommons.errors import Conflict, InvalidInput, NotFound
 from datacommons.quality.gate import validate_version
 from datacommons.registry import DatasetVersion
@@ -214,16 +214,21 @@ def stage(
         dataset = registry.upsert_dataset(session, meta=item.meta)
         if item.policy is not None:
             registry.set_policy(session, dataset=dataset, spec=_declared_policy(dataset, item.policy))
-        with progress.task(f"{dataset.id}: write Parquet", total=item.table.num_rows) as advance:
+        # an erased donor's records never come back with a later donation of the same file
+        table, erased_rows = redaction.without_erased(session, dataset, item.table)
+        provenance = item.provenance.as_dict()
+        if erased_rows:
+            provenance["erased_rows_dropped"] = erased_rows
+        with progress.task(f"{dataset.id}: write Parquet", total=table.num_rows) as advance:
             version, created = registry.stage_table(
                 session,
                 store=store,
                 dataset=dataset,
-                table=item.table,
-                provenance=item.provenance.as_dict(),
+                table=table,
+                provenance=provenance,
                 actor=actor,
             )
-            advance(item.table.num_rows)
+            advance(table.num_rows)
         failures, note = _gate(session, store=store, version=version, actor=actor)
         result.staged.append(
             Staged(

@@ -50,6 +50,7 @@ from consent.schemas import (
     TextPublic,
     UsePublic,
 )
+from datacommons import redaction
 from datacommons.auth import AdminPrincipal, Principal, require_role
 from datacommons.db import SessionDep, scrub, transaction, utcnow
 from datacommons.schemas import MAX_INT, ListOf, PagingDep, error_responses
@@ -166,10 +167,17 @@ def my_export(request: Request, session: SessionDep, principal: DonorPrincipal) 
 def erase_me(request: Request, principal: DonorPrincipal) -> Erased:
     """Erase yourself: consents withdrawn, personal data made unreadable, tokens revoked. The answer
     holds the signed receipts of the withdrawals: keep them, your token stops working now."""
+    store = request.app.state.store
+    obsolete: list[str] = []
     with writing(request) as session:
-        erased = Erased.model_validate(
-            donors.erase(session, donor_id=_me(principal), signer=signer_of(request))
-        )
+        done = donors.erase(session, donor_id=_me(principal), signer=signer_of(request))
+        for dataset_id, pseudonym in sorted(done["records"].items()):
+            redacted = redaction.redact(
+                session, store, dataset_id=dataset_id, units={pseudonym}, reason="erasure of a donor"
+            )
+            obsolete += redacted.obsolete or []
+        erased = Erased.model_validate(done)
+    redaction.drop_files(store, obsolete)  # only now: the versions point at the new files
     if not scrub(request.app.state.engine):
         log.warning(
             "erasure: the write-ahead log is still read by another connection; the next "

@@ -38,7 +38,7 @@ from consent.models import (
     TextDataset,
 )
 from consent.receipts import Signer, iso
-from datacommons import auth
+from datacommons import auth, redaction
 from datacommons.auth import ApiToken, Organisation
 from datacommons.db import utcnow
 from datacommons.errors import Conflict, InvalidInput, NotFound
@@ -168,6 +168,11 @@ def register_for_organisation(
     for donor_id, pseudonym in ids.items():
         for dataset_id in dict.fromkeys(dataset_ids):
             holder = held.get((dataset_id, pseudonym))
+            if holder is None and redaction.is_erased(session, dataset_id, pseudonym):
+                raise Conflict(
+                    f"{pseudonym} in {dataset_id} belonged to a donor who was erased: "
+                    "give this person a pseudonym of their own"
+                )
             if holder is None:
                 session.add(DonorDataset(donor_id=donor_id, dataset_id=dataset_id, pseudonym=pseudonym))
             elif holder != donor_id:
@@ -350,7 +355,9 @@ def erase(session: Session, *, donor_id: str, signer: Signer, at: datetime | Non
     """Erase a donor: withdraw every consent in force, shred the data key, revoke their tokens.
 
     Returns the instant and the withdrawals' signed receipts: the donor's proof that their consents
-    ended, given to them now, since their token no longer works afterwards.
+    ended, given to them now, since their token no longer works afterwards; and ``records``, the
+    pseudonym of their records in each dataset, for the caller to redact them
+    (:func:`datacommons.redaction.redact`).
 
     From this instant no release or extract uses their records; earlier ones are left as they were.
     The pseudonymous consent events stay (DGA art. 21 records), with nothing left to re-identify.
@@ -387,6 +394,10 @@ def erase(session: Session, *, donor_id: str, signer: Signer, at: datetime | Non
         .where(ApiToken.donor_id == donor_id, ApiToken.revoked_at.is_(None))
         .values(revoked_at=at)
     )
+    records = {
+        link.dataset_id: link.pseudonym
+        for link in session.scalars(select(DonorDataset).where(DonorDataset.donor_id == donor_id))
+    }
     session.execute(delete(DonorDataset).where(DonorDataset.donor_id == donor_id))
     donor = session.get(Donor, donor_id)
     assert donor is not None
@@ -395,4 +406,4 @@ def erase(session: Session, *, donor_id: str, signer: Signer, at: datetime | Non
     donor.pseudonym = None  # the organisation may give it to someone else
     eligibility.bump(session)
     session.flush()
-    return {"donor_id": donor_id, "erased_at": at, "receipts": receipts}
+    return {"donor_id": donor_id, "erased_at": at, "receipts": receipts, "records": records}

@@ -11,6 +11,7 @@ import consent.models  # noqa: F401,E402
 # the kernel itself never does.
 import datacommons.auth  # noqa: F401,E402
 import datacommons.quality.models  # noqa: F401,E402
+import datacommons.redaction  # noqa: F401,E402
 import datacommons.registry  # noqa: F401,E402
 import privacy.models  # noqa: F401,E402
 from datacommons.db import Base, make_engine

@@ -62,24 +62,25 @@ def test_one_cooperatives_d0000001_never_releases_anothers(  # type: ignore[no-u
         release = session.scalars(select(Release).where(Release.dataset_id == SECOND)).one()
         assert release.donors == 0  # nobody's records: the count stayed 0, only noise was released
 
-    # The second cooperative registers its own D0000001: a different person, a different donor.
-    other = register(client, admin, "Cooperativa Seconda", SECOND, "D0000001")
-    assert other.status_code == 201, other.text
-    assert other.json()["data"][0]["donor_id"] != row["donor_id"]
-    # ... and nobody can link the first cooperative's D0000001 to the second dataset's records.
-    taken = register(client, admin, "Cooperativa Prima", SECOND, "D0000001")
-    assert taken.status_code == 409
-    assert "belong to a donor another organisation registered" in taken.json()["error"]
-
     assert client.delete("/api/v1/donors/me", headers=bearer(donor_token)).status_code == 200
-    # after the erasure the first cooperative may give D0000001 to someone new, and nothing of the
-    # erased donor comes back
-    again = register(client, admin, "Cooperativa Prima", FIRST, "D0000001")
-    assert again.status_code == 201, again.text
-    assert again.json()["data"][0]["donor_id"] not in (row["donor_id"], other.json()["data"][0]["donor_id"])
     with sessions() as session:
         own = eligibility.eligible(session, dataset_id=FIRST, purpose=RESEARCH, at=utcnow())
         assert own.donors == frozenset()
+
+    # After the erasure the second cooperative registers its own D0000001: another person.
+    other = register(client, admin, "Cooperativa Seconda", SECOND, "D0000001")
+    assert other.status_code == 201, other.text
+    assert other.json()["data"][0]["donor_id"] != row["donor_id"]
+    # ... and nobody can link another cooperative's D0000001 to the second dataset's records,
+    taken = register(client, admin, "Cooperativa Prima", SECOND, "D0000001")
+    assert taken.status_code == 409
+    assert "belong to a donor another organisation registered" in taken.json()["error"]
+    # nor give the erased person's pseudonym in the first dataset to someone else.
+    again = register(client, admin, "Cooperativa Prima", FIRST, "D0000001")
+    assert again.status_code == 409
+    assert again.json()["error"] == (
+        f"D0000001 in {FIRST} belonged to a donor who was erased: give this person a pseudonym of their own"
+    )
 
 
 def test_consent_to_a_program_covering_none_of_the_donors_records_is_refused(  # type: ignore[no-untyped-def]
