@@ -175,7 +175,7 @@ def erase_me(request: Request, principal: DonorPrincipal) -> Erased:
             redacted = redaction.redact(
                 session, store, dataset_id=dataset_id, units={pseudonym}, reason="erasure of a donor"
             )
-            obsolete += redacted.obsolete or []
+            obsolete += redacted.obsolete
         erased = Erased.model_validate(done)
     redaction.drop_files(store, obsolete)  # only now: the versions point at the new files
     if not scrub(request.app.state.engine):

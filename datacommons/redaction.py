@@ -16,7 +16,7 @@ gone.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 import pyarrow as pa
@@ -93,7 +93,7 @@ class Redacted:
 
     rows_removed: int = 0
     versions: int = 0
-    obsolete: list[str] | None = None
+    obsolete: list[str] = field(default_factory=list)
 
 
 def redact(
@@ -103,7 +103,7 @@ def redact(
 
     Call in the erasure's transaction; after it commits, :func:`drop_files` the obsolete files.
     """
-    done = Redacted(obsolete=[])
+    done = Redacted()
     for unit in units:
         if not is_erased(session, dataset_id, unit):
             session.add(ErasedUnit(dataset_id=dataset_id, digest=unit_digest(dataset_id, unit)))
