@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, Field, field_validator
 from sqlalchemy import func, select
@@ -26,7 +26,7 @@ from consent.agreements import (
 )
 from consent.dpv import PURPOSES, check_purpose, purpose_iri
 from consent.models import ConsentText, Program, TextDataset
-from datacommons.errors import Conflict, InvalidInput, NotFound
+from datacommons.errors import Conflict, InvalidInput, NotFound, validated_by
 from datacommons.registry import Slug, check_slug
 
 #: What a consent form says about the donor's rights, in both languages.
@@ -49,12 +49,12 @@ class TextSpec(BaseModel):
     text_en: str = Field(min_length=20)
     datasets: list[str] = Field(min_length=1)
     data_categories: list[str] = Field(min_length=1)
-    recipients: list[str] = Field(
+    recipients: Annotated[list[str], validated_by(check_recipients)] = Field(
         min_length=1,
         description="Who may use the data: organisation names, or classes "
         f"({', '.join(CLASSES)}). Only they may query under this version (the data-use agreement).",
     )
-    special_categories: list[str] = Field(
+    special_categories: Annotated[list[str], validated_by(check_special_categories)] = Field(
         default_factory=list,
         description="Special categories of personal data the datasets hold (GDPR art. 9, and art. 10): "
         + ", ".join(SPECIAL_CATEGORIES),
@@ -62,22 +62,6 @@ class TextSpec(BaseModel):
     duration_days: int | None = Field(
         None, ge=1, le=3650, description="How long a consent lasts; None: until withdrawn"
     )
-
-    @field_validator("recipients")
-    @classmethod
-    def _recipients(cls, value: list[str]) -> list[str]:
-        try:
-            return check_recipients(value)
-        except InvalidInput as exc:
-            raise ValueError(exc.message) from exc
-
-    @field_validator("special_categories")
-    @classmethod
-    def _special(cls, value: list[str]) -> list[str]:
-        try:
-            return check_special_categories(value)
-        except InvalidInput as exc:
-            raise ValueError(exc.message) from exc
 
     @field_validator("datasets")
     @classmethod
@@ -96,20 +80,12 @@ class ProgramSpec(BaseModel):
     id: Slug
     title_it: str = Field(min_length=1, max_length=300)
     title_en: str = Field(min_length=1, max_length=300)
-    purpose: str
+    purpose: Annotated[str, validated_by(check_purpose)]
     controller: str = Field(min_length=1, max_length=300)
     controller_contact: str = Field("", max_length=300)
     controller_address: str = Field("", max_length=300, description="The controller's postal address")
     retention_days: int = Field(ge=1, le=36500)
     text: TextSpec
-
-    @field_validator("purpose")
-    @classmethod
-    def _purpose(cls, value: str) -> str:
-        try:
-            return check_purpose(value)
-        except InvalidInput as exc:
-            raise ValueError(exc.message) from exc
 
 
 def text_hash(program: Program, version: int, spec: TextSpec) -> str:

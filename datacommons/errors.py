@@ -21,7 +21,12 @@ handler in :mod:`datacommons.app` renders every error as
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from pydantic import AfterValidator
+
+T = TypeVar("T")
 
 
 class DataCommonsError(Exception):
@@ -130,3 +135,16 @@ class Unavailable(DataCommonsError):
 
     status = 503
     default_message = "service unavailable"
+
+
+def validated_by(check: Callable[[T], T]) -> AfterValidator:
+    """A pydantic validator running ``check``: its :class:`InvalidInput` becomes a field error, so a
+    model reports it at the field with the same message the API and the CLI give."""
+
+    def run(value: T) -> T:
+        try:
+            return check(value)
+        except InvalidInput as exc:
+            raise ValueError(exc.message) from exc
+
+    return AfterValidator(run)

@@ -22,13 +22,13 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 import pyarrow as pa
-from pydantic import AfterValidator, BaseModel, Field, field_validator
+from pydantic import BaseModel, Field, field_validator
 from sqlalchemy import JSON, BigInteger, ForeignKey, Integer, String, Text, UniqueConstraint, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column, object_session, relationship
 
 from datacommons.db import Base, utcnow
-from datacommons.errors import Conflict, InvalidInput, NotFound
+from datacommons.errors import Conflict, InvalidInput, NotFound, validated_by
 from datacommons.storage import ParquetStore, StoredFile
 
 Access = Literal["open", "private"]
@@ -59,15 +59,8 @@ def check_slug(value: str) -> str:
     return value
 
 
-def _slug_for_pydantic(value: str) -> str:
-    try:
-        return check_slug(value)
-    except InvalidInput as exc:
-        raise ValueError(exc.message) from exc
-
-
 #: A dataset (or program) id in a pydantic model: validated like :func:`check_slug`.
-Slug = Annotated[str, AfterValidator(_slug_for_pydantic)]
+Slug = Annotated[str, validated_by(check_slug)]
 
 
 class Dataset(Base):
