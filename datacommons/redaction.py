@@ -74,8 +74,18 @@ def _erased_values(session: Session, dataset_id: str, column: pa.ChunkedArray) -
     return [v for v in values if unit_digest(dataset_id, str(v)) in digests]
 
 
+def _lock(session: Session, dataset_id: str) -> None:
+    """Take the dataset row's write lock for this transaction (PostgreSQL; SQLite writers queue)."""
+    session.execute(select(Dataset.id).where(Dataset.id == dataset_id).with_for_update())
+
+
 def without_erased(session: Session, dataset: Dataset, table: pa.Table) -> tuple[pa.Table, int]:
-    """``table`` without the rows of the dataset's erased units, and how many rows went."""
+    """``table`` without the rows of the dataset's erased units, and how many rows went.
+
+    Locks the dataset's row first, as :func:`redact` does: a donation staged while a donor is erased
+    either sees the erasure or is itself rewritten by it.
+    """
+    _lock(session, dataset.id)
     policy = dataset.policy
     if policy is None or policy.privacy_unit not in table.column_names:
         return table, 0
@@ -108,6 +118,7 @@ def redact(
         if not is_erased(session, dataset_id, unit):
             session.add(ErasedUnit(dataset_id=dataset_id, digest=unit_digest(dataset_id, unit)))
     session.flush()
+    _lock(session, dataset_id)  # see without_erased
     dataset = session.get(Dataset, dataset_id)
     if dataset is None or dataset.policy is None:
         return done
