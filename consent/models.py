@@ -233,6 +233,16 @@ class TransparencyEntry(Base):
     entry_hash: Mapped[str] = mapped_column(String(64))
 
 
+class TransparencyNode(Base):
+    """The hash of a complete subtree of the log's Merkle tree: leaves [idx·2^level, (idx+1)·2^level)."""
+
+    __tablename__ = "transparency_nodes"
+
+    level: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    idx: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+
+
 class TransparencyHead(Base):
     """The last entry of the log (its number and hash): appends lock it, verification checks it."""
 

@@ -22,6 +22,7 @@ from typing import Any, Literal, get_args
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from consent import tlog
 from consent.models import TransparencyEntry, TransparencyHead
 from consent.receipts import iso
 from datacommons.db import utcnow
@@ -31,7 +32,7 @@ from datacommons.registry import DatasetVersion, access_of
 UseKind = Literal["release", "extract", "publication"]
 KINDS: tuple[str, ...] = get_args(UseKind)
 GENESIS = "0" * 64
-HEAD_ID = 1
+HEAD_ID = tlog.HEAD_ID
 
 
 @dataclass(frozen=True)
@@ -141,6 +142,7 @@ def record_use(
     entry = TransparencyEntry(**values, entry_hash=entry_hash(**values))
     session.add(entry)
     session.flush()
+    tlog.append(session, entry)
     session.execute(
         update(TransparencyHead).where(TransparencyHead.id == HEAD_ID).values(entry_hash=entry.entry_hash)
     )

@@ -25,6 +25,7 @@ import catalog.web.pages
 import catalog.web.query_pages
 import connectors.api
 import consent.api
+import consent.tlog_api
 import datacommons.quality.api
 import datacommons.tokens_api
 import privacy.api
@@ -201,6 +202,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(consent.api.router, prefix=API)
     app.include_router(consent.api.admin_router, prefix=API)
     app.include_router(consent.api.wellknown_router)
+    app.include_router(consent.tlog_api.router, prefix=API)
     app.include_router(datacommons.quality.api.router, prefix=API)
     app.include_router(catalog.web.pages.router)
     app.include_router(catalog.web.query_pages.router)

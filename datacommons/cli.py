@@ -455,12 +455,25 @@ def audit() -> None:
 
 
 @audit.command("verify")
+@click.option(
+    "--checkpoint",
+    "checkpoint_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="A checkpoint saved earlier: check that the log still extends it.",
+)
+@click.option("--key", "vkey", help="The log's verifier key (default: this instance's).")
 @click.pass_context
-def audit_verify(ctx: click.Context) -> None:
-    """Check the log's hash chain: exit 0 if intact, 1 naming the first bad entry."""
-    from consent import transparency
+def audit_verify(ctx: click.Context, checkpoint_file: Path | None, vkey: str | None) -> None:
+    """Check the log: its hash chain, and with --checkpoint that it extends a saved checkpoint
+    (exit 0 if so, 1 saying how it does not)."""
+    from consent import tlog, transparency
 
-    with database(settings_of(ctx)) as session:
+    settings = settings_of(ctx)
+    with database(settings) as session:
+        if checkpoint_file is not None:
+            key = vkey or tlog.LogKey.of(settings.secret_key_bytes(), settings.public_url).verifier_key
+            saved = tlog.verify_checkpoint(checkpoint_file.read_text(encoding="utf-8"), key)
+            click.echo(tlog.verify_against(session, saved))
         result = transparency.verify_chain(session)
     if not result.ok:
         raise CheckFailed(f"transparency log broken at entry {result.first_bad_id}: {result.reason}")

@@ -1,0 +1,159 @@
+"""The public transparency log over HTTP, without a token: checkpoint, verifier key, entries and the
+RFC 9162 inclusion and consistency proofs (hashes in base64)."""
+
+from __future__ import annotations
+
+import base64
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import PlainTextResponse
+from pydantic import BaseModel, Field
+from sqlalchemy import select
+
+from consent import merkle, tlog
+from consent.models import TransparencyEntry
+from datacommons.db import SessionDep
+from datacommons.errors import InvalidInput
+from datacommons.schemas import error_responses
+
+router = APIRouter(prefix="/transparency", tags=["transparency"], responses=error_responses(422))
+
+#: The most entries one page of ``/transparency/entries`` returns.
+PAGE = 1000
+MAX_INDEX = 2**62
+
+
+def log_key(request: Request) -> tlog.LogKey:
+    """The log key of this instance."""
+    settings = request.app.state.settings
+    return tlog.LogKey.of(settings.secret_key_bytes(), settings.public_url)
+
+
+def b64(value: bytes) -> str:
+    return base64.b64encode(value).decode()
+
+
+class LogEntry(BaseModel):
+    """One leaf of the log: its index, its leaf hash and the entry it encodes."""
+
+    index: int
+    leaf_hash: str = Field(description="base64 of SHA-256(0x00 || canonical entry bytes)")
+    entry: dict[str, object] = Field(description="The entry; its canonical JSON encoding is the leaf input")
+
+
+class LogEntries(BaseModel):
+    """Entries [start, end) of the log."""
+
+    tree_size: int
+    start: int
+    end: int
+    entries: list[LogEntry]
+
+
+class InclusionProof(BaseModel):
+    """RFC 9162 2.1.3 inclusion proof of leaf ``index`` in the tree of size ``tree_size``."""
+
+    index: int
+    tree_size: int
+    leaf_hash: str
+    root_hash: str
+    proof: list[str] = Field(description="base64 hashes, from the leaf's sibling up")
+
+
+class ConsistencyProof(BaseModel):
+    """RFC 9162 2.1.4 consistency proof between the trees of sizes ``first`` and ``second``."""
+
+    first: int
+    second: int
+    first_root: str
+    second_root: str
+    proof: list[str] = Field(description="base64 hashes")
+
+
+def _tree(session: SessionDep, size: int | None = None) -> tlog.Tree:
+    current = tlog.tree_size(session)
+    if size is not None and size > current:
+        raise InvalidInput(f"the log has {current} entries: no tree of size {size} yet")
+    return tlog.Tree(session, current if size is None else size)
+
+
+@router.get("/checkpoint", response_class=PlainTextResponse)
+def get_checkpoint(request: Request, session: SessionDep) -> PlainTextResponse:
+    """The latest signed checkpoint (C2SP tlog-checkpoint: origin, tree size, base64 root hash, and
+    the log's Ed25519 signature line). No token needed."""
+    return PlainTextResponse(
+        tlog.checkpoint(session, log_key(request)), headers={"Cache-Control": "no-store"}
+    )
+
+
+@router.get("/key", response_class=PlainTextResponse)
+def get_key(request: Request) -> PlainTextResponse:
+    """The log's verifier key (C2SP signed-note vkey: ``name+keyid+base64(0x01 || Ed25519 key)``)."""
+    return PlainTextResponse(log_key(request).verifier_key + "\n")
+
+
+@router.get("/entries", response_model=LogEntries)
+def get_entries(
+    session: SessionDep,
+    start: Annotated[int, Query(ge=0, le=MAX_INDEX)] = 0,
+    end: Annotated[int | None, Query(ge=1, le=MAX_INDEX)] = None,
+) -> LogEntries:
+    """Entries [start, end) of the log, at most 1000 (no token needed)."""
+    size = tlog.tree_size(session)
+    stop = min(size, end if end is not None else size, start + PAGE)
+    if end is not None and end <= start:
+        raise InvalidInput("end must be greater than start")
+    rows = session.scalars(
+        select(TransparencyEntry)
+        .where(TransparencyEntry.id > start, TransparencyEntry.id <= stop)
+        .order_by(TransparencyEntry.id)
+    )
+    entries = [
+        LogEntry(
+            index=e.id - 1, leaf_hash=b64(merkle.leaf_hash(tlog.entry_bytes(e))), entry=tlog.entry_public(e)
+        )
+        for e in rows
+    ]
+    return LogEntries(tree_size=size, start=start, end=max(start, stop), entries=entries)
+
+
+@router.get("/proof/inclusion", response_model=InclusionProof)
+def get_inclusion(
+    session: SessionDep,
+    index: Annotated[int, Query(ge=0, le=MAX_INDEX)],
+    tree_size: Annotated[int | None, Query(ge=1, le=MAX_INDEX)] = None,
+) -> InclusionProof:
+    """The proof that leaf ``index`` is in the tree of size ``tree_size`` (the latest by default)."""
+    tree = _tree(session, tree_size)
+    if index >= tree.size:
+        raise InvalidInput(f"leaf {index} is not in a tree of size {tree.size}")
+    proof = merkle.inclusion_proof(index, tree.size, tree.subtree)
+    return InclusionProof(
+        index=index,
+        tree_size=tree.size,
+        leaf_hash=b64(tree.subtree(index, index + 1)),
+        root_hash=b64(tree.root()),
+        proof=[b64(p) for p in proof],
+    )
+
+
+@router.get("/proof/consistency", response_model=ConsistencyProof)
+def get_consistency(
+    session: SessionDep,
+    first: Annotated[int, Query(ge=1, le=MAX_INDEX)],
+    second: Annotated[int | None, Query(ge=1, le=MAX_INDEX)] = None,
+) -> ConsistencyProof:
+    """The proof that the tree of size ``second`` (the latest by default) extends that of size
+    ``first``."""
+    tree = _tree(session, second)
+    if first > tree.size:
+        raise InvalidInput(f"first ({first}) is larger than the tree ({tree.size})")
+    older = tlog.Tree(session, first)
+    return ConsistencyProof(
+        first=first,
+        second=tree.size,
+        first_root=b64(older.root()),
+        second_root=b64(tree.root()),
+        proof=[b64(p) for p in merkle.consistency_proof(first, tree.size, tree.subtree)],
+    )
