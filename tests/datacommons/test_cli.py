@@ -105,7 +105,13 @@ def test_datasets_list_table(settings: Settings) -> None:
 
 def test_demo_is_refused_in_production(settings: Settings) -> None:
     result = run_cli(
-        settings, "demo", env={"DATACOMMONS_ENV": "production", "DATACOMMONS_SECRET_KEY": "p" * 40}
+        settings,
+        "demo",
+        env={
+            "DATACOMMONS_ENV": "production",
+            "DATACOMMONS_SECRET_KEY": "p" * 40,
+            "DATACOMMONS_PUBLIC_URL": "https://dati.example.it",
+        },
     )
     assert result.returncode == 2
     assert result.stderr == (

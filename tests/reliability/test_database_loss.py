@@ -223,6 +223,7 @@ def outage_and_recovery(
                 "text_en": "I agree to the use of my data for research.",
                 "datasets": ["inserimento-lavorativo"],
                 "data_categories": ["wage"],
+                "recipients": ["class:researchers"],
             },
         ),
     ]

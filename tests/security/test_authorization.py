@@ -96,6 +96,9 @@ NEW_PROGRAM = {
         "text_en": "I agree to the use of my data.",
         "datasets": [PRIVATE],
         "data_categories": ["test"],
+        # nobody who queries in these tests: two programs naming the same caller for one purpose
+        # would make that caller's purpose-only queries ambiguous (a 422 asking for the program)
+        "recipients": ["Ente di prova"],
         "duration_days": 365,
     },
 }
@@ -117,14 +120,16 @@ MATRIX: dict[tuple[str, str], Entry] = {
     ("GET", "/api/v1/datasets/{dataset_id}/versions"): Entry(expect(200), DATASET),
     ("GET", "/api/v1/datasets/{dataset_id}/download"): Entry(expect(200), OPEN),
     # --- privacy ------------------------------------------------------------------------------
+    # An administrator's role may query, but no consent text names the administrator as a
+    # recipient: 403 (no data-use agreement), like any organisation the donors did not name.
     ("POST", "/api/v1/datasets/{dataset_id}/queries/preview"): Entry(
-        only(200, "admin", "analyst", "researcher"), DATASET, json=lambda w: QUERY
+        only(200, "analyst", "researcher"), DATASET, json=lambda w: QUERY
     ),
     ("POST", "/api/v1/datasets/{dataset_id}/queries"): Entry(
-        only(200, "admin", "analyst", "researcher"), DATASET, json=lambda w: QUERY
+        only(200, "analyst", "researcher"), DATASET, json=lambda w: QUERY
     ),
     ("GET", "/api/v1/budget"): Entry(only(200, "admin", "analyst", "researcher")),
-    ("POST", "/api/v1/extracts"): Entry(only(201, "admin", "researcher"), json=lambda w: EXTRACT),
+    ("POST", "/api/v1/extracts"): Entry(only(201, "researcher"), json=lambda w: EXTRACT),
     # An extract belongs to the organisation that made it: the researcher's is not the admin's.
     ("GET", "/api/v1/extracts/{extract_id}"): Entry(
         only(200, "researcher", "admin") | {"admin": 404}, EXTRACT_ID
@@ -150,6 +155,16 @@ MATRIX: dict[tuple[str, str], Entry] = {
     ("GET", "/api/v1/donors/me/export"): Entry(donors(200, 200)),
     ("DELETE", "/api/v1/donors/me"): Entry(donors(200, 200), fresh_donor=True),
     ("GET", "/api/v1/programs"): Entry(public()),
+    # anyone holding a receipt may ask; an unknown record id is a 404 for everyone alike
+    ("GET", "/api/v1/receipts/{record_id}/status"): Entry(
+        public(404), {"record_id": lambda w: "00000000-0000-0000-0000-000000000000"}
+    ),
+    # --- the public transparency log ------------------------------------------------------------
+    ("GET", "/api/v1/transparency/checkpoint"): Entry(public()),
+    ("GET", "/api/v1/transparency/key"): Entry(public()),
+    ("GET", "/api/v1/transparency/entries"): Entry(public()),
+    ("GET", "/api/v1/transparency/proof/inclusion"): Entry(public(), query={"index": "0"}),
+    ("GET", "/api/v1/transparency/proof/consistency"): Entry(public(), query={"first": "1"}),
     ("GET", "/api/v1/programs/{program_id}"): Entry(public(), PROGRAM),
     ("GET", "/api/v1/programs/{program_id}/texts"): Entry(public(), PROGRAM),
     ("GET", "/api/v1/programs/{program_id}/form"): Entry(public(), PROGRAM),
@@ -217,6 +232,7 @@ MATRIX: dict[tuple[str, str], Entry] = {
     ("GET", "/donor"): Entry(public(), cookie=True),
     ("GET", "/donor/register"): Entry(public(303), cookie=True),
     ("POST", "/donor/register"): Entry(public(201), form={"name": "Da Pagina"}, cookie=True),
+    ("POST", "/donor/claim"): Entry(public(404), form={"donor_id": "dn-none", "code": "wrong"}, cookie=True),
     ("GET", "/admin"): Entry(page(403, admin=200), cookie=True),
 }
 
