@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import socket
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -478,6 +479,37 @@ def audit_verify(ctx: click.Context, checkpoint_file: Path | None, vkey: str | N
     if not result.ok:
         raise CheckFailed(f"transparency log broken at entry {result.first_bad_id}: {result.reason}")
     click.echo(f"transparency log intact: {result.count} entries")
+
+
+@audit.command("witness")
+@click.argument("url")
+@click.option(
+    "--state",
+    "state_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    required=True,
+    help="The witness's own directory: the trusted key, the last checkpoint, the witness key.",
+)
+@click.option("--key", "vkey", help="The log's verifier key (required the first time).")
+@click.option(
+    "--name",
+    default=lambda: f"{socket.gethostname()}/datacommons-witness",
+    show_default="HOSTNAME/datacommons-witness",
+    help="The witness's name in its cosignatures.",
+)
+def audit_witness(url: str, state_dir: Path, vkey: str | None, name: str) -> None:
+    """Witness the transparency log at URL: verify its checkpoint and its consistency with the last
+    one seen, store it, and print it cosigned (exit 1 if the log shrank, forked or was rewritten).
+
+    Run it from cron on your own machine (a cooperative, the Metropolitan City, a university); the
+    commons needs nothing from you. See docs/transparency.md.
+    """
+    from consent import witness
+
+    seen = witness.run(url, state_dir, vkey=vkey, name=name)
+    before = "first checkpoint" if seen.previous_size is None else f"consistent with {seen.previous_size}"
+    click.echo(f"log {seen.checkpoint.origin}: {seen.checkpoint.size} entries, {before}", err=True)
+    click.echo(seen.cosigned, nl=False)
 
 
 @audit.command("report")
