@@ -218,7 +218,7 @@ class Checkpoint:
 def parse_verifier_key(vkey: str) -> tuple[str, bytes, Ed25519PublicKey]:
     """(name, key ID, public key) of a C2SP verifier key of type Ed25519."""
     try:
-        name, hex_id, encoded = vkey.strip().split("+")
+        name, hex_id, encoded = vkey.strip().split("+", 2)
         raw = base64.b64decode(encoded, validate=True)
         kid = bytes.fromhex(hex_id)
     except ValueError as exc:

@@ -123,7 +123,7 @@ def test_the_checkpoint_verifies_with_the_published_key_alone(client: TestClient
     fill(sessions, 5)
     note = client.get("/api/v1/transparency/checkpoint").text
     vkey = client.get("/api/v1/transparency/key").text.strip()
-    name, key_id_hex, encoded = vkey.split("+")
+    name, key_id_hex, encoded = vkey.split("+", 2)
     raw = base64.b64decode(encoded)
     assert raw[0] == 0x01 and len(raw) == 33
     assert hashlib.sha256(name.encode() + b"\n" + raw).digest()[:4].hex() == key_id_hex

@@ -37,7 +37,7 @@ def check_cosignature(note: str, state: Path) -> None:
     """Verify the witness's cosignature line from its published verifier key alone (C2SP
     tlog-cosignature: key ID || big-endian u64 time || Ed25519 over "cosignature/v1", the time and the
     checkpoint body)."""
-    name, kid_hex, encoded = (state / "witness.vkey").read_text().strip().split("+")
+    name, kid_hex, encoded = (state / "witness.vkey").read_text().strip().split("+", 2)
     raw_key = base64.b64decode(encoded)
     assert (
         raw_key[0] == 0x04 and hashlib.sha256(name.encode() + b"\n" + raw_key).digest()[:4].hex() == kid_hex
