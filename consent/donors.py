@@ -9,6 +9,7 @@ stored only encrypted under the donor's own data key (:mod:`consent.crypto`).
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import secrets
@@ -18,7 +19,7 @@ from typing import Any
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-from consent import eligibility, ledger, privacy_loss, programs, receipts
+from consent import eligibility, ledger, merkle, privacy_loss, programs, receipts, tlog
 from consent.crypto import (
     InvalidTag,
     decrypt_field,
@@ -310,7 +311,22 @@ def uses_of(session: Session, donor_id: str) -> list[dict[str, Any]]:
     per-person ledger, never the datasets' whole log (which would show uses before the donor came,
     and uses of records that are not theirs)."""
     get_donor(session, donor_id)
-    return privacy_loss.history(session, donor_id)[2]
+    return with_proofs(session, privacy_loss.history(session, donor_id)[2])
+
+
+def with_proofs(session: Session, uses: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each use with the inclusion proof of its leaf against the log's latest tree, so the donor can
+    check it against a checkpoint without trusting the commons."""
+    size = tlog.tree_size(session)
+    tree = tlog.Tree(session, size)
+    out = []
+    for use in uses:
+        index = use.get("log_index")
+        if index is not None and index < size:
+            proof = merkle.inclusion_proof(index, size, tree.subtree)
+            use = {**use, "tree_size": size, "inclusion_proof": [base64.b64encode(p).decode() for p in proof]}
+        out.append(use)
+    return out
 
 
 def profile(session: Session, *, donor_id: str, kek: bytes, epsilon_per_person: float) -> dict[str, Any]:
@@ -337,7 +353,9 @@ def profile(session: Session, *, donor_id: str, kek: bytes, epsilon_per_person: 
 def export(session: Session, *, donor_id: str, signer: Signer, epsilon_per_person: float) -> dict[str, Any]:
     """Everything held about the donor, as one JSON document (GDPR arts. 15 and 20)."""
     data = profile(session, donor_id=donor_id, kek=signer.kek, epsilon_per_person=epsilon_per_person)
-    data["uses"] = data["privacy_loss"]["recent"] = privacy_loss.history(session, donor_id)[2]
+    data["uses"] = data["privacy_loss"]["recent"] = with_proofs(
+        session, privacy_loss.history(session, donor_id)[2]
+    )
     data["consents"] = [
         consent_public(session, c, signer=signer) for c in ledger.list_consents(session, donor_id)
     ]

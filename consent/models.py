@@ -276,6 +276,8 @@ class LossNode(Base):
     #: How many releases the history holds up to and including this one.
     uses: Mapped[int] = mapped_column(Integer)
     at: Mapped[datetime] = mapped_column()
+    #: The release's leaf index in the transparency log: a donor's proof points there.
+    log_index: Mapped[int | None] = mapped_column(BigInteger)
 
 
 class LossGroup(Base):

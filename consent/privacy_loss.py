@@ -74,6 +74,8 @@ class Use:
     purpose: str
     epsilon: float
     at: datetime
+    #: The release's leaf in the public transparency log (None for releases before the tree).
+    log_index: int | None = None
 
 
 @dataclass(frozen=True)
@@ -324,6 +326,7 @@ def _node(session: Session, use: Use, *, parent: int | None, amount: int, spent:
         spent_nano=spent,
         uses=uses,
         at=use.at,
+        log_index=use.log_index,
     )
     session.add(node)
     session.flush()
@@ -407,6 +410,7 @@ def history(
             "purpose_label_en": PURPOSES.get(n.purpose, (n.purpose, n.purpose))[1],
             "epsilon": n.epsilon_nano / NANO,
             "at": n.at,
+            "log_index": n.log_index,
         }
         for n in session.scalars(query)
     ]

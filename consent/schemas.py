@@ -100,6 +100,12 @@ class ReleaseIncluding(BaseModel):
     purpose_label_en: str
     epsilon: float = Field(description="The privacy loss this release cost the donor")
     at: datetime
+    log_index: int | None = Field(None, description="The release's leaf in the public transparency log")
+    tree_size: int | None = Field(None, description="The tree the inclusion proof is against (the latest)")
+    inclusion_proof: list[str] | None = Field(
+        None,
+        description="RFC 9162 inclusion proof of the leaf (base64 hashes): check it against a checkpoint",
+    )
 
 
 class PrivacyLoss(BaseModel):

@@ -323,6 +323,22 @@ def _commit(
                 donors=len(chosen.donors),
                 created_at=now,
             )
+            session.add(release)
+            session.flush()
+            entry = record_use(
+                session,
+                kind="release" if kind == "query" else "extract",
+                actor=principal.actor,
+                purpose=ask.purpose,
+                datasets=[tgt.dataset.id],
+                organisation=org.name if org else None,
+                details={
+                    "release_id": release.id,
+                    "program": ask.program,
+                    "epsilon": ask.epsilon,
+                    "version": tgt.version.number,
+                },
+            )
             privacy_loss.charge(
                 session,
                 eligible=eligible.donors,
@@ -338,18 +354,8 @@ def _commit(
                     purpose=ask.purpose,
                     epsilon=ask.epsilon,
                     at=now,
+                    log_index=entry.id - 1,
                 ),
-            )
-            session.add(release)
-            session.flush()
-            record_use(
-                session,
-                kind="release" if kind == "query" else "extract",
-                actor=principal.actor,
-                purpose=ask.purpose,
-                datasets=[tgt.dataset.id],
-                organisation=org.name if org else None,
-                details={"release_id": release.id, "epsilon": ask.epsilon, "version": tgt.version.number},
             )
             return answer_of(release, repeat=False, budget=budget_body(session, tgt, organisation_id))
     except IntegrityError:
