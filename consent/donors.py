@@ -38,10 +38,10 @@ from consent.models import (
     Program,
     TextDataset,
 )
-from consent.receipts import Signer, iso
+from consent.receipts import Signer
 from datacommons import auth, redaction
 from datacommons.auth import ApiToken, Organisation
-from datacommons.db import utcnow
+from datacommons.db import iso, utcnow
 from datacommons.errors import Conflict, InvalidInput, NotFound
 
 PSEUDONYM_MAX = 64

@@ -12,6 +12,7 @@ one after the other and the second sees the first's result.
 
 from __future__ import annotations
 
+import os
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -21,7 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from consent import eligibility, keys, programs
+from consent import eligibility, keys, programs, transparency
 from consent.models import (
     Consent,
     ConsentEvent,
@@ -173,6 +174,10 @@ def record_event(
         ends_record_id=ends,
         kid=key.kid,
     )
+    # The event goes into the public log as a salted commitment only the receipt's holder can open.
+    salt = os.urandom(16)
+    logged = transparency.record_commitment(session, transparency.commitment(salt, row.record_id))
+    row.log_index, row.commitment_salt = logged.id - 1, salt.hex()
     session.add(row)
     period = _open_period(session, consent)
     if period is not None:

@@ -161,6 +161,9 @@ class ConsentEvent(Base):
     method: Mapped[str] = mapped_column(String(32), default="")
     #: For a withdrawal or an expiry: the record id of the event that gave the consent it ends.
     ends_record_id: Mapped[str | None] = mapped_column(String(36))
+    #: The event's salted commitment in the transparency log: its leaf, and the salt that opens it.
+    log_index: Mapped[int | None] = mapped_column(BigInteger)
+    commitment_salt: Mapped[str | None] = mapped_column(String(32))
     kid: Mapped[str] = mapped_column(String(64))
     #: The signed receipt; None only for bulk-seeded events, whose receipt is signed when first asked
     #: for (Ed25519 signatures are deterministic, so it is the same receipt every time).

@@ -16,10 +16,11 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from consent import keys
+from consent import keys, tlog
 from consent.dpv import purpose_iri
 from consent.models import Consent, ConsentEvent, ConsentText, Program, SigningKey
 from datacommons.config import Settings
+from datacommons.db import iso
 from datacommons.errors import CheckFailed
 
 SCHEMA_VERSION = "datacommons-consent-receipt/2"
@@ -66,15 +67,14 @@ class Signer:
         return derive_kek(self.secret)
 
 
-def iso(value: Any) -> str | None:
-    """An instant as ISO 8601 UTC with a Z, or None."""
-    if value is None:
-        return None
-    return value.isoformat(timespec="microseconds").replace("+00:00", "Z")
-
-
 def claims_of(
-    *, event: ConsentEvent, consent: Consent, program: Program, text: ConsentText, issuer: str
+    *,
+    event: ConsentEvent,
+    consent: Consent,
+    program: Program,
+    text: ConsentText,
+    issuer: str,
+    transparency: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The receipt claims of one consent event."""
     special = list(text.special_categories or [])
@@ -118,6 +118,7 @@ def claims_of(
         },
         "retention_days": program.retention_days,
         "status_url": f"{issuer}/api/v1/receipts/{event.record_id}/status",
+        **({"transparency": transparency} if transparency else {}),
     }
 
 
@@ -138,8 +139,31 @@ def render(session: Session, *, event: ConsentEvent, signer: Signer) -> str:
     assert program is not None
     record = session.get(SigningKey, event.kid)
     assert record is not None
-    claims = claims_of(event=event, consent=consent, program=program, text=text, issuer=signer.issuer)
+    claims = claims_of(
+        event=event,
+        consent=consent,
+        program=program,
+        text=text,
+        issuer=signer.issuer,
+        transparency=_logged(session, event, signer),
+    )
     return keys.sign(claims, record=record, secret=signer.secret)
+
+
+def _logged(session: Session, event: ConsentEvent, signer: Signer) -> dict[str, Any] | None:
+    """Where the event's commitment is in the transparency log, how to open it, and the checkpoint
+    of the tree that first held it (signed now; the same note whenever it is signed again)."""
+    if event.log_index is None or event.commitment_salt is None:
+        return None
+    size = event.log_index + 1
+    key = tlog.LogKey.of(signer.secret, signer.issuer)
+    note = key.sign(tlog.checkpoint_text(key.origin, size, tlog.Tree(session, size).root()))
+    return {
+        "leaf_index": event.log_index,
+        "commitment_salt": event.commitment_salt,
+        "commitment_scheme": 'SHA-256("datacommons-consent-commitment/1\\n" || salt || record_id)',
+        "checkpoint": note,
+    }
 
 
 def verify(token: str, key_set: dict[str, Any]) -> dict[str, Any]:

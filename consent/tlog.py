@@ -45,7 +45,7 @@ from sqlalchemy.orm import Session
 
 from consent import merkle
 from consent.models import TransparencyEntry, TransparencyHead, TransparencyNode
-from consent.receipts import iso
+from datacommons.db import iso
 from datacommons.errors import CheckFailed, InvalidInput
 
 ENTRY_FORMAT = "datacommons-transparency-entry/1"

@@ -24,12 +24,11 @@ from sqlalchemy.orm import Session
 
 from consent import tlog
 from consent.models import TransparencyEntry, TransparencyHead
-from consent.receipts import iso
-from datacommons.db import utcnow
+from datacommons.db import iso, utcnow
 from datacommons.errors import InvalidInput
 from datacommons.registry import DatasetVersion, access_of
 
-UseKind = Literal["release", "extract", "publication"]
+UseKind = Literal["release", "extract", "publication", "consent"]
 KINDS: tuple[str, ...] = get_args(UseKind)
 GENESIS = "0" * 64
 HEAD_ID = tlog.HEAD_ID
@@ -118,6 +117,32 @@ def record_use(
         raise InvalidInput("a fee cannot be negative")
     if not purpose or not actor:
         raise InvalidInput("a use names its actor and its purpose")
+    if kind == "consent":
+        raise InvalidInput("consent events are logged as commitments (record_commitment)")
+    return _append(
+        session,
+        kind=kind,
+        actor=actor,
+        purpose=purpose,
+        datasets=datasets,
+        organisation=organisation,
+        fee_eur=fee_eur,
+        details=details,
+    )
+
+
+def _append(
+    session: Session,
+    *,
+    kind: str,
+    actor: str,
+    purpose: str,
+    datasets: list[str],
+    organisation: str | None,
+    fee_eur: float | None,
+    details: dict[str, Any] | None,
+) -> TransparencyEntry:
+    """Append an entry: chain link, head, and Merkle leaf, in the caller's transaction."""
     # Round-trip details through JSON now, so the hash covers exactly what the database returns.
     details = json.loads(json.dumps(details or {}, ensure_ascii=False, default=str))
     session.execute(
@@ -209,11 +234,28 @@ def list_entries(
     return list(session.scalars(query))
 
 
-def uses_touching(session: Session, datasets: set[str]) -> list[TransparencyEntry]:
-    """The entries that used at least one of ``datasets``, oldest first."""
-    if not datasets:
-        return []
-    return [e for e in list_entries(session) if datasets.intersection(e.datasets)]
+#: The purpose line of a consent commitment's entry.
+CONSENT_RECORD = "consent record"
+
+
+def commitment(salt: bytes, record_id: str) -> str:
+    """The commitment to a consent event: SHA-256("datacommons-consent-commitment/1\n" || salt ||
+    record id), hex. Only who holds the salt (the donor's receipt, the commons) can open it."""
+    return hashlib.sha256(b"datacommons-consent-commitment/1\n" + salt + record_id.encode()).hexdigest()
+
+
+def record_commitment(session: Session, value: str) -> TransparencyEntry:
+    """Append a consent event to the log as its commitment alone: who consented, to what, stays out."""
+    return _append(
+        session,
+        kind="consent",
+        actor="system:consent",
+        purpose=CONSENT_RECORD,
+        datasets=[],
+        organisation=None,
+        fee_eur=None,
+        details={"commitment": value},
+    )
 
 
 def log_publication(session: Session, version: DatasetVersion, actor: str) -> None:

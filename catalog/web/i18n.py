@@ -302,6 +302,7 @@ TEXTS: dict[str, dict[str, str]] = {
     "kind": {"it": "Tipo", "en": "Kind"},
     "who": {"it": "Chi", "en": "Who"},
     "use_release": {"it": "aggregati con privacy differenziale", "en": "differentially-private release"},
+    "use_consent": {"it": "registrazione di un consenso", "en": "consent record"},
     "use_extract": {"it": "estratto per la ricerca", "en": "research extract"},
     "use_publication": {"it": "pubblicazione nel catalogo", "en": "publication in the catalog"},
     "your_data": {"it": "I tuoi dati", "en": "Your data"},

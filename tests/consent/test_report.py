@@ -80,7 +80,8 @@ def test_yearly_report_counts_consents_and_uses(
     assert uses["by_kind"] == {"extract": 1, "publication": 1, "release": 1}
     assert uses["by_purpose"] == {"dpv:PublicPolicyMaking": 1, "dpv:ScientificResearch": 2}
     assert uses["by_organisation"] == {"Coop Il Ponte": 1, "UniTo": 1, "admin:P": 1}
-    assert report["transparency_log"] == {"ok": True, "count": 3, "first_bad_id": None, "reason": None}
+    # the three uses, and the commitments of three consents given and one withdrawn
+    assert report["transparency_log"] == {"ok": True, "count": 7, "first_bad_id": None, "reason": None}
     empty = client.get(
         f"/api/v1/admin/reports/altruism?year={year - 1}", headers=bearer(tokens["admin"])
     ).json()

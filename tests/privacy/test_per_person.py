@@ -72,6 +72,11 @@ def test_a_donor_sees_the_loss_of_each_release_that_included_them(  # type: igno
     loss = me.json()["privacy_loss"]
     at = [r.pop("at") for r in loss["recent"]]
     assert at == sorted(at, reverse=True)
+    # each points at its release's leaf in the public log (the proofs come with /donors/me/uses)
+    leaves = [r.pop("log_index") for r in loss["recent"]]
+    assert len(set(leaves)) == 2 and all(isinstance(i, int) for i in leaves)
+    for r in loss["recent"]:
+        r.pop("tree_size", None), r.pop("inclusion_proof", None)
     assert loss == {
         "epsilon_spent": 1.0,
         "epsilon_cap": CAP,
