@@ -221,17 +221,10 @@ def get_donor(session: Session, donor_id: str) -> Donor:
     return donor
 
 
-def linked_datasets(session: Session, donor_id: str) -> set[str]:
-    """The datasets holding the donor's records, as their organisation linked them."""
-    return set(session.scalars(select(DonorDataset.dataset_id).where(DonorDataset.donor_id == donor_id)))
-
-
 def contributed_datasets(session: Session, donor_id: str) -> set[str]:
     """The datasets a donor contributed to: registered for by their organisation, or covered by a
     text version they consented to."""
-    registered = set(
-        session.scalars(select(DonorDataset.dataset_id).where(DonorDataset.donor_id == donor_id))
-    )
+    registered = ledger.linked_datasets(session, donor_id)
     consented = set(
         session.scalars(
             select(TextDataset.dataset_id)
@@ -342,7 +335,7 @@ def profile(session: Session, *, donor_id: str, kek: bytes, epsilon_per_person: 
         "claimed_at": donor.claimed_at,
         **personal_data(session, donor=donor, kek=kek),
         "datasets": sorted(contributed_datasets(session, donor.id)),
-        "linked": sorted(linked_datasets(session, donor.id)),
+        "linked": sorted(ledger.linked_datasets(session, donor.id)),
         "consents": [
             consent_public(session, c, with_events=False) for c in ledger.list_consents(session, donor.id)
         ],

@@ -286,11 +286,16 @@ def grant(
     return consent, True
 
 
+def linked_datasets(session: Session, donor_id: str) -> set[str]:
+    """The datasets holding the donor's records, as their organisation linked them."""
+    return set(session.scalars(select(DonorDataset.dataset_id).where(DonorDataset.donor_id == donor_id)))
+
+
 def check_covers(session: Session, *, donor_id: str, text: ConsentText) -> None:
     """Refuse consent to a text version that covers none of the datasets holding the donor's records:
     it could release nothing of theirs, only someone else's records under the same pseudonym."""
     covered = set(session.scalars(select(TextDataset.dataset_id).where(TextDataset.text_id == text.id)))
-    held = set(session.scalars(select(DonorDataset.dataset_id).where(DonorDataset.donor_id == donor_id)))
+    held = linked_datasets(session, donor_id)
     if covered & held:
         return
     if held:

@@ -32,6 +32,7 @@ import base64
 import hashlib
 import json
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -180,6 +181,12 @@ class LogKey:
         """The signed note of ``text`` (which ends in a newline)."""
         signature = self.private.sign(text.encode())
         return f"{text}\n{DASH} {self.origin} {base64.b64encode(self.key_id + signature).decode()}\n"
+
+
+@lru_cache(maxsize=8)
+def _log_key(secret: bytes, public_url: str) -> LogKey:
+    seed = HKDF(algorithm=SHA256(), length=32, salt=None, info=LOG_KEY_INFO).derive(secret)
+    return LogKey(origin_of(public_url), Ed25519PrivateKey.from_private_bytes(seed))
 
 
 def origin_of(public_url: str) -> str:

@@ -66,12 +66,20 @@ def is_erased(session: Session, dataset_id: str, unit: str) -> bool:
     return session.get(ErasedUnit, (dataset_id, unit_digest(dataset_id, unit))) is not None
 
 
-def _erased_values(session: Session, dataset_id: str, column: pa.ChunkedArray) -> list[str]:
-    digests = set(session.scalars(select(ErasedUnit.digest).where(ErasedUnit.dataset_id == dataset_id)))
-    if not digests:
-        return []
-    values = [v for v in pc.unique(column).to_pylist() if v is not None]
-    return [v for v in values if unit_digest(dataset_id, str(v)) in digests]
+def _digests(session: Session, dataset_id: str) -> set[str]:
+    return set(session.scalars(select(ErasedUnit.digest).where(ErasedUnit.dataset_id == dataset_id)))
+
+
+def _drop(table: pa.Table, dataset_id: str, column: str, digests: set[str]) -> tuple[pa.Table, int]:
+    """``table`` without the rows whose ``column`` value digests into ``digests``."""
+    if not digests or column not in table.column_names:
+        return table, 0
+    values = [v for v in pc.unique(table[column]).to_pylist() if v is not None]
+    erased = [v for v in values if unit_digest(dataset_id, str(v)) in digests]
+    if not erased:
+        return table, 0
+    kept = table.filter(pc.invert(pc.is_in(table[column], value_set=pa.array(erased))))
+    return kept, table.num_rows - kept.num_rows
 
 
 def _lock(session: Session, dataset_id: str) -> None:
@@ -86,15 +94,9 @@ def without_erased(session: Session, dataset: Dataset, table: pa.Table) -> tuple
     either sees the erasure or is itself rewritten by it.
     """
     _lock(session, dataset.id)
-    policy = dataset.policy
-    if policy is None or policy.privacy_unit not in table.column_names:
+    if dataset.policy is None:
         return table, 0
-    erased = _erased_values(session, dataset.id, table[policy.privacy_unit])
-    if not erased:
-        return table, 0
-    keep = pc.invert(pc.is_in(table[policy.privacy_unit], value_set=pa.array(erased)))
-    kept = table.filter(keep)
-    return kept, table.num_rows - kept.num_rows
+    return _drop(table, dataset.id, dataset.policy.privacy_unit, _digests(session, dataset.id))
 
 
 @dataclass
@@ -123,14 +125,12 @@ def redact(
     if dataset is None or dataset.policy is None:
         return done
     column = dataset.policy.privacy_unit
+    digests = _digests(session, dataset_id)
     versions = session.scalars(select(DatasetVersion).where(DatasetVersion.dataset_id == dataset_id))
     for version in versions:
         if not store.exists(version.content_hash):
             continue
-        table = store.read_table(version.content_hash)
-        if column not in table.column_names:
-            continue
-        kept, removed = without_erased(session, dataset, table)
+        kept, removed = _drop(store.read_table(version.content_hash), dataset_id, column, digests)
         if not removed:
             continue
         metadata = dict(kept.schema.metadata or {})

@@ -119,35 +119,21 @@ def _parts_of(
     factor = FIXED_POINT if _is_float(schema[measure.column]) else 1
     int_low, int_high = math.floor(low * factor), math.ceil(high * factor)
     sensitivity = k * max(abs(int_low), abs(int_high))
+    total = Part(
+        index,
+        "sum",
+        measure.column,
+        sensitivity,
+        epsilon,
+        mechanisms.laplace_scale(sensitivity, epsilon),
+        1 / factor,
+        low,
+        high,
+    )
     if measure.op == "sum":
-        return [
-            Part(
-                index,
-                "sum",
-                measure.column,
-                sensitivity,
-                epsilon,
-                mechanisms.laplace_scale(sensitivity, epsilon),
-                1 / factor,
-                low,
-                high,
-            )
-        ]
+        return [total]
     # mean = noisy sum / noisy count: two noisy statistics, each with a part's epsilon
-    return [
-        Part(
-            index,
-            "sum",
-            measure.column,
-            sensitivity,
-            epsilon,
-            mechanisms.laplace_scale(sensitivity, epsilon),
-            1 / factor,
-            low,
-            high,
-        ),
-        Part(index, "rows", None, k, epsilon, mechanisms.laplace_scale(k, epsilon)),
-    ]
+    return [total, Part(index, "rows", None, k, epsilon, mechanisms.laplace_scale(k, epsilon))]
 
 
 def plan_query(query: Query, *, policy: AccessPolicy, schema: dict[str, str]) -> Plan:
