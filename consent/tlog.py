@@ -238,34 +238,35 @@ def parse_verifier_key(vkey: str) -> tuple[str, bytes, Ed25519PublicKey]:
 
 
 def verify_checkpoint(note: str, vkey: str) -> Checkpoint:
-    """Parse a signed checkpoint and check its signature by ``vkey``; :class:`CheckFailed` if not."""
+    """Parse a signed checkpoint and check its signature by ``vkey``: :class:`InvalidInput` (exit 2)
+    when it is not a checkpoint at all, :class:`CheckFailed` (exit 1) when its signature fails."""
     name, kid, public = parse_verifier_key(vkey)
     text, sep, signatures = note.partition("\n\n")
     if not sep or not signatures.endswith("\n"):
-        raise CheckFailed("not a signed note: no blank line between the text and its signatures")
+        raise InvalidInput("not a signed note: no blank line between the text and its signatures")
     text += "\n"
     lines = text.split("\n")[:-1]
     if len(lines) < 3:
-        raise CheckFailed("not a checkpoint: it needs an origin, a size and a root hash")
+        raise InvalidInput("not a checkpoint: it needs an origin, a size and a root hash")
     origin, size_line, root_line = lines[0], lines[1], lines[2]
     if not size_line.isdigit() or (size_line.startswith("0") and size_line != "0"):
-        raise CheckFailed(f"not a checkpoint: tree size {size_line!r}")
+        raise InvalidInput(f"not a checkpoint: tree size {size_line!r}")
     try:
         root = base64.b64decode(root_line, validate=True)
     except ValueError as exc:
-        raise CheckFailed("not a checkpoint: the root hash is not base64") from exc
+        raise InvalidInput("not a checkpoint: the root hash is not base64") from exc
     if len(root) != 32:
-        raise CheckFailed("not a checkpoint: the root hash is not 32 bytes")
+        raise InvalidInput("not a checkpoint: the root hash is not 32 bytes")
     found = False
     signature_lines = tuple(line for line in signatures.split("\n") if line)
     for line in signature_lines:
         parts = line.split(" ")
         if len(parts) != 3 or parts[0] != DASH:
-            raise CheckFailed(f"not a signature line: {line[:60]!r}")
+            raise InvalidInput(f"not a signature line: {line[:60]!r}")
         try:
             blob = base64.b64decode(parts[2], validate=True)
         except ValueError as exc:
-            raise CheckFailed("a signature is not base64") from exc
+            raise InvalidInput("a signature is not base64") from exc
         if parts[1] != name or blob[:4] != kid:
             continue  # another key's signature (a witness's cosignature, say)
         try:

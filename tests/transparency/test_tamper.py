@@ -144,3 +144,13 @@ def test_a_forged_checkpoint_is_refused(settings: Settings, saved: Path) -> None
     result = run_cli(settings, "audit", "verify", "--checkpoint", str(forged))
     assert result.returncode == 1
     assert "the checkpoint's signature does not verify" in result.stderr
+
+
+def test_a_file_that_is_no_checkpoint_is_bad_input(settings: Settings, saved: Path) -> None:
+    garbage = saved.with_name("garbage.txt")
+    garbage.write_text("this is not a checkpoint\n")
+    result = run_cli(settings, "audit", "verify", "--checkpoint", str(garbage))
+    assert result.returncode == 2
+    assert result.stderr == (
+        "datacommons: error: not a signed note: no blank line between the text and its signatures\n"
+    )
