@@ -29,7 +29,12 @@ from datacommons.errors import InvalidInput
 from datacommons.registry import DatasetVersion, access_of
 
 UseKind = Literal["release", "extract", "publication", "consent"]
-KINDS: tuple[str, ...] = get_args(UseKind)
+#: Administrative acts, logged as they happen (:func:`record_act`): none is a use of personal data,
+#: each is something an operator did that the public may check.
+ActKind = Literal[
+    "ingest", "validation", "rollback", "budget", "policy", "token", "program", "backup", "restore"
+]
+KINDS: tuple[str, ...] = get_args(UseKind) + get_args(ActKind)
 GENESIS = "0" * 64
 HEAD_ID = tlog.HEAD_ID
 
