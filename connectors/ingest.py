@@ -213,7 +213,9 @@ def stage(
         _check_owner(session, item.meta.id, item.provenance.connector)
         dataset = registry.upsert_dataset(session, meta=item.meta)
         if item.policy is not None:
-            registry.set_policy(session, dataset=dataset, spec=_declared_policy(dataset, item.policy))
+            registry.set_policy(
+                session, dataset=dataset, spec=_declared_policy(dataset, item.policy), actor=actor
+            )
         # an erased donor's records never come back with a later donation of the same file
         table, erased_rows = redaction.without_erased(session, dataset, item.table)
         provenance = item.provenance.as_dict()

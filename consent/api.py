@@ -388,13 +388,11 @@ def create_program(body: programs.ProgramSpec, request: Request, admin: AdminPri
     status_code=201,
     responses=error_responses(400, 404, 503),
 )
-def new_text(
-    program_id: str, body: programs.TextSpec, request: Request, _admin: AdminPrincipal
-) -> TextPublic:
+def new_text(program_id: str, body: programs.TextSpec, request: Request, admin: AdminPrincipal) -> TextPublic:
     """Publish a new version of a program's text; existing consents stay bound to theirs."""
     with writing(request) as session:
         program = programs.get_program(session, program_id)
-        text = programs.add_text_version(session, program=program, spec=body)
+        text = programs.add_text_version(session, program=program, spec=body, actor=admin.actor)
         return TextPublic.model_validate(programs.text_public(text))
 
 

@@ -26,6 +26,8 @@ from consent.agreements import (
 )
 from consent.dpv import PURPOSES, check_purpose, purpose_iri
 from consent.models import ConsentText, Program, TextDataset
+from datacommons.acts import Act
+from datacommons.acts import record as record_act
 from datacommons.errors import Conflict, InvalidInput, NotFound, validated_by
 from datacommons.registry import Slug, check_slug
 
@@ -109,8 +111,11 @@ def text_hash(program: Program, version: int, spec: TextSpec) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def add_text_version(session: Session, *, program: Program, spec: TextSpec) -> ConsentText:
-    """Publish a new version of the program's text; consents given on older versions keep theirs."""
+def add_text_version(session: Session, *, program: Program, spec: TextSpec, actor: str) -> ConsentText:
+    """Publish a new version of the program's text; consents given on older versions keep theirs.
+
+    The new text is logged in the transparency log (kind ``program``) with its hash, so anyone can
+    check which text a consent was given to."""
     number = (
         session.scalar(select(func.max(ConsentText.version)).where(ConsentText.program_id == program.id)) or 0
     ) + 1
@@ -131,6 +136,23 @@ def add_text_version(session: Session, *, program: Program, spec: TextSpec) -> C
     session.add_all(TextDataset(text_id=text.id, dataset_id=d) for d in spec.datasets)
     program.current_text_id = text.id
     session.flush()
+    record_act(
+        session,
+        Act(
+            kind="program",
+            actor=actor,
+            purpose="program created" if number == 1 else "new consent text published",
+            datasets=tuple(spec.datasets),
+            details={
+                "program": program.id,
+                "purpose": program.purpose,
+                "text_version": number,
+                "text_sha256": text.sha256,
+                "recipients": list(spec.recipients),
+                "duration_days": spec.duration_days,
+            },
+        ),
+    )
     return text
 
 
@@ -151,7 +173,7 @@ def create_program(session: Session, *, spec: ProgramSpec, actor: str) -> Progra
     )
     session.add(program)
     session.flush()
-    add_text_version(session, program=program, spec=spec.text)
+    add_text_version(session, program=program, spec=spec.text, actor=actor)
     return program
 
 

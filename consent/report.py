@@ -77,7 +77,9 @@ def altruism_report(session: Session, *, year: int, organisation: str) -> dict[s
             }
         )
     # uses of data only: consent events are in the log as commitments, counted from the registry
-    entries = [e for e in transparency.list_entries(session, since=start, until=end) if e.kind != "consent"]
+    entries = [
+        e for e in transparency.list_entries(session, since=start, until=end) if e.kind in transparency.USES
+    ]
     fees = [e.fee_eur for e in entries if e.fee_eur is not None]
     return {
         "report": "DGA art. 20(2) annual activity report",

@@ -24,9 +24,9 @@ from sqlalchemy.orm import Session
 
 from consent import tlog
 from consent.models import TransparencyEntry, TransparencyHead
+from datacommons.acts import Act
 from datacommons.db import iso, utcnow
 from datacommons.errors import InvalidInput
-from datacommons.registry import DatasetVersion, access_of
 
 UseKind = Literal["release", "extract", "publication", "consent"]
 #: Administrative acts, logged as they happen (:func:`record_act`): none is a use of personal data,
@@ -35,6 +35,10 @@ ActKind = Literal[
     "ingest", "validation", "rollback", "budget", "policy", "token", "program", "backup", "restore"
 ]
 KINDS: tuple[str, ...] = get_args(UseKind) + get_args(ActKind)
+#: The uses of data (what the yearly report counts): consent commitments and other acts are not.
+USES: tuple[str, ...] = ("release", "extract", "publication")
+#: What :func:`log_act` records: a publication is both a use of data and an operator's act.
+ACT_KINDS: tuple[str, ...] = ("publication", *get_args(ActKind))
 GENESIS = "0" * 64
 HEAD_ID = tlog.HEAD_ID
 
@@ -263,18 +267,18 @@ def record_commitment(session: Session, value: str) -> TransparencyEntry:
     )
 
 
-def log_publication(session: Session, version: DatasetVersion, actor: str) -> None:
-    """Publication hook: a version that becomes current is a use of data, and is logged."""
-    record_use(
+def log_act(session: Session, act: Act) -> None:
+    """The recorder of administrative acts (subscribed with :func:`datacommons.acts.on_act` by the
+    composition roots): each act is one entry, in the act's own transaction."""
+    if act.kind not in ACT_KINDS:
+        raise InvalidInput(f"{act.kind!r} is not an administrative act the log knows")
+    _append(
         session,
-        kind="publication",
-        actor=actor,
-        purpose="publication in the catalog",
-        datasets=[version.dataset_id],
-        details={
-            "version": version.number,
-            "content_hash": version.content_hash,
-            # A private dataset's row count is a statistic outside any budget.
-            **({"rows": version.rows} if access_of(version) == "open" else {}),
-        },
+        kind=act.kind,
+        actor=act.actor,
+        purpose=act.purpose,
+        datasets=list(act.datasets),
+        organisation=act.organisation,
+        fee_eur=None,
+        details=dict(act.details),
     )

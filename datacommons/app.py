@@ -23,6 +23,7 @@ import catalog.web.admin_pages
 import catalog.web.donor_pages
 import catalog.web.pages
 import catalog.web.query_pages
+import catalog.web.transparency_pages
 import connectors.api
 import consent.api
 import consent.tlog_api
@@ -30,8 +31,8 @@ import datacommons.quality.api
 import datacommons.tokens_api
 import privacy.api
 import privacy.policy_api
-from consent.transparency import log_publication
-from datacommons import __version__, registry
+from consent.transparency import log_act
+from datacommons import __version__, acts
 from datacommons.config import Settings, get_settings
 from datacommons.db import make_engine, make_sessionmaker, unavailable_error
 from datacommons.errors import DataCommonsError
@@ -152,7 +153,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the application for ``settings`` (by default, the process settings)."""
-    registry.on_publication(log_publication)
+    acts.on_act(log_act)
     settings = settings or get_settings()
     engine = make_engine(
         settings.database_url_resolved, pool_size=settings.db_pool_size, max_overflow=settings.db_max_overflow
@@ -208,6 +209,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(catalog.web.query_pages.router)
     app.include_router(catalog.web.donor_pages.router)
     app.include_router(catalog.web.admin_pages.router)
+    app.include_router(catalog.web.transparency_pages.router)
     app.mount("/static", StaticFiles(directory=str(catalog.web.pages.HERE / "static")), name="static")
 
     @app.exception_handler(catalog.web.pages.SignInRequired)

@@ -23,7 +23,8 @@ from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBea
 from sqlalchemy import ForeignKey, Integer, String, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from datacommons.db import Base, utcnow
+from datacommons import acts
+from datacommons.db import Base, iso, utcnow
 from datacommons.errors import Forbidden, InvalidInput, NotFound, Unauthorized
 
 Role = Literal["admin", "analyst", "researcher", "donor"]
@@ -116,10 +117,12 @@ def create_token(
     donor_id: str | None = None,
     ttl: timedelta | None = None,
     value: str | None = None,
+    actor: str = "system",
 ) -> tuple[ApiToken, str]:
     """Create a token and return it with its clear value, which is never stored.
 
-    Donor tokens belong to a donor; every other role to an organisation.
+    Donor tokens belong to a donor; every other role to an organisation. Issuing any but a donor's
+    own token is an act of ``actor`` (logged, without the token's name or value).
     """
     if role not in ROLES:
         raise InvalidInput(f"unknown role {role!r}: choose one of {', '.join(ROLES)}")
@@ -145,10 +148,11 @@ def create_token(
     )
     session.add(token)
     session.flush()
+    _token_act(session, token, actor, "token issued")
     return token, clear
 
 
-def revoke_token(session: Session, token_id: int) -> ApiToken:
+def revoke_token(session: Session, token_id: int, *, actor: str = "system") -> ApiToken:
     """Revoke a token; it is refused from now on."""
     token = session.get(ApiToken, token_id)
     if token is None:
@@ -156,7 +160,28 @@ def revoke_token(session: Session, token_id: int) -> ApiToken:
     if token.revoked_at is None:
         token.revoked_at = utcnow()
         session.flush()
+        _token_act(session, token, actor, "token revoked")
     return token
+
+
+def _token_act(session: Session, token: ApiToken, actor: str, purpose: str) -> None:
+    if token.role == "donor":  # a donor's own sign-in is theirs, not an operator's act
+        return
+    organisation = session.get(Organisation, token.organisation_id) if token.organisation_id else None
+    acts.record(
+        session,
+        acts.Act(
+            kind="token",
+            actor=actor,
+            purpose=purpose,
+            organisation=organisation.name if organisation is not None else None,
+            details={
+                "token_id": token.id,
+                "role": token.role,
+                "expires_at": iso(token.expires_at),
+            },
+        ),
+    )
 
 
 def authenticate(session: Session, clear: str) -> Principal:

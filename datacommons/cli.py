@@ -21,15 +21,20 @@ from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from catalog.schemas import DatasetPublic
-from consent.transparency import log_publication
-from datacommons import __version__, auth, registry
+from consent.transparency import log_act
+from datacommons import __version__, acts, auth, registry
 from datacommons.config import Settings, get_settings, write_secret_file
 from datacommons.db import make_engine, make_sessionmaker, transaction
 from datacommons.errors import CheckFailed, DataCommonsError
 from datacommons.logs import configure_logging, log_config
 from datacommons.migrations import current_revision, upgrade
 
-registry.on_publication(log_publication)
+acts.on_act(log_act)
+
+
+def operator() -> str:
+    """Who runs this command, as acts record it (kept beside the log, never published)."""
+    return f"cli:{os.environ.get('USER', 'operator')}"
 
 
 def settings_of(ctx: click.Context) -> Settings:
@@ -138,6 +143,29 @@ def demo(ctx: click.Context) -> None:
     click.echo(f'Try: curl -H "Authorization: Bearer {result.tokens["analyst"]}" {base}/api/v1/datasets')
 
 
+def _log_backup_act(settings: Settings, kind: str, purpose: str, manifest: dict[str, Any]) -> None:
+    """Log a backup or a restore: when the backup was made and how many log entries it holds (a
+    restore that takes the log back shows as a shorter tree to every witness)."""
+    from datacommons.backup import Summary
+
+    summary = Summary.of(manifest)
+    with database(settings, immediate=True) as session:
+        acts.record(
+            session,
+            acts.Act(
+                kind=kind,
+                actor=operator(),
+                purpose=purpose,
+                details={
+                    "backup_created_at": manifest["created_at"],
+                    "tables": len(summary.tables),
+                    "dataset_files": summary.objects,
+                    "log_entries_in_backup": summary.tables.get("transparency_log", 0),
+                },
+            ),
+        )
+
+
 @cli.command()
 @click.argument("dataset")
 @click.option("--version", "number", type=click.IntRange(1), help="The version (default: the newest).")
@@ -158,7 +186,7 @@ def validate(ctx: click.Context, dataset: str, number: int | None) -> None:
             session,
             store=ParquetStore(settings.store_dir),
             version=version,
-            actor=f"cli:{os.environ.get('USER', 'operator')}",
+            actor=operator(),
         )
         lines = summary_lines(report)
         error = None if report.success else failure_error(report)
@@ -185,9 +213,7 @@ def publish(ctx: click.Context, dataset: str, number: int) -> None:
     from datacommons.quality.gate import publish_version
 
     with database(settings_of(ctx), immediate=True) as session:
-        version = publish_version(
-            session, dataset_id=dataset, number=number, actor=f"cli:{os.environ.get('USER', 'operator')}"
-        )
+        version = publish_version(session, dataset_id=dataset, number=number, actor=operator())
         number = version.number
     click.echo(f"{dataset} version {number} is published and current")
 
@@ -298,7 +324,9 @@ def token_create(
     with database(settings) as session:
         org = auth.get_or_create_organisation(session, organisation or name)
         ttl = timedelta(days=ttl_days or settings.token_ttl_days)
-        _record, clear = auth.create_token(session, role=role, name=name, organisation=org, ttl=ttl)
+        _record, clear = auth.create_token(
+            session, role=role, name=name, organisation=org, ttl=ttl, actor=operator()
+        )
     click.echo(clear)
 
 
@@ -551,8 +579,11 @@ def backup(ctx: click.Context, dest: Path) -> None:
     from connectors.progress import terminal_progress
     from datacommons.backup import Summary, make_backup
 
-    manifest = make_backup(settings=settings_of(ctx), dest=dest, progress=terminal_progress())
-    click.echo(f"backup written to {dest}: {Summary.of(manifest).describe()}")
+    settings = settings_of(ctx)
+    manifest = make_backup(settings=settings, dest=dest, progress=terminal_progress())
+    summary = Summary.of(manifest)
+    _log_backup_act(settings, "backup", "backup made", manifest)
+    click.echo(f"backup written to {dest}: {summary.describe()}")
 
 
 @cli.command()
@@ -587,6 +618,7 @@ def restore(ctx: click.Context, src: Path, force: bool, check_only: bool) -> Non
         return
     manifest = restore_backup(settings=settings, src=src, force=force, progress=terminal_progress())
     summary = Summary.of(manifest)
+    _log_backup_act(settings, "restore", "backup restored", manifest)
     click.echo(f"restored {src} (made {manifest['created_at']}): {summary.describe()}")
 
 

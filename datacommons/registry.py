@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -27,6 +26,7 @@ from sqlalchemy import JSON, BigInteger, ForeignKey, Integer, String, Text, Uniq
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column, object_session, relationship
 
+from datacommons import acts
 from datacommons.db import Base, utcnow
 from datacommons.errors import Conflict, InvalidInput, NotFound, validated_by
 from datacommons.storage import ParquetStore, StoredFile
@@ -273,8 +273,11 @@ def upsert_dataset(session: Session, *, meta: DatasetMeta) -> Dataset:
     return dataset
 
 
-def set_policy(session: Session, *, dataset: Dataset, spec: PolicySpec) -> AccessPolicy:
-    """Set (or replace) the access policy of a private dataset."""
+def set_policy(
+    session: Session, *, dataset: Dataset, spec: PolicySpec, actor: str = "system", kind: str = "policy"
+) -> AccessPolicy:
+    """Set (or replace) the access policy of a private dataset; a change is an act of ``kind``
+    (``policy``, or ``budget`` when only the budget moved)."""
     if dataset.access != "private":
         raise InvalidInput(f"dataset {dataset.id} is open: only private datasets have a policy")
     policy = session.get(AccessPolicy, dataset.id)
@@ -289,6 +292,16 @@ def set_policy(session: Session, *, dataset: Dataset, spec: PolicySpec) -> Acces
             setattr(policy, key, value)
     dataset.modified_at = utcnow()  # the catalog's facets (years of private data) follow the policy
     session.flush()
+    acts.record(
+        session,
+        acts.Act(
+            kind=kind,
+            actor=actor,
+            purpose="budget change" if kind == "budget" else "access policy set",
+            datasets=(dataset.id,),
+            details=values,
+        ),
+    )
     return policy
 
 
@@ -394,6 +407,16 @@ def stage_version(
         )
     )
     session.flush()
+    acts.record(
+        session,
+        acts.Act(
+            kind="ingest",
+            actor=actor,
+            purpose="new version staged",
+            datasets=(dataset.id,),
+            details={"version": number, "connector": provenance.get("connector"), **_content_of(version)},
+        ),
+    )
     return version, True
 
 
@@ -416,20 +439,6 @@ def transition(
     return version
 
 
-PublicationHook = Callable[[Session, "DatasetVersion", str], None]
-_PUBLICATION_HOOKS: list[PublicationHook] = []
-
-
-def on_publication(hook: PublicationHook) -> None:
-    """Call ``hook(session, version, actor)`` whenever a version becomes a dataset's current one.
-
-    The composition root uses it to log publications in the transparency log, which lives in a
-    package the kernel may not import. Registering the same hook twice has no effect.
-    """
-    if hook not in _PUBLICATION_HOOKS:
-        _PUBLICATION_HOOKS.append(hook)
-
-
 def publish(session: Session, *, dataset_id: str, number: int, actor: str) -> DatasetVersion:
     """Make version ``number`` the dataset's current one.
 
@@ -438,6 +447,7 @@ def publish(session: Session, *, dataset_id: str, number: int, actor: str) -> Da
     """
     dataset = get_dataset(session, dataset_id)
     version = get_version(session, dataset_id, number)
+    rollback = version.status == "published"
     if version.status == "validated":
         transition(session, version=version, to="published", actor=actor, note="published")
     elif version.status == "published":
@@ -456,12 +466,34 @@ def publish(session: Session, *, dataset_id: str, number: int, actor: str) -> Da
         raise Conflict(
             f"version {number} of {dataset_id} is {version.status}: only a validated version can be published"
         )
+    replaced = session.get(DatasetVersion, dataset.current_version_id) if dataset.current_version_id else None
     dataset.current_version_id = version.id
     dataset.modified_at = utcnow()
     session.flush()
-    for hook in _PUBLICATION_HOOKS:
-        hook(session, version, actor)
+    acts.record(
+        session,
+        acts.Act(
+            kind="rollback" if rollback else "publication",
+            actor=actor,
+            purpose="earlier version made current again" if rollback else "publication in the catalog",
+            datasets=(dataset_id,),
+            details={
+                "version": version.number,
+                "replaces_version": replaced.number if replaced is not None else None,
+                **_content_of(version),
+            },
+        ),
+    )
     return version
+
+
+def _content_of(version: DatasetVersion) -> dict[str, Any]:
+    """What the log says of a version's content: its hash, and its row count when the data is open
+    (a private dataset's row count is a statistic outside any budget)."""
+    return {
+        "content_hash": version.content_hash,
+        **({"rows": version.rows} if access_of(version) == "open" else {}),
+    }
 
 
 def transitions_of(session: Session, version: DatasetVersion) -> list[VersionTransition]:

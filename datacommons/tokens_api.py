@@ -60,22 +60,22 @@ def list_tokens(session: SessionDep, _admin: AdminPrincipal, page: PagingDep) ->
 
 @router.post("", response_model=TokenCreated, status_code=201, responses=error_responses(400))
 def create_token(
-    body: TokenCreate, request: Request, session: SessionDep, _admin: AdminPrincipal
+    body: TokenCreate, request: Request, session: SessionDep, admin: AdminPrincipal
 ) -> TokenCreated:
     """Create a token; its value is in this answer and nowhere else."""
     settings = request.app.state.settings
     org = auth.get_or_create_organisation(session, body.organisation) if body.organisation else None
     days = body.ttl_days or settings.token_ttl_days
     token, clear = auth.create_token(
-        session, role=body.role, name=body.name, organisation=org, ttl=timedelta(days=days)
+        session, role=body.role, name=body.name, organisation=org, ttl=timedelta(days=days), actor=admin.actor
     )
     session.commit()
     return TokenCreated(**TokenPublic.model_validate(token).model_dump(), token=clear)
 
 
 @router.post("/{token_id}/revoke", response_model=TokenPublic, responses=error_responses(404))
-def revoke_token(token_id: IntId, session: SessionDep, _admin: AdminPrincipal) -> TokenPublic:
+def revoke_token(token_id: IntId, session: SessionDep, admin: AdminPrincipal) -> TokenPublic:
     """Revoke a token: it is refused from now on."""
-    token = auth.revoke_token(session, token_id)
+    token = auth.revoke_token(session, token_id, actor=admin.actor)
     session.commit()
     return TokenPublic.model_validate(token)

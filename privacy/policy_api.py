@@ -101,6 +101,12 @@ def set_budget(
                 f"{current.spent_most_by_one_organisation:g} one organisation already spent"
             )
         spec = PolicySpec.model_validate(dataset.policy, from_attributes=True)
-        registry.set_policy(session, dataset=dataset, spec=spec.model_copy(update=body.model_dump()))
+        registry.set_policy(
+            session,
+            dataset=dataset,
+            spec=spec.model_copy(update=body.model_dump()),
+            actor=admin.actor,
+            kind="budget",
+        )
         log.info("budget of %s set to %s by %s", dataset_id, body.model_dump(), admin.actor)
         return _policy_public(session, dataset)

@@ -21,7 +21,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from sqlalchemy.orm import Session
 
-from datacommons import registry
+from datacommons import acts, registry
 from datacommons.errors import CheckFailed, Conflict, NotFound
 from datacommons.quality.drift import DEFAULT_THRESHOLDS, DriftThresholds, drift_warnings
 from datacommons.quality.models import ValidationReport, latest_report
@@ -158,6 +158,22 @@ def validate_version(
         "duration_seconds": round(time.perf_counter() - started, 3),
     }
     session.flush()
+    acts.record(
+        session,
+        acts.Act(
+            kind="validation",
+            actor=actor,
+            purpose="quality gate passed" if success else "quality gate failed",
+            datasets=(dataset.id,),
+            details={
+                "version": version.number,
+                "report": record.id,
+                "success": success,
+                "status": version.status,
+                "expectations_failed": len(failures),
+            },
+        ),
+    )
     return record
 
 

@@ -151,6 +151,7 @@ def test_a_new_text_version_never_extends_older_consents(session_factory, signer
         programs.add_text_version(
             session,
             program=program,
+            actor="admin:test",
             spec=programs.TextSpec.model_validate(
                 {**PROGRAM["text"], "datasets": [DATASET, "tirocini"], "duration_days": None}
             ),
@@ -241,6 +242,7 @@ def test_consent_releases_only_the_donors_own_records(session_factory, signer: S
         programs.add_text_version(
             session,
             program=program,
+            actor="admin:test",
             spec=programs.TextSpec.model_validate(
                 {**PROGRAM["text"], "datasets": [DATASET, "altra-cooperativa"], "duration_days": None}
             ),

@@ -6,7 +6,8 @@ import json
 
 from fastapi.testclient import TestClient
 
-from consent.transparency import record_use
+from consent import transparency
+from consent.transparency import USES, record_use
 from datacommons.config import Settings
 from datacommons.db import transaction, utcnow
 from tests.conftest import bearer
@@ -80,8 +81,13 @@ def test_yearly_report_counts_consents_and_uses(
     assert uses["by_kind"] == {"extract": 1, "publication": 1, "release": 1}
     assert uses["by_purpose"] == {"dpv:PublicPolicyMaking": 1, "dpv:ScientificResearch": 2}
     assert uses["by_organisation"] == {"Coop Il Ponte": 1, "UniTo": 1, "admin:P": 1}
-    # the three uses, and the commitments of three consents given and one withdrawn
-    assert report["transparency_log"] == {"ok": True, "count": 7, "first_bad_id": None, "reason": None}
+    # the three uses, the commitments of three consents given and one withdrawn, and the acts
+    # (tokens issued, the program created) around them
+    with transaction(sessions) as session:
+        logged = len(transparency.list_entries(session))
+        acts = [e.kind for e in transparency.list_entries(session) if e.kind not in (*USES, "consent")]
+    assert logged == 7 + len(acts) and set(acts) == {"token", "program"}
+    assert report["transparency_log"] == {"ok": True, "count": logged, "first_bad_id": None, "reason": None}
     empty = client.get(
         f"/api/v1/admin/reports/altruism?year={year - 1}", headers=bearer(tokens["admin"])
     ).json()

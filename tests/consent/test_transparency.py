@@ -42,17 +42,25 @@ def raw(settings: Settings, sql: str) -> None:
 
 
 def test_intact_log_verifies(settings: Settings, session_factory, client: TestClient, tokens) -> None:  # type: ignore[no-untyped-def]
+    issued = 3  # the fixture's admin, analyst and researcher tokens: each issue is a logged act
     empty = run_cli(settings, "audit", "verify")
-    assert (empty.returncode, empty.stdout) == (0, "transparency log intact: 0 entries\n")
+    assert (empty.returncode, empty.stdout) == (0, f"transparency log intact: {issued} entries\n")
     append(session_factory)
     ok = run_cli(settings, "audit", "verify")
-    assert (ok.returncode, ok.stdout) == (0, "transparency log intact: 4 entries\n")
+    assert (ok.returncode, ok.stdout) == (0, f"transparency log intact: {issued + 4} entries\n")
     answer = client.get("/api/v1/admin/audit/verify", headers=bearer(tokens["admin"]))
-    assert answer.json() == {"ok": True, "count": 4, "first_bad_id": None, "reason": None}
+    assert answer.json() == {"ok": True, "count": issued + 4, "first_bad_id": None, "reason": None}
     log = client.get("/api/v1/admin/audit/log", headers=bearer(tokens["admin"])).json()
-    assert [e["id"] for e in log["data"]] == [1, 2, 3, 4]
-    assert [e["prev_hash"] for e in log["data"][1:]] == [e["entry_hash"] for e in log["data"][:3]]
-    assert log["data"][1]["fee_eur"] == 12.5 and log["data"][1]["details"] == {"release_id": 2}
+    assert [e["kind"] for e in log["data"]] == ["token"] * issued + [
+        "release",
+        "extract",
+        "publication",
+        "release",
+    ]
+    assert [e["id"] for e in log["data"]] == list(range(1, issued + 5))
+    assert [e["prev_hash"] for e in log["data"][1:]] == [e["entry_hash"] for e in log["data"][:-1]]
+    uses = log["data"][issued:]
+    assert uses[1]["fee_eur"] == 12.5 and uses[1]["details"] == {"release_id": 2}
     assert client.get("/api/v1/admin/audit/verify", headers=bearer(tokens["analyst"])).status_code == 403
 
 

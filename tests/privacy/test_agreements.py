@@ -72,7 +72,7 @@ def test_a_text_naming_the_organisation_lets_it_query_over_who_agreed_to_that_te
     with transaction(sessions, immediate=True) as session:
         program = programs.get_program(session, "uno")
         spec = program_spec("uno", ["Cooperativa Uno", "org-analyst"]).text
-        programs.add_text_version(session, program=program, spec=spec)
+        programs.add_text_version(session, program=program, spec=spec, actor="admin:test")
         for donor_id in ids[:12]:
             ledger.grant(session, donor_id=donor_id, program_id="uno", text_version=2, signer=signer)
     headers = bearer(tokens["analyst"])
