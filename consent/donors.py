@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-from consent import eligibility, ledger, merkle, privacy_loss, programs, receipts, tlog
+from consent import eligibility, ledger, privacy_loss, programs, receipts, tlog
 from consent.crypto import (
     InvalidTag,
     decrypt_field,
@@ -311,12 +311,14 @@ def with_proofs(session: Session, uses: list[dict[str, Any]]) -> list[dict[str, 
     """Each use with the inclusion proof of its leaf against the log's latest tree, so the donor can
     check it against a checkpoint without trusting the commons."""
     size = tlog.tree_size(session)
-    tree = tlog.Tree(session, size)
+    proofs = tlog.Tree(session, size).inclusion_proofs(
+        sorted({u["log_index"] for u in uses if u.get("log_index") is not None and u["log_index"] < size})
+    )
     out = []
     for use in uses:
         index = use.get("log_index")
-        if index is not None and index < size:
-            proof = merkle.inclusion_proof(index, size, tree.subtree)
+        if isinstance(index, int) and index in proofs:
+            proof = proofs[index]
             use = {**use, "tree_size": size, "inclusion_proof": [base64.b64encode(p).decode() for p in proof]}
         out.append(use)
     return out

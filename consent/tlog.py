@@ -127,6 +127,27 @@ class Tree:
         for level, idx, value in rows:
             self._known[(int(level), int(idx))] = bytes(value)
 
+    def complete_keys(self, start: int, end: int) -> list[tuple[int, int]]:
+        """The stored nodes (level, index) that MTH(d[start:end]) is made of."""
+        n = end - start
+        if n & (n - 1) == 0 and start % n == 0:
+            return [(n.bit_length() - 1, start // n)]
+        k = merkle.split(n)
+        return self.complete_keys(start, start + k) + self.complete_keys(start + k, end)
+
+    def inclusion_proofs(self, indexes: list[int]) -> dict[int, list[bytes]]:
+        """The inclusion proofs of these leaves in this tree, and its root, from one query."""
+        wanted: list[tuple[int, int]] = self.complete_keys(0, self.size) if self.size else []
+
+        def note(start: int, end: int) -> bytes:
+            wanted.extend(self.complete_keys(start, end))
+            return b""
+
+        for index in indexes:
+            merkle.inclusion_proof(index, self.size, note)
+        self.prefetch(wanted)
+        return {index: merkle.inclusion_proof(index, self.size, self.subtree) for index in indexes}
+
     def subtree(self, start: int, end: int) -> bytes:
         """MTH(d[start:end]) for 0 <= start < end <= size."""
         if not 0 <= start < end <= self.size:

@@ -128,7 +128,7 @@ def get_inclusion(
     tree = _tree(session, tree_size)
     if index >= tree.size:
         raise InvalidInput(f"leaf {index} is not in a tree of size {tree.size}")
-    proof = merkle.inclusion_proof(index, tree.size, tree.subtree)
+    proof = tree.inclusion_proofs([index])[index]
     return InclusionProof(
         index=index,
         tree_size=tree.size,
