@@ -316,3 +316,16 @@ class LossState(Base):
     #: Random, new with every move: a copy of the membership is current only at the same counter
     #: and nonce (a database restored or made anew under the same URL has another).
     nonce: Mapped[str] = mapped_column(String(32), default="")
+
+
+class TransparencyCosignature(Base):
+    """A witness's cosignature (C2SP tlog-cosignature) of the checkpoint of one tree size."""
+
+    __tablename__ = "transparency_cosignatures"
+
+    witness: Mapped[str] = mapped_column(String(200), primary_key=True)
+    tree_size: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    key_id: Mapped[str] = mapped_column(String(8))
+    cosigned_at: Mapped[int] = mapped_column(BigInteger)
+    line: Mapped[str] = mapped_column(Text)
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -226,9 +226,10 @@ def checkpoint_text(origin: str, size: int, root: bytes) -> str:
     return f"{origin}\n{size}\n{base64.b64encode(root).decode()}\n"
 
 
-def checkpoint(session: Session, key: LogKey) -> str:
-    """The log's current checkpoint, signed."""
-    size = tree_size(session)
+def checkpoint(session: Session, key: LogKey, size: int | None = None) -> str:
+    """The log's checkpoint, signed: of its current size, or of an earlier ``size`` (Ed25519 is
+    deterministic, so that is the very note the log signed then)."""
+    size = tree_size(session) if size is None else size
     return key.sign(checkpoint_text(key.origin, size, Tree(session, size).root()))
 
 
@@ -243,17 +244,19 @@ class Checkpoint:
     signatures: tuple[str, ...]
 
 
-def parse_verifier_key(vkey: str) -> tuple[str, bytes, Ed25519PublicKey]:
-    """(name, key ID, public key) of a C2SP verifier key of type Ed25519."""
+def parse_verifier_key(vkey: str, kind: bytes = ED25519) -> tuple[str, bytes, Ed25519PublicKey]:
+    """(name, key ID, public key) of a C2SP verifier key of type Ed25519 (0x01), or of type ``kind``
+    (0x04 for a witness's cosignature key)."""
     try:
         name, hex_id, encoded = vkey.strip().split("+", 2)
         raw = base64.b64decode(encoded, validate=True)
         kid = bytes.fromhex(hex_id)
     except ValueError as exc:
         raise InvalidInput(f"not a verifier key (name+keyid+key): {vkey.strip()[:80]!r}") from exc
-    if raw[:1] != ED25519 or len(raw) != 33 or len(kid) != 4:
-        raise InvalidInput("the verifier key is not an Ed25519 signed-note key")
-    if key_id(name, ED25519, raw[1:]) != kid:
+    if raw[:1] != kind or len(raw) != 33 or len(kid) != 4:
+        what = "an Ed25519 signed-note" if kind == ED25519 else "an Ed25519 cosignature (0x04)"
+        raise InvalidInput(f"the verifier key is not {what} key")
+    if key_id(name, kind, raw[1:]) != kid:
         raise InvalidInput("the verifier key's id does not match its name and key")
     return name, kid, Ed25519PublicKey.from_public_bytes(raw[1:])
 
@@ -300,6 +303,32 @@ def verify_checkpoint(note: str, vkey: str) -> Checkpoint:
     if origin != name:
         raise CheckFailed(f"the checkpoint is for {origin!r}, not for the log {name!r}")
     return Checkpoint(origin, int(size_line), root, text, signature_lines)
+
+
+def cosignature_message(checkpoint_body: str, at: int) -> bytes:
+    """What a C2SP tlog-cosignature/v1 signs: the header, the time and the checkpoint's body."""
+    return f"cosignature/v1\ntime {at}\n{checkpoint_body}".encode()
+
+
+def verify_cosignature(checkpoint: Checkpoint, line: str, vkey: str) -> int:
+    """Check a cosignature line of ``checkpoint`` by the witness key ``vkey``; its POSIX time.
+    :class:`CheckFailed` when it is not that witness's valid cosignature."""
+    name, kid, public = parse_verifier_key(vkey, COSIGNATURE)
+    parts = line.split(" ")
+    if len(parts) != 3 or parts[0] != DASH or parts[1] != name:
+        raise CheckFailed(f"not a cosignature line by {name}")
+    try:
+        blob = base64.b64decode(parts[2], validate=True)
+    except ValueError as exc:
+        raise CheckFailed("the cosignature is not base64") from exc
+    if len(blob) != 4 + 8 + 64 or blob[:4] != kid:
+        raise CheckFailed(f"the cosignature is not by the key {kid.hex()} of {name}")
+    at = int.from_bytes(blob[4:12], "big")
+    try:
+        public.verify(blob[12:], cosignature_message(checkpoint.text, at))
+    except InvalidSignature as exc:
+        raise CheckFailed(f"the cosignature of {name} does not verify") from exc
+    return at
 
 
 def leaves_from_entries(session: Session, size: int) -> list[bytes]:

@@ -10,11 +10,12 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, Field
 from sqlalchemy import select
+from starlette.concurrency import run_in_threadpool
 
-from consent import merkle, tlog
+from consent import cosignatures, merkle, tlog
 from consent.models import TransparencyEntry
-from datacommons.db import SessionDep
-from datacommons.errors import InvalidInput
+from datacommons.db import SessionDep, transaction
+from datacommons.errors import InvalidInput, NotFound
 from datacommons.schemas import error_responses
 
 router = APIRouter(prefix="/transparency", tags=["transparency"], responses=error_responses(422))
@@ -81,10 +82,67 @@ def _tree(session: SessionDep, size: int | None = None) -> tlog.Tree:
 @router.get("/checkpoint", response_class=PlainTextResponse)
 def get_checkpoint(request: Request, session: SessionDep) -> PlainTextResponse:
     """The latest signed checkpoint (C2SP tlog-checkpoint: origin, tree size, base64 root hash, and
-    the log's Ed25519 signature line). No token needed."""
+    the log's Ed25519 signature line), with the witnesses' cosignatures of that size if any have
+    come yet. No token needed."""
     return PlainTextResponse(
-        tlog.checkpoint(session, log_key(request)), headers={"Cache-Control": "no-store"}
+        cosignatures.with_cosignatures(session, log_key(request)), headers={"Cache-Control": "no-store"}
     )
+
+
+@router.get("/checkpoint/cosigned", response_class=PlainTextResponse, responses=error_responses(404))
+def get_cosigned(request: Request, session: SessionDep) -> PlainTextResponse:
+    """The latest checkpoint that witnesses cosigned, with all their cosignatures (C2SP
+    tlog-cosignature lines after the log's signature)."""
+    size = cosignatures.latest_cosigned_size(session)
+    if size is None:
+        raise NotFound("no witness has cosigned a checkpoint of this log yet")
+    return PlainTextResponse(
+        cosignatures.with_cosignatures(session, log_key(request), size), headers={"Cache-Control": "no-store"}
+    )
+
+
+class Cosigned(BaseModel):
+    """The cosignatures kept from a submitted note."""
+
+    tree_size: int
+    witnesses: list[str] = Field(description="The known witnesses whose cosignatures were kept")
+
+
+#: The largest note a witness may submit.
+MAX_NOTE = 16_384
+
+
+@router.post(
+    "/cosignature",
+    response_model=Cosigned,
+    responses=error_responses(403, 409),
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"text/plain": {"schema": {"type": "string"}}},
+            "description": "The checkpoint as the log signed it, with the witness's cosignature line "
+            "added (what `datacommons audit witness` prints).",
+        }
+    },
+)
+async def post_cosignature(request: Request) -> Cosigned:
+    """A witness sends its cosignature of a checkpoint (no token: the signature is the credential;
+    only witnesses listed in DATACOMMONS_WITNESS_KEYS are kept)."""
+    raw = await request.body()
+    if len(raw) > MAX_NOTE:
+        raise InvalidInput(f"a cosigned checkpoint is at most {MAX_NOTE} bytes")
+    try:
+        note = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InvalidInput("the note is not UTF-8 text") from exc
+    settings = request.app.state.settings
+
+    def keep() -> tuple[int, list[str]]:
+        with transaction(request.app.state.sessionmaker) as session:
+            return cosignatures.accept(session, note, log_key(request), settings.witness_keys)
+
+    size, kept = await run_in_threadpool(keep)
+    return Cosigned(tree_size=size, witnesses=kept)
 
 
 @router.get("/key", response_class=PlainTextResponse)

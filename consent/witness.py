@@ -62,10 +62,31 @@ def _witness_key(state: Path, name: str) -> Ed25519PrivateKey:
 
 def cosign(checkpoint: tlog.Checkpoint, key: Ed25519PrivateKey, name: str, at: int) -> str:
     """The C2SP cosignature line of ``checkpoint`` by ``key`` at POSIX time ``at``."""
-    message = f"cosignature/v1\ntime {at}\n{checkpoint.text}".encode()
+    message = tlog.cosignature_message(checkpoint.text, at)
     public = key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
     blob = tlog.key_id(name, tlog.COSIGNATURE, public) + at.to_bytes(8, "big") + key.sign(message)
     return f"{tlog.DASH} {name} {base64.b64encode(blob).decode()}"
+
+
+def submit(base_url: str, cosigned: str, client: httpx.Client | None = None) -> dict[str, object]:
+    """Send a cosigned checkpoint to the log, which keeps it if it knows this witness's key; its
+    answer. :class:`InvalidInput` when the log refuses it (the reason is the log's)."""
+    http = client or httpx.Client(timeout=30)
+    url = base_url.rstrip("/") + "/api/v1/transparency/cosignature"
+    try:
+        answer = http.post(url, content=cosigned.encode(), headers={"Content-Type": "text/plain"})
+    except httpx.HTTPError as exc:
+        raise InvalidInput(f"cannot send the cosignature to {url}: {exc}") from exc
+    finally:
+        if client is None:
+            http.close()
+    if answer.status_code != 200:
+        try:
+            reason = answer.json().get("error", answer.text)
+        except ValueError:
+            reason = answer.text
+        raise InvalidInput(f"the log refused the cosignature ({answer.status_code}): {reason}")
+    return dict(answer.json())
 
 
 def run(

@@ -525,7 +525,13 @@ def audit_verify(ctx: click.Context, checkpoint_file: Path | None, vkey: str | N
     show_default="HOSTNAME/datacommons-witness",
     help="The witness's name in its cosignatures.",
 )
-def audit_witness(url: str, state_dir: Path, vkey: str | None, name: str) -> None:
+@click.option(
+    "--submit",
+    is_flag=True,
+    help="Also send the cosignature to the log, which serves it with its checkpoint (if its operator "
+    "listed this witness's key, witness.vkey, in DATACOMMONS_WITNESS_KEYS).",
+)
+def audit_witness(url: str, state_dir: Path, vkey: str | None, name: str, submit: bool) -> None:
     """Witness the transparency log at URL: verify its checkpoint and its consistency with the last
     one seen, store it, and print it cosigned (exit 1 if the log shrank, forked or was rewritten).
 
@@ -538,6 +544,9 @@ def audit_witness(url: str, state_dir: Path, vkey: str | None, name: str) -> Non
     before = "first checkpoint" if seen.previous_size is None else f"consistent with {seen.previous_size}"
     click.echo(f"log {seen.checkpoint.origin}: {seen.checkpoint.size} entries, {before}", err=True)
     click.echo(seen.cosigned, nl=False)
+    if submit:
+        kept = witness.submit(url, seen.cosigned)
+        click.echo(f"cosignature of {kept['tree_size']} entries kept by the log", err=True)
 
 
 @audit.command("report")

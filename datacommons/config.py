@@ -114,6 +114,13 @@ class Settings(BaseSettings):
         description="Origins allowed to call the API from a browser (CORS), as a JSON list, e.g. "
         '`["https://portal.example.org"]`. Empty: CORS closed.',
     )
+    witness_keys: list[str] = Field(
+        default_factory=list,
+        description="Verifier keys (C2SP vkey, type 0x04) of the witnesses whose cosignatures of the "
+        "transparency log's checkpoints the commons accepts and serves, as a JSON list, e.g. "
+        '`["uni.example/w1+1a2b3c4d+BA…"]` (each witness prints its key in `witness.vkey`). '
+        "Empty: no cosignature is accepted.",
+    )
     forwarded_allow_ips: str | None = Field(
         None,
         description="Addresses of trusted reverse proxies (comma-separated) whose X-Forwarded-For "
