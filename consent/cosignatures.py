@@ -25,7 +25,7 @@ def known_witnesses(vkeys: list[str]) -> dict[str, str]:
     return {tlog.parse_verifier_key(vkey, tlog.COSIGNATURE)[0]: vkey.strip() for vkey in vkeys}
 
 
-def accept(session: Session, note: str, key: tlog.LogKey, witnesses: list[str]) -> tuple[int, list[str]]:
+def accept(session: Session, note: str, key: tlog.LogKeys, witnesses: list[str]) -> tuple[int, list[str]]:
     """Keep the cosignatures of known witnesses in ``note``; the tree size and the witnesses kept.
 
     :class:`InvalidInput` when the note is not a checkpoint, :class:`CheckFailed` when it is not one
@@ -79,7 +79,7 @@ def lines_for(session: Session, size: int) -> list[str]:
     return list(session.scalars(query))
 
 
-def with_cosignatures(session: Session, key: tlog.LogKey, size: int | None = None) -> str:
+def with_cosignatures(session: Session, key: tlog.LogKeys, size: int | None = None) -> str:
     """The signed checkpoint of ``size`` (the current one by default) with every cosignature kept
     for it."""
     size = tlog.tree_size(session) if size is None else size

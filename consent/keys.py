@@ -26,6 +26,9 @@ from datacommons.db import utcnow
 from datacommons.errors import CheckFailed, InvalidInput
 
 ALG = "EdDSA"
+#: The ids of the transparency log's keys (:mod:`consent.log_keys`), kept in the same table and JWKS:
+#: they never sign a receipt, and a receipt claiming one is refused.
+LOG_KID_PREFIX = "tlog-"
 #: The ``typ`` header of receipts: a JWT-shaped JSON payload, so any JOSE/JWT library reads it.
 TYP = "JWT"
 
@@ -49,7 +52,10 @@ def create_key(session: Session, *, secret: bytes) -> SigningKey:
     kid = f"dc-{utcnow():%Y%m%d}-{secrets.token_hex(4)}"
     private = json.dumps(key.as_dict(private=True)).encode()
     now = utcnow()
-    for old in session.scalars(select(SigningKey).where(SigningKey.active.is_(True))):
+    receipt_keys = select(SigningKey).where(
+        SigningKey.active.is_(True), ~SigningKey.kid.startswith(LOG_KID_PREFIX)
+    )
+    for old in session.scalars(receipt_keys):
         old.active = False
         old.retired_at = now
     record = SigningKey(
@@ -67,7 +73,9 @@ def create_key(session: Session, *, secret: bytes) -> SigningKey:
 def active_key(session: Session, *, secret: bytes) -> SigningKey:
     """The key that signs new receipts (created on first use)."""
     record = session.scalars(
-        select(SigningKey).where(SigningKey.active.is_(True)).order_by(SigningKey.created_at.desc())
+        select(SigningKey)
+        .where(SigningKey.active.is_(True), ~SigningKey.kid.startswith(LOG_KID_PREFIX))
+        .order_by(SigningKey.created_at.desc())
     ).first()
     return record or create_key(session, secret=secret)
 
@@ -122,6 +130,8 @@ def verify(token: str, key_set: dict[str, Any]) -> dict[str, Any]:
     if header.get("alg") != ALG:
         raise CheckFailed(f"unexpected algorithm {header.get('alg')!r}: receipts use {ALG}")
     kid = header.get("kid")
+    if isinstance(kid, str) and kid.startswith(LOG_KID_PREFIX):
+        raise CheckFailed(f"key {kid} signs the transparency log's checkpoints, never a receipt")
     matching = [k for k in key_set.get("keys", []) if k.get("kid") == kid]
     if not matching:
         raise CheckFailed(f"no published key with kid {kid!r}")

@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from consent import keys, tlog
+from consent import keys, log_keys, tlog
 from consent.dpv import purpose_iri
 from consent.models import Consent, ConsentEvent, ConsentText, Program, SigningKey
 from datacommons.config import Settings
@@ -156,8 +156,7 @@ def _logged(session: Session, event: ConsentEvent, signer: Signer) -> dict[str, 
     if event.log_index is None or event.commitment_salt is None:
         return None
     size = event.log_index + 1
-    key = tlog.LogKey.of(signer.secret, signer.issuer)
-    note = key.sign(tlog.checkpoint_text(key.origin, size, tlog.Tree(session, size).root()))
+    note = tlog.checkpoint(session, log_keys.load(session, signer.secret, signer.issuer), size)
     return {
         "leaf_index": event.log_index,
         "commitment_salt": event.commitment_salt,

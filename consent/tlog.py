@@ -32,7 +32,6 @@ import base64
 import hashlib
 import json
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -173,17 +172,10 @@ def tree_size(session: Session) -> int:
 
 @dataclass(frozen=True)
 class LogKey:
-    """The log's Ed25519 key, its name (the origin) and its C2SP verifier key."""
+    """One Ed25519 key of the log, its name (the origin) and its C2SP verifier key."""
 
     origin: str
     private: Ed25519PrivateKey
-
-    @classmethod
-    def of(cls, secret: bytes, public_url: str) -> LogKey:
-        seed = HKDF(
-            algorithm=SHA256(), length=32, salt=None, info=b"datacommons/transparency-log/ed25519/v1"
-        ).derive(secret)
-        return cls(origin_of(public_url), Ed25519PrivateKey.from_private_bytes(seed))
 
     @property
     def public_bytes(self) -> bytes:
@@ -198,16 +190,38 @@ class LogKey:
         """``<name>+<hex key ID>+<base64(0x01 || public key)>`` (C2SP signed-note vkey)."""
         return f"{self.origin}+{self.key_id.hex()}+{base64.b64encode(ED25519 + self.public_bytes).decode()}"
 
-    def sign(self, text: str) -> str:
-        """The signed note of ``text`` (which ends in a newline)."""
+    def signature_line(self, text: str) -> str:
+        """The signed note's signature line of ``text`` by this key."""
         signature = self.private.sign(text.encode())
-        return f"{text}\n{DASH} {self.origin} {base64.b64encode(self.key_id + signature).decode()}\n"
+        return f"{DASH} {self.origin} {base64.b64encode(self.key_id + signature).decode()}"
 
 
-@lru_cache(maxsize=8)
-def _log_key(secret: bytes, public_url: str) -> LogKey:
+@dataclass(frozen=True)
+class LogKeys:
+    """The keys that sign the log's checkpoints, newest first. Each signs every checkpoint, so a
+    witness that trusts an older key keeps verifying through a rotation until that key is retired;
+    the newest is the one published as the log's key."""
+
+    signing: tuple[LogKey, ...]
+
+    @property
+    def origin(self) -> str:
+        return self.signing[0].origin
+
+    @property
+    def verifier_key(self) -> str:
+        """The newest key's verifier key."""
+        return self.signing[0].verifier_key
+
+    def sign(self, text: str) -> str:
+        """The signed note of ``text`` (which ends in a newline), one signature line per key."""
+        return f"{text}\n" + "".join(key.signature_line(text) + "\n" for key in self.signing)
+
+
+def derived_key(secret: bytes) -> Ed25519PrivateKey:
+    """An instance's first log key, derived from its secret (stored, sealed, once it is made)."""
     seed = HKDF(algorithm=SHA256(), length=32, salt=None, info=LOG_KEY_INFO).derive(secret)
-    return LogKey(origin_of(public_url), Ed25519PrivateKey.from_private_bytes(seed))
+    return Ed25519PrivateKey.from_private_bytes(seed)
 
 
 def origin_of(public_url: str) -> str:
@@ -226,7 +240,7 @@ def checkpoint_text(origin: str, size: int, root: bytes) -> str:
     return f"{origin}\n{size}\n{base64.b64encode(root).decode()}\n"
 
 
-def checkpoint(session: Session, key: LogKey, size: int | None = None) -> str:
+def checkpoint(session: Session, key: LogKeys, size: int | None = None) -> str:
     """The log's checkpoint, signed: of its current size, or of an earlier ``size`` (Ed25519 is
     deterministic, so that is the very note the log signed then)."""
     size = tree_size(session) if size is None else size
@@ -303,6 +317,18 @@ def verify_checkpoint(note: str, vkey: str) -> Checkpoint:
     if origin != name:
         raise CheckFailed(f"the checkpoint is for {origin!r}, not for the log {name!r}")
     return Checkpoint(origin, int(size_line), root, text, signature_lines)
+
+
+def verify_checkpoint_by_any(note: str, vkeys: list[str]) -> Checkpoint:
+    """:func:`verify_checkpoint` by the first of ``vkeys`` that signed the note (the log's keys, old
+    and new); the first key's failure when none did."""
+    failure: CheckFailed | None = None
+    for vkey in vkeys:
+        try:
+            return verify_checkpoint(note, vkey)
+        except CheckFailed as exc:
+            failure = failure or exc
+    raise failure or CheckFailed("no key to verify the checkpoint with")
 
 
 def cosignature_message(checkpoint_body: str, at: int) -> bytes:

@@ -4,15 +4,17 @@ RFC 9162 inclusion and consistency proofs (hashes in base64)."""
 from __future__ import annotations
 
 import base64
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, Field
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from consent import cosignatures, merkle, tlog
+from consent import cosignatures, log_keys, merkle, tlog
 from consent.models import TransparencyEntry
 from datacommons.db import SessionDep, transaction
 from datacommons.errors import InvalidInput, NotFound
@@ -25,10 +27,10 @@ PAGE = 1000
 MAX_INDEX = 2**62
 
 
-def log_key(request: Request) -> tlog.LogKey:
-    """The log key of this instance."""
+def log_key(request: Request, session: Session) -> tlog.LogKeys:
+    """The keys that sign this instance's checkpoints."""
     settings = request.app.state.settings
-    return tlog.LogKey.of(settings.secret_key_bytes(), settings.public_url)
+    return log_keys.load(session, settings.secret_key_bytes(), settings.public_url)
 
 
 def b64(value: bytes) -> str:
@@ -85,7 +87,8 @@ def get_checkpoint(request: Request, session: SessionDep) -> PlainTextResponse:
     the log's Ed25519 signature line), with the witnesses' cosignatures of that size if any have
     come yet. No token needed."""
     return PlainTextResponse(
-        cosignatures.with_cosignatures(session, log_key(request)), headers={"Cache-Control": "no-store"}
+        cosignatures.with_cosignatures(session, log_key(request, session)),
+        headers={"Cache-Control": "no-store"},
     )
 
 
@@ -97,7 +100,8 @@ def get_cosigned(request: Request, session: SessionDep) -> PlainTextResponse:
     if size is None:
         raise NotFound("no witness has cosigned a checkpoint of this log yet")
     return PlainTextResponse(
-        cosignatures.with_cosignatures(session, log_key(request), size), headers={"Cache-Control": "no-store"}
+        cosignatures.with_cosignatures(session, log_key(request, session), size),
+        headers={"Cache-Control": "no-store"},
     )
 
 
@@ -139,16 +143,36 @@ async def post_cosignature(request: Request) -> Cosigned:
 
     def keep() -> tuple[int, list[str]]:
         with transaction(request.app.state.sessionmaker) as session:
-            return cosignatures.accept(session, note, log_key(request), settings.witness_keys)
+            return cosignatures.accept(session, note, log_key(request, session), settings.witness_keys)
 
     size, kept = await run_in_threadpool(keep)
     return Cosigned(tree_size=size, witnesses=kept)
 
 
 @router.get("/key", response_class=PlainTextResponse)
-def get_key(request: Request) -> PlainTextResponse:
-    """The log's verifier key (C2SP signed-note vkey: ``name+keyid+base64(0x01 || Ed25519 key)``)."""
-    return PlainTextResponse(log_key(request).verifier_key + "\n")
+def get_key(request: Request, session: SessionDep) -> PlainTextResponse:
+    """The log's newest verifier key (C2SP signed-note vkey: ``name+keyid+base64(0x01 || Ed25519
+    key)``). Every key in ``/keys`` not retired signs each checkpoint."""
+    return PlainTextResponse(log_key(request, session).verifier_key + "\n")
+
+
+class LogKeyPublic(BaseModel):
+    """A key of the log: its id (also in the JWKS), its C2SP verifier key and whether it still signs."""
+
+    kid: str
+    verifier_key: str
+    signing: bool
+    created_at: datetime
+    retired_at: datetime | None
+
+
+@router.get("/keys", response_model=list[LogKeyPublic])
+def get_keys(request: Request, session: SessionDep) -> list[LogKeyPublic]:
+    """Every key the log has signed with, newest first: rotated keys stay listed, so checkpoints
+    they signed still verify (the same keys are in /.well-known/jwks.json)."""
+    settings = request.app.state.settings
+    infos = log_keys.published(session, settings.secret_key_bytes(), settings.public_url)
+    return [LogKeyPublic.model_validate(info, from_attributes=True) for info in infos]
 
 
 @router.get("/entries", response_model=LogEntries)

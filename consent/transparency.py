@@ -32,7 +32,7 @@ UseKind = Literal["release", "extract", "publication", "consent"]
 #: Administrative acts, logged as they happen (:func:`record_act`): none is a use of personal data,
 #: each is something an operator did that the public may check.
 ActKind = Literal[
-    "ingest", "validation", "rollback", "budget", "policy", "token", "program", "backup", "restore"
+    "ingest", "validation", "rollback", "budget", "policy", "token", "program", "key", "backup", "restore"
 ]
 KINDS: tuple[str, ...] = get_args(UseKind) + get_args(ActKind)
 #: The uses of data (what the yearly report counts): consent commitments and other acts are not.

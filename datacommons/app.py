@@ -31,10 +31,11 @@ import datacommons.quality.api
 import datacommons.tokens_api
 import privacy.api
 import privacy.policy_api
+from consent import log_keys
 from consent.transparency import log_act
 from datacommons import __version__, acts
 from datacommons.config import Settings, get_settings
-from datacommons.db import make_engine, make_sessionmaker, unavailable_error
+from datacommons.db import make_engine, make_sessionmaker, transaction, unavailable_error
 from datacommons.errors import DataCommonsError
 from datacommons.middleware import document_guards, install_middleware
 from datacommons.migrations import upgrade
@@ -167,6 +168,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             upgrade(engine)
         store.ensure()
         store.sweep()
+        with transaction(_app.state.sessionmaker, immediate=True) as session:
+            log_keys.load(session, settings.secret_key_bytes(), settings.public_url)  # made once, kept
         yield
         engine.dispose()
 

@@ -495,13 +495,17 @@ def audit() -> None:
 def audit_verify(ctx: click.Context, checkpoint_file: Path | None, vkey: str | None) -> None:
     """Check the log: its hash chain, and with --checkpoint that it extends a saved checkpoint
     (exit 0 if so, 1 saying how it does not)."""
-    from consent import tlog, transparency
+    from consent import log_keys, tlog, transparency
 
     settings = settings_of(ctx)
     with database(settings) as session:
         if checkpoint_file is not None:
-            key = vkey or tlog.LogKey.of(settings.secret_key_bytes(), settings.public_url).verifier_key
-            saved = tlog.verify_checkpoint(checkpoint_file.read_text(encoding="utf-8"), key)
+            note = checkpoint_file.read_text(encoding="utf-8")
+            if vkey is None:  # whichever of the log's keys, old or new, signed it
+                known = log_keys.published(session, settings.secret_key_bytes(), settings.public_url)
+                saved = tlog.verify_checkpoint_by_any(note, [k.verifier_key for k in known])
+            else:
+                saved = tlog.verify_checkpoint(note, vkey)
             click.echo(tlog.verify_against(session, saved))
         result = transparency.verify_chain(session)
     if not result.ok:
@@ -547,6 +551,34 @@ def audit_witness(url: str, state_dir: Path, vkey: str | None, name: str, submit
     if submit:
         kept = witness.submit(url, seen.cosigned)
         click.echo(f"cosignature of {kept['tree_size']} entries kept by the log", err=True)
+
+
+@audit.command("rotate-key")
+@click.pass_context
+def audit_rotate_key(ctx: click.Context) -> None:
+    """Add a new key to sign the log's checkpoints and print its verifier key. The old keys go on
+    signing too until retired: give the new key to the witnesses, then run audit retire-key."""
+    from consent import log_keys
+
+    settings = settings_of(ctx)
+    with database(settings, immediate=True) as session:
+        info = log_keys.rotate(session, settings.secret_key_bytes(), settings.public_url, actor=operator())
+    click.echo(f"{info.kid} {info.verifier_key}")
+
+
+@audit.command("retire-key")
+@click.argument("kid")
+@click.pass_context
+def audit_retire_key(ctx: click.Context, kid: str) -> None:
+    """Stop signing checkpoints with the log key KID (it stays published: what it signed verifies)."""
+    from consent import log_keys
+
+    settings = settings_of(ctx)
+    with database(settings, immediate=True) as session:
+        info = log_keys.retire(
+            session, settings.secret_key_bytes(), settings.public_url, kid, actor=operator()
+        )
+    click.echo(f"{info.kid} retired; it signed checkpoints until {info.retired_at:%Y-%m-%d %H:%M} UTC")
 
 
 @audit.command("report")
