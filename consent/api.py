@@ -411,11 +411,13 @@ def register_donors(body: OrgDonorsCreate, request: Request, _admin: AdminPrinci
 
 @admin_router.get("/consent/keys", response_model=ListOf[KeyPublic])
 def list_keys(session: SessionDep, _admin: AdminPrincipal) -> ListOf[KeyPublic]:
-    """The receipt-signing keys, oldest first."""
-    items = [
-        KeyPublic.model_validate(k, from_attributes=True)
-        for k in session.scalars(select(SigningKey).order_by(SigningKey.created_at))
-    ]
+    """The receipt-signing keys, oldest first (the log's keys are at /transparency/keys)."""
+    query = (
+        select(SigningKey)
+        .where(~SigningKey.kid.startswith(keys.LOG_KID_PREFIX))
+        .order_by(SigningKey.created_at)
+    )
+    items = [KeyPublic.model_validate(k, from_attributes=True) for k in session.scalars(query)]
     return ListOf[KeyPublic](data=items, count=len(items))
 
 

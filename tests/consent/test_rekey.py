@@ -31,7 +31,7 @@ def test_rotation_rewraps_every_key_and_nothing_is_lost(
     done = run_cli(settings, "consent", "rotate-secret", "--new-secret-file", str(secret_file))
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines() == [
-        "re-wrapped 1 donor key(s) and 1 signing key(s)",
+        "re-wrapped 1 donor key(s) and 2 signing key(s)",  # the receipt key and the log's key
         "now set DATACOMMONS_SECRET_KEY to the new secret and restart every server process",
     ]
 
