@@ -19,11 +19,10 @@ A **checkpoint** is a C2SP signed note::
 
     — <origin> <base64(key ID || Ed25519 signature)>
 
-signed with the log key, derived from the instance secret (so every host of the commons signs with
-the same key, and it moves with the secret when it is rotated); its verifier key (C2SP vkey) is
-published at ``/api/v1/transparency/key``. Whoever keeps a checkpoint can later prove that the log
-they see now extends it (a consistency proof), or that it does not: rewriting history, even with every
-hash recomputed, changes the root.
+signed by every key of :class:`LogKeys` (stored and rotated by :mod:`consent.log_keys`); the newest
+key's verifier key (C2SP vkey) is published at ``/api/v1/transparency/key``. Whoever keeps a
+checkpoint can later prove that the log they see now extends it (a consistency proof), or that it
+does not: rewriting history, even with every hash recomputed, changes the root.
 """
 
 from __future__ import annotations
