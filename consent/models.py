@@ -222,6 +222,12 @@ class TransparencyEntry(Base):
     """One use of data (a DP release, an extract, a publication), hash-chained to the one before."""
 
     __tablename__ = "transparency_log"
+    #: The public page filters by kind, organisation and period, newest first, over millions of rows.
+    __table_args__ = (
+        Index("ix_transparency_log_kind_id", "kind", "id"),
+        Index("ix_transparency_log_organisation_id", "organisation", "id"),
+        Index("ix_transparency_log_at", "at"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     at: Mapped[datetime] = mapped_column()

@@ -341,6 +341,232 @@ TEXTS: dict[str, dict[str, str]] = {
     "text_version": {"it": "Testo", "en": "Text"},
     "budgets": {"it": "Budget di privacy", "en": "Privacy budgets"},
     "privacy_unit": {"it": "Unità di privacy", "en": "Privacy unit"},
+    # the public transparency log (/trasparenza)
+    "transparency": {"it": "Trasparenza", "en": "Transparency"},
+    "tlog_title": {"it": "Registro di trasparenza", "en": "Transparency log"},
+    "tlog_intro": {
+        "it": "Ogni uso dei dati del commons (una risposta con privacy differenziale, un estratto, una "
+        "pubblicazione), ogni consenso e ogni atto amministrativo è scritto in questo registro pubblico "
+        "(Data Governance Act, artt. 20–21). Le voci non contengono dati personali: né nomi, né "
+        "pseudonimi, né chi ha eseguito l'operazione.",
+        "en": "Every use of the commons' data (a differentially-private answer, an extract, a "
+        "publication), every consent and every administrative act is written to this public log "
+        "(Data Governance Act, arts. 20–21). Entries hold no personal data: no names, no pseudonyms, "
+        "not who carried out the operation.",
+    },
+    "tlog_filters": {"it": "Filtra il registro", "en": "Filter the log"},
+    "tlog_any_kind": {"it": "tutti i tipi", "en": "every kind"},
+    "tlog_dataset_help": {
+        "it": "identificativo, es. inserimento-lavorativo",
+        "en": "id, e.g. inserimento-lavorativo",
+    },
+    "tlog_organisation": {"it": "Organizzazione", "en": "Organisation"},
+    "tlog_from": {"it": "Dal", "en": "From"},
+    "tlog_to": {"it": "Al (compreso)", "en": "To (included)"},
+    "tlog_apply": {"it": "Filtra", "en": "Filter"},
+    "tlog_filter_this": {"it": "Mostra solo questa organizzazione", "en": "Show this organisation only"},
+    "tlog_index": {"it": "N.", "en": "No."},
+    "tlog_details": {"it": "Dettagli", "en": "Details"},
+    "tlog_proof": {"it": "Verifica", "en": "Check"},
+    "tlog_proof_link": {"it": "prova di inclusione", "en": "inclusion proof"},
+    "tlog_entry_json": {"it": "voce (JSON)", "en": "entry (JSON)"},
+    "tlog_none": {"it": "nessuna", "en": "none"},
+    "tlog_shown": {
+        "it": "Voci dalla più recente, {n} per pagina, fino alla n. {last} (quella coperta dal checkpoint "
+        "qui sotto).",
+        "en": "Newest entries first, {n} a page, up to no. {last} (the last one the checkpoint below "
+        "covers).",
+    },
+    "tlog_empty": {"it": "Il registro non ha ancora voci.", "en": "The log has no entries yet."},
+    "tlog_no_match": {"it": "Nessuna voce corrisponde ai filtri.", "en": "No entry matches the filters."},
+    "tlog_newer": {"it": "Più recenti", "en": "Newer"},
+    "tlog_older": {"it": "Meno recenti", "en": "Older"},
+    "tlog_newest": {"it": "Le più recenti", "en": "Newest"},
+    "tlog_pages": {"it": "Pagine del registro", "en": "Pages of the log"},
+    "tlog_commitment": {
+        "it": "Impegno crittografico con sale su un evento di consenso: non rivela chi ha acconsentito "
+        "né a cosa; solo la ricevuta di chi dona lo apre.",
+        "en": "Salted commitment to a consent event: it does not tell who consented nor to what; only "
+        "the donor's receipt opens it.",
+    },
+    "tlog_fee": {"it": "compenso", "en": "fee"},
+    "tlog_yes": {"it": "sì", "en": "yes"},
+    "tlog_no": {"it": "no", "en": "no"},
+    "tlog_bad_kind": {
+        "it": "Tipo sconosciuto: «{value}». Scegli un tipo dall'elenco.",
+        "en": "Unknown kind: “{value}”. Pick a kind from the list.",
+    },
+    "tlog_bad_date": {
+        "it": "Data non valida: «{value}». Scrivila come AAAA-MM-GG (es. 2026-05-04).",
+        "en": "Invalid date: “{value}”. Write it as YYYY-MM-DD (e.g. 2026-05-04).",
+    },
+    "tlog_bad_period": {
+        "it": "Il periodo finisce prima di cominciare: la data «al» precede la data «dal».",
+        "en": "The period ends before it starts: the “to” date is before the “from” date.",
+    },
+    "tlog_bad_position": {
+        "it": "Posizione nel registro non valida: «{value}». Torna alle voci più recenti.",
+        "en": "Invalid position in the log: “{value}”. Go back to the newest entries.",
+    },
+    "tlog_checkpoint": {"it": "Ultimo checkpoint", "en": "Latest checkpoint"},
+    "tlog_checkpoint_help": {
+        "it": "Il checkpoint riassume l'intero registro: il numero di voci e la radice del suo albero di "
+        "Merkle (RFC 9162), firmati con la chiave del registro (nota firmata C2SP). Cambiare, togliere o "
+        "riordinare una voce passata cambia la radice: chi conserva un checkpoint se ne accorge.",
+        "en": "The checkpoint sums up the whole log: its number of entries and the root of its Merkle "
+        "tree (RFC 9162), signed with the log's key (a C2SP signed note). Changing, removing or "
+        "reordering a past entry changes the root: whoever keeps a checkpoint notices.",
+    },
+    "tlog_tree_size": {"it": "Dimensione dell'albero", "en": "Tree size"},
+    "tlog_origin": {"it": "Nome del registro", "en": "Log name"},
+    "tlog_key": {"it": "Chiave di verifica", "en": "Verifier key"},
+    "tlog_key_help": {
+        "it": "la chiave più recente; tutte quelle con cui il registro ha firmato sono in "
+        "/api/v1/transparency/keys",
+        "en": "the newest key; every key the log has signed with is at /api/v1/transparency/keys",
+    },
+    "tlog_cosignatures": {"it": "Cofirme dei testimoni", "en": "Witness cosignatures"},
+    "tlog_cosigned": {
+        "it": "ultimo checkpoint cofirmato: {n} voci",
+        "en": "latest cosigned checkpoint: {n} entries",
+    },
+    "tlog_download_checkpoint": {"it": "Scarica il checkpoint", "en": "Download the checkpoint"},
+    "tlog_download_key": {"it": "Scarica la chiave", "en": "Download the key"},
+    "tlog_verify": {"it": "Come verificarlo", "en": "How to verify it"},
+    "tlog_verify_save": {
+        "it": "Salva il checkpoint (il testo qui sopra, o il file scaricato) e conservalo: in seguito "
+        "dimostrerà che il registro ne è la continuazione e non è stato riscritto.",
+        "en": "Save the checkpoint (the text above, or the downloaded file) and keep it: later it proves "
+        "that the log goes on from it and was not rewritten.",
+    },
+    "tlog_verify_operator": {
+        "it": "Chi gestisce il commons controlla che il registro nel database estenda un checkpoint salvato "
+        "(esce con 0 se sì, 1 se no, 2 se il file non è un checkpoint):",
+        "en": "The operator of the commons checks that the log in the database extends a saved checkpoint "
+        "(exit 0 if it does, 1 if not, 2 if the file is not a checkpoint):",
+    },
+    "tlog_verify_witness": {
+        "it": "Un testimone (una cooperativa, la Città metropolitana, un'università) lo verifica dalla "
+        "propria macchina, ad esempio da cron: firma, e coerenza con l'ultimo checkpoint visto. La prima "
+        "volta indica la chiave di verifica, ricevuta per un canale di cui ti fidi; poi basta l'indirizzo "
+        "(con --submit invia anche la sua cofirma, che il registro pubblica con il checkpoint se chi lo "
+        "gestisce ha elencato il testimone):",
+        "en": "A witness (a cooperative, the Metropolitan City, a university) checks it from its own "
+        "machine, from cron for instance: the signature, and consistency with the last checkpoint it "
+        "saw. The first time, give the verifier key, received over a channel you trust; then the address "
+        "is enough (with --submit it also sends its cosignature, which the log serves with the "
+        "checkpoint if its operator lists the witness):",
+    },
+    "tlog_verify_donor": {
+        "it": "Chi dona trova, per ogni uso dei propri dati, il numero della voce e la sua prova di "
+        "inclusione nell'esportazione dei propri dati (e in GET /api/v1/donors/me/uses).",
+        "en": "Donors find, for every use of their data, the entry's number and its inclusion proof in "
+        "the export of their data (and in GET /api/v1/donors/me/uses).",
+    },
+    "tlog_api": {"it": "API pubblica, senza token", "en": "Public API, no token needed"},
+    "tlog_api_checkpoint": {"it": "l'ultimo checkpoint firmato", "en": "the latest signed checkpoint"},
+    "tlog_api_key": {"it": "la chiave di verifica", "en": "the verifier key"},
+    "tlog_api_keys": {
+        "it": "tutte le chiavi del registro, anche quelle sostituite",
+        "en": "every key of the log, rotated ones included",
+    },
+    "tlog_api_cosigned": {
+        "it": "l'ultimo checkpoint cofirmato dai testimoni",
+        "en": "the latest checkpoint witnesses cosigned",
+    },
+    "tlog_api_entries": {
+        "it": "le voci [start, end), al massimo 1000, con l'hash di ogni foglia",
+        "en": "entries [start, end), at most 1000, each with its leaf hash",
+    },
+    "tlog_api_inclusion": {
+        "it": "la prova che la voce index è nell'albero di dimensione tree_size",
+        "en": "the proof that entry index is in the tree of size tree_size",
+    },
+    "tlog_api_consistency": {
+        "it": "la prova che l'albero di dimensione second estende quello di dimensione first",
+        "en": "the proof that the tree of size second extends the tree of size first",
+    },
+    "tlog_docs": {
+        "it": "Il formato delle voci e dei checkpoint, le prove e il lavoro del testimone sono descritti "
+        "per intero nel documento docs/transparency.md del progetto.",
+        "en": "The format of entries and checkpoints, the proofs and the witness's job are described in "
+        "full in the project's document docs/transparency.md.",
+    },
+    # kinds of entries of the log
+    "kind_release": {"it": "risposta con privacy differenziale", "en": "differentially-private answer"},
+    "kind_extract": {"it": "estratto per la ricerca", "en": "research extract"},
+    "kind_publication": {"it": "pubblicazione", "en": "publication"},
+    "kind_consent": {"it": "consenso", "en": "consent"},
+    "kind_ingest": {"it": "nuova versione caricata", "en": "new version staged"},
+    "kind_validation": {"it": "validazione", "en": "validation"},
+    "kind_rollback": {"it": "ritorno a una versione precedente", "en": "rollback"},
+    "kind_budget": {"it": "budget di privacy", "en": "privacy budget"},
+    "kind_policy": {"it": "politica di accesso", "en": "access policy"},
+    "kind_token": {"it": "token di accesso", "en": "access token"},
+    "kind_program": {"it": "programma di altruismo", "en": "altruism program"},
+    "kind_backup": {"it": "copia di sicurezza", "en": "backup"},
+    "kind_restore": {"it": "ripristino da copia", "en": "restore"},
+    # the fixed purposes of the log's own entries (the others are DPV purposes)
+    "tlog_p_publication in the catalog": {
+        "it": "pubblicazione nel catalogo",
+        "en": "publication in the catalog",
+    },
+    "tlog_p_consent record": {"it": "registrazione di un consenso", "en": "consent record"},
+    "tlog_p_new version staged": {
+        "it": "nuova versione in attesa di validazione",
+        "en": "new version staged",
+    },
+    "tlog_p_quality gate passed": {"it": "controllo di qualità superato", "en": "quality gate passed"},
+    "tlog_p_quality gate failed": {"it": "controllo di qualità fallito", "en": "quality gate failed"},
+    "tlog_p_earlier version made current again": {
+        "it": "una versione precedente torna corrente",
+        "en": "earlier version made current again",
+    },
+    "tlog_p_budget change": {"it": "modifica del budget", "en": "budget change"},
+    "tlog_p_access policy set": {"it": "politica di accesso impostata", "en": "access policy set"},
+    "tlog_p_token issued": {"it": "token emesso", "en": "token issued"},
+    "tlog_p_token revoked": {"it": "token revocato", "en": "token revoked"},
+    "tlog_p_program created": {"it": "programma creato", "en": "program created"},
+    "tlog_p_new consent text published": {
+        "it": "nuovo testo del consenso pubblicato",
+        "en": "new consent text published",
+    },
+    "tlog_p_backup made": {"it": "copia di sicurezza eseguita", "en": "backup made"},
+    "tlog_p_backup restored": {"it": "copia di sicurezza ripristinata", "en": "backup restored"},
+    # the details of the log's entries
+    "tlog_d_release_id": {"it": "risposta", "en": "release"},
+    "tlog_d_program": {"it": "programma", "en": "program"},
+    "tlog_d_epsilon": {"it": "ε", "en": "ε"},
+    "tlog_d_version": {"it": "versione", "en": "version"},
+    "tlog_d_replaces_version": {"it": "sostituisce la versione", "en": "replaces version"},
+    "tlog_d_content_hash": {"it": "impronta del contenuto", "en": "content hash"},
+    "tlog_d_rows": {"it": "righe", "en": "rows"},
+    "tlog_d_connector": {"it": "connettore", "en": "connector"},
+    "tlog_d_report": {"it": "rapporto", "en": "report"},
+    "tlog_d_success": {"it": "superata", "en": "passed"},
+    "tlog_d_status": {"it": "stato", "en": "status"},
+    "tlog_d_expectations_failed": {"it": "controlli falliti", "en": "failed expectations"},
+    "tlog_d_token_id": {"it": "token", "en": "token"},
+    "tlog_d_role": {"it": "ruolo", "en": "role"},
+    "tlog_d_expires_at": {"it": "scade il", "en": "expires"},
+    "tlog_d_purpose": {"it": "finalità", "en": "purpose"},
+    "tlog_d_text_version": {"it": "versione del testo", "en": "text version"},
+    "tlog_d_text_sha256": {"it": "impronta del testo", "en": "text hash"},
+    "tlog_d_recipients": {"it": "destinatari", "en": "recipients"},
+    "tlog_d_duration_days": {"it": "durata (giorni)", "en": "duration (days)"},
+    "tlog_d_backup_created_at": {"it": "copia del", "en": "backup of"},
+    "tlog_d_tables": {"it": "tabelle", "en": "tables"},
+    "tlog_d_dataset_files": {"it": "file di dati", "en": "data files"},
+    "tlog_d_log_entries_in_backup": {
+        "it": "voci del registro nella copia",
+        "en": "log entries in the backup",
+    },
+    "tlog_d_epsilon_total": {"it": "ε totale", "en": "ε total"},
+    "tlog_d_epsilon_per_organisation": {"it": "ε per organizzazione", "en": "ε per organisation"},
+    "tlog_d_epsilon_per_query": {"it": "ε per domanda", "en": "ε per query"},
+    "tlog_d_privacy_unit": {"it": "unità di privacy", "en": "privacy unit"},
+    "tlog_d_max_rows_per_unit": {"it": "righe massime per unità", "en": "most rows per unit"},
+    "tlog_d_public_dimensions": {"it": "dimensioni pubbliche", "en": "public dimensions"},
 }
 
 

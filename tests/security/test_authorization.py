@@ -162,6 +162,10 @@ MATRIX: dict[tuple[str, str], Entry] = {
     # --- the public transparency log ------------------------------------------------------------
     ("GET", "/api/v1/transparency/checkpoint"): Entry(public()),
     ("GET", "/api/v1/transparency/key"): Entry(public()),
+    ("GET", "/api/v1/transparency/keys"): Entry(public()),
+    ("GET", "/api/v1/transparency/checkpoint/cosigned"): Entry(public(404)),  # no witness yet
+    # a witness's signature is its credential: a token changes nothing (this body is no note)
+    ("POST", "/api/v1/transparency/cosignature"): Entry(public(422), json=lambda _w: "not a checkpoint"),
     ("GET", "/api/v1/transparency/entries"): Entry(public()),
     ("GET", "/api/v1/transparency/proof/inclusion"): Entry(public(), query={"index": "0"}),
     ("GET", "/api/v1/transparency/proof/consistency"): Entry(public(), query={"first": "1"}),
@@ -234,6 +238,9 @@ MATRIX: dict[tuple[str, str], Entry] = {
     ("POST", "/donor/register"): Entry(public(201), form={"name": "Da Pagina"}, cookie=True),
     ("POST", "/donor/claim"): Entry(public(404), form={"donor_id": "dn-none", "code": "wrong"}, cookie=True),
     ("GET", "/admin"): Entry(page(403, admin=200), cookie=True),
+    # The transparency log is public; its English address leads to it.
+    ("GET", "/trasparenza"): Entry(public(), cookie=True),
+    ("GET", "/transparency"): Entry(public(307), cookie=True),
 }
 
 

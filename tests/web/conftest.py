@@ -84,9 +84,13 @@ def page(browser, site: Site) -> Iterator[object]:  # type: ignore[no-untyped-de
 
 
 def shot(page, name: str) -> None:  # type: ignore[no-untyped-def]
-    """Save a full-page screenshot as a test artifact."""
+    """Save a full-page screenshot as a test artifact, and leave the page scrolled where it was."""
     ARTIFACTS.mkdir(exist_ok=True)
+    # Chromium's full-page capture moves the page's scroll without a scroll of its own: a click
+    # right after it on an element it left in view can miss (no scroll refreshes the hit test).
+    scrolled = page.evaluate("() => [window.scrollX, window.scrollY]")
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+    page.evaluate("([x, y]) => window.scrollTo(x, y)", scrolled)
 
 
 def sign_in(page, token: str, next_url: str = "/") -> None:  # type: ignore[no-untyped-def]
