@@ -6,24 +6,17 @@ import logging
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from typing import Any
-from urllib.parse import urlencode
 
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
-from fastapi.staticfiles import StaticFiles
+from fastapi.responses import JSONResponse, Response
 from fastapi_offline import FastAPIOffline
 from sqlalchemy.exc import DataError, SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 import catalog.api
 import catalog.dcat_api
-import catalog.web.admin_pages
-import catalog.web.donor_pages
-import catalog.web.pages
-import catalog.web.query_pages
-import catalog.web.transparency_pages
 import connectors.api
 import consent.api
 import consent.tlog_api
@@ -31,6 +24,7 @@ import datacommons.quality.api
 import datacommons.tokens_api
 import privacy.api
 import privacy.policy_api
+import web
 from consent import log_keys
 from consent.transparency import log_act
 from datacommons import __version__, acts
@@ -41,6 +35,7 @@ from datacommons.middleware import document_guards, install_middleware
 from datacommons.migrations import upgrade
 from datacommons.schemas import Health, error_responses, json_errors
 from datacommons.storage import ParquetStore
+from web.errors import is_page_request, page_error
 
 log = logging.getLogger("datacommons")
 
@@ -53,30 +48,6 @@ def error_response(
     """The one error body of the API."""
     body = {"ok": False, "error": message, "status": status, "errors": errors or []}
     return JSONResponse(jsonable_encoder(body), status_code=status, headers=headers)
-
-
-#: Paths that are not web pages: their errors are always the API's JSON body.
-NOT_PAGES = ("/api/", "/.well-known/", "/openapi.json", "/docs", "/static/")
-
-
-def is_page_request(request: Request) -> bool:
-    """Whether the request is for a web page (its errors are an HTML page, not JSON)."""
-    path = request.url.path
-    return not (path.startswith(NOT_PAGES) or path in ("/api", "/docs", "/static"))
-
-
-def page_error(
-    request: Request, status: int, message: str, headers: dict[str, str] | None = None
-) -> HTMLResponse:
-    """The web front's error page, signed-in header and language included, with ``status``."""
-    principal = None
-    if status < 500:  # on a 5xx the database may be what failed: do not touch it again
-        try:
-            with request.app.state.sessionmaker() as session:
-                principal = catalog.web.pages.page_principal(request, session)
-        except SQLAlchemyError:
-            principal = None
-    return catalog.web.pages.error_page(request, principal, status, message, headers)
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -208,16 +179,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(consent.api.wellknown_router)
     app.include_router(consent.tlog_api.router, prefix=API)
     app.include_router(datacommons.quality.api.router, prefix=API)
-    app.include_router(catalog.web.pages.router)
-    app.include_router(catalog.web.query_pages.router)
-    app.include_router(catalog.web.donor_pages.router)
-    app.include_router(catalog.web.admin_pages.router)
-    app.include_router(catalog.web.transparency_pages.router)
-    app.mount("/static", StaticFiles(directory=str(catalog.web.pages.HERE / "static")), name="static")
-
-    @app.exception_handler(catalog.web.pages.SignInRequired)
-    async def _sign_in(_request: Request, exc: catalog.web.pages.SignInRequired) -> RedirectResponse:
-        return RedirectResponse("/login?" + urlencode({"next": exc.next_url}), status_code=303)
+    web.install(app)
 
     app.include_router(privacy.api.router, prefix=API)
     app.include_router(privacy.policy_api.router, prefix=API)

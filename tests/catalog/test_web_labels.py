@@ -9,11 +9,11 @@ import pyarrow as pa
 import pytest
 from fastapi.testclient import TestClient
 
-from catalog.web.i18n import format_datetime, format_number
 from datacommons import registry
 from datacommons.db import transaction
 from datacommons.registry import DatasetMeta
 from tests.catalog.test_pages import sign_in
+from web.i18n import format_datetime, format_number
 
 LONG = (
     "Tutti i comuni italiani con codici ISTAT, codice catastale e codici NUTS, come li pubblica "

@@ -24,14 +24,14 @@ from sqlalchemy import ColumnElement, cast, exists, func, literal, select
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
 
-from catalog.web.i18n import TEXTS, code_label, format_datetime, format_number, pick_lang, translator
-from catalog.web.pages import page_principal, render
 from consent import cosignatures, tlog
 from consent.models import TransparencyEntry
 from consent.tlog_api import log_key
 from consent.transparency import KINDS
 from datacommons.db import SessionDep
 from datacommons.registry import Dataset
+from web.i18n import TEXTS, code_label, format_datetime, format_number, pick_lang, translator
+from web.pages import page_principal, render
 
 router = APIRouter(include_in_schema=False)
 

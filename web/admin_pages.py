@@ -12,12 +12,12 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 from sqlalchemy.orm import Session
 
-from catalog.web.pages import forbidden_page, render, require_page_user
 from consent import programs, transparency
 from datacommons import registry
 from datacommons.db import SessionDep
 from datacommons.quality.models import reports_of
 from privacy import ledger
+from web.pages import forbidden_page, render, require_page_user
 
 router = APIRouter(include_in_schema=False)
 

@@ -12,7 +12,6 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 from sqlalchemy.orm import Session
 
-from catalog.web.pages import forbidden_page, render, require_page_user
 from consent import programs
 from consent.agreements import Recipient
 from datacommons import registry
@@ -20,6 +19,7 @@ from datacommons.db import SessionDep
 from datacommons.errors import InvalidInput
 from privacy.api import QUERY_ROLES
 from privacy.service import recipient_of
+from web.pages import forbidden_page, render, require_page_user
 
 router = APIRouter(include_in_schema=False)
 

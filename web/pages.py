@@ -20,13 +20,13 @@ from fastapi.templating import Jinja2Templates
 from catalog import search
 from catalog.charts import chart_for
 from catalog.schemas import DatasetPublic, VersionPublic
-from catalog.web import i18n
-from catalog.web.i18n import pick_lang, translator
 from datacommons import registry
 from datacommons.auth import CSRF_COOKIE, TOKEN_COOKIE, Principal, authenticate
 from datacommons.db import SessionDep
 from datacommons.errors import Unauthorized
 from privacy.api import QUERY_ROLES
+from web import i18n
+from web.i18n import pick_lang, translator
 
 HERE = Path(__file__).resolve().parent
 templates = Jinja2Templates(directory=str(HERE / "templates"))

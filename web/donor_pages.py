@@ -16,12 +16,12 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlalchemy.orm import Session
 
-from catalog.web.pages import page_principal, render
 from consent import donors, ledger, programs
 from consent.receipts import Signer
 from datacommons.auth import CSRF_COOKIE, TOKEN_COOKIE, authenticate
 from datacommons.db import SessionDep, transaction
 from datacommons.errors import InvalidInput, NotFound
+from web.pages import page_principal, render
 
 router = APIRouter(include_in_schema=False)
 

@@ -1,1 +1,0 @@
-"""The web front: server-rendered pages (Jinja2) in Italian and English, assets served by the app."""
