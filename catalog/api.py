@@ -11,9 +11,8 @@ from catalog import downloads, search
 from catalog.distributions import distributions_of
 from catalog.schemas import DatasetDetail, DatasetPublic, SearchPage, VersionPublic
 from datacommons import registry
-from datacommons.auth import AnyRolePrincipal
-from datacommons.db import SessionDep
-from datacommons.schemas import MAX_INT, ListOf, PagingDep, error_responses, file_response
+from datacommons.deps import AnyRolePrincipal, PagingDep, SessionDep
+from datacommons.schemas import MAX_INT, ListOf, error_responses, file_response
 
 router = APIRouter(tags=["catalog"], responses=error_responses(401, 403, 422))
 

@@ -12,8 +12,7 @@ from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import JSONResponse
 
 from catalog import dcat
-from datacommons.auth import AnyRolePrincipal
-from datacommons.db import SessionDep
+from datacommons.deps import AnyRolePrincipal, SessionDep
 from datacommons.schemas import MAX_INT, error_responses
 
 router = APIRouter(tags=["catalog"], responses=error_responses(401, 403, 422))

@@ -20,8 +20,9 @@ from starlette.datastructures import UploadFile
 from connectors.catalogue import available
 from connectors.http import HttpClient
 from connectors.ingest import IngestResult, extract, stage
-from datacommons.auth import AdminPrincipal, Principal
+from datacommons.auth import Principal
 from datacommons.db import transaction
+from datacommons.deps import AdminPrincipal
 from datacommons.errors import InvalidInput, PayloadTooLarge
 from datacommons.schemas import ListOf, error_responses
 

@@ -51,9 +51,10 @@ from consent.schemas import (
     UsePublic,
 )
 from datacommons import redaction
-from datacommons.auth import AdminPrincipal, Principal, require_role
-from datacommons.db import SessionDep, scrub, transaction, utcnow
-from datacommons.schemas import MAX_INT, ListOf, PagingDep, error_responses
+from datacommons.auth import Principal
+from datacommons.db import scrub, transaction, utcnow
+from datacommons.deps import AdminPrincipal, PagingDep, SessionDep, require_role
+from datacommons.schemas import MAX_INT, ListOf, error_responses
 
 log = logging.getLogger("datacommons.consent")
 router = APIRouter(tags=["consent"], responses=error_responses(422))

@@ -16,7 +16,8 @@ from starlette.concurrency import run_in_threadpool
 
 from consent import cosignatures, log_keys, merkle, tlog
 from consent.models import TransparencyEntry
-from datacommons.db import SessionDep, transaction
+from datacommons.db import transaction
+from datacommons.deps import SessionDep
 from datacommons.errors import InvalidInput, NotFound
 from datacommons.schemas import error_responses
 

@@ -13,19 +13,16 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Annotated, Literal, get_args
+from typing import Literal, get_args
 
-from fastapi import Depends, Request
-from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import ForeignKey, Integer, String, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from datacommons import acts
 from datacommons.db import Base, iso, utcnow
-from datacommons.errors import Forbidden, InvalidInput, NotFound, Unauthorized
+from datacommons.errors import InvalidInput, NotFound, Unauthorized
 
 Role = Literal["admin", "analyst", "researcher", "donor"]
 ROLES: tuple[str, ...] = get_args(Role)
@@ -194,79 +191,3 @@ def authenticate(session: Session, clear: str) -> Principal:
     if token.expires_at is not None and token.expires_at <= utcnow():
         raise Unauthorized("this token has expired")
     return Principal(token.id, token.role, token.name, token.organisation_id, token.donor_id)
-
-
-SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-
-
-def bearer_token(request: Request) -> str | None:
-    """The token of a request: ``Authorization: Bearer …``, else the web front's session cookie.
-
-    A cookie is sent by the browser whatever page asks, so an unsafe request authenticated by the
-    cookie must also carry the CSRF token (header ``X-CSRF-Token`` equal to the ``dc_csrf`` cookie,
-    which other sites cannot read).
-    """
-    header = request.headers.get("authorization")
-    if header:
-        scheme, _, value = header.partition(" ")
-        if scheme.lower() != "bearer" or not value.strip():
-            raise Unauthorized("use 'Authorization: Bearer <token>'")
-        return value.strip()
-    cookie = request.cookies.get(TOKEN_COOKIE)
-    if not cookie:
-        return None
-    if request.method not in SAFE_METHODS:
-        sent, expected = request.headers.get("x-csrf-token", ""), request.cookies.get(CSRF_COOKIE, "")
-        if not expected or not hmac.compare_digest(sent, expected):
-            raise Forbidden("missing or wrong CSRF token (X-CSRF-Token header)")
-    return cookie
-
-
-#: How a caller presents a token, as the OpenAPI description declares it (``/docs`` offers both).
-#: They only document: :func:`bearer_token` reads and checks the request itself.
-BEARER_SCHEME = HTTPBearer(
-    auto_error=False, scheme_name="token", description="An API token: `Authorization: Bearer dc_…`"
-)
-COOKIE_SCHEME = APIKeyCookie(
-    name=TOKEN_COOKIE,
-    auto_error=False,
-    scheme_name="session",
-    description="The web front's session cookie; unsafe requests also need the X-CSRF-Token header",
-)
-
-
-def get_principal(
-    request: Request,
-    _bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(BEARER_SCHEME)] = None,
-    _cookie: Annotated[str | None, Depends(COOKIE_SCHEME)] = None,
-) -> Principal:
-    """FastAPI dependency: the authenticated caller (401 otherwise).
-
-    It uses a session of its own, closed at once: a connection held from authentication until the
-    endpoint gets a worker thread would let waiting requests hold every pooled connection while
-    every thread waits for one.
-    """
-    clear = bearer_token(request)
-    if clear is None:
-        raise Unauthorized("this endpoint needs an API token")
-    with request.app.state.sessionmaker() as session:
-        return authenticate(session, clear)
-
-
-def require_role(*roles: str) -> Callable[[Principal], Principal]:
-    """FastAPI dependency factory: the caller must have one of ``roles`` (403 otherwise)."""
-    unknown = set(roles) - set(ROLES)
-    if unknown:
-        raise ValueError(f"unknown roles {sorted(unknown)}")
-
-    def dependency(principal: Annotated[Principal, Depends(get_principal)]) -> Principal:
-        if principal.role not in roles:
-            raise Forbidden(f"this needs the role {' or '.join(roles)}; your token is {principal.role}")
-        return principal
-
-    return dependency
-
-
-CurrentPrincipal = Annotated[Principal, Depends(get_principal)]
-AdminPrincipal = Annotated[Principal, Depends(require_role("admin"))]
-AnyRolePrincipal = Annotated[Principal, Depends(require_role(*ROLES))]

@@ -8,12 +8,11 @@ request, a CLI command) owns the transaction.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import Depends, Request
 from sqlalchemy import DateTime, Engine, MetaData, TypeDecorator, create_engine, event
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, SQLAlchemyError
@@ -210,23 +209,3 @@ def unavailable_error(exc: BaseException) -> Unavailable | None:
             return Unavailable(f"the database cannot be used ({text}); try again later", headers=RETRY_AFTER)
         return None
     return Unavailable("the database is unavailable; try again later", headers=RETRY_AFTER)
-
-
-async def get_session(request: Request) -> AsyncIterator[Session]:
-    """FastAPI dependency: a session for one request (routers commit what they acknowledge).
-
-    It is ``async`` on purpose: its teardown (which returns the connection to the pool) then runs on
-    the event loop. A sync teardown needs a worker thread, and with every thread waiting for a
-    pooled connection that only a teardown would free, the server would deadlock under load.
-    """
-    session: Session = request.app.state.sessionmaker()
-    try:
-        yield session
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
-
-
-SessionDep = Annotated[Session, Depends(get_session)]

@@ -27,8 +27,9 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import cookie_parser
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from datacommons.auth import SAFE_METHODS, TOKEN_COOKIE, hash_token
+from datacommons.auth import TOKEN_COOKIE, hash_token
 from datacommons.config import Settings
+from datacommons.deps import SAFE_METHODS
 from datacommons.errors import (
     DataCommonsError,
     Forbidden,

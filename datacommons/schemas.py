@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Annotated, Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
-from fastapi import Depends, Path, Query
 from pydantic import BaseModel
 
 T = TypeVar("T")
@@ -14,9 +13,6 @@ T = TypeVar("T")
 #: The largest id, version or page number a request may name: PostgreSQL's INTEGER. A bigger one
 #: would reach the database and fail there (500) instead of being refused (422).
 MAX_INT = 2**31 - 1
-
-#: An integer path parameter that names a record (an id or a version number).
-IntId = Annotated[int, Path(ge=1, le=MAX_INT)]
 
 
 class ErrorBody(BaseModel):
@@ -55,17 +51,6 @@ class Paging:
     def of(self, items: Sequence[T]) -> ListOf[T]:
         """The page of ``items``, with the count of them all."""
         return ListOf[T](data=self.window(items), count=len(items))
-
-
-def paging(
-    limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE, description="Items per page")] = DEFAULT_PAGE_SIZE,
-    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET, description="Items to skip")] = 0,
-) -> Paging:
-    """FastAPI dependency: the ``limit`` and ``offset`` of a list route (422 beyond the caps)."""
-    return Paging(limit=limit, offset=offset)
-
-
-PagingDep = Annotated[Paging, Depends(paging)]
 
 
 class Health(BaseModel):

@@ -9,9 +9,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
 from datacommons import auth
-from datacommons.auth import AdminPrincipal, ApiToken, IssuedRole
-from datacommons.db import SessionDep
-from datacommons.schemas import IntId, ListOf, PagingDep, error_responses
+from datacommons.auth import ApiToken, IssuedRole
+from datacommons.deps import AdminPrincipal, IntId, PagingDep, SessionDep
+from datacommons.schemas import ListOf, error_responses
 
 router = APIRouter(prefix="/admin/tokens", tags=["admin"], responses=error_responses(401, 403, 422))
 

@@ -9,8 +9,8 @@ from fastapi import Query as QueryParam
 from fastapi.responses import Response
 
 from datacommons import registry
-from datacommons.auth import Principal, require_role
-from datacommons.db import SessionDep
+from datacommons.auth import Principal
+from datacommons.deps import SessionDep, require_role
 from datacommons.schemas import ListOf, error_responses, file_response
 from privacy import extracts, ledger, service
 from privacy.query import Query

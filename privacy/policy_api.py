@@ -17,8 +17,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from datacommons import registry
-from datacommons.auth import AdminPrincipal
-from datacommons.db import SessionDep, transaction
+from datacommons.db import transaction
+from datacommons.deps import AdminPrincipal, SessionDep
 from datacommons.errors import Conflict, InvalidInput
 from datacommons.registry import SLUG, Dataset, PolicySpec
 from datacommons.schemas import error_responses

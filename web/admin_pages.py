@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from consent import programs, transparency
 from datacommons import registry
-from datacommons.db import SessionDep
+from datacommons.deps import SessionDep
 from datacommons.quality.models import reports_of
 from privacy import ledger
 from web.pages import forbidden_page, render, require_page_user

@@ -19,7 +19,8 @@ from sqlalchemy.orm import Session
 from consent import donors, ledger, programs
 from consent.receipts import Signer
 from datacommons.auth import CSRF_COOKIE, TOKEN_COOKIE, authenticate
-from datacommons.db import SessionDep, transaction
+from datacommons.db import transaction
+from datacommons.deps import SessionDep
 from datacommons.errors import InvalidInput, NotFound
 from web.pages import page_principal, render
 

@@ -22,7 +22,7 @@ from catalog.charts import chart_for
 from catalog.schemas import DatasetPublic, VersionPublic
 from datacommons import registry
 from datacommons.auth import CSRF_COOKIE, TOKEN_COOKIE, Principal, authenticate
-from datacommons.db import SessionDep
+from datacommons.deps import SessionDep
 from datacommons.errors import Unauthorized
 from privacy.api import QUERY_ROLES
 from web import i18n

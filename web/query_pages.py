@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from consent import programs
 from consent.agreements import Recipient
 from datacommons import registry
-from datacommons.db import SessionDep
+from datacommons.deps import SessionDep
 from datacommons.errors import InvalidInput
 from privacy.api import QUERY_ROLES
 from privacy.service import recipient_of

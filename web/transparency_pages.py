@@ -28,7 +28,7 @@ from consent import cosignatures, tlog
 from consent.models import TransparencyEntry
 from consent.tlog_api import log_key
 from consent.transparency import KINDS
-from datacommons.db import SessionDep
+from datacommons.deps import SessionDep
 from datacommons.registry import Dataset
 from web.i18n import TEXTS, code_label, format_datetime, format_number, pick_lang, translator
 from web.pages import page_principal, render

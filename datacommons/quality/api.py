@@ -10,13 +10,13 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
 from datacommons import registry
-from datacommons.auth import AdminPrincipal
-from datacommons.db import SessionDep, transaction
+from datacommons.db import transaction
+from datacommons.deps import AdminPrincipal, IntId, PagingDep, SessionDep
 from datacommons.quality.gate import failure_error, publish_version, validate_version
 from datacommons.quality.models import get_report, latest_report, reports_of
 from datacommons.quality.report import render_html, report_data
 from datacommons.quality.schemas import PublicationPublic, ReportPublic, TransitionPublic
-from datacommons.schemas import IntId, ListOf, PagingDep, error_responses
+from datacommons.schemas import ListOf, error_responses
 
 router = APIRouter(prefix="/admin", tags=["quality gate"], responses=error_responses(401, 403))
 
