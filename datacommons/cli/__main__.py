@@ -1,0 +1,5 @@
+"""``python -m datacommons.cli``."""
+
+from datacommons.cli import main
+
+main()

@@ -1,0 +1,55 @@
+"""The command group, and what every command shares: its settings, a migrated database, who runs it."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import click
+from sqlalchemy.orm import Session
+
+from consent.transparency import log_act
+from datacommons import __version__, acts
+from datacommons.config import Settings, get_settings
+from datacommons.db import make_engine, make_sessionmaker, transaction
+from datacommons.logs import configure_logging
+from datacommons.migrations import upgrade
+
+acts.on_act(log_act)
+
+
+def operator() -> str:
+    """Who runs this command, as acts record it (kept beside the log, never published)."""
+    return f"cli:{os.environ.get('USER', 'operator')}"
+
+
+def settings_of(ctx: click.Context) -> Settings:
+    """The settings of this invocation (read once, on first use)."""
+    obj = ctx.ensure_object(dict)
+    if "settings" not in obj:
+        obj["settings"] = get_settings()
+        configure_logging(obj["settings"].log_level)
+    return obj["settings"]
+
+
+@contextmanager
+def database(settings: Settings, *, immediate: bool = False) -> Iterator[Session]:
+    """A migrated database and one transaction on it, for one command."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    engine = make_engine(settings.database_url_resolved)
+    try:
+        upgrade(engine)
+        with transaction(make_sessionmaker(engine), immediate=immediate) as session:
+            yield session
+    finally:
+        engine.dispose()
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="datacommons")
+def cli() -> None:
+    """Data commons for the social economy of the Metropolitan City of Turin.
+
+    Settings come from DATACOMMONS_* environment variables (see docs/configuration.md).
+    """
