@@ -38,5 +38,10 @@ def test_the_transparency_log_of_a_private_publication_has_no_row_count(
     log = client.get("/api/v1/admin/audit/log", headers=bearer(tokens["admin"]))
     assert log.status_code == 200, log.text
     published = {e["datasets"][0]: e["details"] for e in log.json()["data"] if e["kind"] == "publication"}
-    assert published[OPEN] == {"version": 1, "content_hash": published[OPEN]["content_hash"], "rows": 3}
+    assert published[OPEN] == {
+        "version": 1,
+        "replaces_version": None,
+        "content_hash": published[OPEN]["content_hash"],
+        "rows": 3,
+    }
     assert "rows" not in published[PRIVATE] and published[PRIVATE]["version"] == 1

@@ -28,8 +28,8 @@ STEPS: dict[str, tuple[str, str]] = {
     "parquet-write": ("pyarrow.parquet", "write_table"),
     # the file is in place and the version row flushed, not committed
     "stage-version": ("datacommons.registry", "stage_version"),
-    # a use (publication, release) is appended to the transparency chain, not committed
-    "record-use": ("consent.transparency", "record_use"),
+    # an entry (a publication, a release, an act) is appended to the transparency log, not committed
+    "record-use": ("consent.transparency", "_append"),
     # a consent event and its receipt are flushed, not committed
     "consent-event": ("consent.ledger", "record_event"),
     # epsilon is reserved on the ledger, the release not yet stored
@@ -62,7 +62,6 @@ def slowed(step: str, original: Callable[..., Any], delay: float) -> Callable[..
 def install() -> None:
     """Apply the environment's slow steps and busy timeout to this process."""
     import datacommons.db
-    import privacy.service  # imported before the patches, so that its copy is patched once below
 
     busy = os.environ.get("RELIABILITY_BUSY_MS")
     if busy:
@@ -73,9 +72,6 @@ def install() -> None:
         module_name, attribute = STEPS[name]
         module = importlib.import_module(module_name)
         setattr(module, attribute, slowed(name, getattr(module, attribute), delay))
-    if "record-use" in names:
-        # privacy.service imported record_use by name before the patch: patch its copy too
-        privacy.service.record_use = slowed("record-use", privacy.service.record_use, delay)
 
 
 if __name__ == "__main__":
