@@ -30,8 +30,9 @@ from consent.tlog_api import log_key
 from consent.transparency import KINDS
 from datacommons.deps import SessionDep
 from datacommons.registry import Dataset
-from web.i18n import TEXTS, code_label, format_datetime, format_number, pick_lang, translator
+from web.i18n import code_label, format_datetime, format_number, pick_lang, translator
 from web.pages import page_principal, render
+from web.texts import TEXTS
 
 router = APIRouter(include_in_schema=False)
 
