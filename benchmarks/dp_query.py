@@ -32,7 +32,6 @@ from sqlalchemy import text
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks._server import timed  # noqa: E402
 from connectors import synthetic  # noqa: E402
 from connectors.istat_comuni import turin_codes  # noqa: E402
 from consent import privacy_loss  # noqa: E402
@@ -43,6 +42,7 @@ from datacommons.storage import ParquetStore  # noqa: E402
 from privacy.engine import plan_query, release_cells  # noqa: E402
 from privacy.frames import eligible_series, load_frame  # noqa: E402
 from privacy.query import Query, check_query  # noqa: E402
+from tests.support.live_server import timed  # noqa: E402
 
 EPSILON = 1.0
 

@@ -24,7 +24,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from sqlalchemy import select, text  # noqa: E402
 
-from benchmarks._server import timed  # noqa: E402
 from consent import eligibility, ledger  # noqa: E402
 from consent.demo import seed_consent  # noqa: E402
 from consent.models import Consent  # noqa: E402
@@ -32,6 +31,7 @@ from consent.receipts import Signer  # noqa: E402
 from datacommons.config import Settings  # noqa: E402
 from datacommons.db import make_engine, make_sessionmaker, transaction, utcnow  # noqa: E402
 from datacommons.migrations import upgrade  # noqa: E402
+from tests.support.live_server import timed  # noqa: E402
 
 DATASET = "inserimento-lavorativo"
 PURPOSE = "dpv:ScientificResearch"

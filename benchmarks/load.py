@@ -36,7 +36,7 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from benchmarks._server import data_dir, percentile, seed_demo, server_process  # noqa: E402
+from tests.support.live_server import data_dir, percentile, seed_demo, server_process  # noqa: E402
 
 DATASET = "inserimento-lavorativo"
 SEARCHES = [

@@ -54,12 +54,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from sqlalchemy import Engine, event, insert, select, update  # noqa: E402
 from sqlalchemy.orm import Session, sessionmaker  # noqa: E402
 
-from benchmarks._server import data_dir, seed_demo, server_process  # noqa: E402
 from consent import donors, merkle, tlog, transparency  # noqa: E402
 from consent.demo import DEMO_DONOR  # noqa: E402
 from consent.models import TransparencyEntry, TransparencyHead, TransparencyNode  # noqa: E402
 from datacommons.config import Settings  # noqa: E402
 from datacommons.db import Base, make_engine, make_sessionmaker, transaction, utcnow  # noqa: E402
+from tests.support.live_server import data_dir, seed_demo, server_process  # noqa: E402
 
 DATASET = "inserimento-lavorativo"
 RESEARCH = "dpv:ScientificResearch"

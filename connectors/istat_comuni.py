@@ -18,11 +18,10 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from connectors.base import Connector, ConnectorConfig, Load, Unchanged, sniff
-from datacommons.errors import CheckFailed, InvalidInput
+from datacommons.errors import InvalidInput
 from datacommons.registry import ColumnSpec, DatasetMeta, SchemaSpec
 
 REFERENCE_FILE = "Elenco-comuni-italiani.csv"
-TURIN_SIGLA = "TO"
 TURIN_NUTS3 = "ITC11"
 
 
@@ -250,17 +249,6 @@ def turin_meta(table: pa.Table) -> DatasetMeta:
             expectations=[{"type": "expect_table_row_count_to_equal", "kwargs": {"value": TURIN_COUNT}}],
         ),
     )
-
-
-def check_reference_geography(table: pa.Table) -> None:
-    """The structural checks the Turin reference must pass before it is published."""
-    codes = table["codice_comune"].to_pylist()
-    if len(codes) != TURIN_COUNT or len(set(codes)) != TURIN_COUNT:
-        raise CheckFailed(
-            f"the Turin reference must have {TURIN_COUNT} distinct comuni, found {len(set(codes))}"
-        )
-    if "001272" not in codes:
-        raise CheckFailed("the Turin reference lacks Torino (001272)")
 
 
 def turin_codes() -> list[str]:

@@ -268,8 +268,8 @@ def record_commitment(session: Session, value: str) -> TransparencyEntry:
 
 
 def log_act(session: Session, act: Act) -> None:
-    """The recorder of administrative acts (subscribed with :func:`datacommons.acts.on_act` by the
-    composition roots): each act is one entry, in the act's own transaction."""
+    """The recorder of administrative acts (installed as the ``datacommons.acts`` entry point, see
+    :mod:`datacommons.acts`): each act is one entry, in the act's own transaction."""
     if act.kind not in ACT_KINDS:
         raise InvalidInput(f"{act.kind!r} is not an administrative act the log knows")
     _append(

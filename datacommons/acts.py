@@ -2,9 +2,11 @@
 
 The kernel announces each act — a version staged (ingest), validated or rejected, published or made
 current again (rollback), an access policy set, a token issued or revoked — with :func:`record`, in
-the transaction that does it. The log lives in a package the kernel may not import, so the
-composition roots (``datacommons.app``, ``datacommons.cli``, ``datacommons.demo``) subscribe its
-recorder with :func:`on_act`; the act and its entry commit or roll back together.
+the transaction that does it; the act and its entry commit or roll back together. The log lives in a
+package the kernel may not import, so its recorder is found as a plug-in, by the entry-point group
+``datacommons.acts`` (``[project.entry-points."datacommons.acts"]`` in ``pyproject.toml``), the first
+time an act is recorded: every path that acts — the server, the command line, a script, a test —
+logs, whatever it imported first. A commons installed without any recorder refuses to act.
 
 An act names no person: ``actor`` is kept beside the entry for the operators, never published, and
 ``details`` hold identifiers, counts and hashes only.
@@ -14,9 +16,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
+from importlib.metadata import entry_points
 from typing import Any
 
 from sqlalchemy.orm import Session
+
+#: The entry-point group of act recorders.
+ENTRY_POINT_GROUP = "datacommons.acts"
 
 
 @dataclass(frozen=True)
@@ -33,16 +40,23 @@ class Act:
 
 
 Recorder = Callable[[Session, Act], None]
-_RECORDERS: list[Recorder] = []
 
 
-def on_act(recorder: Recorder) -> None:
-    """Call ``recorder(session, act)`` for every act from now on; subscribing twice has no effect."""
-    if recorder not in _RECORDERS:
-        _RECORDERS.append(recorder)
+@lru_cache(maxsize=1)
+def recorders() -> tuple[Recorder, ...]:
+    """The installed recorders (loaded once)."""
+    found = tuple(
+        point.load() for point in sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda p: p.name)
+    )
+    if not found:
+        raise RuntimeError(
+            f"no recorder of administrative acts is installed (entry points {ENTRY_POINT_GROUP!r}): "
+            "reinstall the commons (pip install -e .)"
+        )
+    return found
 
 
 def record(session: Session, act: Act) -> None:
     """Announce ``act`` to every recorder, in the caller's transaction."""
-    for recorder in _RECORDERS:
+    for recorder in recorders():
         recorder(session, act)

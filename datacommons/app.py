@@ -26,8 +26,7 @@ import privacy.api
 import privacy.policy_api
 import web
 from consent import log_keys
-from consent.transparency import log_act
-from datacommons import __version__, acts
+from datacommons import __version__
 from datacommons.config import Settings, get_settings
 from datacommons.db import make_engine, make_sessionmaker, transaction, unavailable_error
 from datacommons.errors import DataCommonsError
@@ -125,7 +124,6 @@ def install_error_handlers(app: FastAPI) -> None:
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the application for ``settings`` (by default, the process settings)."""
-    acts.on_act(log_act)
     settings = settings or get_settings()
     engine = make_engine(
         settings.database_url_resolved, pool_size=settings.db_pool_size, max_overflow=settings.db_max_overflow

@@ -22,8 +22,7 @@ from connectors.http import HttpClient
 from connectors.ingest import IngestResult, ingest
 from connectors.istat_comuni import TURIN_ID, reference_path
 from consent.demo import seed_consent
-from consent.transparency import log_act
-from datacommons import acts, auth, registry
+from datacommons import auth, registry
 from datacommons.config import Settings
 from datacommons.db import make_engine, make_sessionmaker, transaction
 from datacommons.errors import InvalidInput
@@ -139,7 +138,6 @@ def run_demo(settings: Settings) -> DemoResult:
     if settings.env == "production":
         raise InvalidInput("the demo seeds well-known tokens and is refused in production")
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    acts.on_act(log_act)
     engine = make_engine(settings.database_url_resolved)
     try:
         upgrade(engine)

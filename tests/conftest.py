@@ -21,6 +21,7 @@ from datacommons.app import create_app
 from datacommons.config import Settings
 from datacommons.db import make_engine, make_sessionmaker, transaction
 from datacommons.migrations import upgrade
+from datacommons.storage import ParquetStore
 from tests.support.pgserver import new_database, postgres_server
 
 TEMPLATE_DB = "datacommons_template"
@@ -135,6 +136,12 @@ def tokens(client: TestClient, sessions) -> dict[str, str]:  # type: ignore[no-u
 def bearer(token: str) -> dict[str, str]:
     """The Authorization header for a token."""
     return {"Authorization": f"Bearer {token}"}
+
+
+@pytest.fixture
+def store(settings: Settings) -> ParquetStore:
+    """The test instance's Parquet store."""
+    return ParquetStore(settings.store_dir)
 
 
 @pytest.fixture

@@ -9,14 +9,11 @@ from contextlib import contextmanager
 import click
 from sqlalchemy.orm import Session
 
-from consent.transparency import log_act
-from datacommons import __version__, acts
+from datacommons import __version__
 from datacommons.config import Settings, get_settings
 from datacommons.db import make_engine, make_sessionmaker, transaction
 from datacommons.logs import configure_logging
 from datacommons.migrations import upgrade
-
-acts.on_act(log_act)
 
 
 def operator() -> str:

@@ -11,16 +11,10 @@ import pytest
 from connectors.http import HttpClient
 from connectors.ingest import IngestResult, ingest
 from datacommons import registry
-from datacommons.config import Settings
 from datacommons.db import transaction
 from datacommons.storage import ParquetStore
 
 Run = Callable[..., IngestResult]
-
-
-@pytest.fixture
-def store(settings: Settings) -> ParquetStore:
-    return ParquetStore(settings.store_dir)
 
 
 @pytest.fixture

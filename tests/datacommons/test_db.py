@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
 
+import pytest
 from sqlalchemy import inspect, text
+from sqlalchemy.exc import IntegrityError
 
 from datacommons import registry
 from datacommons.config import Settings
@@ -32,15 +34,23 @@ def test_migrations_create_every_table_and_are_idempotent(settings: Settings) ->
     engine.dispose()
 
 
-def test_sqlite_runs_in_wal_mode_with_foreign_keys(settings: Settings, db_kind: str) -> None:
+def test_foreign_keys_are_enforced_and_sqlite_runs_in_wal_mode(settings: Settings, db_kind: str) -> None:
     engine = make_engine(settings.database_url_resolved)
-    with engine.connect() as conn:
+    upgrade(engine)
+    try:
         if db_kind == "sqlite":
-            assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
-            assert conn.execute(text("PRAGMA foreign_keys")).scalar() == 1
-        else:
-            assert conn.execute(text("SELECT 1")).scalar() == 1
-    engine.dispose()
+            with engine.connect() as conn:
+                assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+        # on both databases a row naming a version that does not exist is refused
+        with pytest.raises(IntegrityError), engine.begin() as conn:
+            conn.execute(
+                text(
+                    "INSERT INTO version_transitions (version_id, from_status, to_status, actor, "
+                    "note, at) VALUES (999999, NULL, 'staged', 't', '', CURRENT_TIMESTAMP)"
+                )
+            )
+    finally:
+        engine.dispose()
 
 
 def test_timestamps_come_back_aware_and_in_utc(session_factory) -> None:  # type: ignore[no-untyped-def]

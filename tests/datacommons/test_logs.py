@@ -16,7 +16,7 @@ from pathlib import Path
 
 import httpx
 
-from benchmarks._server import seed_demo, server
+from tests.support.live_server import seed_demo, server
 from tests.support.pgserver import new_database
 
 NAME = "Giulia Logtest-Rossi"

@@ -6,11 +6,9 @@ import pyarrow as pa
 import pytest
 
 from datacommons import registry
-from datacommons.config import Settings
 from datacommons.db import transaction
 from datacommons.errors import Conflict, InvalidInput, NotFound
 from datacommons.registry import DatasetMeta, PolicySpec
-from datacommons.storage import ParquetStore
 
 META = DatasetMeta(
     id="occupati",
@@ -27,11 +25,6 @@ def stage(session, store, values, actor="admin:test"):  # type: ignore[no-untype
     return registry.stage_table(
         session, store=store, dataset=dataset, table=table, provenance={"connector": "test"}, actor=actor
     )
-
-
-@pytest.fixture
-def store(settings: Settings) -> ParquetStore:
-    return ParquetStore(settings.store_dir)
 
 
 def test_same_content_gives_the_same_version(session_factory, store) -> None:  # type: ignore[no-untyped-def]

@@ -9,7 +9,6 @@ import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
 from datacommons import registry
-from datacommons.config import Settings
 from datacommons.db import transaction
 from datacommons.demo import seed_comuni
 from datacommons.registry import DatasetMeta, DatasetVersion, SchemaSpec
@@ -87,12 +86,6 @@ def table_of(rows: dict[str, list[Any]]) -> pa.Table:
     """The Arrow table of ``rows`` (integers as int64, wages as float64)."""
     types = {"employed_12m": pa.int64(), "year": pa.int64(), "monthly_wage": pa.float64()}
     return pa.table({k: pa.array(v, types.get(k, pa.string())) for k, v in rows.items()})
-
-
-@pytest.fixture
-def store(settings: Settings) -> ParquetStore:
-    """The test instance's Parquet store."""
-    return ParquetStore(settings.store_dir)
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from urllib.parse import urlencode, urlsplit
 
 import pytest
 
-from benchmarks._server import bench_env, seed_demo, server
+from tests.support.live_server import bench_env, seed_demo, server
 from tests.support.pgserver import new_database
 
 CHROMIUM = "/usr/bin/chromium"

@@ -1,4 +1,4 @@
-"""Helpers for the benchmarks: a real server on loopback in a temporary data directory."""
+"""A real server on loopback in a temporary data directory, for the browser tests and the benchmarks."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from pathlib import Path
 
 import httpx
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def free_port() -> int:
