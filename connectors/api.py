@@ -157,9 +157,8 @@ def _ingest(
     request: Request, admin: Principal, connector: str, path: Path | None, params: dict[str, Any]
 ) -> IngestResult:
     state = request.app.state
-    transport = getattr(state, "connector_transport", None)  # tests inject recorded responses
     # Read and check first, without holding the write lock during downloads; then stage.
-    with HttpClient(transport=transport) as http, transaction(state.sessionmaker) as session:
+    with HttpClient(transport=state.http_transport) as http, transaction(state.sessionmaker) as session:
         items = extract(
             session, store=state.store, connector_name=connector, file=path, params=params, http=http
         )

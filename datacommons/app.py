@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from typing import Any
 
+import httpx
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
@@ -122,8 +123,13 @@ def install_error_handlers(app: FastAPI) -> None:
         return error_response(500, message)
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
-    """Build the application for ``settings`` (by default, the process settings)."""
+def create_app(
+    settings: Settings | None = None, *, http_transport: httpx.BaseTransport | None = None
+) -> FastAPI:
+    """Build the application for ``settings`` (by default, the process settings).
+
+    ``http_transport`` is what the connectors' outbound requests go through: the network by default,
+    recorded answers in the tests (the only thing they mock is what is outside the machine)."""
     settings = settings or get_settings()
     engine = make_engine(
         settings.database_url_resolved, pool_size=settings.db_pool_size, max_overflow=settings.db_max_overflow
@@ -159,6 +165,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.engine = engine
     app.state.sessionmaker = make_sessionmaker(engine)
     app.state.store = store
+    app.state.http_transport = http_transport
     install_error_handlers(app)
     install_middleware(app, settings)
 

@@ -8,6 +8,7 @@ import pyarrow.csv as pacsv
 from fastapi.testclient import TestClient
 
 from connectors import synthetic
+from datacommons.app import create_app
 from tests.conftest import bearer
 from tests.connectors.recorded import FIXTURES, Recorded, fixture
 from tests.connectors.test_istat import URLS as ISTAT_URLS
@@ -47,12 +48,16 @@ def test_plan2030_with_json_params(client: TestClient, tokens) -> None:  # type:
     assert versions.json()["data"][0]["created_by"] == "admin:test admin"
 
 
-def test_istat_over_http_with_recorded_answers(app, client: TestClient, tokens) -> None:  # type: ignore[no-untyped-def]
+def test_istat_over_http_with_recorded_answers(settings, tokens) -> None:  # type: ignore[no-untyped-def]
     istat = Recorded({ISTAT_URLS["150_915"]: fixture("istat/150_915.csv")})
-    app.state.connector_transport = istat.transport()
-    answer = client.post(
-        "/api/v1/admin/ingest/istat", json={"params": {"flows": ["150_915"]}}, headers=bearer(tokens["admin"])
-    )
+    app = create_app(settings, http_transport=istat.transport())  # the network, answered offline
+    with TestClient(app) as client:
+        answer = client.post(
+            "/api/v1/admin/ingest/istat",
+            json={"params": {"flows": ["150_915"]}},
+            headers=bearer(tokens["admin"]),
+        )
+    app.state.engine.dispose()
     assert answer.status_code == 200, answer.text
     assert istat.urls == [ISTAT_URLS["150_915"]]
     assert [(s["dataset_id"], s["rows"]) for s in answer.json()["staged"]] == [("istat-150-915", 36)]

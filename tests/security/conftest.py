@@ -187,8 +187,7 @@ class World:
 
 def build_world(settings: Settings) -> Iterator[World]:
     """Start the app on ``settings`` and arrange the callers and records the tests name."""
-    app = create_app(settings)
-    app.state.connector_transport = httpx.MockTransport(offline)
+    app = create_app(settings, http_transport=httpx.MockTransport(offline))
     with TestClient(app, raise_server_exceptions=False) as client:
         tokens: dict[str, str] = {}
         token_ids: dict[str, int] = {}
