@@ -39,7 +39,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from cryptography.hazmat.primitives.hashes import SHA256
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from consent import merkle
@@ -113,20 +113,23 @@ class Tree:
         return self._known[key]
 
     def prefetch(self, keys: list[tuple[int, int]]) -> None:
-        """Read many complete-subtree nodes, one indexed query per level (a row-value IN over both
-        columns is not an index lookup on SQLite: it scanned every node)."""
+        """Read many complete-subtree nodes in one query: ``level = l AND idx IN (…)`` per level, OR-ed
+        (each an index lookup; a row-value IN over both columns scanned every node on SQLite)."""
         by_level: dict[int, set[int]] = {}
         for level, idx in keys:
             if (level, idx) not in self._known:
                 by_level.setdefault(level, set()).add(idx)
-        for level, wanted in sorted(by_level.items()):
-            rows = self.session.execute(
-                select(TransparencyNode.idx, TransparencyNode.hash).where(
-                    TransparencyNode.level == level, TransparencyNode.idx.in_(sorted(wanted))
-                )
-            )
-            for idx, value in rows:
-                self._known[(level, int(idx))] = bytes(value)
+        if not by_level:
+            return
+        wanted = [
+            and_(TransparencyNode.level == level, TransparencyNode.idx.in_(sorted(ids)))
+            for level, ids in sorted(by_level.items())
+        ]
+        query = select(TransparencyNode.level, TransparencyNode.idx, TransparencyNode.hash).where(
+            or_(*wanted)
+        )
+        for level, idx, value in self.session.execute(query):
+            self._known[(int(level), int(idx))] = bytes(value)
 
     def complete_keys(self, start: int, end: int) -> list[tuple[int, int]]:
         """The stored nodes (level, index) that MTH(d[start:end]) is made of."""
