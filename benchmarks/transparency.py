@@ -13,7 +13,8 @@ One run, on a real server on loopback, with the demo commons in a temporary dire
    kept before the fill, inclusion proofs of random leaves and of the donor's uses fold to its root
    (each leaf hashed here from the entry's published fields), and, in-process, the whole hash chain
    and every stored tree node against the leaves recomputed from the entries' rows;
-4. wrk drives, for ``--seconds`` each after a warm-up: (a) the baseline, ``GET /api/v1/consents``
+4. wrk drives, in ``--rounds`` rounds of ``--seconds`` each in which the endpoints take turns (so
+   that a machine slowing down for a while slows them all), after a warm-up: (a) the baseline, ``GET /api/v1/consents``
    with the fresh donor's token (authenticates, one small query, ``{"data": [], "count": 0}``);
    (b) ``GET /api/v1/donors/me/uses`` with the demo donor's token (every use with its inclusion
    proof against the whole tree); (c) ``GET /api/v1/transparency/proof/inclusion?index=…`` over
@@ -27,7 +28,7 @@ One run, on a real server on loopback, with the demo commons in a temporary dire
 
 Exit 0 when every goal is met, 1 when one is not (or a check fails), 2 when wrk is missing.
 
-Run: .venv/bin/python -m benchmarks.transparency [--entries 1000000] [--seconds 5] [--workers 1]
+Run: .venv/bin/python -m benchmarks.transparency [--entries 1000000] [--rounds 5] [--seconds 3] [--workers 1]
      [--database-url postgresql+psycopg://…/empty_db]
 """
 
@@ -420,6 +421,20 @@ class Measured:
     errors: int
 
 
+def pooled(rounds: list[Measured]) -> Measured:
+    """One endpoint over several rounds: requests/s and errors summed over all, the mean latency
+    weighted by each round's requests, p50 and p99 the median of the rounds'."""
+    weights = [r.per_second for r in rounds]
+    return Measured(
+        rounds[0].name,
+        statistics.mean(weights),
+        sum(r.mean_ms * w for r, w in zip(rounds, weights, strict=True)) / sum(weights),
+        statistics.median(r.p50_ms for r in rounds),
+        statistics.median(r.p99_ms for r in rounds),
+        sum(r.errors for r in rounds),
+    )
+
+
 def wrk(
     base: str,
     path: str,
@@ -483,7 +498,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--entries", type=int, default=1_000_000, help="entries the log is filled to")
     parser.add_argument("--releases", type=int, default=10, help="DP releases that include the donor")
-    parser.add_argument("--seconds", type=int, default=5, help="seconds of wrk per endpoint")
+    parser.add_argument("--seconds", type=int, default=3, help="seconds of wrk per endpoint and round")
+    parser.add_argument("--rounds", type=int, default=5, help="rounds in which the endpoints take turns")
     parser.add_argument("--warmup", type=int, default=1, help="seconds of wrk per endpoint before")
     parser.add_argument("--workers", type=int, default=1, help="server worker processes")
     parser.add_argument("--threads", type=int, default=1, help="wrk threads")
@@ -558,25 +574,28 @@ def main() -> int:
             ]
             print(
                 f"driving the server with wrk ({args.workers} worker(s); {args.threads} thread(s), "
-                f"{args.connections} connections; {args.seconds} s per endpoint after "
-                f"{args.warmup} s of warm-up) ..."
+                f"{args.connections} connections; {args.rounds} rounds of {args.seconds} s per endpoint, "
+                f"taking turns, after {args.warmup} s of warm-up each) ..."
             )
-            results = []
-            for warm in (True, False) if args.warmup else (False,):
+            # The endpoints take turns, round after round: a machine that slows down for a while
+            # (a neighbour, a noisy virtual machine) slows each of them, not the ones measured then.
+            rounds: dict[str, list[Measured]] = {name: [] for name, *_ in endpoints}
+            for n in range(-1 if args.warmup else 0, args.rounds):
                 for name, path, token, below in endpoints:
                     measured = wrk(
                         base,
                         path,
                         name=name,
-                        seconds=args.warmup if warm else args.seconds,
+                        seconds=args.warmup if n < 0 else args.seconds,
                         threads=args.threads,
                         connections=args.connections,
                         script_dir=directory,
                         token=token,
                         random_below=below,
                     )
-                    if not warm:
-                        results.append(measured)
+                    if n >= 0:
+                        rounds[name].append(measured)
+            results = [pooled(measured) for measured in rounds.values()]
 
         engine = make_engine(url)
         factory = make_sessionmaker(engine)

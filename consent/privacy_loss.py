@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import event, select, update
+from sqlalchemy import Select, bindparam, event, select, update
 from sqlalchemy.orm import Session, aliased
 
 from consent.dpv import PURPOSES
@@ -379,25 +379,37 @@ def forget(session: Session, donor_id: str) -> None:
     _after_commit(session, version, moved, {FORGOTTEN: [donor_id]})
 
 
+def _lineage() -> Select[tuple[LossNode]]:
+    """The releases of a loss node and of every node it descends from (the ``top`` parameter), newest
+    first; built once, as building the recursive query costs more than running it."""
+    chain = (
+        select(LossNode.id, LossNode.parent_id).where(LossNode.id == bindparam("top")).cte("chain", recursive=True)
+    )
+    parent = aliased(LossNode)
+    chain = chain.union_all(select(parent.id, parent.parent_id).join(chain, parent.id == chain.c.parent_id))
+    return select(LossNode).join(chain, LossNode.id == chain.c.id).order_by(LossNode.uses.desc())
+
+
+#: The newest node of a donor's history (one join, not a lookup per table).
+_TOP = (
+    select(LossNode)
+    .join(LossGroup, LossGroup.node_id == LossNode.id)
+    .join(LossMember, LossMember.group_id == LossGroup.id)
+    .where(LossMember.donor_id == bindparam("donor"))
+)
+_LINEAGE = _lineage().offset(bindparam("offset"))
+_LINEAGE_PAGE = _LINEAGE.limit(bindparam("limit"))
+
+
 def history(
     session: Session, donor_id: str, *, limit: int | None = None, offset: int = 0
 ) -> tuple[float, int, list[dict[str, Any]]]:
     """A donor's lifetime loss, how many releases included them, and those releases (newest first)."""
-    member = session.get(LossMember, donor_id)
-    if member is None or member.group_id is None:
+    top = session.scalar(_TOP, {"donor": donor_id})
+    if top is None:  # no release included the donor yet
         return 0.0, 0, []
-    group = session.get(LossGroup, member.group_id)
-    assert group is not None
-    top = session.get(LossNode, group.node_id)
-    assert top is not None
-    chain = select(LossNode.id, LossNode.parent_id).where(LossNode.id == top.id).cte("chain", recursive=True)
-    parent = aliased(LossNode)
-    chain = chain.union_all(select(parent.id, parent.parent_id).join(chain, parent.id == chain.c.parent_id))
-    query = (
-        select(LossNode).join(chain, LossNode.id == chain.c.id).order_by(LossNode.uses.desc()).offset(offset)
-    )
-    if limit is not None:
-        query = query.limit(limit)
+    query = _LINEAGE if limit is None else _LINEAGE_PAGE
+    params = {"top": top.id, "limit": limit, "offset": offset}
     releases = [
         {
             "release_id": n.release_id,
@@ -412,7 +424,7 @@ def history(
             "at": n.at,
             "log_index": n.log_index,
         }
-        for n in session.scalars(query)
+        for n in session.scalars(query, params)
     ]
     return top.spent_nano / NANO, top.uses, releases
 

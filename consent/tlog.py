@@ -31,6 +31,7 @@ import base64
 import hashlib
 import json
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -39,7 +40,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from cryptography.hazmat.primitives.hashes import SHA256
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
-from sqlalchemy import and_, or_, select
+from sqlalchemy import Select, and_, bindparam, or_, select
 from sqlalchemy.orm import Session
 
 from consent import merkle
@@ -95,6 +96,20 @@ def append(session: Session, entry: TransparencyEntry) -> None:
     session.flush()
 
 
+@lru_cache(maxsize=64)
+def _nodes_query(levels: int) -> Select[tuple[int, int, bytes]]:
+    """The prefetch statement for nodes on ``levels`` tree levels, built once per count (building an
+    OR of twenty clauses costs more than running it)."""
+    wanted = [
+        and_(
+            TransparencyNode.level == bindparam(f"level{n}"),
+            TransparencyNode.idx.in_(bindparam(f"idx{n}", expanding=True)),
+        )
+        for n in range(levels)
+    ]
+    return select(TransparencyNode.level, TransparencyNode.idx, TransparencyNode.hash).where(or_(*wanted))
+
+
 class Tree:
     """Subtree hashes of the stored tree, read on demand and remembered for one request."""
 
@@ -121,14 +136,11 @@ class Tree:
                 by_level.setdefault(level, set()).add(idx)
         if not by_level:
             return
-        wanted = [
-            and_(TransparencyNode.level == level, TransparencyNode.idx.in_(sorted(ids)))
-            for level, ids in sorted(by_level.items())
-        ]
-        query = select(TransparencyNode.level, TransparencyNode.idx, TransparencyNode.hash).where(
-            or_(*wanted)
-        )
-        for level, idx, value in self.session.execute(query):
+        levels = sorted(by_level.items())
+        params = {f"level{n}": level for n, (level, _) in enumerate(levels)}
+        params.update({f"idx{n}": sorted(ids) for n, (_, ids) in enumerate(levels)})
+        query = _nodes_query(len(levels))
+        for level, idx, value in self.session.execute(query, params):
             self._known[(int(level), int(idx))] = bytes(value)
 
     def complete_keys(self, start: int, end: int) -> list[tuple[int, int]]:
