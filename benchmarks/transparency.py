@@ -14,8 +14,9 @@ One run, on a real server on loopback, with the demo commons in a temporary dire
    (each leaf hashed here from the entry's published fields), and, in-process, the whole hash chain
    and every stored tree node against the leaves recomputed from the entries' rows;
 4. wrk drives, in ``--rounds`` rounds of ``--seconds`` each in which the endpoints take turns (so
-   that a machine slowing down for a while slows them all), after a warm-up: (a) the baseline, ``GET /api/v1/consents``
-   with the fresh donor's token (authenticates, one small query, ``{"data": [], "count": 0}``);
+   that a machine slowing down for a while slows them all), after a warm-up: (a) the baseline,
+   ``GET /api/v1/consents`` with the fresh donor's token (authenticates, one small query,
+   ``{"data": [], "count": 0}``);
    (b) ``GET /api/v1/donors/me/uses`` with the demo donor's token (every use with its inclusion
    proof against the whole tree); (c) ``GET /api/v1/transparency/proof/inclusion?index=…`` over
    random leaves; (d) ``GET /api/v1/transparency/checkpoint``; (e) ``GET /api/v1/donors/me`` (the

@@ -382,9 +382,8 @@ def forget(session: Session, donor_id: str) -> None:
 def _lineage() -> Select[tuple[LossNode]]:
     """The releases of a loss node and of every node it descends from (the ``top`` parameter), newest
     first; built once, as building the recursive query costs more than running it."""
-    chain = (
-        select(LossNode.id, LossNode.parent_id).where(LossNode.id == bindparam("top")).cte("chain", recursive=True)
-    )
+    anchor = select(LossNode.id, LossNode.parent_id).where(LossNode.id == bindparam("top"))
+    chain = anchor.cte("chain", recursive=True)
     parent = aliased(LossNode)
     chain = chain.union_all(select(parent.id, parent.parent_id).join(chain, parent.id == chain.c.parent_id))
     return select(LossNode).join(chain, LossNode.id == chain.c.id).order_by(LossNode.uses.desc())
