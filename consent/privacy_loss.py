@@ -379,7 +379,7 @@ def forget(session: Session, donor_id: str) -> None:
     _after_commit(session, version, moved, {FORGOTTEN: [donor_id]})
 
 
-def _lineage() -> Select[tuple[LossNode]]:
+def _lineage() -> Select[LossNode]:
     """The releases of a loss node and of every node it descends from (the ``top`` parameter), newest
     first; built once, as building the recursive query costs more than running it."""
     anchor = select(LossNode.id, LossNode.parent_id).where(LossNode.id == bindparam("top"))

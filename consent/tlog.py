@@ -97,7 +97,7 @@ def append(session: Session, entry: TransparencyEntry) -> None:
 
 
 @lru_cache(maxsize=64)
-def _nodes_query(levels: int) -> Select[tuple[int, int, bytes]]:
+def _nodes_query(levels: int) -> Select[int, int, bytes]:
     """The prefetch statement for nodes on ``levels`` tree levels, built once per count (building an
     OR of twenty clauses costs more than running it)."""
     wanted = [
@@ -137,7 +137,7 @@ class Tree:
         if not by_level:
             return
         levels = sorted(by_level.items())
-        params = {f"level{n}": level for n, (level, _) in enumerate(levels)}
+        params: dict[str, Any] = {f"level{n}": level for n, (level, _) in enumerate(levels)}
         params.update({f"idx{n}": sorted(ids) for n, (_, ids) in enumerate(levels)})
         query = _nodes_query(len(levels))
         for level, idx, value in self.session.execute(query, params):
