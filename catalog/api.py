@@ -11,7 +11,7 @@ from catalog import downloads, search
 from catalog.distributions import distributions_of
 from catalog.schemas import DatasetDetail, DatasetPublic, SearchPage, VersionPublic
 from datacommons import registry
-from datacommons.deps import AnyRolePrincipal, PagingDep, SessionDep
+from datacommons.deps import AnyRolePrincipal, PagingDep, SessionDep, commons_of
 from datacommons.schemas import MAX_INT, ListOf, error_responses, file_response
 
 router = APIRouter(tags=["catalog"], responses=error_responses(401, 403, 422))
@@ -102,9 +102,11 @@ def list_datasets(
         "geography": geography,
         "year": year,
     }
+    commons = commons_of(request)
     result = search.search(
         session,
-        request.app.state.store,
+        commons.store,
+        indexes=commons.cache("catalog.search", search.Indexes),
         q=q,
         sort=sort,
         lang=lang,
@@ -131,7 +133,7 @@ def get_dataset(
 ) -> DatasetDetail:
     """One dataset's description, current version and distributions."""
     dataset = registry.get_dataset(session, dataset_id)
-    base = request.app.state.settings.public_url
+    base = commons_of(request).settings.public_url
     return DatasetDetail(
         **DatasetPublic.of(dataset).model_dump(), distributions=distributions_of(dataset, base_url=base)
     )
@@ -177,7 +179,7 @@ def download(
 ) -> Response:
     """Stream an open dataset as Parquet or CSV (with ETag and Content-Length)."""
     found = downloads.download(
-        session, request.app.state.store, dataset_id=dataset_id, fmt=format, version=version
+        session, commons_of(request).store, dataset_id=dataset_id, fmt=format, version=version
     )
     if _matches(request.headers.get("if-none-match"), found.etag):
         return Response(status_code=304, headers={"ETag": found.etag})

@@ -12,7 +12,7 @@ from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import JSONResponse
 
 from catalog import dcat
-from datacommons.deps import AnyRolePrincipal, SessionDep
+from datacommons.deps import AnyRolePrincipal, SessionDep, commons_of
 from datacommons.schemas import MAX_INT, error_responses
 
 router = APIRouter(tags=["catalog"], responses=error_responses(401, 403, 422))
@@ -36,7 +36,7 @@ class JSONLDResponse(JSONResponse):
 
 def base_url(request: Request) -> str:
     """The commons' public URL, which every IRI of the export starts with."""
-    return str(request.app.state.settings.public_url)
+    return str(commons_of(request).settings.public_url)
 
 
 @router.get(

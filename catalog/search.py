@@ -173,25 +173,28 @@ def _stamp(session: Session) -> tuple[Any, ...]:
     return tuple(row)
 
 
-_LOCK = threading.Lock()
-_INDEXES: dict[str, Index] = {}
+class Indexes:
+    """The search index of one commons' catalog (its :class:`~datacommons.commons.Commons` holds one),
+    rebuilt only when the catalog changed."""
 
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._index: Index | None = None
 
-def current_index(session: Session, store: ParquetStore) -> Index:
-    """The index of the catalog as it is now (rebuilt only when the catalog changed)."""
-    key = str(session.get_bind().engine.url)
-    stamp = _stamp(session)
-    index = _INDEXES.get(key)
-    if index is not None and index.stamp == stamp:
+    def current(self, session: Session, store: ParquetStore) -> Index:
+        """The index of the catalog as it is now."""
+        stamp = _stamp(session)
+        index = self._index
+        if index is not None and index.stamp == stamp:
+            return index
+        with self._lock:
+            index = self._index
+            if index is None or index.stamp != stamp:
+                index = Index(stamp)
+                for dataset in list_datasets(session):
+                    index.add(_entry(dataset, store))
+                self._index = index
         return index
-    with _LOCK:
-        index = _INDEXES.get(key)
-        if index is None or index.stamp != stamp:
-            index = Index(stamp)
-            for dataset in list_datasets(session):
-                index.add(_entry(dataset, store))
-            _INDEXES[key] = index
-    return index
 
 
 @dataclass(frozen=True)
@@ -207,6 +210,7 @@ def search(
     session: Session,
     store: ParquetStore,
     *,
+    indexes: Indexes | None = None,
     q: str = "",
     filters: dict[str, list[str]],
     sort: Sort | None = None,
@@ -216,12 +220,13 @@ def search(
 ) -> SearchResult:
     """Datasets matching ``q`` and the facet filters, ranked, one page of them, with facet counts.
 
-    ``lang`` is the language whose titles ``sort=title`` (and ties in relevance) follow.
+    ``lang`` is the language whose titles ``sort=title`` (and ties in relevance) follow; ``indexes``
+    keeps the index between calls (without it, the index is built for this call).
     """
     unknown = set(filters) - set(FACETS)
     if unknown:
         raise InvalidInput(f"unknown facet {sorted(unknown)[0]!r}: facets are {', '.join(FACETS)}")
-    index = current_index(session, store)
+    index = (indexes or Indexes()).current(session, store)
     scores = index.scores(q)
     active = {name: set(values) for name, values in filters.items() if values}
     matches: list[Entry] = []

@@ -21,15 +21,17 @@ from connectors.catalogue import available
 from connectors.http import HttpClient
 from connectors.ingest import IngestResult, extract, stage
 from datacommons.auth import Principal
-from datacommons.db import transaction
-from datacommons.deps import AdminPrincipal
+from datacommons.deps import AdminPrincipal, commons_of
 from datacommons.errors import InvalidInput, PayloadTooLarge
+from datacommons.guards import Guard
 from datacommons.schemas import ListOf, error_responses
 
 #: The largest file an administrator may upload (a donation of the metropolitan scale is ~60 MB).
 MAX_UPLOAD_BYTES = 1 << 30
 
 router = APIRouter(prefix="/admin", tags=["admin"], responses=error_responses(401, 403, 422))
+#: Ingest takes file uploads: the larger body limit.
+GUARDS = (Guard("/admin/ingest/{connector}", upload=True),)
 
 
 class ConnectorPublic(BaseModel):
@@ -156,11 +158,11 @@ def _save(upload: UploadFile, path: Path) -> None:
 def _ingest(
     request: Request, admin: Principal, connector: str, path: Path | None, params: dict[str, Any]
 ) -> IngestResult:
-    state = request.app.state
+    commons = commons_of(request)
     # Read and check first, without holding the write lock during downloads; then stage.
-    with HttpClient(transport=state.http_transport) as http, transaction(state.sessionmaker) as session:
+    with HttpClient(transport=commons.http_transport) as http, commons.transaction() as session:
         items = extract(
-            session, store=state.store, connector_name=connector, file=path, params=params, http=http
+            session, store=commons.store, connector_name=connector, file=path, params=params, http=http
         )
-    with transaction(state.sessionmaker, immediate=True) as session:
-        return stage(session, store=state.store, connector_name=connector, items=items, actor=admin.actor)
+    with commons.transaction(immediate=True) as session:
+        return stage(session, store=commons.store, connector_name=connector, items=items, actor=admin.actor)

@@ -52,14 +52,17 @@ from consent.schemas import (
 )
 from datacommons import redaction
 from datacommons.auth import Principal
-from datacommons.db import scrub, transaction, utcnow
-from datacommons.deps import AdminPrincipal, PagingDep, SessionDep, require_role
+from datacommons.db import scrub, utcnow
+from datacommons.deps import AdminPrincipal, PagingDep, SessionDep, commons_of, require_role
+from datacommons.guards import Guard, Rate
 from datacommons.schemas import MAX_INT, ListOf, error_responses
 
 log = logging.getLogger("datacommons.consent")
 router = APIRouter(tags=["consent"], responses=error_responses(422))
 admin_router = APIRouter(prefix="/admin", tags=["admin"], responses=error_responses(401, 403, 422))
 wellknown_router = APIRouter(tags=["consent"])
+#: Registering and claiming start a session: a guessing attack would try there (per address).
+GUARDS = (Guard("/donors", rate=Rate.LOGIN), Guard("/donors/claim", rate=Rate.LOGIN))
 
 DonorPrincipal = Annotated[Principal, Depends(require_role("donor"))]
 DONOR_ERRORS = error_responses(401, 403, 404)
@@ -67,13 +70,13 @@ DONOR_ERRORS = error_responses(401, 403, 404)
 
 def signer_of(request: Request) -> Signer:
     """The receipt signer of this instance."""
-    return Signer.of(request.app.state.settings)
+    return Signer.of(commons_of(request).settings)
 
 
 @contextmanager
 def writing(request: Request) -> Iterator[Session]:
     """A write transaction that holds the write lock from its start (committed on success)."""
-    with transaction(request.app.state.sessionmaker, immediate=True) as session:
+    with commons_of(request).transaction(immediate=True) as session:
         yield session
 
 
@@ -126,7 +129,7 @@ def me(request: Request, session: SessionDep, principal: DonorPrincipal) -> Dono
             session,
             donor_id=_me(principal),
             kek=signer_of(request).kek,
-            epsilon_per_person=request.app.state.settings.privacy_epsilon_per_person,
+            epsilon_per_person=commons_of(request).settings.privacy_epsilon_per_person,
         )
     )
 
@@ -154,7 +157,7 @@ def my_export(request: Request, session: SessionDep, principal: DonorPrincipal) 
         session,
         donor_id=_me(principal),
         signer=signer_of(request),
-        epsilon_per_person=request.app.state.settings.privacy_epsilon_per_person,
+        epsilon_per_person=commons_of(request).settings.privacy_epsilon_per_person,
     )
     DonorExport.model_validate(data)  # the file is what the description promises, to the letter
     return Response(
@@ -168,7 +171,7 @@ def my_export(request: Request, session: SessionDep, principal: DonorPrincipal) 
 def erase_me(request: Request, principal: DonorPrincipal) -> Erased:
     """Erase yourself: consents withdrawn, personal data made unreadable, tokens revoked. The answer
     holds the signed receipts of the withdrawals: keep them, your token stops working now."""
-    store = request.app.state.store
+    store = commons_of(request).store
     obsolete: list[str] = []
     with writing(request) as session:
         done = donors.erase(session, donor_id=_me(principal), signer=signer_of(request))
@@ -179,7 +182,7 @@ def erase_me(request: Request, principal: DonorPrincipal) -> Erased:
             obsolete += redacted.obsolete
         erased = Erased.model_validate(done)
     redaction.drop_files(store, obsolete)  # only now: the versions point at the new files
-    if not scrub(request.app.state.engine):
+    if not scrub(commons_of(request).engine):
         log.warning(
             "erasure: the write-ahead log is still read by another connection; the next "
             "checkpoint will drop its old copies"

@@ -16,8 +16,7 @@ from starlette.concurrency import run_in_threadpool
 
 from consent import cosignatures, log_keys, merkle, tlog
 from consent.models import TransparencyEntry
-from datacommons.db import transaction
-from datacommons.deps import SessionDep
+from datacommons.deps import SessionDep, commons_of
 from datacommons.errors import InvalidInput, NotFound
 from datacommons.schemas import error_responses
 
@@ -30,7 +29,7 @@ MAX_INDEX = 2**62
 
 def log_key(request: Request, session: Session) -> tlog.LogKeys:
     """The keys that sign this instance's checkpoints."""
-    settings = request.app.state.settings
+    settings = commons_of(request).settings
     return log_keys.load(session, settings.secret_key_bytes(), settings.public_url)
 
 
@@ -140,10 +139,10 @@ async def post_cosignature(request: Request) -> Cosigned:
         note = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise InvalidInput("the note is not UTF-8 text") from exc
-    settings = request.app.state.settings
+    settings = commons_of(request).settings
 
     def keep() -> tuple[int, list[str]]:
-        with transaction(request.app.state.sessionmaker) as session:
+        with commons_of(request).transaction() as session:
             return cosignatures.accept(session, note, log_key(request, session), settings.witness_keys)
 
     size, kept = await run_in_threadpool(keep)
@@ -171,7 +170,7 @@ class LogKeyPublic(BaseModel):
 def get_keys(request: Request, session: SessionDep) -> list[LogKeyPublic]:
     """Every key the log has signed with, newest first: rotated keys stay listed, so checkpoints
     they signed still verify (the same keys are in /.well-known/jwks.json)."""
-    settings = request.app.state.settings
+    settings = commons_of(request).settings
     infos = log_keys.published(session, settings.secret_key_bytes(), settings.public_url)
     return [LogKeyPublic.model_validate(info, from_attributes=True) for info in infos]
 

@@ -28,13 +28,14 @@ import privacy.policy_api
 import web
 from consent import log_keys
 from datacommons import __version__
+from datacommons.commons import Commons
 from datacommons.config import Settings, get_settings
-from datacommons.db import make_engine, make_sessionmaker, transaction, unavailable_error
+from datacommons.db import unavailable_error
 from datacommons.errors import DataCommonsError
+from datacommons.guards import Guards
 from datacommons.middleware import document_guards, install_middleware
 from datacommons.migrations import upgrade
 from datacommons.schemas import Health, error_responses, json_errors
-from datacommons.storage import ParquetStore
 from web.errors import is_page_request, page_error
 
 log = logging.getLogger("datacommons")
@@ -131,22 +132,24 @@ def create_app(
     ``http_transport`` is what the connectors' outbound requests go through: the network by default,
     recorded answers in the tests (the only thing they mock is what is outside the machine)."""
     settings = settings or get_settings()
-    engine = make_engine(
-        settings.database_url_resolved, pool_size=settings.db_pool_size, max_overflow=settings.db_max_overflow
+    commons = Commons.open(
+        settings,
+        http_transport=http_transport,
+        pool_size=settings.db_pool_size,
+        max_overflow=settings.db_max_overflow,
     )
-    store = ParquetStore(settings.store_dir)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         if settings.migrate_on_start:
-            upgrade(engine)
-        store.ensure()
-        store.sweep()
-        with transaction(_app.state.sessionmaker, immediate=True) as session:
+            upgrade(commons.engine)
+        commons.store.ensure()
+        commons.store.sweep()
+        with commons.transaction(immediate=True) as session:
             log_keys.load(session, settings.secret_key_bytes(), settings.public_url)  # made once, kept
         yield
-        engine.dispose()
+        commons.close()
 
     # Swagger UI at /docs with its assets served by the commons (fastapi-offline), never from a CDN.
     app = FastAPIOffline(
@@ -160,14 +163,11 @@ def create_app(
         responses=error_responses(500),
     )
     describe = app.openapi
-    app.openapi = lambda: json_errors(document_guards(describe()))  # type: ignore[method-assign]
-    app.state.settings = settings
-    app.state.engine = engine
-    app.state.sessionmaker = make_sessionmaker(engine)
-    app.state.store = store
-    app.state.http_transport = http_transport
+    guards = Guards()
+    app.openapi = lambda: json_errors(document_guards(describe(), guards))  # type: ignore[method-assign]
+    app.state.commons = commons
     install_error_handlers(app)
-    install_middleware(app, settings)
+    install_middleware(app, settings, guards)
 
     @app.get(f"{API}/health", tags=["meta"], response_model=Health)
     def health() -> Health:
@@ -180,13 +180,16 @@ def create_app(
     app.include_router(datacommons.tokens_api.router, prefix=API)
     # Before the quality router: its /admin/reports/{report_id} would swallow /admin/reports/altruism.
     app.include_router(consent.api.router, prefix=API)
+    guards.add(consent.api.router, consent.api.GUARDS, prefix=API)
     app.include_router(consent.api.admin_router, prefix=API)
     app.include_router(consent.api.wellknown_router)
     app.include_router(consent.tlog_api.router, prefix=API)
     app.include_router(datacommons.quality.api.router, prefix=API)
-    web.install(app)
+    web.install(app, guards)
 
     app.include_router(privacy.api.router, prefix=API)
+    guards.add(privacy.api.router, privacy.api.GUARDS, prefix=API)
     app.include_router(privacy.policy_api.router, prefix=API)
     app.include_router(connectors.api.router, prefix=API)
+    guards.add(connectors.api.router, connectors.api.GUARDS, prefix=API)
     return app

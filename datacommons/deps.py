@@ -13,10 +13,20 @@ from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBea
 from sqlalchemy.orm import Session
 
 from datacommons.auth import CSRF_COOKIE, ROLES, TOKEN_COOKIE, Principal, authenticate
+from datacommons.commons import Commons
 from datacommons.errors import Forbidden, Unauthorized
 from datacommons.schemas import DEFAULT_PAGE_SIZE, MAX_INT, MAX_OFFSET, MAX_PAGE_SIZE, Paging
 
-# --- the database --------------------------------------------------------------------------------
+# --- the commons and its database ----------------------------------------------------------------
+
+
+def commons_of(request: Request) -> Commons:
+    """The commons instance serving ``request`` (the one ``create_app`` built)."""
+    commons: Commons = request.app.state.commons
+    return commons
+
+
+CommonsDep = Annotated[Commons, Depends(commons_of)]
 
 
 async def get_session(request: Request) -> AsyncIterator[Session]:
@@ -26,7 +36,7 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
     the event loop. A sync teardown needs a worker thread, and with every thread waiting for a
     pooled connection that only a teardown would free, the server would deadlock under load.
     """
-    session: Session = request.app.state.sessionmaker()
+    session: Session = commons_of(request).sessions()
     try:
         yield session
     except BaseException:
@@ -95,7 +105,7 @@ def get_principal(
     clear = bearer_token(request)
     if clear is None:
         raise Unauthorized("this endpoint needs an API token")
-    with request.app.state.sessionmaker() as session:
+    with commons_of(request).sessions() as session:
         return authenticate(session, clear)
 
 

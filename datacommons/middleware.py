@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -37,6 +36,7 @@ from datacommons.errors import (
     RequestTimeout,
     TooManyRequests,
 )
+from datacommons.guards import Guards, Rate
 from datacommons.schemas import ERROR_TEXTS
 
 access_log = logging.getLogger("datacommons.access")
@@ -61,13 +61,6 @@ SECURITY_HEADERS = {
     b"x-frame-options": b"DENY",
     b"cross-origin-opener-policy": b"same-origin",
 }
-
-#: Routes where a guessing attack would look for a way in: per client address.
-LOGIN_ROUTES = re.compile(r"^/(login|donor/register|api/v1/donors(/claim)?)$")
-#: Routes that spend privacy budget or compute: per token.
-QUERY_ROUTES = re.compile(r"^/api/v1/(datasets/[^/]+/queries(/preview)?|extracts)$")
-#: Routes that take file uploads, with the larger limit.
-UPLOAD_ROUTES = re.compile(r"^/api/v1/admin/ingest/")
 
 
 def send_error(exc: DataCommonsError) -> JSONResponse:
@@ -176,15 +169,17 @@ class BodyLimits:
     itself and tells the app the client went away, so nothing half-received is ever acted on.
     """
 
-    def __init__(self, app: ASGIApp, *, limit: BodyLimit) -> None:
+    def __init__(self, app: ASGIApp, *, limit: BodyLimit, guards: Guards) -> None:
         self.app = app
         self.limit = limit
+        self.guards = guards
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] in {"GET", "HEAD", "OPTIONS"}:
             await self.app(scope, receive, send)
             return
-        upload = bool(UPLOAD_ROUTES.match(scope["path"]))
+        guard = self.guards.of(scope["path"])
+        upload = guard is not None and guard.upload
         cap = self.limit.max_upload_bytes if upload else self.limit.max_bytes
         refusal = PayloadTooLarge(f"request body larger than the limit of {cap} bytes")
         declared = Headers(scope=scope).get("content-length")
@@ -246,30 +241,31 @@ class RateLimits:
     processes a caller may reach N times the limit, which still bounds a guessing attack.
     """
 
-    def __init__(self, app: ASGIApp, *, login: str, query: str) -> None:
+    def __init__(self, app: ASGIApp, *, login: str, query: str, guards: Guards) -> None:
         self.app = app
         self.limiter = MovingWindowRateLimiter(MemoryStorage())
-        self.rules: list[tuple[re.Pattern[str], str, RateLimitItem, Callable[[Scope], str]]] = [
-            (LOGIN_ROUTES, "login", parse(login), _client_key),
-            (QUERY_ROUTES, "query", parse(query), _token_key),
-        ]
+        self.guards = guards
+        self.rules: dict[Rate, tuple[RateLimitItem, Callable[[Scope], str]]] = {
+            Rate.LOGIN: (parse(login), _client_key),
+            Rate.QUERY: (parse(query), _token_key),
+        }
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["method"] == "POST":
-            for pattern, name, item, key_of in self.rules:
-                if pattern.match(scope["path"]):
-                    key = key_of(scope)
-                    if not self.limiter.hit(item, name, key):
-                        reset = self.limiter.get_window_stats(item, name, key).reset_time
-                        retry = max(1, int(reset - time.time() + 0.999))
-                        await send_error(
-                            TooManyRequests(
-                                f"rate limit of {item} exceeded for {name} requests; retry in {retry} s",
-                                headers={"Retry-After": str(retry)},
-                            )
-                        )(scope, receive, send)
-                        return
-                    break
+            guard = self.guards.of(scope["path"])
+            if guard is not None and guard.rate is not None:
+                item, key_of = self.rules[guard.rate]
+                name, key = guard.rate.value, key_of(scope)
+                if not self.limiter.hit(item, name, key):
+                    reset = self.limiter.get_window_stats(item, name, key).reset_time
+                    retry = max(1, int(reset - time.time() + 0.999))
+                    await send_error(
+                        TooManyRequests(
+                            f"rate limit of {item} exceeded for {name} requests; retry in {retry} s",
+                            headers={"Retry-After": str(retry)},
+                        )
+                    )(scope, receive, send)
+                    return
         await self.app(scope, receive, send)
 
 
@@ -330,7 +326,7 @@ def _token_key(scope: Scope) -> str:
     return "token:" + hash_token(token)
 
 
-def document_guards(openapi: dict[str, Any]) -> dict[str, Any]:
+def document_guards(openapi: dict[str, Any], guards: Guards) -> dict[str, Any]:
     """Add the answers of the guards to the OpenAPI description (in place).
 
     Every operation that can carry a body may be refused as too large (413) or too slow (408); the
@@ -343,7 +339,8 @@ def document_guards(openapi: dict[str, Any]) -> dict[str, Any]:
             responses = operation.setdefault("responses", {})
             for status in (408, 413):
                 responses.setdefault(str(status), {"description": ERROR_TEXTS[status]})
-            if method.upper() == "POST" and (LOGIN_ROUTES.match(path) or QUERY_ROUTES.match(path)):
+            guard = guards.of(path) if method.upper() == "POST" else None
+            if guard is not None and guard.rate is not None:
                 limited = responses.setdefault("429", {"description": ERROR_TEXTS[429]})
                 limited.setdefault("headers", {})["Retry-After"] = {
                     "description": "Seconds to wait before trying again",
@@ -352,9 +349,12 @@ def document_guards(openapi: dict[str, Any]) -> dict[str, Any]:
     return openapi
 
 
-def install_middleware(app: FastAPI, settings: Settings) -> None:
-    """Wrap ``app`` in the guards, outermost last (Starlette wraps in reverse order of adding)."""
-    app.add_middleware(RateLimits, login=settings.rate_limit_login, query=settings.rate_limit_query)
+def install_middleware(app: FastAPI, settings: Settings, guards: Guards) -> None:
+    """Wrap ``app`` in the guards, outermost last (Starlette wraps in reverse order of adding);
+    ``guards`` holds the routes the routers asked to guard (it may be filled after this call)."""
+    app.add_middleware(
+        RateLimits, login=settings.rate_limit_login, query=settings.rate_limit_query, guards=guards
+    )
     app.add_middleware(SameOriginForms, public_url=settings.public_url)
     app.add_middleware(
         BodyLimits,
@@ -364,6 +364,7 @@ def install_middleware(app: FastAPI, settings: Settings) -> None:
             idle_timeout=settings.body_idle_timeout,
             total_timeout=settings.body_total_timeout,
         ),
+        guards=guards,
     )
     if settings.cors_origins:
         app.add_middleware(

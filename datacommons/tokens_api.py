@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from datacommons import auth
 from datacommons.auth import ApiToken, IssuedRole
-from datacommons.deps import AdminPrincipal, IntId, PagingDep, SessionDep
+from datacommons.deps import AdminPrincipal, IntId, PagingDep, SessionDep, commons_of
 from datacommons.schemas import ListOf, error_responses
 
 router = APIRouter(prefix="/admin/tokens", tags=["admin"], responses=error_responses(401, 403, 422))
@@ -63,7 +63,7 @@ def create_token(
     body: TokenCreate, request: Request, session: SessionDep, admin: AdminPrincipal
 ) -> TokenCreated:
     """Create a token; its value is in this answer and nowhere else."""
-    settings = request.app.state.settings
+    settings = commons_of(request).settings
     org = auth.get_or_create_organisation(session, body.organisation) if body.organisation else None
     days = body.ttl_days or settings.token_ttl_days
     token, clear = auth.create_token(

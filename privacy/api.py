@@ -10,7 +10,8 @@ from fastapi.responses import Response
 
 from datacommons import registry
 from datacommons.auth import Principal
-from datacommons.deps import SessionDep, require_role
+from datacommons.deps import CommonsDep, SessionDep, commons_of, require_role
+from datacommons.guards import Guard, Rate
 from datacommons.schemas import ListOf, error_responses, file_response
 from privacy import extracts, ledger, service
 from privacy.query import Query
@@ -22,6 +23,12 @@ router = APIRouter(tags=["privacy"], responses=error_responses(401, 403, 422))
 QUERY_ROLES = ("analyst", "researcher", "admin")
 Querier = Annotated[Principal, Depends(require_role(*QUERY_ROLES))]
 Researcher = Annotated[Principal, Depends(require_role("researcher", "admin"))]
+#: What spends budget or compute is rate-limited per token.
+GUARDS = (
+    Guard("/datasets/{dataset_id}/queries", rate=Rate.QUERY),
+    Guard("/datasets/{dataset_id}/queries/preview", rate=Rate.QUERY),
+    Guard("/extracts", rate=Rate.QUERY),
+)
 
 
 @router.post(
@@ -36,7 +43,7 @@ def preview_query(
         dataset_id=dataset_id,
         query=query,
         principal=caller,
-        epsilon_per_person=request.app.state.settings.privacy_epsilon_per_person,
+        epsilon_per_person=commons_of(request).settings.privacy_epsilon_per_person,
     )
 
 
@@ -45,15 +52,15 @@ def preview_query(
     response_model=QueryAnswer,
     responses=error_responses(400, 404, 409, 429, 503),
 )
-def run_query(dataset_id: str, query: Query, request: Request, caller: Querier) -> Any:
+def run_query(dataset_id: str, query: Query, commons: CommonsDep, caller: Querier) -> Any:
     """Release a differentially-private answer over consenting donors (a repeat spends nothing)."""
     return service.release(
-        request.app.state.sessionmaker,
-        store=request.app.state.store,
+        commons.sessions,
+        store=commons.store,
         dataset_id=dataset_id,
         query=query,
         principal=caller,
-        epsilon_per_person=request.app.state.settings.privacy_epsilon_per_person,
+        epsilon_per_person=commons.settings.privacy_epsilon_per_person,
     )
 
 
@@ -82,14 +89,14 @@ def my_budget(session: SessionDep, caller: Querier) -> Any:
     status_code=201,
     responses=error_responses(400, 404, 409, 429, 503),
 )
-def create_extract(body: extracts.ExtractRequest, request: Request, caller: Researcher) -> Any:
+def create_extract(body: extracts.ExtractRequest, commons: CommonsDep, caller: Researcher) -> Any:
     """Release a set of marginal tables together under one epsilon."""
     return extracts.create_extract(
-        request.app.state.sessionmaker,
-        store=request.app.state.store,
+        commons.sessions,
+        store=commons.store,
         request=body,
         principal=caller,
-        epsilon_per_person=request.app.state.settings.privacy_epsilon_per_person,
+        epsilon_per_person=commons.settings.privacy_epsilon_per_person,
     )
 
 
@@ -102,7 +109,7 @@ def create_extract(body: extracts.ExtractRequest, request: Request, caller: Rese
 def get_extract(extract_id: str, request: Request, session: SessionDep, caller: Researcher) -> dict[str, Any]:
     """The extract's metadata: DCAT distribution, DP parameters, accuracy per table."""
     found = service.get_release(session, release_id=extract_id, kind="extract", principal=caller)
-    return extracts.metadata(found, base_url=request.app.state.settings.public_url)
+    return extracts.metadata(found, base_url=commons_of(request).settings.public_url)
 
 
 @router.get(
@@ -126,7 +133,7 @@ def download_extract(
 ) -> Response:
     """The extract's tables (Parquet or CSV) with ``metadata.json``, as one ZIP."""
     found = service.get_release(session, release_id=extract_id, kind="extract", principal=caller)
-    data = extracts.bundle(found, fmt=format, base_url=request.app.state.settings.public_url)
+    data = extracts.bundle(found, fmt=format, base_url=commons_of(request).settings.public_url)
     return Response(
         data,
         media_type="application/zip",

@@ -17,8 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from datacommons import registry
-from datacommons.db import transaction
-from datacommons.deps import AdminPrincipal, SessionDep
+from datacommons.deps import AdminPrincipal, SessionDep, commons_of
 from datacommons.errors import Conflict, InvalidInput
 from datacommons.registry import SLUG, Dataset, PolicySpec
 from datacommons.schemas import error_responses
@@ -87,7 +86,7 @@ def set_budget(
     """Change a private dataset's budget; never below what has already been spent on it."""
     # A write transaction from its start (BEGIN IMMEDIATE on SQLite): no release can spend between
     # the check against what is spent and the change.
-    with transaction(request.app.state.sessionmaker, immediate=True) as session:
+    with commons_of(request).transaction(immediate=True) as session:
         dataset = registry.get_dataset(session, dataset_id)
         current = _policy_public(session, dataset)
         if body.epsilon_total < current.spent_total:

@@ -100,7 +100,7 @@ def settings(tmp_path: Path, database_url: str) -> Settings:
 def app(settings: Settings):  # type: ignore[no-untyped-def]
     application = create_app(settings)
     yield application
-    application.state.engine.dispose()
+    application.state.commons.engine.dispose()
 
 
 @pytest.fixture
@@ -112,7 +112,7 @@ def client(app) -> Iterator[TestClient]:  # type: ignore[no-untyped-def]
 @pytest.fixture
 def sessions(app):  # type: ignore[no-untyped-def]
     """The app's session factory, for arranging and inspecting records directly."""
-    return app.state.sessionmaker
+    return app.state.commons.sessions
 
 
 @pytest.fixture

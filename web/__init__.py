@@ -13,13 +13,16 @@ from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
+from datacommons.guards import Guards
 from web import admin_pages, donor_pages, pages, query_pages, transparency_pages
 
 
-def install(app: FastAPI) -> None:
-    """Add the pages, their assets (``/static``) and the sign-in redirect to ``app``."""
+def install(app: FastAPI, guards: Guards) -> None:
+    """Add the pages, their assets (``/static``) and the sign-in redirect to ``app``, and the pages'
+    rate limits to ``guards``."""
     for module in (pages, query_pages, donor_pages, admin_pages, transparency_pages):
         app.include_router(module.router)
+        guards.add(module.router, getattr(module, "GUARDS", ()))
     app.mount("/static", StaticFiles(directory=str(pages.HERE / "static")), name="static")
 
     @app.exception_handler(pages.SignInRequired)

@@ -19,12 +19,14 @@ from sqlalchemy.orm import Session
 from consent import donors, ledger, programs
 from consent.receipts import Signer
 from datacommons.auth import CSRF_COOKIE, TOKEN_COOKIE, authenticate
-from datacommons.db import transaction
-from datacommons.deps import SessionDep
+from datacommons.deps import SessionDep, commons_of
 from datacommons.errors import InvalidInput, NotFound
+from datacommons.guards import Guard, Rate
 from web.pages import page_principal, render
 
 router = APIRouter(include_in_schema=False)
+#: Registering and claiming a record sign a visitor in: rate-limited per address, as /login.
+GUARDS = (Guard("/donor/register", rate=Rate.LOGIN), Guard("/donor/claim", rate=Rate.LOGIN))
 
 
 def portal_data(session: Session, *, donor_id: str, kek: bytes, epsilon_per_person: float) -> dict[str, Any]:
@@ -52,12 +54,12 @@ def donor_page(request: Request, session: SessionDep) -> HTMLResponse:
     principal = page_principal(request, session)
     context: dict[str, Any] = {"portal": None, "new_token": None, "error": None}
     if principal is not None and principal.role == "donor" and principal.donor_id:
-        kek = Signer.of(request.app.state.settings).kek
+        kek = Signer.of(commons_of(request).settings).kek
         context["portal"] = portal_data(
             session,
             donor_id=principal.donor_id,
             kek=kek,
-            epsilon_per_person=request.app.state.settings.privacy_epsilon_per_person,
+            epsilon_per_person=commons_of(request).settings.privacy_epsilon_per_person,
         )
     return render(request, "donor.html", context, principal=principal)
 
@@ -74,7 +76,7 @@ def donor_register(
     request: Request, name: Annotated[str, Form()] = "", email: Annotated[str, Form()] = ""
 ) -> HTMLResponse:
     """Register a donor; their token becomes this browser's session and is shown this once."""
-    kek = Signer.of(request.app.state.settings).kek
+    kek = Signer.of(commons_of(request).settings).kek
 
     def act(session: Session) -> tuple[str, str]:
         donor, token = donors.register_self(
@@ -92,7 +94,7 @@ def donor_claim(
     code: Annotated[str, Form(max_length=100)] = "",
 ) -> HTMLResponse:
     """Claim the donor record a cooperative registered, with the code it gave the person."""
-    kek = Signer.of(request.app.state.settings).kek
+    kek = Signer.of(commons_of(request).settings).kek
 
     def act(session: Session) -> tuple[str, str]:
         donor, token = donors.claim(session, donor_id=donor_id.strip(), code=code.strip(), kek=kek)
@@ -104,9 +106,9 @@ def donor_claim(
 def _sign_in(request: Request, act: Callable[[Session], tuple[str, str]]) -> HTMLResponse:
     """Run ``act`` (it returns the donor id and a new token); the token becomes this browser's
     session and is shown this once. A refusal renders the form again with its reason."""
-    settings = request.app.state.settings
+    settings = commons_of(request).settings
     try:
-        with transaction(request.app.state.sessionmaker, immediate=True) as session:
+        with commons_of(request).transaction(immediate=True) as session:
             donor_id, token = act(session)
     except (InvalidInput, NotFound) as exc:
         return render(
@@ -117,7 +119,7 @@ def _sign_in(request: Request, act: Callable[[Session], tuple[str, str]]) -> HTM
             status=exc.status,
         )
     csrf = secrets.token_urlsafe(24)
-    with request.app.state.sessionmaker() as session:
+    with commons_of(request).sessions() as session:
         principal = authenticate(session, token)
         portal = portal_data(
             session,

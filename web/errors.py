@@ -6,6 +6,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from sqlalchemy.exc import SQLAlchemyError
 
+from datacommons.deps import commons_of
 from web.pages import error_page, page_principal
 
 #: Paths that are not web pages: their errors are always the API's JSON body.
@@ -25,7 +26,7 @@ def page_error(
     principal = None
     if status < 500:  # on a 5xx the database may be what failed: do not touch it again
         try:
-            with request.app.state.sessionmaker() as session:
+            with commons_of(request).sessions() as session:
                 principal = page_principal(request, session)
         except SQLAlchemyError:
             principal = None

@@ -22,8 +22,9 @@ from catalog.charts import chart_for
 from catalog.schemas import DatasetPublic, VersionPublic
 from datacommons import registry
 from datacommons.auth import CSRF_COOKIE, TOKEN_COOKIE, Principal, authenticate
-from datacommons.deps import SessionDep
+from datacommons.deps import SessionDep, commons_of
 from datacommons.errors import Unauthorized
+from datacommons.guards import Guard, Rate
 from privacy.api import QUERY_ROLES
 from web import i18n
 from web.i18n import pick_lang, translator
@@ -32,6 +33,7 @@ HERE = Path(__file__).resolve().parent
 templates = Jinja2Templates(directory=str(HERE / "templates"))
 i18n.install(templates.env)
 router = APIRouter(include_in_schema=False)
+GUARDS = (Guard("/login", rate=Rate.LOGIN),)
 
 LANG_COOKIE = "dc_lang"
 
@@ -139,7 +141,7 @@ def login(
         return render(
             request, "login.html", {"next": next, "error": t("bad_token")}, principal=None, status=401
         )
-    secure = request.app.state.settings.public_url.startswith("https://")
+    secure = commons_of(request).settings.public_url.startswith("https://")
     response = RedirectResponse(_safe_next(next), status_code=303)
     response.set_cookie(
         TOKEN_COOKIE, token.strip(), httponly=True, samesite="lax", secure=secure, max_age=12 * 3600
@@ -170,8 +172,16 @@ def catalog_page(request: Request, session: SessionDep, q: str = "", offset: int
     }
     limit = 20
     lang = pick_lang(request)
+    commons = commons_of(request)
     result = search.search(
-        session, request.app.state.store, q=q, filters=filters, lang=lang, limit=limit, offset=max(0, offset)
+        session,
+        commons.store,
+        indexes=commons.cache("catalog.search", search.Indexes),
+        q=q,
+        filters=filters,
+        lang=lang,
+        limit=limit,
+        offset=max(0, offset),
     )
 
     def facet_link(name: str, value: str) -> str:
@@ -270,7 +280,7 @@ def dataset_page(dataset_id: str, request: Request, session: SessionDep) -> HTML
             "versions": versions,
             "provenance": provenance_view(current.provenance or {}) if current is not None else None,
             "can_query": principal.role in QUERY_ROLES,
-            "chart": chart_for(dataset, request.app.state.store),
+            "chart": chart_for(dataset, commons_of(request).store),
             "json_url": f"/api/v1/datasets/{dataset_id}",
         },
         principal=principal,

@@ -28,7 +28,7 @@ from consent import cosignatures, tlog
 from consent.models import TransparencyEntry
 from consent.tlog_api import log_key
 from consent.transparency import KINDS
-from datacommons.deps import SessionDep
+from datacommons.deps import SessionDep, commons_of
 from datacommons.registry import Dataset
 from web.i18n import code_label, format_datetime, format_number, pick_lang, translator
 from web.pages import page_principal, render
@@ -336,7 +336,7 @@ def transparency_page(request: Request, session: SessionDep) -> HTMLResponse:
         json_url = f"/api/v1/transparency/entries?start={last}&end={first + 1}"
     else:
         json_url = "/api/v1/transparency/entries"
-    base = request.app.state.settings.public_url.rstrip("/")
+    base = commons_of(request).settings.public_url.rstrip("/")
     return render(
         request,
         "transparency.html",

@@ -10,8 +10,8 @@ import click
 from sqlalchemy.orm import Session
 
 from datacommons import __version__
+from datacommons.commons import Commons
 from datacommons.config import Settings, get_settings
-from datacommons.db import make_engine, make_sessionmaker, transaction
 from datacommons.logs import configure_logging
 from datacommons.migrations import upgrade
 
@@ -34,13 +34,13 @@ def settings_of(ctx: click.Context) -> Settings:
 def database(settings: Settings, *, immediate: bool = False) -> Iterator[Session]:
     """A migrated database and one transaction on it, for one command."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    engine = make_engine(settings.database_url_resolved)
+    commons = Commons.open(settings)
     try:
-        upgrade(engine)
-        with transaction(make_sessionmaker(engine), immediate=immediate) as session:
+        upgrade(commons.engine)
+        with commons.transaction(immediate=immediate) as session:
             yield session
     finally:
-        engine.dispose()
+        commons.close()
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

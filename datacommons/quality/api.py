@@ -10,8 +10,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
 from datacommons import registry
-from datacommons.db import transaction
-from datacommons.deps import AdminPrincipal, IntId, PagingDep, SessionDep
+from datacommons.deps import AdminPrincipal, IntId, PagingDep, SessionDep, commons_of
 from datacommons.quality.gate import failure_error, publish_version, validate_version
 from datacommons.quality.models import get_report, latest_report, reports_of
 from datacommons.quality.report import render_html, report_data
@@ -38,15 +37,15 @@ def validate(dataset_id: str, number: IntId, request: Request, caller: AdminPrin
 
     Either way the report is stored and the version becomes validated or rejected.
     """
-    factory = request.app.state.sessionmaker
-    with transaction(factory, immediate=True) as session:
+    commons = commons_of(request)
+    with commons.transaction(immediate=True) as session:
         version = registry.get_version(session, dataset_id, number)
-        report = validate_version(session, store=request.app.state.store, version=version, actor=caller.actor)
+        report = validate_version(session, store=commons.store, version=version, actor=caller.actor)
         report_id, success = report.id, report.success
         error = None if success else failure_error(report)
     if error is not None:
         raise error
-    with factory() as session:
+    with commons.sessions() as session:
         return _public(session, report_id)
 
 
@@ -57,7 +56,7 @@ def validate(dataset_id: str, number: IntId, request: Request, caller: AdminPrin
 )
 def publish(dataset_id: str, number: IntId, request: Request, caller: AdminPrincipal) -> PublicationPublic:
     """Publish a validated version, or make an older published one current again (else 409)."""
-    with transaction(request.app.state.sessionmaker, immediate=True) as session:
+    with commons_of(request).transaction(immediate=True) as session:
         version = publish_version(session, dataset_id=dataset_id, number=number, actor=caller.actor)
         dataset = registry.get_dataset(session, dataset_id)
         return PublicationPublic(

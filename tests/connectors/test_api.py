@@ -57,7 +57,7 @@ def test_istat_over_http_with_recorded_answers(settings, tokens) -> None:  # typ
             json={"params": {"flows": ["150_915"]}},
             headers=bearer(tokens["admin"]),
         )
-    app.state.engine.dispose()
+    app.state.commons.engine.dispose()
     assert answer.status_code == 200, answer.text
     assert istat.urls == [ISTAT_URLS["150_915"]]
     assert [(s["dataset_id"], s["rows"]) for s in answer.json()["staged"]] == [("istat-150-915", 36)]

@@ -47,7 +47,7 @@ def make_program(client: TestClient, admin_token: str, **changes: Any) -> dict[s
 def register(client: TestClient, dataset: str = DATASET, **personal: str) -> tuple[str, str]:
     """A donor whose cooperative registered their records in ``dataset`` and who claimed them with
     the code it gave them, through the API: (donor id, token)."""
-    factory = client.app.state.sessionmaker  # type: ignore[attr-defined]
+    factory = client.app.state.commons.sessions  # type: ignore[attr-defined]
     with transaction(factory, immediate=True) as session:
         [row] = donors.register_for_organisation(
             session, organisation="Coop", donor_ids=[f"P-{secrets.token_hex(6)}"], dataset_ids=[dataset]

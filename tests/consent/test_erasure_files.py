@@ -33,7 +33,7 @@ def test_the_erased_key_is_in_no_file(tmp_path: Path) -> None:
         with TestClient(app) as client:
             donor_id, token = register(client, name="Carla Verdi", email="carla@example.org")
             _other, _token = register(client, name="Dario Neri")
-            with app.state.sessionmaker() as session:
+            with app.state.commons.sessions() as session:
                 key = session.get(DonorKey, donor_id)
                 assert key is not None
                 wrapped = bytes(key.wrapped_key)
@@ -45,15 +45,15 @@ def test_the_erased_key_is_in_no_file(tmp_path: Path) -> None:
             # the other donor's key is untouched
             assert client.get("/api/v1/donors/me", headers=bearer(_token)).json()["name"] == ("Dario Neri")
     finally:
-        app.state.engine.dispose()
+        app.state.commons.engine.dispose()
 
 
 def database_files(app) -> Path:  # type: ignore[no-untyped-def]
     """Where the suite's database keeps its files: SQLite's beside the database file; PostgreSQL's
     database directory under the server's data directory (its WAL, pg_wal, is not under it)."""
-    if app.state.engine.dialect.name != "postgresql":
-        return Path(str(app.state.engine.url.database)).parent
-    with app.state.engine.connect() as conn:
+    if app.state.commons.engine.dialect.name != "postgresql":
+        return Path(str(app.state.commons.engine.url.database)).parent
+    with app.state.commons.engine.connect() as conn:
         data = Path(conn.execute(text("SHOW data_directory")).scalar_one())
         table = Path(conn.execute(text("SELECT pg_relation_filepath('donor_keys')")).scalar_one())
     return data / table.parent
@@ -61,8 +61,8 @@ def database_files(app) -> Path:  # type: ignore[no-untyped-def]
 
 def flush(app) -> None:  # type: ignore[no-untyped-def]
     """Write whatever the server holds in memory to its files (PostgreSQL's shared buffers)."""
-    if app.state.engine.dialect.name == "postgresql":
-        with app.state.engine.connect() as conn:
+    if app.state.commons.engine.dialect.name == "postgresql":
+        with app.state.commons.engine.connect() as conn:
             conn.execute(text("CHECKPOINT"))
 
 
@@ -71,7 +71,7 @@ def test_the_erased_key_is_in_no_file_of_the_suites_database(
 ) -> None:  # type: ignore[no-untyped-def]
     root = database_files(app)
     donor_id, token = register(client, name="Carla Verdi", email="carla@example.org")
-    with app.state.sessionmaker() as session:
+    with app.state.commons.sessions() as session:
         wrapped = bytes(session.get(DonorKey, donor_id).wrapped_key)
     flush(app)
     assert files_holding(root, wrapped)  # the key is in the files now, so the check can fail

@@ -45,7 +45,7 @@ def test_rotation_rewraps_every_key_and_nothing_is_lost(
         withdrawn = after.post(f"/api/v1/consents/{consent_id}/withdraw", headers=bearer(token))
         assert withdrawn.status_code == 200  # signing with the re-wrapped key works
         assert receipts.verify(withdrawn.json()["receipt"], jwks)["sub"] == donor_id
-    rotated.state.engine.dispose()
+    rotated.state.commons.engine.dispose()
 
     # the old secret no longer opens anything: a second rotation from it is refused, unchanged
     again = run_cli(settings, "consent", "rotate-secret", "--new-secret-file", str(secret_file))

@@ -37,7 +37,7 @@ def test_unexpected_exception_is_a_500_without_stack_trace(settings: Settings) -
 
     with TestClient(app, raise_server_exceptions=False) as client:
         response = client.get("/api/v1/explode")
-    app.state.engine.dispose()
+    app.state.commons.engine.dispose()
     assert response.status_code == 500
     assert response.json() == {
         "ok": False,

@@ -13,7 +13,7 @@ from tests.conftest import bearer
 
 
 def test_tokens_are_not_stored_in_clear(client: TestClient, tokens: dict[str, str], app) -> None:  # type: ignore[no-untyped-def]
-    engine = app.state.engine
+    engine = app.state.commons.engine
     dump = []
     with engine.connect() as conn:
         for table in inspect(engine).get_table_names():

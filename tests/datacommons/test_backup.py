@@ -134,7 +134,7 @@ def test_the_demo_restored_into_an_empty_instance_is_the_same_commons(
         assert given.status_code == 201, given.text
         receipt = given.json()["receipt"]
         export_before = client.get("/api/v1/donors/me/export", headers=donor).json()
-    app.state.engine.dispose()
+    app.state.commons.engine.dispose()
     chain = ok(run_cli(source, "audit", "verify"))
     entries = int(chain.split()[3])
 
@@ -177,7 +177,7 @@ def test_the_demo_restored_into_an_empty_instance_is_the_same_commons(
     with TestClient(app) as client:
         export_after = client.get("/api/v1/donors/me/export", headers=donor).json()
         withdrawn = client.post(f"/api/v1/consents/{given.json()['consent']['id']}/withdraw", headers=donor)
-    app.state.engine.dispose()
+    app.state.commons.engine.dispose()
     assert export_after["name"] == "Donatrice Demo"
     assert export_after["email"] == "donatrice.demo@example.org"
     assert {**export_after, "exported_at": None} == {**export_before, "exported_at": None}
@@ -497,7 +497,7 @@ def test_restore_refuses_a_target_that_holds_data_unless_forced(
     app = create_app(restored)
     with TestClient(app) as client:
         assert client.get("/api/v1/budget", headers=bearer(extra.strip())).status_code == 401
-    app.state.engine.dispose()
+    app.state.commons.engine.dispose()
     assert ok(run_cli(restored, "audit", "verify")) == intact(SMALL_LOG + 1)
 
 

@@ -71,7 +71,7 @@ def test_token_create_prints_a_working_token(settings: Settings) -> None:
     app = create_app(settings)
     with TestClient(app) as client:
         response = client.get("/api/v1/datasets", headers={"Authorization": f"Bearer {clear}"})
-    app.state.engine.dispose()
+    app.state.commons.engine.dispose()
     assert response.status_code == 200
 
 

@@ -12,12 +12,14 @@ from typing import Any
 
 import pytest
 import uvicorn
+from fastapi import APIRouter
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from consent.models import Donor
 from datacommons.app import create_app
 from datacommons.config import Settings
+from datacommons.guards import Guard, Guards, Rate
 from datacommons.middleware import BodyLimit, BodyLimits
 from tests.conftest import bearer
 
@@ -26,7 +28,7 @@ def configured(settings: Settings, **changes: Any) -> Iterator[TestClient]:
     app = create_app(settings.model_copy(update=changes))
     with TestClient(app, raise_server_exceptions=False) as client:
         yield client
-    app.state.engine.dispose()
+    app.state.commons.engine.dispose()
 
 
 def test_pages_and_api_carry_the_security_headers(client: TestClient) -> None:
@@ -84,7 +86,7 @@ def test_cors_opens_to_the_configured_origins_only(settings: Settings) -> None:
 
 
 def donor_count(client: TestClient) -> int:
-    with client.app.state.sessionmaker() as session:  # type: ignore[attr-defined]
+    with client.app.state.commons.sessions() as session:  # type: ignore[attr-defined]
         return int(session.scalar(select(func.count()).select_from(Donor)) or 0)
 
 
@@ -160,7 +162,9 @@ def test_a_stalled_body_times_out_with_408() -> None:
         sent.append(message)
 
     guard = BodyLimits(
-        app, limit=BodyLimit(max_bytes=1000, max_upload_bytes=1000, idle_timeout=0.2, total_timeout=5)
+        app,
+        limit=BodyLimit(max_bytes=1000, max_upload_bytes=1000, idle_timeout=0.2, total_timeout=5),
+        guards=Guards(),
     )
     scope = {"type": "http", "method": "POST", "path": "/api/v1/donors", "headers": []}
     started = time.monotonic()
@@ -191,7 +195,7 @@ def live(settings: Settings) -> Iterator[str]:
     yield f"127.0.0.1:{port}"
     server.should_exit = True
     thread.join(timeout=10)
-    app.state.engine.dispose()
+    app.state.commons.engine.dispose()
 
 
 def test_a_slow_upload_over_a_real_socket_gets_408(live: str) -> None:
@@ -222,6 +226,30 @@ def test_login_like_routes_are_rate_limited_per_client(settings: Settings) -> No
         assert body["status"] == 429 and body["error"].startswith("rate limit of 3 per 1 minute")
         # registration shares the login budget of this client
         assert client.post("/api/v1/donors", json={}).status_code == 429
+
+
+def test_guessing_claim_codes_on_the_portal_page_is_rate_limited(settings: Settings) -> None:
+    """The web form that claims a record with a one-time code is a guessing target, like /login."""
+    for client in configured(settings, rate_limit_login="3/minute"):
+        form = {"donor_id": "dn-none", "code": "wrong"}
+        headers = {"Sec-Fetch-Site": "same-origin"}
+        statuses = [client.post("/donor/claim", data=form, headers=headers).status_code for _ in range(4)]
+        assert statuses[:3] == [404, 404, 404]
+        assert statuses[3] == 429
+
+
+def test_a_guard_must_name_a_route_of_its_router() -> None:
+    router = APIRouter()
+
+    @router.post("/donors")
+    def register() -> None: ...
+
+    guards = Guards()
+    guards.add(router, [Guard("/donors", rate=Rate.LOGIN)], prefix="/api/v1")
+    assert guards.of("/api/v1/donors") == Guard("/donors", rate=Rate.LOGIN)
+    assert guards.of("/api/v1/donors/x") is None
+    with pytest.raises(ValueError, match="names no POST route"):
+        guards.add(router, [Guard("/donor", rate=Rate.LOGIN)])
 
 
 def test_queries_are_rate_limited_per_token(settings: Settings, tokens: dict[str, str]) -> None:

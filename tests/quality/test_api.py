@@ -16,7 +16,7 @@ BASE = f"/api/v1/admin/datasets/{MICRO_ID}/versions"
 @pytest.fixture
 def staged(app, sessions):  # type: ignore[no-untyped-def]
     """Stage one clean and one bad version (unknown comune, negative wage, null donor id)."""
-    store = app.state.store
+    store = app.state.commons.store
     with transaction(sessions, immediate=True) as session:
         seed_comuni(session, store)
         stage(session, store, micro_rows())
@@ -156,10 +156,10 @@ def test_the_report_page_escapes_the_values_it_shows(
     tokens: dict[str, str],  # type: ignore[no-untyped-def]
 ) -> None:
     with transaction(sessions, immediate=True) as session:
-        seed_comuni(session, app.state.store)
+        seed_comuni(session, app.state.commons.store)
         stage(
             session,
-            app.state.store,
+            app.state.commons.store,
             micro_rows(pathway=["<script>alert(1)</script>", "work-grant", "internship", "internship"]),
         )
     admin = bearer(tokens["admin"])

@@ -137,7 +137,7 @@ class World:
 
     def new_token(self, role: str, *, donor_id: str | None = None) -> tuple[int, str]:
         """A fresh token (id, clear value) of ``role``, for calls that use it up."""
-        with transaction(self.app.state.sessionmaker) as session:
+        with transaction(self.app.state.commons.sessions) as session:
             org = None if role == "donor" else auth.get_or_create_organisation(session, "org-extra")
             token, clear = auth.create_token(
                 session, role=role, name=f"extra {role}", organisation=org, donor_id=donor_id
@@ -147,7 +147,7 @@ class World:
     def new_donor(self) -> dict[str, str]:
         """A donor a cooperative registered in the private dataset, who claimed their record and
         gave one consent: its id, token and consent id."""
-        with transaction(self.app.state.sessionmaker, immediate=True) as session:
+        with transaction(self.app.state.commons.sessions, immediate=True) as session:
             [row] = donors.register_for_organisation(
                 session,
                 organisation="Coop",
@@ -181,7 +181,7 @@ class World:
     def restore_tokens(self) -> None:
         """Un-revoke the callers' tokens (a fuzzed revoke call may have hit one of them)."""
         ids = [i for caller, i in self.token_ids.items() if caller != "revoked"]
-        with transaction(self.app.state.sessionmaker) as session:
+        with transaction(self.app.state.commons.sessions) as session:
             session.execute(update(auth.ApiToken).where(auth.ApiToken.id.in_(ids)).values(revoked_at=None))
 
 
@@ -191,7 +191,7 @@ def build_world(settings: Settings) -> Iterator[World]:
     with TestClient(app, raise_server_exceptions=False) as client:
         tokens: dict[str, str] = {}
         token_ids: dict[str, int] = {}
-        factory = app.state.sessionmaker
+        factory = app.state.commons.sessions
         with transaction(factory) as session:
             for role in auth.ROLES:
                 org = None if role == "donor" else auth.get_or_create_organisation(session, f"org-{role}")
@@ -232,7 +232,7 @@ def build_world(settings: Settings) -> Iterator[World]:
             number=1,
         )
         yield world
-    app.state.engine.dispose()
+    app.state.commons.engine.dispose()
 
 
 @pytest.fixture(scope="module")

@@ -52,7 +52,7 @@ def openapi_of_app() -> dict[str, Any]:
         try:
             return app.openapi()
         finally:
-            app.state.engine.dispose()
+            app.state.commons.engine.dispose()
 
 
 #: The coverage phase probes each path with methods it does not answer (405); one such method is

@@ -100,7 +100,7 @@ def test_a_secret_rotation_keeps_the_log_key(  # type: ignore[no-untyped-def]
     with TestClient(app) as restarted:
         keys = [k["verifier_key"] for k in restarted.get("/api/v1/transparency/keys").json()]
         note = restarted.get("/api/v1/transparency/checkpoint").text
-    app.state.engine.dispose()
+    app.state.commons.engine.dispose()
     assert keys == [out, vkey]  # the old key opened under the new secret, and still listed
     assert tlog.verify_checkpoint(note, vkey) and tlog.verify_checkpoint(note, out)
 
