@@ -18,8 +18,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
 from connectors.catalogue import available
-from connectors.http import HttpClient
-from connectors.ingest import IngestResult, extract, stage
+from connectors.ingest import IngestResult, run
 from datacommons.auth import Principal
 from datacommons.deps import AdminPrincipal, commons_of
 from datacommons.errors import InvalidInput, PayloadTooLarge
@@ -158,11 +157,4 @@ def _save(upload: UploadFile, path: Path) -> None:
 def _ingest(
     request: Request, admin: Principal, connector: str, path: Path | None, params: dict[str, Any]
 ) -> IngestResult:
-    commons = commons_of(request)
-    # Read and check first, without holding the write lock during downloads; then stage.
-    with HttpClient(transport=commons.http_transport) as http, commons.transaction() as session:
-        items = extract(
-            session, store=commons.store, connector_name=connector, file=path, params=params, http=http
-        )
-    with commons.transaction(immediate=True) as session:
-        return stage(session, store=commons.store, connector_name=connector, items=items, actor=admin.actor)
+    return run(commons_of(request), connector_name=connector, file=path, params=params, actor=admin.actor)

@@ -1,9 +1,12 @@
 """The ingest service: run a connector and stage what it yields as dataset versions.
 
-One function, :func:`ingest`, serves ``datacommons ingest`` and ``POST /api/v1/admin/ingest/{name}``.
-Every load of a run is read and checked before the first is staged, and the caller's transaction
-holds them all: a bad input stages nothing. The same content gives back the existing version (its
-hash is the same), and connectors skip sources whose upstream last update has not changed.
+One pipeline, :func:`run`, serves ``datacommons ingest`` and ``POST /api/v1/admin/ingest/{name}``:
+:func:`extract` reads and checks every load of a run in a read transaction (no write lock held
+during a download), then :func:`stage` stages them all in one short write transaction, the quality
+gate validating each table as it was staged: a bad input stages nothing. :func:`ingest` is the same
+two steps on a session the caller holds (the demo, the tests). The same content gives back the
+existing version (its hash is the same), and connectors skip sources whose upstream last update has
+not changed.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
@@ -22,6 +26,7 @@ from connectors.catalogue import get_connector
 from connectors.http import HttpClient
 from connectors.progress import NullProgress, Progress
 from datacommons import redaction, registry
+from datacommons.commons import Commons
 from datacommons.errors import Conflict, InvalidInput, NotFound
 from datacommons.quality.gate import validate_version
 from datacommons.registry import DatasetVersion
@@ -76,6 +81,38 @@ def latest_provenance(session: Session, dataset_id: str) -> dict[str, Any] | Non
         return None
 
 
+def run(
+    commons: Commons,
+    *,
+    connector_name: str,
+    file: Path | None = None,
+    params: Mapping[str, Any] | None = None,
+    actor: str,
+    progress: Progress | None = None,
+) -> IngestResult:
+    """Run connector ``connector_name`` on ``commons``: extract in a read transaction, then stage in
+    one write transaction. Outbound requests go through the commons' transport."""
+    with HttpClient(transport=commons.http_transport) as http, commons.transaction() as session:
+        items = extract(
+            session,
+            store=commons.store,
+            connector_name=connector_name,
+            file=file,
+            params=params,
+            http=http,
+            progress=progress,
+        )
+    with commons.transaction(immediate=True) as session:
+        return stage(
+            session,
+            store=commons.store,
+            connector_name=connector_name,
+            items=items,
+            actor=actor,
+            progress=progress,
+        )
+
+
 def ingest(
     session: Session,
     *,
@@ -92,8 +129,8 @@ def ingest(
     ``params`` configure the connector (strings from the command line are converted to their types);
     ``file`` is a local copy of the source. Raises :class:`InvalidInput` (exit 2, HTTP 422) for a bad
     connector name, parameter or input; the caller rolls back its transaction on any error.
-    This is :func:`extract` then :func:`stage` on one session; callers that must not hold a write
-    lock during a long download (the CLI, the API) call the two in separate transactions.
+    This is :func:`extract` then :func:`stage` on one session; :func:`run` is the same in two
+    transactions, for callers that must not hold a write lock during a long download.
     """
     items = extract(
         session,
@@ -166,7 +203,7 @@ def _check_owner(session: Session, dataset_id: str, connector: str) -> None:
 
 
 def _gate(
-    session: Session, *, store: ParquetStore, version: DatasetVersion, actor: str
+    session: Session, *, store: ParquetStore, version: DatasetVersion, table: pa.Table, actor: str
 ) -> tuple[list[str], str]:
     """Run the quality gate on a staged version: it becomes validated or rejected.
 
@@ -177,7 +214,7 @@ def _gate(
     if version.status != "staged":
         return [], ""
     try:
-        report = validate_version(session, store=store, version=version, actor=actor)
+        report = validate_version(session, store=store, version=version, actor=actor, table=table)
     except (InvalidInput, NotFound) as exc:
         return [], f"not validated yet: {exc.message}"
     return report.failures, ""
@@ -231,7 +268,7 @@ def stage(
                 actor=actor,
             )
             advance(table.num_rows)
-        failures, note = _gate(session, store=store, version=version, actor=actor)
+        failures, note = _gate(session, store=store, version=version, table=table, actor=actor)
         result.staged.append(
             Staged(
                 dataset_id=dataset.id,

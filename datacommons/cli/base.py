@@ -31,16 +31,22 @@ def settings_of(ctx: click.Context) -> Settings:
 
 
 @contextmanager
-def database(settings: Settings, *, immediate: bool = False) -> Iterator[Session]:
-    """A migrated database and one transaction on it, for one command."""
+def opened(settings: Settings) -> Iterator[Commons]:
+    """The commons of one command, its database migrated; closed when the command ends."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     commons = Commons.open(settings)
     try:
         upgrade(commons.engine)
-        with commons.transaction(immediate=immediate) as session:
-            yield session
+        yield commons
     finally:
         commons.close()
+
+
+@contextmanager
+def database(settings: Settings, *, immediate: bool = False) -> Iterator[Session]:
+    """A migrated database and one transaction on it, for one command."""
+    with opened(settings) as commons, commons.transaction(immediate=immediate) as session:
+        yield session
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

@@ -9,7 +9,7 @@ import click
 
 from catalog.schemas import DatasetPublic
 from datacommons import registry
-from datacommons.cli.base import cli, database, operator, settings_of
+from datacommons.cli.base import cli, database, opened, operator, settings_of
 from datacommons.errors import CheckFailed
 
 
@@ -103,23 +103,18 @@ def ingest(ctx: click.Context, connector: str, file: Path | None, params: tuple[
     Built-in connectors: eurostat, istat, istat-comuni, ckan, file, plan2030 (see
     docs/connectors/). The same content or an unchanged source stages nothing new.
     """
-    from connectors.ingest import extract, stage
+    from connectors.ingest import run
     from connectors.progress import terminal_progress
-    from datacommons.storage import ParquetStore
 
-    settings = settings_of(ctx)
     values = parse_params(params)
-    store = ParquetStore(settings.store_dir)
-    progress = terminal_progress()
-    # Read and check everything first, without the write lock (a download may take minutes)...
-    with database(settings) as session:
-        items = extract(
-            session, store=store, connector_name=connector, file=file, params=values, progress=progress
-        )
-    # ...then stage it all in one short write transaction.
-    with database(settings, immediate=True) as session:
-        result = stage(
-            session, store=store, connector_name=connector, items=items, actor="cli:ingest", progress=progress
+    with opened(settings_of(ctx)) as commons:
+        result = run(
+            commons,
+            connector_name=connector,
+            file=file,
+            params=values,
+            actor="cli:ingest",
+            progress=terminal_progress(),
         )
     for item in result.staged:
         if item.created:

@@ -77,8 +77,12 @@ def validate_version(
     version: DatasetVersion,
     actor: str,
     thresholds: DriftThresholds = DEFAULT_THRESHOLDS,
+    table: pa.Table | None = None,
 ) -> ValidationReport:
     """Validate ``version`` against its dataset's suite; store the report; validate or reject it.
+
+    ``table`` is the version's content when the caller holds it (the ingest that just wrote it), so
+    that it is not read back from the store; by default it is read from there.
 
     Returns the stored report (``report.success``). Raises :class:`~datacommons.errors.InvalidInput`
     when the suite itself cannot be built (a code list whose reference is not published, an invalid
@@ -98,7 +102,8 @@ def validate_version(
         error = NO_SCHEMA
     else:
         checks = derive_checks(spec, code_lists=resolve_code_lists(session, store=store, spec=spec))
-        table = store.read_table(version.content_hash)
+        if table is None:
+            table = store.read_table(version.content_hash)
         hidden = _privacy_columns(spec)
         rows = run_checks(to_frame(table), checks, hidden_columns=hidden)
         _scrub_identifiers(rows, table, hidden)
