@@ -106,7 +106,7 @@ def list_datasets(
     result = search.search(
         session,
         commons.store,
-        indexes=commons.cache("catalog.search", search.Indexes),
+        indexes=search.indexes_of(commons),
         q=q,
         sort=sort,
         lang=lang,

@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 
 from catalog.schemas import DatasetPublic
 from catalog.text import LANGUAGES, fold, stems, words
+from datacommons.commons import Commons
 from datacommons.errors import InvalidInput
 from datacommons.registry import Dataset, list_datasets
 from datacommons.storage import ParquetStore
@@ -195,6 +196,11 @@ class Indexes:
                     index.add(_entry(dataset, store))
                 self._index = index
         return index
+
+
+def indexes_of(commons: Commons) -> Indexes:
+    """The search index ``commons`` keeps (one per instance, made on first use)."""
+    return commons.cache("catalog.search", Indexes)
 
 
 @dataclass(frozen=True)

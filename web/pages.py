@@ -176,7 +176,7 @@ def catalog_page(request: Request, session: SessionDep, q: str = "", offset: int
     result = search.search(
         session,
         commons.store,
-        indexes=commons.cache("catalog.search", search.Indexes),
+        indexes=search.indexes_of(commons),
         q=q,
         filters=filters,
         lang=lang,
