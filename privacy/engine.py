@@ -10,7 +10,7 @@ from __future__ import annotations
 import itertools
 import math
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -18,38 +18,9 @@ import polars as pl
 from datacommons.errors import InvalidInput
 from datacommons.registry import AccessPolicy
 from privacy import mechanisms
-from privacy.frames import FIXED_POINT, RANK, UNIT_ID, eligible_series, fixed_point
-from privacy.query import Measure, Query
-
-#: persons: distinct donors in a cell; rows: their records in a cell.
-PartKind = Literal["persons", "rows", "sum", "histogram", "quantile"]
-QUANTILE_CANDIDATES = 101
-
-
-@dataclass(frozen=True)
-class Part:
-    """One noisy statistic of a measure: its sensitivity, epsilon and OpenDP noise scale.
-
-    Sensitivity and scale are in integer units; ``unit`` converts them to the column's units.
-    """
-
-    measure: int
-    kind: PartKind
-    column: str | None
-    sensitivity: int
-    epsilon: float
-    scale: float
-    unit: float = 1.0
-    low: float = 0.0
-    high: float = 0.0
-    candidates: tuple[float, ...] = ()
-    q: float = 0.5
-
-    def accuracy(self, alpha: float) -> float | None:
-        """Half-width of the (1 - alpha) interval of this part's noise, in the column's units."""
-        if self.kind == "quantile":
-            return None
-        return mechanisms.accuracy(self.scale, alpha) * self.unit
+from privacy.frames import RANK, UNIT_ID, eligible_series, fixed_point
+from privacy.measures import Part
+from privacy.query import Query
 
 
 @dataclass(frozen=True)
@@ -66,76 +37,6 @@ class Plan:
         return sum(p.epsilon for p in self.parts)
 
 
-def _is_float(arrow_type: str) -> bool:
-    return arrow_type in ("float", "double", "halffloat")
-
-
-def _parts_of(
-    index: int, measure: Measure, *, k: int, cells: int, epsilon: float, schema: dict[str, str]
-) -> list[Part]:
-    """The noisy statistics of one measure, each spending ``epsilon``.
-
-    A donor has at most ``k`` rows (the truncation) and so adds at most ``k`` to the row counts and
-    sums over all cells together; to the person counts they add at most 1 in each of at most
-    ``min(k, cells)`` cells.
-    """
-    if measure.op == "count":
-        persons = min(k, cells)
-        return [Part(index, "persons", None, persons, epsilon, mechanisms.laplace_scale(persons, epsilon))]
-    if measure.op == "rows":
-        return [Part(index, "rows", None, k, epsilon, mechanisms.laplace_scale(k, epsilon))]
-    if measure.op == "histogram":
-        bins = tuple(measure.bins or ())
-        return [
-            Part(
-                index,
-                "histogram",
-                measure.column,
-                k,
-                epsilon,
-                mechanisms.laplace_scale(k, epsilon),
-                candidates=bins,
-            )
-        ]
-    assert measure.column is not None and measure.bounds is not None
-    low, high = measure.bounds
-    if measure.op == "quantile":
-        candidates = tuple(float(c) for c in np.linspace(low, high, QUANTILE_CANDIDATES))
-        scale = mechanisms.quantile_scale(candidates, float(measure.q or 0.5), k, epsilon)
-        return [
-            Part(
-                index,
-                "quantile",
-                measure.column,
-                k,
-                epsilon,
-                scale,
-                low=low,
-                high=high,
-                candidates=candidates,
-                q=float(measure.q or 0.5),
-            )
-        ]
-    factor = FIXED_POINT if _is_float(schema[measure.column]) else 1
-    int_low, int_high = math.floor(low * factor), math.ceil(high * factor)
-    sensitivity = k * max(abs(int_low), abs(int_high))
-    total = Part(
-        index,
-        "sum",
-        measure.column,
-        sensitivity,
-        epsilon,
-        mechanisms.laplace_scale(sensitivity, epsilon),
-        1 / factor,
-        low,
-        high,
-    )
-    if measure.op == "sum":
-        return [total]
-    # mean = noisy sum / noisy count: two noisy statistics, each with a part's epsilon
-    return [total, Part(index, "rows", None, k, epsilon, mechanisms.laplace_scale(k, epsilon))]
-
-
 def plan_query(query: Query, *, policy: AccessPolicy, schema: dict[str, str]) -> Plan:
     """Split the query's epsilon evenly over its noisy statistics and find each one's noise scale.
 
@@ -148,11 +49,10 @@ def plan_query(query: Query, *, policy: AccessPolicy, schema: dict[str, str]) ->
     if len(set(keys)) != len(keys) or len(set(query.group_by)) != len(query.group_by):
         # Never reached after check_query; kept so no caller can ever buy two noisy copies of a cell.
         raise InvalidInput("invalid query: the same cell would be answered twice")
-    statistics = sum(2 if m.op == "mean" else 1 for m in query.measures)
-    per_part = query.epsilon / statistics
+    per_part = query.epsilon / sum(m.statistics for m in query.measures)
     parts: list[Part] = []
     for index, measure in enumerate(query.measures):
-        parts += _parts_of(index, measure, k=k, cells=len(keys), epsilon=per_part, schema=schema)
+        parts += measure.parts(index, k=k, cells=len(keys), epsilon=per_part, schema=schema)
     return Plan(query=query, group_by=list(query.group_by), keys=keys, parts=parts)
 
 
@@ -284,52 +184,13 @@ def release_cells(
 
 
 def build_rows(plan: Plan, noisy: list[np.ndarray]) -> list[dict[str, Any]]:
-    """Post-process noisy parts into one row per cell (counts non-negative integers, flags)."""
-    alpha = plan.query.alpha
+    """Post-process noisy parts into one row per cell, each measure finishing its own columns."""
     rows: list[dict[str, Any]] = [dict(zip(plan.group_by, key, strict=True)) for key in plan.keys]
     by_measure: dict[int, list[tuple[Part, np.ndarray]]] = {}
     for part, values in zip(plan.parts, noisy, strict=True):
         by_measure.setdefault(part.measure, []).append((part, values))
     for index, measure in enumerate(plan.query.measures):
-        name, parts = measure.name, by_measure[index]
-        # accuracies once per measure and plain Python numbers: per-cell numpy indexing and cache
-        # lookups cost more than the arithmetic
-        part, first = parts[0]
-        a = part.accuracy(alpha) or 0.0
-        values = first.tolist()
-        if measure.op in ("count", "rows"):
-            for row, value in zip(rows, values, strict=True):
-                count = max(0, int(value))
-                row[name] = count
-                row[f"{name}_ci"] = [max(0, math.floor(count - a)), math.ceil(count + a)]
-                row[f"{name}_unreliable"] = a >= count
-        elif measure.op == "sum":
-            for row, raw in zip(rows, values, strict=True):
-                value = float(raw) * part.unit
-                row[name] = round(value, 2)
-                row[f"{name}_ci"] = [round(value - a, 2), round(value + a, 2)]
-                row[f"{name}_unreliable"] = a >= abs(value)
-        elif measure.op == "mean":
-            c_part, counts = parts[1]
-            a_s, a_c = a, c_part.accuracy(alpha) or 0.0
-            low, high, unit = part.low, part.high, part.unit
-            for row, raw_sum, raw_count in zip(rows, values, counts.tolist(), strict=True):
-                total, n = float(raw_sum) * unit, float(raw_count)
-                if n < 1:
-                    row[name], row[f"{name}_ci"], row[f"{name}_unreliable"] = None, None, True
-                    continue
-                mean = min(max(total / n, low), high)
-                lo = min(max((total - a_s) / (n + a_c), low), high)
-                hi = high if n - a_c < 1 else min(max((total + a_s) / (n - a_c), low), high)
-                row[name] = round(mean, 2)
-                row[f"{name}_ci"] = [round(min(lo, mean), 2), round(max(hi, mean), 2)]
-                row[f"{name}_unreliable"] = n <= a_c
-        elif measure.op == "histogram":
-            for row, bins in zip(rows, values, strict=True):
-                row[name] = [max(0, int(v)) for v in bins]
-        else:
-            for row, value in zip(rows, values, strict=True):
-                row[name] = round(float(value), 2)
+        measure.finish(rows, by_measure[index], plan.query.alpha)
     return rows
 
 
@@ -343,17 +204,13 @@ def describe(plan: Plan) -> list[dict[str, Any]]:
             {
                 "name": measure.name,
                 "op": measure.op,
-                "column": measure.column,
+                "column": measure.measured,
                 "epsilon": sum(p.epsilon for p in parts),
                 "alpha": alpha,
                 "parts": [
                     {
                         "statistic": p.kind,
-                        "mechanism": (
-                            "OpenDP private quantile (exponential mechanism)"
-                            if p.kind == "quantile"
-                            else "OpenDP discrete Laplace"
-                        ),
+                        "mechanism": p.mechanism,
                         "epsilon": p.epsilon,
                         "sensitivity": p.sensitivity * p.unit if p.kind != "quantile" else p.sensitivity,
                         "scale": p.scale * p.unit,

@@ -21,8 +21,9 @@ from datacommons.auth import Principal
 from datacommons.errors import InvalidInput
 from datacommons.storage import ParquetStore
 from privacy.engine import plan_query, release_cells
+from privacy.measures import Measure
 from privacy.models import Release
-from privacy.query import Measure, Query, check_query
+from privacy.query import MIN_ALPHA, Query, check_query
 from privacy.service import Ask, Target, run
 
 Format = Literal["parquet", "csv"]
@@ -66,7 +67,7 @@ class ExtractRequest(BaseModel):
         None, max_length=64, description="The program (data-use agreement); see the query's `program`"
     )
     epsilon: float = Field(gt=0)
-    alpha: float = Field(0.05, gt=0, lt=1)
+    alpha: float = Field(0.05, ge=MIN_ALPHA, lt=1, description="1 - confidence level of the intervals")
     tables: list[ExtractTable] = Field(min_length=1, max_length=10)
 
     def canonical_hash(self) -> str:

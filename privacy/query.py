@@ -10,64 +10,23 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 import re
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from datacommons.errors import InvalidInput
 from datacommons.registry import AccessPolicy
+from privacy.measures import Measure
 
 MAX_CELLS = 50_000
 #: The smallest epsilon a query (or each table of an extract) may spend: below it a charge rounded
 #: to whole nano-epsilon would be mostly rounding.
 MIN_EPSILON = 1e-6
-MAX_BINS = 100
-#: The largest magnitude of a clamping bound: sums are exact 64-bit integers (in fixed point), and
-#: wider bounds would overflow them (a monthly wage, a count of people stay far below it).
-MAX_BOUND = 1e9
-NUMERIC_TYPES = (
-    "int8",
-    "int16",
-    "int32",
-    "int64",
-    "uint8",
-    "uint16",
-    "uint32",
-    "uint64",
-    "float",
-    "double",
-    "halffloat",
-)
+#: The smallest alpha (1 - confidence level) an interval may be asked at: below it the interval's
+#: half-width overflows (at 5e-324 it is infinite) while telling nothing more.
+MIN_ALPHA = 1e-9
 PURPOSE = re.compile(r"^dpv:[A-Za-z][A-Za-z0-9]*$")
-
-
-class Measure(BaseModel):
-    """One statistic: count (of persons), rows (of records), sum, mean, quantile or histogram (the
-    last four over a bounded column)."""
-
-    op: Literal["count", "rows", "sum", "mean", "quantile", "histogram"] = Field(
-        description="count: distinct persons (donors) in each cell; rows: their records in each cell "
-        "(a person may have several); sum, mean, quantile, histogram: of a column"
-    )
-    column: str | None = None
-    bounds: tuple[float, float] | None = Field(
-        None, description="Clamping bounds [lower, upper]: required for every op but count"
-    )
-    q: float | None = Field(None, gt=0, lt=1, description="The quantile to estimate, in (0, 1) (op quantile)")
-    bins: list[float] | None = Field(
-        None, description="Histogram bin edges, increasing (op histogram); values are clamped into them"
-    )
-
-    @property
-    def name(self) -> str:
-        """The name of this measure's values in the answer rows."""
-        if self.op in ("count", "rows"):
-            return self.op
-        if self.op == "quantile":
-            return f"q{round((self.q or 0) * 100):02d}_{self.column}"
-        return f"{self.op if self.op != 'histogram' else 'hist'}_{self.column}"
 
 
 class Query(BaseModel):
@@ -101,11 +60,12 @@ class Query(BaseModel):
     filters: dict[str, list[str]] = Field(default_factory=dict)
     measures: list[Measure] = Field(min_length=1, max_length=10)
     epsilon: float = Field(gt=0, description="The privacy loss this query may spend")
-    alpha: float = Field(0.05, gt=0, lt=1, description="1 - confidence level of the intervals")
+    alpha: float = Field(0.05, ge=MIN_ALPHA, lt=1, description="1 - confidence level of the intervals")
 
     def canonical_hash(self) -> str:
         """A stable hash of the question asked (what a repeat must match to reuse a release)."""
         payload = self.model_dump(mode="json", exclude={"program"})  # the resolved one keys repeats
+        payload["measures"] = [m.key() for m in self.measures]
         payload["group_by"] = list(payload["group_by"])
         payload["filters"] = {k: sorted(v) for k, v in sorted(payload["filters"].items())}
         text = json.dumps(payload, sort_keys=True, separators=(",", ":"))
@@ -174,38 +134,8 @@ def check_query(query: Query, *, policy: AccessPolicy, schema: dict[str, str]) -
     if len(set(names)) != len(names):
         bad("measures", "the same measure is asked twice")
     for i, measure in enumerate(query.measures):
-        where = f"measures.{i}"
-        if measure.op in ("count", "rows"):
-            continue
-        measured = measure.column
-        if not measured:
-            bad(where, f"{measure.op} needs a column")
-            continue
-        if measured == unit:
-            bad(where, f"{measured!r} identifies donors: it cannot be measured")
-            continue
-        if measured not in schema:
-            bad(where, f"unknown column {measured!r}")
-            continue
-        if schema[measured] not in NUMERIC_TYPES:
-            bad(where, f"{measured!r} is not numeric ({schema[measured]})")
-        if measure.op == "histogram":
-            bins = measure.bins or []
-            if len(bins) < 2 or any(b >= c for b, c in zip(bins, bins[1:], strict=False)):
-                bad(where, "histogram needs at least two increasing bin edges")
-            elif len(bins) - 1 > MAX_BINS:
-                bad(where, f"at most {MAX_BINS} bins")
-            continue
-        if measure.bounds is None:
-            bad(where, f"{measure.op} of {measured!r} needs bounds [lower, upper]")
-        else:
-            low, high = measure.bounds
-            if not (math.isfinite(low) and math.isfinite(high)) or low >= high:
-                bad(where, "bounds must be finite with lower < upper")
-            elif max(abs(low), abs(high)) > MAX_BOUND:
-                bad(where, f"bounds must lie within -{MAX_BOUND:.0e} and {MAX_BOUND:.0e}")
-        if measure.op == "quantile" and not (measure.q is not None and 0 < measure.q < 1):
-            bad(where, "quantile needs q between 0 and 1")
+        for problem in measure.problems(schema=schema, unit=unit):
+            bad(f"measures.{i}", problem)
     if query.epsilon < MIN_EPSILON:
         bad("epsilon", f"{query.epsilon:g} is below the minimum of {MIN_EPSILON:g} a query may spend")
     if query.epsilon > policy.epsilon_per_query:

@@ -80,10 +80,23 @@ def test_a_quantile_over_the_whole_dataset_is_released(world: World) -> None:
                 "epsilon": 0.1,
                 "measures": [{"op": "quantile", "column": "monthly_wage", "bounds": [0, 10], "q": 1.8e306}],
             },
-            "invalid request: body.measures.0.q: Input should be less than 1",
+            "invalid request: body.measures.0.quantile.q: Input should be less than 1",
+        ),
+        (
+            # found by the fuzzer: at alpha 5e-324 the interval's half-width is infinite
+            {"purpose": PURPOSE, "epsilon": 0.1, "alpha": 5e-324, "measures": [{"op": "count"}]},
+            "invalid request: body.alpha: Input should be greater than or equal to 0.000000001",
         ),
     ],
-    ids=["huge-bounds", "tiny-epsilon", "uncalibratable", "infinite-epsilon", "nan-bounds", "huge-q"],
+    ids=[
+        "huge-bounds",
+        "tiny-epsilon",
+        "uncalibratable",
+        "infinite-epsilon",
+        "nan-bounds",
+        "huge-q",
+        "tiny-alpha",
+    ],
 )
 def test_queries_at_the_edges_are_refused_with_a_reason(
     world: World, path: str, body: dict[str, Any] | str, error: str
@@ -91,6 +104,22 @@ def test_queries_at_the_edges_are_refused_with_a_reason(
     answer = ask(world, path, body)
     assert answer.status_code == 422, answer.text
     assert answer.json()["error"] == error
+
+
+def test_an_extract_at_a_vanishing_alpha_is_refused(world: World) -> None:
+    body = {
+        "dataset": PRIVATE,
+        "purpose": PURPOSE,
+        "epsilon": 0.5,
+        "alpha": 5e-324,
+        "tables": [{"name": "a", "measures": [{"op": "count"}]}],
+    }
+    answer = world.client.post("/api/v1/extracts", json=body, headers=bearer(world.tokens["researcher"]))
+    assert answer.status_code == 422, answer.text
+    assert (
+        answer.json()["error"]
+        == "invalid request: body.alpha: Input should be greater than or equal to 0.000000001"
+    )
 
 
 def test_an_extract_whose_epsilon_share_underflows_is_refused(world: World) -> None:

@@ -1,0 +1,316 @@
+"""The measures a DP query may ask for, one type each.
+
+Each measure checks itself against a dataset's schema (:meth:`problems`), plans the noisy statistics
+it needs (:meth:`parts`, each a :class:`Part` with its sensitivity and OpenDP noise scale) and turns
+their noisy values into its answer columns (:meth:`finish`). :data:`Measure` is their union,
+discriminated by ``op``; the engine aggregates each part exactly and adds the noise, and knows no
+measure by name.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+from typing import Annotated, Any, ClassVar, Literal
+
+import numpy as np
+from pydantic import BaseModel, Field
+
+from privacy import mechanisms
+from privacy.frames import FIXED_POINT
+
+#: persons: distinct donors in a cell; rows: their records in a cell.
+PartKind = Literal["persons", "rows", "sum", "histogram", "quantile"]
+QUANTILE_CANDIDATES = 101
+MAX_BINS = 100
+#: The largest magnitude of a clamping bound: sums are exact 64-bit integers (in fixed point), and
+#: wider bounds would overflow them (a monthly wage, a count of people stay far below it).
+MAX_BOUND = 1e9
+NUMERIC_TYPES = (
+    "int8",
+    "int16",
+    "int32",
+    "int64",
+    "uint8",
+    "uint16",
+    "uint32",
+    "uint64",
+    "float",
+    "double",
+    "halffloat",
+)
+#: The fields of a measure as a repeat key knows them (see ``Query.canonical_hash``).
+KEY_FIELDS = ("op", "column", "bounds", "q", "bins")
+Row = dict[str, Any]
+Noisy = list[tuple["Part", np.ndarray]]
+
+
+@dataclass(frozen=True)
+class Part:
+    """One noisy statistic of a measure: its sensitivity, epsilon and OpenDP noise scale.
+
+    Sensitivity and scale are in integer units; ``unit`` converts them to the column's units.
+    """
+
+    measure: int
+    kind: PartKind
+    column: str | None
+    sensitivity: int
+    epsilon: float
+    scale: float
+    unit: float = 1.0
+    low: float = 0.0
+    high: float = 0.0
+    candidates: tuple[float, ...] = ()
+    q: float = 0.5
+
+    def accuracy(self, alpha: float) -> float | None:
+        """Half-width of the (1 - alpha) interval of this part's noise, in the column's units."""
+        if self.kind == "quantile":
+            return None
+        return mechanisms.accuracy(self.scale, alpha) * self.unit
+
+    @property
+    def mechanism(self) -> str:
+        if self.kind == "quantile":
+            return "OpenDP private quantile (exponential mechanism)"
+        return "OpenDP discrete Laplace"
+
+
+def _is_float(arrow_type: str) -> bool:
+    return arrow_type in ("float", "double", "halffloat")
+
+
+class _Measure(BaseModel):
+    """What every measure knows how to do."""
+
+    op: str
+    #: How many noisy statistics the measure spends its share of epsilon on.
+    statistics: ClassVar[int] = 1
+
+    @property
+    def name(self) -> str:
+        """The name of this measure's values in the answer rows."""
+        return self.op
+
+    @property
+    def measured(self) -> str | None:
+        """The column measured, if any."""
+        return None
+
+    def key(self) -> dict[str, Any]:
+        """The measure as a repeat key knows it (the same fields for every type)."""
+        dumped = self.model_dump(mode="json")
+        return {name: dumped.get(name) for name in KEY_FIELDS}
+
+    def problems(self, *, schema: dict[str, str], unit: str) -> list[str]:
+        """Every way this measure breaks the dataset (``schema``: column → Arrow type)."""
+        return []
+
+    def parts(self, index: int, *, k: int, cells: int, epsilon: float, schema: dict[str, str]) -> list[Part]:
+        """The noisy statistics of this measure, each spending ``epsilon``.
+
+        A donor has at most ``k`` rows (the truncation) and so adds at most ``k`` to the row counts and
+        sums over all cells together; to the person counts they add at most 1 in each of at most
+        ``min(k, cells)`` cells.
+        """
+        raise NotImplementedError
+
+    def finish(self, rows: list[Row], noisy: Noisy, alpha: float) -> None:
+        """Write this measure's post-processed values (and intervals) into the answer rows."""
+        raise NotImplementedError
+
+
+class _Counting(_Measure):
+    def finish(self, rows: list[Row], noisy: Noisy, alpha: float) -> None:
+        # plain Python numbers: per-cell numpy indexing costs more than the arithmetic
+        (part, values), name = noisy[0], self.name
+        a = part.accuracy(alpha) or 0.0
+        for row, value in zip(rows, values.tolist(), strict=True):
+            count = max(0, int(value))
+            row[name] = count
+            row[f"{name}_ci"] = [max(0, math.floor(count - a)), math.ceil(count + a)]
+            row[f"{name}_unreliable"] = a >= count
+
+
+class Count(_Counting):
+    """Distinct persons (donors) in each cell."""
+
+    op: Literal["count"] = Field(description="count: distinct persons (donors) in each cell")
+
+    def parts(self, index: int, *, k: int, cells: int, epsilon: float, schema: dict[str, str]) -> list[Part]:
+        persons = min(k, cells)
+        return [Part(index, "persons", None, persons, epsilon, mechanisms.laplace_scale(persons, epsilon))]
+
+
+def rows_part(index: int, *, k: int, epsilon: float) -> Part:
+    """The noisy number of records in each cell: a donor adds at most ``k`` over all cells."""
+    return Part(index, "rows", None, k, epsilon, mechanisms.laplace_scale(k, epsilon))
+
+
+class Rows(_Counting):
+    """Records in each cell (a person may have several)."""
+
+    op: Literal["rows"] = Field(description="rows: the donors' records in each cell")
+
+    def parts(self, index: int, *, k: int, cells: int, epsilon: float, schema: dict[str, str]) -> list[Part]:
+        return [rows_part(index, k=k, epsilon=epsilon)]
+
+
+class _OfColumn(_Measure):
+    """A statistic of one numeric column, clamped to declared bounds."""
+
+    column: str | None = None
+    bounds: tuple[float, float] | None = Field(None, description="Clamping bounds [lower, upper]")
+
+    @property
+    def name(self) -> str:
+        return f"{self.op}_{self.column}"
+
+    @property
+    def measured(self) -> str | None:
+        return self.column
+
+    def problems(self, *, schema: dict[str, str], unit: str) -> list[str]:
+        measured = self.column
+        if not measured:
+            return [f"{self.op} needs a column"]
+        if measured == unit:
+            return [f"{measured!r} identifies donors: it cannot be measured"]
+        if measured not in schema:
+            return [f"unknown column {measured!r}"]
+        found = []
+        if schema[measured] not in NUMERIC_TYPES:
+            found.append(f"{measured!r} is not numeric ({schema[measured]})")
+        return found + self.shape_problems()
+
+    def shape_problems(self) -> list[str]:
+        """What is wrong with the measure's own parameters (bounds, q, bins)."""
+        if self.bounds is None:
+            return [f"{self.op} of {self.column!r} needs bounds [lower, upper]"]
+        low, high = self.bounds
+        if not (math.isfinite(low) and math.isfinite(high)) or low >= high:
+            return ["bounds must be finite with lower < upper"]
+        if max(abs(low), abs(high)) > MAX_BOUND:
+            return [f"bounds must lie within -{MAX_BOUND:.0e} and {MAX_BOUND:.0e}"]
+        return []
+
+    def _total(self, index: int, *, k: int, epsilon: float, schema: dict[str, str]) -> Part:
+        """The clamped sum of the column, in fixed point for floats: a donor adds at most ``k``
+        values of the largest bound's magnitude."""
+        assert self.column is not None and self.bounds is not None
+        low, high = self.bounds
+        factor = FIXED_POINT if _is_float(schema[self.column]) else 1
+        int_low, int_high = math.floor(low * factor), math.ceil(high * factor)
+        sensitivity = k * max(abs(int_low), abs(int_high))
+        scale = mechanisms.laplace_scale(sensitivity, epsilon)
+        return Part(index, "sum", self.column, sensitivity, epsilon, scale, 1 / factor, low, high)
+
+
+class Sum(_OfColumn):
+    """The sum of a column over each cell."""
+
+    op: Literal["sum"] = Field(description="sum: of a column, clamped to its bounds")
+
+    def parts(self, index: int, *, k: int, cells: int, epsilon: float, schema: dict[str, str]) -> list[Part]:
+        return [self._total(index, k=k, epsilon=epsilon, schema=schema)]
+
+    def finish(self, rows: list[Row], noisy: Noisy, alpha: float) -> None:
+        (part, values), name = noisy[0], self.name
+        a = part.accuracy(alpha) or 0.0
+        for row, raw in zip(rows, values.tolist(), strict=True):
+            value = float(raw) * part.unit
+            row[name] = round(value, 2)
+            row[f"{name}_ci"] = [round(value - a, 2), round(value + a, 2)]
+            row[f"{name}_unreliable"] = a >= abs(value)
+
+
+class Mean(_OfColumn):
+    """The mean of a column over each cell's records: a noisy sum over a noisy record count."""
+
+    op: Literal["mean"] = Field(description="mean: of a column over each cell's records")
+    statistics: ClassVar[int] = 2
+
+    def parts(self, index: int, *, k: int, cells: int, epsilon: float, schema: dict[str, str]) -> list[Part]:
+        total = self._total(index, k=k, epsilon=epsilon, schema=schema)
+        return [total, rows_part(index, k=k, epsilon=epsilon)]
+
+    def finish(self, rows: list[Row], noisy: Noisy, alpha: float) -> None:
+        (part, sums), (c_part, counts), name = noisy[0], noisy[1], self.name
+        a_s, a_c = part.accuracy(alpha) or 0.0, c_part.accuracy(alpha) or 0.0
+        low, high, unit = part.low, part.high, part.unit
+        for row, raw_sum, raw_count in zip(rows, sums.tolist(), counts.tolist(), strict=True):
+            total, n = float(raw_sum) * unit, float(raw_count)
+            if n < 1:
+                row[name], row[f"{name}_ci"], row[f"{name}_unreliable"] = None, None, True
+                continue
+            mean = min(max(total / n, low), high)
+            lo = min(max((total - a_s) / (n + a_c), low), high)
+            hi = high if n - a_c < 1 else min(max((total + a_s) / (n - a_c), low), high)
+            row[name] = round(mean, 2)
+            row[f"{name}_ci"] = [round(min(lo, mean), 2), round(max(hi, mean), 2)]
+            row[f"{name}_unreliable"] = n <= a_c
+
+
+class Quantile(_OfColumn):
+    """A quantile of a column in each cell, by OpenDP's private quantile over a grid of candidates."""
+
+    op: Literal["quantile"] = Field(description="quantile: of a column, in each cell")
+    q: float | None = Field(None, gt=0, lt=1, description="The quantile to estimate, in (0, 1)")
+
+    @property
+    def name(self) -> str:
+        return f"q{round((self.q or 0) * 100):02d}_{self.column}"
+
+    def shape_problems(self) -> list[str]:
+        found = super().shape_problems()
+        if not (self.q is not None and 0 < self.q < 1):
+            found.append("quantile needs q between 0 and 1")
+        return found
+
+    def parts(self, index: int, *, k: int, cells: int, epsilon: float, schema: dict[str, str]) -> list[Part]:
+        assert self.column is not None and self.bounds is not None
+        low, high = self.bounds
+        q = float(self.q or 0.5)
+        candidates = tuple(float(c) for c in np.linspace(low, high, QUANTILE_CANDIDATES))
+        scale = mechanisms.quantile_scale(candidates, q, k, epsilon)
+        part = Part(index, "quantile", self.column, k, epsilon, scale, low=low, high=high, q=q)
+        return [replace(part, candidates=candidates)]
+
+    def finish(self, rows: list[Row], noisy: Noisy, alpha: float) -> None:
+        (_part, values), name = noisy[0], self.name
+        for row, value in zip(rows, values.tolist(), strict=True):
+            row[name] = round(float(value), 2)
+
+
+class Histogram(_OfColumn):
+    """Counts of a column's values in bins, in each cell."""
+
+    op: Literal["histogram"] = Field(description="histogram: of a column, in each cell")
+    bins: list[float] | None = Field(
+        None, description="Histogram bin edges, increasing; values are clamped into them"
+    )
+
+    @property
+    def name(self) -> str:
+        return f"hist_{self.column}"
+
+    def shape_problems(self) -> list[str]:
+        bins = self.bins or []
+        if len(bins) < 2 or any(b >= c for b, c in zip(bins, bins[1:], strict=False)):
+            return ["histogram needs at least two increasing bin edges"]
+        if len(bins) - 1 > MAX_BINS:
+            return [f"at most {MAX_BINS} bins"]
+        return []
+
+    def parts(self, index: int, *, k: int, cells: int, epsilon: float, schema: dict[str, str]) -> list[Part]:
+        scale = mechanisms.laplace_scale(k, epsilon)
+        return [Part(index, "histogram", self.column, k, epsilon, scale, candidates=tuple(self.bins or ()))]
+
+    def finish(self, rows: list[Row], noisy: Noisy, alpha: float) -> None:
+        (_part, values), name = noisy[0], self.name
+        for row, bins in zip(rows, values.tolist(), strict=True):
+            row[name] = [max(0, int(v)) for v in bins]
+
+
+Measure = Annotated[Count | Rows | Sum | Mean | Quantile | Histogram, Field(discriminator="op")]
