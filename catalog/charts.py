@@ -16,7 +16,8 @@ from typing import Any
 
 import polars as pl
 
-from datacommons.registry import Dataset, SchemaSpec
+from datacommons.datasets import Dataset
+from datacommons.specs import SchemaSpec
 from datacommons.storage import ParquetStore
 
 TIME_NAMES = ("TIME_PERIOD", "time_period", "year", "anno", "time")

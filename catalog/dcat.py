@@ -38,8 +38,9 @@ from catalog.vocabularies import (
     code_iri,
     nuts_iri,
 )
+from datacommons.datasets import Dataset
 from datacommons.errors import InvalidInput, NotFound
-from datacommons.registry import Dataset, get_dataset
+from datacommons.registry import get_dataset
 
 JSONLD_MEDIA_TYPE = "application/ld+json"
 DEFAULT_PAGE_SIZE = 100

@@ -17,7 +17,7 @@ from datacommons.schemas import MAX_INT, error_responses
 
 router = APIRouter(tags=["catalog"], responses=error_responses(401, 403, 422))
 
-#: A dataset id (see :data:`datacommons.registry.SLUG`), as a path pattern.
+#: A dataset id (see :data:`datacommons.specs.SLUG`), as a path pattern.
 DATASET_ID = r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$"
 
 JSONLD_RESPONSE: dict[int | str, dict[str, Any]] = {

@@ -16,7 +16,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from datacommons.registry import Dataset
+from datacommons.datasets import Dataset
 
 DistributionFormat = Literal["parquet", "csv", "dp-queries"]
 

@@ -8,7 +8,8 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from catalog.distributions import Distribution
-from datacommons.registry import Dataset, DatasetVersion, access_of
+from datacommons.datasets import Dataset, DatasetVersion
+from datacommons.registry import access_of
 
 
 class VersionPublic(BaseModel):

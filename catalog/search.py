@@ -30,8 +30,9 @@ from sqlalchemy.orm import Session
 from catalog.schemas import DatasetPublic
 from catalog.text import LANGUAGES, fold, stems, words
 from datacommons.commons import Commons
+from datacommons.datasets import Dataset
 from datacommons.errors import InvalidInput
-from datacommons.registry import Dataset, list_datasets
+from datacommons.registry import list_datasets
 from datacommons.storage import ParquetStore
 
 FACETS = ("theme", "publisher", "access", "format", "geography", "year")

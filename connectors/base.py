@@ -40,7 +40,7 @@ from pydantic import BaseModel, ConfigDict, model_validator
 from connectors.http import HttpClient
 from connectors.progress import NullProgress, Progress
 from datacommons.errors import InvalidInput
-from datacommons.registry import DatasetMeta, PolicySpec
+from datacommons.specs import DatasetMeta, PolicySpec
 from datacommons.storage import file_sha256
 
 

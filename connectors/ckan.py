@@ -18,7 +18,7 @@ import pyarrow as pa
 from connectors.base import Connector, ConnectorConfig, Load, Unchanged, dataset_slug
 from connectors.tabular import Delimiter, Encoding, infer_types, read_table
 from datacommons.errors import InvalidInput
-from datacommons.registry import ColumnSpec, DatasetMeta, SchemaSpec
+from datacommons.specs import ColumnSpec, DatasetMeta, SchemaSpec
 
 BASE_URL = "https://www.dati.gov.it/opendata"
 FORMATS = ("csv", "xlsx")

@@ -20,7 +20,7 @@ from connectors.base import Connector, ConnectorConfig, Load, Unchanged, dataset
 from connectors.http import SourceRejected, SourceUnavailable
 from connectors.sdmx import SdmxData, flow_id, parse_last_update, read_sdmx_csv, tidy_columns
 from datacommons.errors import InvalidInput
-from datacommons.registry import ColumnSpec, DatasetMeta, SchemaSpec
+from datacommons.specs import ColumnSpec, DatasetMeta, SchemaSpec
 
 BASE_URL = "https://ec.europa.eu/eurostat/api/dissemination/sdmx/2.1"
 LICENCE = "https://creativecommons.org/licenses/by/4.0/"

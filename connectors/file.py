@@ -25,7 +25,7 @@ from connectors.base import Connector, ConnectorConfig, Load, Unchanged
 from connectors.istat_comuni import TURIN_ID, turin_codes
 from connectors.tabular import ColumnType, Delimiter, Encoding, convert_column, read_table
 from datacommons.errors import InvalidInput
-from datacommons.registry import ColumnSpec, DatasetMeta, PolicySpec, SchemaSpec, Slug
+from datacommons.specs import ColumnSpec, DatasetMeta, PolicySpec, SchemaSpec, Slug
 
 TURIN_CODE_LIST = f"{TURIN_ID}:codice_comune"
 

@@ -25,11 +25,11 @@ from connectors.base import Context, Load, Unchanged
 from connectors.catalogue import get_connector
 from connectors.http import HttpClient
 from connectors.progress import NullProgress, Progress
-from datacommons import redaction, registry
+from datacommons import datasets, redaction, registry, specs
 from datacommons.commons import Commons
+from datacommons.datasets import DatasetVersion
 from datacommons.errors import Conflict, InvalidInput, NotFound
 from datacommons.quality.gate import validate_version
-from datacommons.registry import DatasetVersion
 from datacommons.storage import ParquetStore
 
 
@@ -225,7 +225,7 @@ def _gate(
 BUDGETS = ("epsilon_total", "epsilon_per_organisation", "epsilon_per_query")
 
 
-def _declared_policy(dataset: registry.Dataset, declared: registry.PolicySpec) -> registry.PolicySpec:
+def _declared_policy(dataset: datasets.Dataset, declared: specs.PolicySpec) -> specs.PolicySpec:
     if dataset.policy is None:
         return declared
     return declared.model_copy(update={name: getattr(dataset.policy, name) for name in BUDGETS})

@@ -17,7 +17,7 @@ import pyarrow.compute as pc
 from connectors.base import Connector, ConnectorConfig, Load, Unchanged
 from connectors.sdmx import SdmxData, flow_id, read_sdmx_csv, tidy_columns
 from datacommons.errors import InvalidInput
-from datacommons.registry import ColumnSpec, DatasetMeta, SchemaSpec
+from datacommons.specs import ColumnSpec, DatasetMeta, SchemaSpec
 
 BASE_URL = "http://sdmx.istat.it/SDMXWS/rest"
 ACCEPT_CSV = "application/vnd.sdmx.data+csv;version=1.0.0"

@@ -19,7 +19,7 @@ import pyarrow.csv as pacsv
 
 from connectors.base import Connector, ConnectorConfig, Load, Unchanged, sniff
 from datacommons.errors import InvalidInput
-from datacommons.registry import ColumnSpec, DatasetMeta, SchemaSpec
+from datacommons.specs import ColumnSpec, DatasetMeta, SchemaSpec
 
 REFERENCE_FILE = "Elenco-comuni-italiani.csv"
 TURIN_NUTS3 = "ITC11"

@@ -13,7 +13,7 @@ from pathlib import Path
 from connectors.base import Connector, ConnectorConfig, Load, Unchanged
 from connectors.file import DeclaredColumn, DonationSchema, check_table
 from connectors.tabular import read_table
-from datacommons.registry import ColumnSpec, DatasetMeta, SchemaSpec
+from datacommons.specs import ColumnSpec, DatasetMeta, SchemaSpec
 
 DATASET_ID = "plan2030"
 SOURCE_URL = "https://www.cittametropolitana.torino.it/"

@@ -23,7 +23,7 @@ import pyarrow.csv as pacsv
 
 from connectors.base import line_number, sniff
 from datacommons.errors import InvalidInput
-from datacommons.registry import ColumnSpec
+from datacommons.specs import ColumnSpec
 
 PREFIX_COLUMNS = ("DATAFLOW", "LAST UPDATE")
 FLAG_COLUMNS = ("OBS_FLAG", "OBS_STATUS")

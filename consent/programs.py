@@ -29,7 +29,7 @@ from consent.models import ConsentText, Program, TextDataset
 from datacommons.acts import Act
 from datacommons.acts import record as record_act
 from datacommons.errors import Conflict, InvalidInput, NotFound, validated_by
-from datacommons.registry import Slug, check_slug
+from datacommons.specs import Slug, check_slug
 
 #: What a consent form says about the donor's rights, in both languages.
 RIGHTS = {

@@ -22,7 +22,7 @@ from connectors.http import HttpClient
 from connectors.ingest import IngestResult, ingest
 from connectors.istat_comuni import TURIN_ID, reference_path
 from consent.demo import seed_consent
-from datacommons import auth, registry
+from datacommons import auth, datasets, registry
 from datacommons.config import Settings
 from datacommons.db import make_engine, make_sessionmaker, transaction
 from datacommons.errors import InvalidInput
@@ -74,7 +74,7 @@ def publish_staged(session: registry.Session, store: ParquetStore, result: Inges
     return published
 
 
-def seed_comuni(session: Session, store: ParquetStore) -> registry.DatasetVersion:
+def seed_comuni(session: Session, store: ParquetStore) -> datasets.DatasetVersion:
     """Ingest ISTAT's list (shipped copy) and publish the Turin reference and the Italian list."""
     result = ingest(
         session, store=store, connector_name="istat-comuni", file=reference_path(), params={}, actor=ACTOR

@@ -24,8 +24,8 @@ import pyarrow.compute as pc
 from sqlalchemy import ForeignKey, Integer, String, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from datacommons.datasets import Dataset, DatasetVersion
 from datacommons.db import Base, utcnow
-from datacommons.registry import Dataset, DatasetVersion
 from datacommons.storage import ParquetStore
 
 #: The Parquet metadata key that names the file a redacted file replaces.

@@ -1,43 +1,24 @@
-"""The catalog's records: Dataset, DatasetVersion, VersionTransition and AccessPolicy.
+"""The version workflow: datasets described and stored, versions staged, validated and published.
 
-A dataset is described once (bilingual titles, theme, publisher, access, geography, licence, keywords);
-each load of its data is a :class:`DatasetVersion` that moves through::
-
-    staged ──► validated ──► published
-       │  ▲        │
-       ▼  │        ▼
-      rejected ◄───┘          (a rejected version may be validated again once its suite is fixed)
-
-Published versions are immutable; the dataset's *current* version is the one served, and an older
-published version can be made current again. Every status change is a :class:`VersionTransition`
-recording who and when.
+The records are :mod:`datacommons.datasets` (with the lifecycle of a version drawn there); what
+describes a dataset before it is stored is :mod:`datacommons.specs`.
 """
 
 from __future__ import annotations
 
-import re
-from collections import Counter
-from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Any
 
 import pyarrow as pa
-from pydantic import BaseModel, Field, field_validator
-from sqlalchemy import JSON, BigInteger, ForeignKey, Integer, String, Text, UniqueConstraint, func, select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Mapped, Session, mapped_column, object_session, relationship
+from sqlalchemy.orm import Session, object_session
 
 from datacommons import acts
-from datacommons.db import Base, utcnow
-from datacommons.errors import Conflict, InvalidInput, NotFound, validated_by
+from datacommons.datasets import AccessPolicy, Dataset, DatasetVersion, Status, VersionTransition
+from datacommons.db import utcnow
+from datacommons.errors import Conflict, InvalidInput, NotFound
+from datacommons.specs import DatasetMeta, PolicySpec
 from datacommons.storage import ParquetStore, StoredFile
-
-Access = Literal["open", "private"]
-#: The EU data themes (Publications Office authority table): the export points to their IRIs.
-Theme = Literal[
-    "AGRI", "ECON", "EDUC", "ENER", "ENVI", "GOVE", "HEAL", "INTR", "JUST", "REGI", "SOCI", "TECH", "TRAN"
-]
-Status = Literal["staged", "validated", "rejected", "published"]
-STATUSES: tuple[Status, ...] = ("staged", "validated", "rejected", "published")
 
 #: Which status changes are allowed (publishing and rollback go through :func:`publish`).
 TRANSITIONS: dict[str, frozenset[str]] = {
@@ -46,182 +27,6 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     "validated": frozenset({"validated", "rejected", "published"}),
     "published": frozenset(),
 }
-
-SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
-
-
-def check_slug(value: str) -> str:
-    """Return ``value`` if it is a valid dataset id (lower-case letters, digits, inner hyphens)."""
-    if not SLUG.match(value):
-        raise InvalidInput(
-            f"invalid dataset id {value!r}: use 1-64 lower-case letters, digits and inner hyphens"
-        )
-    return value
-
-
-#: A dataset (or program) id in a pydantic model: validated like :func:`check_slug`.
-Slug = Annotated[str, validated_by(check_slug)]
-
-
-class Dataset(Base):
-    """A dataset of the catalog, described in Italian and English."""
-
-    __tablename__ = "datasets"
-
-    id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    title_it: Mapped[str] = mapped_column(String(300))
-    title_en: Mapped[str] = mapped_column(String(300))
-    description_it: Mapped[str] = mapped_column(Text, default="")
-    description_en: Mapped[str] = mapped_column(Text, default="")
-    theme: Mapped[str] = mapped_column(String(16))
-    publisher: Mapped[str] = mapped_column(String(200))
-    access: Mapped[str] = mapped_column(String(16))
-    geography: Mapped[str] = mapped_column(String(32))
-    licence: Mapped[str] = mapped_column(String(300))
-    keywords: Mapped[list[str]] = mapped_column(JSON, default=list)
-    frequency: Mapped[str] = mapped_column(String(32), default="IRREG")
-    schema_spec: Mapped[dict[str, Any] | None] = mapped_column(JSON)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    modified_at: Mapped[datetime] = mapped_column(default=utcnow)
-    current_version_id: Mapped[int | None] = mapped_column(
-        ForeignKey("dataset_versions.id", use_alter=True, name="fk_datasets_current_version")
-    )
-
-    current_version: Mapped[DatasetVersion | None] = relationship(
-        foreign_keys=[current_version_id], post_update=True, lazy="joined"
-    )
-    policy: Mapped[AccessPolicy | None] = relationship(back_populates="dataset", lazy="selectin")
-
-
-class DatasetVersion(Base):
-    """One immutable load of a dataset's data: a Parquet file in the store plus its provenance."""
-
-    __tablename__ = "dataset_versions"
-    __table_args__ = (
-        UniqueConstraint("dataset_id", "content_hash", name="uq_dataset_versions_hash"),
-        UniqueConstraint("dataset_id", "number", name="uq_dataset_versions_number"),
-    )
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    dataset_id: Mapped[str] = mapped_column(ForeignKey("datasets.id", ondelete="CASCADE"), index=True)
-    number: Mapped[int] = mapped_column(Integer)
-    content_hash: Mapped[str] = mapped_column(String(64))
-    rows: Mapped[int] = mapped_column(BigInteger)
-    size_bytes: Mapped[int] = mapped_column(BigInteger)
-    arrow_schema: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
-    status: Mapped[str] = mapped_column(String(16), default="staged", index=True)
-    provenance: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    created_by: Mapped[str] = mapped_column(String(200))
-    status_changed_at: Mapped[datetime] = mapped_column(default=utcnow)
-
-
-class VersionTransition(Base):
-    """A recorded status change of a version: from, to, who, when, why."""
-
-    __tablename__ = "version_transitions"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    version_id: Mapped[int] = mapped_column(ForeignKey("dataset_versions.id", ondelete="CASCADE"), index=True)
-    from_status: Mapped[str | None] = mapped_column(String(16))
-    to_status: Mapped[str] = mapped_column(String(16))
-    actor: Mapped[str] = mapped_column(String(200))
-    at: Mapped[datetime] = mapped_column(default=utcnow)
-    note: Mapped[str] = mapped_column(Text, default="")
-
-
-class AccessPolicy(Base):
-    """How a private dataset may be queried: privacy unit, contribution bound, dimensions, budgets."""
-
-    __tablename__ = "access_policies"
-
-    dataset_id: Mapped[str] = mapped_column(ForeignKey("datasets.id", ondelete="CASCADE"), primary_key=True)
-    privacy_unit: Mapped[str] = mapped_column(String(100))
-    max_rows_per_unit: Mapped[int] = mapped_column(Integer)
-    public_dimensions: Mapped[dict[str, list[str]]] = mapped_column(JSON)
-    epsilon_total: Mapped[float] = mapped_column(default=10.0)
-    epsilon_per_organisation: Mapped[float] = mapped_column(default=3.0)
-    epsilon_per_query: Mapped[float] = mapped_column(default=1.0)
-
-    dataset: Mapped[Dataset] = relationship(back_populates="policy")
-
-
-ColumnType = Literal["string", "integer", "float", "boolean", "date"]
-ColumnRole = Literal["key", "privacy_unit", "dimension", "time", "measure", "attribute"]
-
-
-class ColumnSpec(BaseModel):
-    """One declared column: its type, its role and the rules its values follow."""
-
-    name: str = Field(min_length=1, max_length=100)
-    type: ColumnType
-    role: ColumnRole = "attribute"
-    nullable: bool = True
-    unique: bool = False
-    codes: list[str] | None = Field(None, description="The allowed values (a closed code list)")
-    code_list: str | None = Field(
-        None, description="A named reference code list, e.g. 'comuni-ITC11' or 'nuts'"
-    )
-    min: float | None = None
-    max: float | None = None
-    description: str = ""
-
-
-class SchemaSpec(BaseModel):
-    """The declared schema of a dataset: what its versions must look like to pass the quality gate."""
-
-    columns: list[ColumnSpec]
-    keys: list[str] = Field(default_factory=list, description="Columns that together are unique")
-    expectations: list[dict[str, Any]] = Field(
-        default_factory=list,
-        description="Dataset-specific Great Expectations expectations: {'type': ..., 'kwargs': {...}}",
-    )
-
-    def column(self, name: str) -> ColumnSpec | None:
-        """The spec of column ``name``, if declared."""
-        return next((c for c in self.columns if c.name == name), None)
-
-
-class DatasetMeta(BaseModel):
-    """What describes a dataset, as given by a connector, the demo or an administrator."""
-
-    id: Slug
-    title_it: str = Field(min_length=1, max_length=300)
-    title_en: str = Field(min_length=1, max_length=300)
-    description_it: str = ""
-    description_en: str = ""
-    theme: Theme = Field("SOCI", description="EU data-theme code (SOCI, ECON, GOVE, REGI, ...)")
-    publisher: str = Field(min_length=1, max_length=200)
-    access: Access = "open"
-    geography: str = Field("ITC11", description="NUTS or ISTAT code of the area covered")
-    licence: str = "https://creativecommons.org/licenses/by/4.0/"
-    keywords: list[str] = Field(default_factory=list)
-    frequency: str = Field(
-        "IRREG", pattern=r"^[A-Z0-9_]{1,20}$", description="EU frequency code (ANNUAL, QUARTERLY, IRREG, ...)"
-    )
-    schema_spec: SchemaSpec | None = None
-
-
-class PolicySpec(BaseModel):
-    """An access policy, as declared for a private dataset."""
-
-    privacy_unit: str
-    max_rows_per_unit: int = Field(ge=1, le=1000)
-    public_dimensions: dict[str, list[str]]
-    epsilon_total: float = Field(10.0, gt=0)
-    epsilon_per_organisation: float = Field(3.0, gt=0)
-    epsilon_per_query: float = Field(1.0, gt=0)
-
-    @field_validator("public_dimensions")
-    @classmethod
-    def _keys_once(cls, dims: dict[str, list[str]]) -> dict[str, list[str]]:
-        # A key listed twice would make every query grouped on it answer that cell twice, each copy
-        # with its own noise, and averaging copies undoes the noise.
-        for column, keys in dims.items():
-            repeated = sorted(k for k, n in Counter(keys).items() if n > 1)
-            if repeated:
-                raise ValueError(f"{column}: key {repeated[0]!r} is listed more than once")
-        return dims
 
 
 def schema_fields(schema: pa.Schema) -> list[dict[str, Any]]:

@@ -15,8 +15,8 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from datacommons.datasets import AccessPolicy
 from datacommons.errors import InvalidInput
-from datacommons.registry import AccessPolicy
 from privacy import mechanisms
 from privacy.frames import RANK, UNIT_ID, eligible_series, fixed_point
 from privacy.measures import Part

@@ -21,8 +21,8 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from consent.privacy_loss import NANO, to_nano  # one rounding rule for every account
+from datacommons.datasets import AccessPolicy
 from datacommons.errors import TooManyRequests
-from datacommons.registry import AccessPolicy
 from privacy.models import BudgetAccount
 
 TOTAL = "total"

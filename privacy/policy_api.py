@@ -17,10 +17,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from datacommons import registry
+from datacommons.datasets import Dataset
 from datacommons.deps import AdminPrincipal, SessionDep, commons_of
 from datacommons.errors import Conflict, InvalidInput
-from datacommons.registry import SLUG, Dataset, PolicySpec
 from datacommons.schemas import error_responses
+from datacommons.specs import SLUG, PolicySpec
 from privacy.ledger import NANO, TOTAL
 from privacy.models import BudgetAccount
 

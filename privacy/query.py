@@ -15,8 +15,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from datacommons.datasets import AccessPolicy
 from datacommons.errors import InvalidInput
-from datacommons.registry import AccessPolicy
 from privacy.measures import Measure
 
 MAX_CELLS = 50_000

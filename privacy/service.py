@@ -28,9 +28,9 @@ from consent.eligibility import Eligible, eligible
 from consent.transparency import record_use
 from datacommons import registry
 from datacommons.auth import Organisation, Principal
+from datacommons.datasets import AccessPolicy, Dataset, DatasetVersion
 from datacommons.db import transaction, utcnow
 from datacommons.errors import Conflict, Forbidden, InvalidInput, NotFound, Unavailable
-from datacommons.registry import AccessPolicy, Dataset, DatasetVersion
 from datacommons.storage import ParquetStore
 from privacy import ledger
 from privacy.engine import Plan, describe, plan_query, release_cells

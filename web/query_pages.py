@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from consent import programs
 from consent.agreements import Recipient
-from datacommons import registry
+from datacommons import datasets, registry, specs
 from datacommons.deps import SessionDep
 from datacommons.errors import InvalidInput
 from privacy.api import QUERY_ROLES
@@ -24,7 +24,7 @@ from web.pages import forbidden_page, render, require_page_user
 router = APIRouter(include_in_schema=False)
 
 
-def query_choices(session: Session, dataset: registry.Dataset, recipient: Recipient) -> dict[str, Any]:
+def query_choices(session: Session, dataset: datasets.Dataset, recipient: Recipient) -> dict[str, Any]:
     """What the builder offers: the purposes of the programs covering the dataset whose consent text
     names the caller as a recipient (each with the programs' Italian and English labels), its public
     dimensions, its bounded numeric columns and its per-query epsilon cap."""
@@ -44,7 +44,7 @@ def query_choices(session: Session, dataset: registry.Dataset, recipient: Recipi
                 },
             )
     purposes = [found[key] for key in sorted(found)]
-    schema = registry.SchemaSpec.model_validate(dataset.schema_spec or {"columns": []})
+    schema = specs.SchemaSpec.model_validate(dataset.schema_spec or {"columns": []})
     numeric = [
         {"name": c.name, "min": c.min, "max": c.max}
         for c in schema.columns

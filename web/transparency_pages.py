@@ -28,8 +28,8 @@ from consent import cosignatures, tlog
 from consent.models import TransparencyEntry
 from consent.tlog_api import log_key
 from consent.transparency import KINDS
+from datacommons.datasets import Dataset
 from datacommons.deps import SessionDep, commons_of
-from datacommons.registry import Dataset
 from web.i18n import code_label, format_datetime, format_number, pick_lang, translator
 from web.pages import page_principal, render
 from web.texts import TEXTS

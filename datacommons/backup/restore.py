@@ -44,10 +44,10 @@ from datacommons.backup.format import (
 from datacommons.backup.read import _opened, _Source, _verify
 from datacommons.backup.write import _table_order
 from datacommons.config import Settings, write_secret_file
+from datacommons.datasets import DatasetVersion
 from datacommons.db import make_engine, utcnow
 from datacommons.errors import CheckFailed, InvalidInput
 from datacommons.migrations import PG_MIGRATION_LOCK, known_revisions, upgrade
-from datacommons.registry import DatasetVersion
 from datacommons.storage import ParquetStore
 
 # --- restore ----------------------------------------------------------------------------------------

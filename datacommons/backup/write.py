@@ -45,10 +45,10 @@ from datacommons.backup.format import (
     secret_fingerprint,
 )
 from datacommons.config import Settings
+from datacommons.datasets import DatasetVersion
 from datacommons.db import make_engine, utcnow
 from datacommons.errors import CheckFailed, InvalidInput
 from datacommons.migrations import current_heads, known_revisions
-from datacommons.registry import DatasetVersion
 from datacommons.storage import ParquetStore, fsync_dir
 
 # --- backup -----------------------------------------------------------------------------------------

@@ -10,9 +10,9 @@ import consent.models  # noqa: F401,E402
 # Every table of every package, so that autogenerate sees them all. Only the tooling imports these;
 # the kernel itself never does.
 import datacommons.auth  # noqa: F401,E402
+import datacommons.datasets  # noqa: F401,E402
 import datacommons.quality.models  # noqa: F401,E402
 import datacommons.redaction  # noqa: F401,E402
-import datacommons.registry  # noqa: F401,E402
 import privacy.models  # noqa: F401,E402
 from datacommons.db import Base, make_engine
 from datacommons.migrations import PG_MIGRATION_LOCK

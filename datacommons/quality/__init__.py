@@ -2,7 +2,7 @@
 published.
 
 - :mod:`.suite` derives the expectation suite from a dataset's declared
-  :class:`~datacommons.registry.SchemaSpec`;
+  :class:`~datacommons.specs.SchemaSpec`;
 - :mod:`.engine` runs it with Great Expectations (pandas) and turns the results into plain JSON;
 - :mod:`.drift` compares a version with the dataset's current published one (warnings only);
 - :mod:`.gate` validates a version, stores the report and moves the version to validated or

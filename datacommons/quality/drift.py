@@ -13,7 +13,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from datacommons.registry import SchemaSpec
+from datacommons.specs import SchemaSpec
 
 CATEGORY_ROLES = frozenset({"dimension", "time"})
 CATEGORY_TYPES = frozenset({"string", "integer", "boolean"})

@@ -22,11 +22,12 @@ import pyarrow.compute as pc
 from sqlalchemy.orm import Session
 
 from datacommons import acts, registry
+from datacommons.datasets import DatasetVersion, Status
 from datacommons.errors import CheckFailed, Conflict, NotFound
 from datacommons.quality.drift import DEFAULT_THRESHOLDS, DriftThresholds, drift_warnings
 from datacommons.quality.models import ValidationReport, latest_report
 from datacommons.quality.suite import derive_checks, resolve_code_lists
-from datacommons.registry import DatasetVersion, SchemaSpec, Status
+from datacommons.specs import SchemaSpec
 from datacommons.storage import ParquetStore
 
 NO_SCHEMA = (

@@ -8,9 +8,10 @@ from typing import Any
 from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from datacommons.datasets import DatasetVersion
 from datacommons.db import Base, utcnow
 from datacommons.errors import NotFound
-from datacommons.registry import DatasetVersion, get_version
+from datacommons.registry import get_version
 
 
 class ValidationReport(Base):

@@ -14,7 +14,7 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlalchemy.orm import Session
 
-from datacommons import registry
+from datacommons import datasets, registry
 from datacommons.quality.models import ValidationReport
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -33,7 +33,7 @@ def environment() -> Environment:
 
 def report_data(session: Session, report: ValidationReport, *, api: str = "/api/v1") -> dict[str, Any]:
     """Everything a report page shows: the stored report, the version's history and the links."""
-    version = session.get(registry.DatasetVersion, report.version_id)
+    version = session.get(datasets.DatasetVersion, report.version_id)
     transitions = registry.transitions_of(session, version) if version is not None else []
     return {
         **report.report,

@@ -26,7 +26,8 @@ import pyarrow.compute as pc
 from sqlalchemy.orm import Session
 
 from datacommons.errors import InvalidInput
-from datacommons.registry import ColumnSpec, SchemaSpec, get_dataset
+from datacommons.registry import get_dataset
+from datacommons.specs import ColumnSpec, SchemaSpec
 from datacommons.storage import ParquetStore
 
 #: The pandas dtypes (as GE names them) that satisfy a declared column type; :func:`engine.to_frame`

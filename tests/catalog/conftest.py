@@ -7,7 +7,7 @@ import pytest
 
 from datacommons import registry
 from datacommons.db import transaction
-from datacommons.registry import DatasetMeta, PolicySpec
+from datacommons.specs import DatasetMeta, PolicySpec
 from datacommons.storage import ParquetStore
 
 DATASETS = [

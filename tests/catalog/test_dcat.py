@@ -23,9 +23,10 @@ from catalog import dcat
 from catalog.distributions import Distribution, distributions_of
 from datacommons import registry
 from datacommons.config import Settings
+from datacommons.datasets import Dataset
 from datacommons.db import transaction
 from datacommons.demo import COMUNI_ID, run_demo
-from datacommons.registry import Dataset, DatasetMeta, PolicySpec
+from datacommons.specs import DatasetMeta, PolicySpec
 from datacommons.storage import ParquetStore
 from tests.conftest import bearer
 from tests.support.shacl import load_shapes, validate

@@ -8,7 +8,7 @@ from fastapi.testclient import TestClient
 from catalog.text import stems, words
 from datacommons import registry
 from datacommons.db import transaction
-from datacommons.registry import DatasetMeta
+from datacommons.specs import DatasetMeta
 from tests.conftest import bearer
 
 COMUNI = [

@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 
 from datacommons import registry
 from datacommons.db import transaction
-from datacommons.registry import DatasetMeta
+from datacommons.specs import DatasetMeta
 from tests.catalog.test_pages import sign_in
 from web.i18n import format_datetime, format_number
 

@@ -12,7 +12,7 @@ import pytest
 from connectors import catalogue
 from connectors.base import Connector, ConnectorConfig, Load, Unchanged
 from datacommons.errors import InvalidInput
-from datacommons.registry import DatasetMeta
+from datacommons.specs import DatasetMeta
 
 
 class GreetingConfig(ConnectorConfig):

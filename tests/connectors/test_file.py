@@ -13,7 +13,7 @@ import pytest
 
 from connectors import synthetic
 from connectors.istat_comuni import turin_codes
-from datacommons import registry
+from datacommons import registry, specs
 from datacommons.db import transaction
 from datacommons.errors import InvalidInput
 
@@ -47,7 +47,7 @@ def test_a_donation_becomes_a_private_dataset_with_its_policy(
         policy = dataset.policy
         version = registry.get_version(session, dataset.id)
         stored = store.read_table(version.content_hash)
-        spec = registry.SchemaSpec.model_validate(dataset.schema_spec)
+        spec = specs.SchemaSpec.model_validate(dataset.schema_spec)
         assert dataset.access == "private"
         assert (policy.privacy_unit, policy.max_rows_per_unit) == ("donor_id", 3)
         dims = dict(policy.public_dimensions)

@@ -28,9 +28,9 @@ from consent.receipts import Signer
 from datacommons.app import create_app
 from datacommons.backup import make_backup
 from datacommons.config import Settings
+from datacommons.datasets import DatasetVersion
 from datacommons.db import make_engine, make_sessionmaker, transaction
 from datacommons.demo import DONOR_ORGANISATION, run_demo
-from datacommons.registry import DatasetVersion
 from datacommons.storage import ParquetStore, file_sha256
 from tests.conftest import bearer
 from tests.consent.conftest import PROGRAM

@@ -16,7 +16,7 @@ import pytest
 from datacommons import registry
 from datacommons.config import Settings
 from datacommons.db import transaction
-from datacommons.registry import DatasetMeta
+from datacommons.specs import DatasetMeta
 from datacommons.storage import ParquetStore
 
 CHILD = textwrap.dedent(

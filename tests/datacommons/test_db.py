@@ -12,7 +12,7 @@ from datacommons import registry
 from datacommons.config import Settings
 from datacommons.db import make_engine, make_sessionmaker, transaction
 from datacommons.migrations import current_revision, upgrade
-from datacommons.registry import DatasetMeta
+from datacommons.specs import DatasetMeta
 
 TABLES = {
     "datasets",

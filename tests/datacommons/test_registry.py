@@ -5,10 +5,10 @@ from __future__ import annotations
 import pyarrow as pa
 import pytest
 
-from datacommons import registry
+from datacommons import registry, specs
 from datacommons.db import transaction
 from datacommons.errors import Conflict, InvalidInput, NotFound
-from datacommons.registry import DatasetMeta, PolicySpec
+from datacommons.specs import DatasetMeta, PolicySpec
 
 META = DatasetMeta(
     id="occupati",
@@ -94,7 +94,7 @@ def test_dataset_ids_are_slugs() -> None:
     with pytest.raises(ValueError, match="invalid dataset id"):
         DatasetMeta(id="Not A Slug", title_it="t", title_en="t", publisher="p")
     with pytest.raises(InvalidInput):
-        registry.check_slug("-leading")
+        specs.check_slug("-leading")
 
 
 def test_empty_table_is_refused(session_factory, store) -> None:  # type: ignore[no-untyped-def]
@@ -132,7 +132,7 @@ def test_a_dataset_names_an_eu_data_theme_and_a_frequency_code() -> None:
 
     from catalog.vocabularies import DATA_THEMES
 
-    assert set(get_args(registry.Theme)) == set(DATA_THEMES)
+    assert set(get_args(specs.Theme)) == set(DATA_THEMES)
     for bad in ({"theme": "soci"}, {"theme": "Social"}, {"frequency": "every year"}):
         with pytest.raises(ValidationError):
             META.model_validate(META.model_dump() | bad)

@@ -6,7 +6,7 @@ import numpy as np
 import polars as pl
 import pytest
 
-from datacommons.registry import AccessPolicy
+from datacommons.datasets import AccessPolicy
 from privacy.frames import RANK
 
 AGE_BANDS = ["15-24", "25-34", "35-44", "45-54", "55-64"]

@@ -22,7 +22,7 @@ from datacommons.auth import Principal
 from datacommons.config import Settings
 from datacommons.db import transaction, utcnow
 from datacommons.errors import TooManyRequests
-from datacommons.registry import DatasetMeta, PolicySpec
+from datacommons.specs import DatasetMeta, PolicySpec
 from datacommons.storage import ParquetStore
 from privacy import service
 from privacy.models import Release

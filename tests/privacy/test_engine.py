@@ -7,8 +7,8 @@ import opendp.prelude as dp
 import polars as pl
 import pytest
 
+from datacommons.datasets import AccessPolicy
 from datacommons.errors import InvalidInput
-from datacommons.registry import AccessPolicy
 from privacy.engine import exact_cells, plan_query, release_cells
 from privacy.query import Query, check_query
 from tests.privacy.conftest import AGE_BANDS, COMUNI, SCHEMA

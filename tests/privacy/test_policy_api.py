@@ -6,7 +6,7 @@ from fastapi.testclient import TestClient
 
 from datacommons import registry
 from datacommons.db import transaction
-from datacommons.registry import DatasetMeta
+from datacommons.specs import DatasetMeta
 from tests.conftest import bearer
 from tests.privacy.test_api import DATASET, QUERY, URL, publish_private
 

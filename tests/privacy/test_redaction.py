@@ -11,9 +11,10 @@ from connectors import ingest
 from connectors.base import Load, Provenance
 from datacommons import auth, registry
 from datacommons.config import Settings
+from datacommons.datasets import DatasetVersion
 from datacommons.db import transaction
 from datacommons.redaction import REDACTED_FROM, DatasetRedaction
-from datacommons.registry import DatasetMeta, DatasetVersion
+from datacommons.specs import DatasetMeta
 from datacommons.storage import ParquetStore
 from tests.conftest import bearer
 from tests.privacy.conftest import make_frame

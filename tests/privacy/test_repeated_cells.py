@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from pydantic import ValidationError
 
 from datacommons.errors import InvalidInput
-from datacommons.registry import PolicySpec
+from datacommons.specs import PolicySpec
 from privacy.engine import plan_query
 from privacy.query import Query, check_query
 from tests.conftest import bearer

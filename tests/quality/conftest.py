@@ -9,9 +9,10 @@ import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
 from datacommons import registry
+from datacommons.datasets import DatasetVersion
 from datacommons.db import transaction
 from datacommons.demo import seed_comuni
-from datacommons.registry import DatasetMeta, DatasetVersion, SchemaSpec
+from datacommons.specs import DatasetMeta, SchemaSpec
 from datacommons.storage import ParquetStore
 
 MICRO_ID = "inclusion-outcomes"

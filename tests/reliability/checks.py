@@ -12,7 +12,7 @@ from consent import ledger as consent_ledger
 from consent.models import Consent, ConsentEvent, ConsentPeriod, TransparencyEntry
 from consent.transparency import verify_chain
 from datacommons.config import Settings
-from datacommons.registry import AccessPolicy, Dataset, DatasetVersion, VersionTransition
+from datacommons.datasets import AccessPolicy, Dataset, DatasetVersion, VersionTransition
 from datacommons.storage import ParquetStore, file_sha256
 from privacy.ledger import TOTAL, org_scope, to_nano
 from privacy.models import BudgetAccount, Release

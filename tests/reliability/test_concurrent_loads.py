@@ -15,7 +15,7 @@ import pyarrow as pa
 from datacommons import registry
 from datacommons.config import Settings
 from datacommons.db import make_engine, make_sessionmaker, transaction
-from datacommons.registry import DatasetMeta
+from datacommons.specs import DatasetMeta
 from datacommons.storage import ParquetStore
 
 LOADS = 6

@@ -30,7 +30,7 @@ from consent.models import Consent, ConsentEvent, TransparencyEntry
 from datacommons import registry
 from datacommons.config import Settings
 from datacommons.db import transaction
-from datacommons.registry import DatasetMeta
+from datacommons.specs import DatasetMeta
 from datacommons.storage import ParquetStore
 from privacy.ledger import TOTAL, to_nano
 from privacy.models import Release
