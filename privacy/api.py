@@ -52,7 +52,7 @@ def preview_query(
     response_model=QueryAnswer,
     responses=error_responses(400, 404, 409, 429, 503),
 )
-def run_query(dataset_id: str, query: Query, commons: CommonsDep, caller: Querier) -> Any:
+def run_query(dataset_id: str, query: Query, commons: CommonsDep, caller: Querier) -> QueryAnswer:
     """Release a differentially-private answer over consenting donors (a repeat spends nothing)."""
     return service.release(
         commons.sessions,
@@ -89,7 +89,7 @@ def my_budget(session: SessionDep, caller: Querier) -> Any:
     status_code=201,
     responses=error_responses(400, 404, 409, 429, 503),
 )
-def create_extract(body: extracts.ExtractRequest, commons: CommonsDep, caller: Researcher) -> Any:
+def create_extract(body: extracts.ExtractRequest, commons: CommonsDep, caller: Researcher) -> ExtractAnswer:
     """Release a set of marginal tables together under one epsilon."""
     return extracts.create_extract(
         commons.sessions,

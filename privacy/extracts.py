@@ -24,6 +24,7 @@ from privacy.engine import plan_query, release_cells
 from privacy.measures import Measure
 from privacy.models import Release
 from privacy.query import MIN_ALPHA, Query, check_query
+from privacy.schemas import ExtractAnswer
 from privacy.service import Ask, Target, run
 
 Format = Literal["parquet", "csv"]
@@ -102,7 +103,7 @@ def create_extract(
     request: ExtractRequest,
     principal: Principal,
     epsilon_per_person: float,
-) -> dict[str, Any]:
+) -> ExtractAnswer:
     """Release every table of the extract under the request's epsilon, stored as one release."""
     queries = _queries(request)
 
@@ -145,6 +146,7 @@ def create_extract(
 
     ask = Ask(
         kind="extract",
+        answer=ExtractAnswer,
         dataset_id=request.dataset,
         purpose=request.purpose,
         program=request.program,

@@ -15,7 +15,7 @@ import hashlib
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Any, Literal
+from typing import Any, Generic, Literal, TypeVar
 
 import polars as pl
 from sqlalchemy import select
@@ -37,6 +37,7 @@ from privacy.engine import Plan, describe, plan_query, release_cells
 from privacy.frames import load_frame
 from privacy.models import Release
 from privacy.query import Query, check_query
+from privacy.schemas import ExtractAnswer, QueryAnswer
 
 
 @dataclass(frozen=True)
@@ -132,15 +133,21 @@ def find_release(
     ).first()
 
 
-def answer_of(release: Release, *, repeat: bool, budget: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "release_id": release.id,
-        **release.result,
-        "repeat": repeat,
-        "epsilon_spent": 0.0 if repeat else release.epsilon,
-        "created_at": release.created_at.isoformat(),
-        "budget": budget,
-    }
+Answer = TypeVar("Answer", QueryAnswer, ExtractAnswer)
+
+
+def answer_of(release: Release, *, repeat: bool, budget: dict[str, Any], answer: type[Answer]) -> Answer:
+    """A stored release as the typed answer of its kind."""
+    return answer.model_validate(
+        {
+            "release_id": release.id,
+            **release.result,
+            "repeat": repeat,
+            "epsilon_spent": 0.0 if repeat else release.epsilon,
+            "created_at": release.created_at.isoformat(),
+            "budget": budget,
+        }
+    )
 
 
 #: How many times a release is computed again when a concurrent one changed who has budget left.
@@ -148,10 +155,12 @@ MAX_ATTEMPTS = 5
 
 
 @dataclass(frozen=True)
-class Ask:
+class Ask(Generic[Answer]):
     """A query or an extract, as the release pipeline runs it."""
 
     kind: Literal["query", "extract"]
+    #: The typed answer of this kind.
+    answer: type[Answer]
     dataset_id: str
     purpose: str
     program: str | None
@@ -192,14 +201,30 @@ def under_agreement(session: Session, ask: Ask, recipient: Recipient) -> Ask:
     return replace(ask, program=program, query_hash=key)
 
 
+def stored(session: Session, ask: Ask[Answer], tgt: Target, organisation_id: int) -> Answer | None:
+    """The stored release of the same request by the same organisation on this version, as a repeat."""
+    existing = find_release(
+        session,
+        kind=ask.kind,
+        version_id=tgt.version.id,
+        organisation_id=organisation_id,
+        query_hash=ask.query_hash,
+    )
+    if existing is None:
+        return None
+    return answer_of(
+        existing, repeat=True, budget=budget_body(session, tgt, organisation_id), answer=ask.answer
+    )
+
+
 def run(
     factory: sessionmaker[Session],
     *,
     store: ParquetStore,
-    ask: Ask,
+    ask: Ask[Answer],
     principal: Principal,
     epsilon_per_person: float,
-) -> dict[str, Any]:
+) -> Answer:
     """The one release pipeline of queries and extracts.
 
     Plan and check → a stored repeat is answered as it is → budgets checked → eligible donors, less
@@ -220,15 +245,9 @@ def run(
                     f"donor's lifetime cap of {epsilon_per_person:g}: no donor "
                     "could be included"
                 )
-            existing = find_release(
-                session,
-                kind=ask.kind,
-                version_id=tgt.version.id,
-                organisation_id=org,
-                query_hash=ask.query_hash,
-            )
-            if existing is not None:
-                return answer_of(existing, repeat=True, budget=budget_body(session, tgt, org))
+            repeat = stored(session, ask, tgt, org)
+            if repeat is not None:
+                return repeat
             ledger.check_available(
                 session,
                 dataset_id=tgt.dataset.id,
@@ -277,7 +296,7 @@ def run(
 def _commit(
     factory: sessionmaker[Session],
     *,
-    ask: Ask,
+    ask: Ask[Answer],
     tgt: Target,
     principal: Principal,
     organisation_id: int,
@@ -285,20 +304,14 @@ def _commit(
     eligible: Eligible,
     chosen: privacy_loss.Inclusion,
     epsilon_per_person: float,
-) -> dict[str, Any]:
+) -> Answer:
     """Reserve the budgets, charge each included donor, store the release and log its use."""
     kind = ask.kind
     try:
         with transaction(factory, immediate=True) as session:
-            existing = find_release(
-                session,
-                kind=kind,
-                version_id=tgt.version.id,
-                organisation_id=organisation_id,
-                query_hash=ask.query_hash,
-            )
-            if existing is not None:
-                return answer_of(existing, repeat=True, budget=budget_body(session, tgt, organisation_id))
+            repeat = stored(session, ask, tgt, organisation_id)
+            if repeat is not None:
+                return repeat
             ledger.reserve(
                 session,
                 dataset_id=tgt.dataset.id,
@@ -357,20 +370,15 @@ def _commit(
                     log_index=entry.id - 1,
                 ),
             )
-            return answer_of(release, repeat=False, budget=budget_body(session, tgt, organisation_id))
+            budget = budget_body(session, tgt, organisation_id)
+            return answer_of(release, repeat=False, budget=budget, answer=ask.answer)
     except IntegrityError:
         # the same request from the same organisation was committed a moment before: answer with it
         with factory() as session:
-            existing = find_release(
-                session,
-                kind=kind,
-                version_id=tgt.version.id,
-                organisation_id=organisation_id,
-                query_hash=ask.query_hash,
-            )
-            if existing is None:
+            repeat = stored(session, ask, tgt, organisation_id)
+            if repeat is None:
                 raise
-            return answer_of(existing, repeat=True, budget=budget_body(session, tgt, organisation_id))
+            return repeat
 
 
 def release(
@@ -381,7 +389,7 @@ def release(
     query: Query,
     principal: Principal,
     epsilon_per_person: float,
-) -> dict[str, Any]:
+) -> QueryAnswer:
     """Answer a DP query over the donors whose consent covers its purpose now and who have budget
     left."""
 
@@ -403,6 +411,7 @@ def release(
 
     ask = Ask(
         kind="query",
+        answer=QueryAnswer,
         dataset_id=dataset_id,
         purpose=query.purpose,
         program=query.program,
