@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -19,8 +19,11 @@ from datacommons.datasets import AccessPolicy
 from datacommons.errors import InvalidInput
 from privacy import mechanisms
 from privacy.frames import RANK, UNIT_ID, eligible_series, fixed_point
-from privacy.measures import Part
+from privacy.measures import Mean, Part, rows_part
 from privacy.query import Query
+
+#: The measure index of the record count that means share when no ``rows`` measure gives it.
+SHARED = -1
 
 
 @dataclass(frozen=True)
@@ -36,12 +39,25 @@ class Plan:
     def epsilon(self) -> float:
         return sum(p.epsilon for p in self.parts)
 
+    def own_parts(self, index: int) -> list[Part]:
+        """The parts measure ``index`` released itself."""
+        return [p for p in self.parts if p.measure == index]
+
+    def records(self) -> list[Part]:
+        """The one noisy record count the means divide by (a ``rows`` measure's, or the shared one)."""
+        return [p for p in self.parts if p.kind == "rows"][:1] if self.needs_records else []
+
+    @property
+    def needs_records(self) -> bool:
+        return any(m.needs_records for m in self.query.measures)
+
 
 def plan_query(query: Query, *, policy: AccessPolicy, schema: dict[str, str]) -> Plan:
     """Split the query's epsilon evenly over its noisy statistics and find each one's noise scale.
 
-    A mean is two statistics (a sum and a count), every other measure one — the split OpenDP's own
-    Polars Context makes. The query must already have passed :func:`privacy.query.check_query`.
+    Every measure is one statistic; means divide by one noisy record count, shared by all of them and
+    by a ``rows`` measure if the query asks for one (else released once more, as measure -1). The
+    query must already have passed :func:`privacy.query.check_query`.
     """
     k = policy.max_rows_per_unit
     key_sets = [query.filters.get(c) or policy.public_dimensions[c] for c in query.group_by]
@@ -49,10 +65,13 @@ def plan_query(query: Query, *, policy: AccessPolicy, schema: dict[str, str]) ->
     if len(set(keys)) != len(keys) or len(set(query.group_by)) != len(query.group_by):
         # Never reached after check_query; kept so no caller can ever buy two noisy copies of a cell.
         raise InvalidInput("invalid query: the same cell would be answered twice")
-    per_part = query.epsilon / sum(m.statistics for m in query.measures)
+    shared = any(m.needs_records for m in query.measures) and not any(m.gives_records for m in query.measures)
+    per_part = query.epsilon / (sum(m.statistics for m in query.measures) + shared)
     parts: list[Part] = []
     for index, measure in enumerate(query.measures):
         parts += measure.parts(index, k=k, cells=len(keys), epsilon=per_part, schema=schema)
+    if shared:
+        parts.append(rows_part(SHARED, k=k, epsilon=per_part))
     return Plan(query=query, group_by=list(query.group_by), keys=keys, parts=parts)
 
 
@@ -77,8 +96,13 @@ def _fixed_point_sum(frame: pl.DataFrame, part: Part) -> pl.Expr:
 
     Floats are summed in fixed point: each value rounded to ``1 / FIXED_POINT`` (the loaded frame
     holds that integer form already), then clamped to the bounds widened to whole units, which is
-    what the sensitivity was computed on.
+    what the sensitivity was computed on. A centred part sums each value less its centre.
     """
+    total = _clamped_sum(frame, part)
+    return total - pl.len().cast(pl.Int64) * part.centre if part.centre else total
+
+
+def _clamped_sum(frame: pl.DataFrame, part: Part) -> pl.Expr:
     assert part.column is not None
     factor = round(1 / part.unit)
     low, high = math.floor(part.low * factor), math.ceil(part.high * factor)
@@ -157,7 +181,7 @@ def exact_cells(
 def _quantiles(part: Part, exact: np.ndarray | list[np.ndarray]) -> np.ndarray:
     """OpenDP's private quantile of each cell's values."""
     assert isinstance(exact, list)
-    return np.asarray([mechanisms.private_quantile(v, part.candidates, part.q, part.scale) for v in exact])
+    return np.asarray(mechanisms.private_quantiles(exact, part.candidates, part.q, part.scale), dtype=float)
 
 
 def _shape(plan: Plan, part: Part) -> tuple[int, ...]:
@@ -180,7 +204,43 @@ def release_cells(
         _quantiles(part, values) if part.kind == "quantile" else np.asarray(values, dtype=np.int64) + drawn[i]
         for i, (part, values) in enumerate(zip(plan.parts, exact, strict=True))
     ]
-    return {"rows": build_rows(plan, noisy), "measures": describe(plan)}
+    return {"rows": build_rows(plan, noisy), "measures": describe(plan), "noisy": stored_noise(plan, noisy)}
+
+
+def stored_noise(plan: Plan, noisy: list[np.ndarray]) -> list[dict[str, Any]]:
+    """The raw noisy value of every part with the scale and sensitivity it was drawn at: what a
+    release keeps so its intervals can be stated again at another confidence level."""
+    return [
+        {"scale": p.scale, "sensitivity": p.sensitivity, "values": v.tolist()}
+        for p, v in zip(plan.parts, noisy, strict=True)
+    ]
+
+
+def restate(
+    query: Query, stored: dict[str, Any], *, policy: AccessPolicy, schema: dict[str, str]
+) -> dict[str, Any]:
+    """A stored answer (rows and noisy values) stated again at ``query``'s alpha: the same noisy
+    values, their intervals at another confidence level. The cells are the stored ones, and each
+    part keeps the scale and sensitivity it was drawn at, whatever the policy says now."""
+    plan = plan_query(query, policy=policy, schema=schema)
+    keys = [tuple(row[c] for c in plan.group_by) for row in stored["rows"]]
+    return restated(replace(plan, keys=keys), stored["noisy"])
+
+
+def restated(plan: Plan, stored: list[dict[str, Any]]) -> dict[str, Any]:
+    """Rows and accuracy at the plan's alpha from stored noisy values (no new noise)."""
+    if len(stored) != len(plan.parts):
+        raise ValueError("the stored release has other parts than its query plans")
+    parts = [
+        replace(p, scale=float(s["scale"]), sensitivity=int(s["sensitivity"]))
+        for p, s in zip(plan.parts, stored, strict=True)
+    ]
+    plan = replace(plan, parts=parts)
+    noisy = [
+        np.asarray(s["values"], dtype=float if p.kind == "quantile" else np.int64)
+        for p, s in zip(parts, stored, strict=True)
+    ]
+    return {"rows": build_rows(plan, noisy), "measures": describe(plan), "noisy": stored}
 
 
 def build_rows(plan: Plan, noisy: list[np.ndarray]) -> list[dict[str, Any]]:
@@ -189,35 +249,48 @@ def build_rows(plan: Plan, noisy: list[np.ndarray]) -> list[dict[str, Any]]:
     by_measure: dict[int, list[tuple[Part, np.ndarray]]] = {}
     for part, values in zip(plan.parts, noisy, strict=True):
         by_measure.setdefault(part.measure, []).append((part, values))
+    records = plan.records()
+    shared = [(p, v) for p, v in zip(plan.parts, noisy, strict=True) if p in records]
     for index, measure in enumerate(plan.query.measures):
-        measure.finish(rows, by_measure[index], plan.query.alpha)
+        measure.finish(rows, by_measure[index], plan.query.alpha, records=shared)
     return rows
 
 
 def describe(plan: Plan) -> list[dict[str, Any]]:
-    """Per measure: epsilon, and for each noisy part the OpenDP noise scale and interval half-width."""
+    """Per measure: epsilon, the half-width of its interval where the data does not decide it, and
+    for each noisy part (its own, and the shared record count a mean divides by) the OpenDP noise
+    scale and interval half-width."""
     alpha = plan.query.alpha
+    records = plan.records()
     out = []
     for index, measure in enumerate(plan.query.measures):
-        parts = [p for p in plan.parts if p.measure == index]
-        out.append(
-            {
-                "name": measure.name,
-                "op": measure.op,
-                "column": measure.measured,
-                "epsilon": sum(p.epsilon for p in parts),
-                "alpha": alpha,
-                "parts": [
-                    {
-                        "statistic": p.kind,
-                        "mechanism": p.mechanism,
-                        "epsilon": p.epsilon,
-                        "sensitivity": p.sensitivity * p.unit if p.kind != "quantile" else p.sensitivity,
-                        "scale": p.scale * p.unit,
-                        "ci_halfwidth": p.accuracy(alpha),
-                    }
-                    for p in parts
-                ],
+        own = plan.own_parts(index)
+        uses = [p for p in records if p.measure != index] if measure.needs_records else []
+        info: dict[str, Any] = {
+            "name": measure.name,
+            "op": measure.op,
+            "column": measure.measured,
+            "epsilon": sum(p.epsilon for p in own),
+            "alpha": alpha,
+            "ci_halfwidth": measure.accuracy(own, alpha, records=records),
+            "parts": [_part_info(p, alpha, shared=False) for p in own]
+            + [_part_info(p, alpha, shared=True) for p in uses],
+        }
+        if isinstance(measure, Mean):
+            info["ci_halfwidth_by_records"] = {
+                str(n): measure.halfwidth_at(own, alpha, records=records, n=n) for n in (10, 100, 1000)
             }
-        )
+        out.append(info)
     return out
+
+
+def _part_info(p: Part, alpha: float, *, shared: bool) -> dict[str, Any]:
+    return {
+        "statistic": p.kind,
+        "mechanism": p.mechanism,
+        "epsilon": p.epsilon,
+        "sensitivity": p.sensitivity * p.unit if p.kind != "quantile" else p.sensitivity,
+        "scale": p.scale * p.unit,
+        "ci_halfwidth": p.accuracy(alpha),
+        "shared": shared,
+    }

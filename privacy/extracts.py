@@ -20,10 +20,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from datacommons.auth import Principal
 from datacommons.errors import InvalidInput
 from datacommons.storage import ParquetStore
-from privacy.engine import plan_query, release_cells
+from privacy.engine import plan_query, release_cells, restate
 from privacy.measures import Measure
 from privacy.models import Release
-from privacy.query import MIN_ALPHA, Query, check_query
+from privacy.query import MIN_ALPHA, Query, check_query, question
 from privacy.schemas import ExtractAnswer
 from privacy.service import Ask, Target, run
 
@@ -72,7 +72,14 @@ class ExtractRequest(BaseModel):
     tables: list[ExtractTable] = Field(min_length=1, max_length=10)
 
     def canonical_hash(self) -> str:
-        payload = self.model_dump(mode="json", exclude={"program"})  # the resolved one keys repeats
+        """What a repeat must match: dataset, purpose, epsilon and each table's question (see
+        :func:`privacy.query.question`: not alpha, not the program named, not the order of columns)."""
+        payload = {
+            "dataset": self.dataset,
+            "purpose": self.purpose,
+            "epsilon": self.epsilon,
+            "tables": [{"name": t.name, **question(t)} for t in self.tables],
+        }
         text = json.dumps(payload, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(text.encode()).hexdigest()
 
@@ -155,8 +162,27 @@ def create_extract(
         query=request.model_dump(mode="json"),
         check=check,
         compute=compute,
+        alpha=request.alpha,
+        restate=lambda tgt, result: {
+            **result,
+            "alpha": request.alpha,
+            "tables": [
+                {**table, **restate(query, table, policy=tgt.policy, schema=tgt.schema)}
+                for table, query in zip(result["tables"], queries, strict=True)
+            ],
+        },
     )
     return run(factory, store=store, ask=ask, principal=principal, epsilon_per_person=epsilon_per_person)
+
+
+def mechanisms_of(tables: list[dict[str, Any]]) -> str:
+    """The OpenDP mechanisms an extract's tables were released with, in words."""
+    used = {part["mechanism"] for t in tables for m in t["measures"] for part in m["parts"]}
+    words = []
+    if "OpenDP discrete Laplace" in used:
+        words.append("OpenDP discrete Laplace (counts, fixed-point sums)")
+    words += sorted(used - {"OpenDP discrete Laplace"})
+    return "; ".join(words)
 
 
 def metadata(release: Release, *, base_url: str) -> dict[str, Any]:
@@ -174,7 +200,7 @@ def metadata(release: Release, *, base_url: str) -> dict[str, Any]:
         "licence": result.get("licence"),
         "differential_privacy": {
             "library": "OpenDP",
-            "mechanism": "discrete Laplace (counts, fixed-point sums)",
+            "mechanism": mechanisms_of(result["tables"]),
             "privacy_unit": "donor",
             "contributions_per_donor": result.get("contributions_per_donor"),
             "epsilon": release.epsilon,

@@ -63,6 +63,8 @@ class Part:
     high: float = 0.0
     candidates: tuple[float, ...] = ()
     q: float = 0.5
+    #: What each clamped value is summed around, in integer units (a mean's sum is centred).
+    centre: int = 0
 
     def accuracy(self, alpha: float) -> float | None:
         """Half-width of the (1 - alpha) interval of this part's noise, in the column's units."""
@@ -85,8 +87,17 @@ class _Measure(BaseModel):
     """What every measure knows how to do."""
 
     op: str
-    #: How many noisy statistics the measure spends its share of epsilon on.
+    #: How many noisy statistics of its own the measure spends a share of epsilon on.
     statistics: ClassVar[int] = 1
+    #: Whether it divides by the noisy number of records in each cell (one count, shared).
+    needs_records: ClassVar[bool] = False
+    #: Whether it releases that count itself (the others then share it).
+    gives_records: ClassVar[bool] = False
+
+    @property
+    def values_per_cell(self) -> int:
+        """How many noisy values it releases in each cell."""
+        return 1
 
     @property
     def name(self) -> str:
@@ -116,20 +127,31 @@ class _Measure(BaseModel):
         """
         raise NotImplementedError
 
-    def finish(self, rows: list[Row], noisy: Noisy, alpha: float) -> None:
-        """Write this measure's post-processed values (and intervals) into the answer rows."""
+    def finish(self, rows: list[Row], noisy: Noisy, alpha: float, *, records: Noisy) -> None:
+        """Write this measure's post-processed values, raw values and intervals into the answer rows.
+
+        ``records`` is the query's noisy record count (one part), or empty when no measure needs it.
+        """
         raise NotImplementedError
+
+    def accuracy(self, own: list[Part], alpha: float, *, records: list[Part]) -> float | None:
+        """The half-width of this measure's interval, where it does not depend on the data."""
+        return own[0].accuracy(alpha)
 
 
 class _Counting(_Measure):
-    def finish(self, rows: list[Row], noisy: Noisy, alpha: float) -> None:
+    def finish(self, rows: list[Row], noisy: Noisy, alpha: float, *, records: Noisy) -> None:
         # plain Python numbers: per-cell numpy indexing costs more than the arithmetic
         (part, values), name = noisy[0], self.name
         a = part.accuracy(alpha) or 0.0
         for row, value in zip(rows, values.tolist(), strict=True):
-            count = max(0, int(value))
+            # the raw noisy count is unbiased (it may be negative); the count is its nearest possible
+            # value, never farther from the truth, so the interval around it covers at least as often
+            raw = int(value)
+            count = max(0, raw)
             row[name] = count
-            row[f"{name}_ci"] = [max(0, math.floor(count - a)), math.ceil(count + a)]
+            row[f"{name}_raw"] = raw
+            row[f"{name}_ci"] = [max(0, math.floor(count - a)), max(math.ceil(count + a), 1)]
             row[f"{name}_unreliable"] = a >= count
 
 
@@ -152,6 +174,7 @@ class Rows(_Counting):
     """Records in each cell (a person may have several)."""
 
     op: Literal["rows"] = Field(description="rows: the donors' records in each cell")
+    gives_records: ClassVar[bool] = True
 
     def parts(self, index: int, *, k: int, cells: int, epsilon: float, schema: dict[str, str]) -> list[Part]:
         return [rows_part(index, k=k, epsilon=epsilon)]
@@ -195,16 +218,21 @@ class _OfColumn(_Measure):
             return [f"bounds must lie within -{MAX_BOUND:.0e} and {MAX_BOUND:.0e}"]
         return []
 
-    def _total(self, index: int, *, k: int, epsilon: float, schema: dict[str, str]) -> Part:
+    def _total(
+        self, index: int, *, k: int, epsilon: float, schema: dict[str, str], centred: bool = False
+    ) -> Part:
         """The clamped sum of the column, in fixed point for floats: a donor adds at most ``k``
-        values of the largest bound's magnitude."""
+        values, each as far from the centre as a bound can be (from 0, or centred on the bounds'
+        midpoint, which halves that distance when the bounds are [0, U])."""
         assert self.column is not None and self.bounds is not None
         low, high = self.bounds
         factor = FIXED_POINT if _is_float(schema[self.column]) else 1
         int_low, int_high = math.floor(low * factor), math.ceil(high * factor)
-        sensitivity = k * max(abs(int_low), abs(int_high))
+        centre = (int_low + int_high) // 2 if centred else 0
+        sensitivity = k * max(abs(int_low - centre), abs(int_high - centre))
         scale = mechanisms.laplace_scale(sensitivity, epsilon)
-        return Part(index, "sum", self.column, sensitivity, epsilon, scale, 1 / factor, low, high)
+        part = Part(index, "sum", self.column, sensitivity, epsilon, scale, 1 / factor, low, high)
+        return replace(part, centre=centre)
 
 
 class Sum(_OfColumn):
@@ -215,41 +243,75 @@ class Sum(_OfColumn):
     def parts(self, index: int, *, k: int, cells: int, epsilon: float, schema: dict[str, str]) -> list[Part]:
         return [self._total(index, k=k, epsilon=epsilon, schema=schema)]
 
-    def finish(self, rows: list[Row], noisy: Noisy, alpha: float) -> None:
+    def finish(self, rows: list[Row], noisy: Noisy, alpha: float, *, records: Noisy) -> None:
         (part, values), name = noisy[0], self.name
         a = part.accuracy(alpha) or 0.0
         for row, raw in zip(rows, values.tolist(), strict=True):
             value = float(raw) * part.unit
             row[name] = round(value, 2)
-            row[f"{name}_ci"] = [round(value - a, 2), round(value + a, 2)]
+            row[f"{name}_raw"] = value
+            row[f"{name}_ci"] = [_down(value - a), _up(value + a)]
             row[f"{name}_unreliable"] = a >= abs(value)
 
 
 class Mean(_OfColumn):
-    """The mean of a column over each cell's records: a noisy sum over a noisy record count."""
+    """The mean of a column over each cell's records: a noisy sum centred on the bounds' midpoint,
+    over the query's one noisy record count (shared with a ``rows`` measure and other means)."""
 
     op: Literal["mean"] = Field(description="mean: of a column over each cell's records")
-    statistics: ClassVar[int] = 2
+    needs_records: ClassVar[bool] = True
 
     def parts(self, index: int, *, k: int, cells: int, epsilon: float, schema: dict[str, str]) -> list[Part]:
-        total = self._total(index, k=k, epsilon=epsilon, schema=schema)
-        return [total, rows_part(index, k=k, epsilon=epsilon)]
+        return [self._total(index, k=k, epsilon=epsilon, schema=schema, centred=True)]
 
-    def finish(self, rows: list[Row], noisy: Noisy, alpha: float) -> None:
-        (part, sums), (c_part, counts), name = noisy[0], noisy[1], self.name
-        a_s, a_c = part.accuracy(alpha) or 0.0, c_part.accuracy(alpha) or 0.0
+    def accuracy(self, own: list[Part], alpha: float, *, records: list[Part]) -> float | None:
+        return None  # it depends on how many records a cell holds: see :meth:`halfwidth_at`
+
+    def halfwidth_at(self, own: list[Part], alpha: float, *, records: list[Part], n: int) -> float | None:
+        """The interval's half-width in a cell of ``n`` records whose mean is the bounds' midpoint
+        (``None`` where the count's noise could reach zero records: no bound but the bounds)."""
+        a_s = (own[0].accuracy(alpha / 2) or 0.0) if own else 0.0
+        a_c = (records[0].accuracy(alpha / 2) or 0.0) if records else 0.0
+        if n - a_c < 1:
+            return None
+        return min(a_s / (n - a_c), self._span / 2)
+
+    @property
+    def _span(self) -> float:
+        low, high = self.bounds or (0.0, 0.0)
+        return high - low
+
+    def finish(self, rows: list[Row], noisy: Noisy, alpha: float, *, records: Noisy) -> None:
+        """Each mean with an interval from both noisy parts: the true centred sum and the true count
+        each lie within their own (1 - alpha/2) interval, so the mean lies within the range of
+        their ratios over that box with probability at least 1 - alpha (the bound is conservative).
+        An interval that reaches past the bounds' width, or whose box lies outside what the
+        records could hold, is flagged unreliable and reported as the bounds themselves."""
+        (part, sums), (c_part, counts), name = noisy[0], records[0], self.name
+        a_s, a_c = part.accuracy(alpha / 2) or 0.0, c_part.accuracy(alpha / 2) or 0.0
         low, high, unit = part.low, part.high, part.unit
+        mid = part.centre * unit
         for row, raw_sum, raw_count in zip(rows, sums.tolist(), counts.tolist(), strict=True):
-            total, n = float(raw_sum) * unit, float(raw_count)
+            centred, n = float(raw_sum) * unit, float(raw_count)
             if n < 1:
-                row[name], row[f"{name}_ci"], row[f"{name}_unreliable"] = None, None, True
+                row[name], row[f"{name}_raw"] = None, None
+                row[f"{name}_ci"], row[f"{name}_unreliable"] = [low, high], True
                 continue
-            mean = min(max(total / n, low), high)
-            lo = min(max((total - a_s) / (n + a_c), low), high)
-            hi = high if n - a_c < 1 else min(max((total + a_s) / (n - a_c), low), high)
+            raw = mid + centred / n
+            mean = min(max(raw, low), high)
+            n_low, n_high = n - a_c, n + a_c
+            if n_low < 1:
+                lo, hi = low, high
+            else:
+                ratios = [(centred + d) / m for d in (-a_s, a_s) for m in (n_low, n_high)]
+                lo, hi = mid + min(ratios), mid + max(ratios)
+            unreliable = hi - lo >= high - low or hi <= low or lo >= high
+            if hi <= low or lo >= high:  # no mean the records could have is within the box
+                lo, hi = low, high
             row[name] = round(mean, 2)
-            row[f"{name}_ci"] = [round(min(lo, mean), 2), round(max(hi, mean), 2)]
-            row[f"{name}_unreliable"] = n <= a_c
+            row[f"{name}_raw"] = raw
+            row[f"{name}_ci"] = [_down(max(min(lo, mean), low)), _up(min(max(hi, mean), high))]
+            row[f"{name}_unreliable"] = unreliable
 
 
 class Quantile(_OfColumn):
@@ -277,7 +339,7 @@ class Quantile(_OfColumn):
         part = Part(index, "quantile", self.column, k, epsilon, scale, low=low, high=high, q=q)
         return [replace(part, candidates=candidates)]
 
-    def finish(self, rows: list[Row], noisy: Noisy, alpha: float) -> None:
+    def finish(self, rows: list[Row], noisy: Noisy, alpha: float, *, records: Noisy) -> None:
         (_part, values), name = noisy[0], self.name
         for row, value in zip(rows, values.tolist(), strict=True):
             row[name] = round(float(value), 2)
@@ -307,10 +369,24 @@ class Histogram(_OfColumn):
         scale = mechanisms.laplace_scale(k, epsilon)
         return [Part(index, "histogram", self.column, k, epsilon, scale, candidates=tuple(self.bins or ()))]
 
-    def finish(self, rows: list[Row], noisy: Noisy, alpha: float) -> None:
+    @property
+    def values_per_cell(self) -> int:
+        return max(1, len(self.bins or ()) - 1)
+
+    def finish(self, rows: list[Row], noisy: Noisy, alpha: float, *, records: Noisy) -> None:
         (_part, values), name = noisy[0], self.name
         for row, bins in zip(rows, values.tolist(), strict=True):
             row[name] = [max(0, int(v)) for v in bins]
+            row[f"{name}_raw"] = [int(v) for v in bins]
+
+
+def _down(value: float) -> float:
+    """``value`` rounded down to a cent (an interval's ends are rounded outwards)."""
+    return math.floor(value * 100) / 100
+
+
+def _up(value: float) -> float:
+    return math.ceil(value * 100) / 100
 
 
 Measure = Annotated[Count | Rows | Sum | Mean | Quantile | Histogram, Field(discriminator="op")]

@@ -127,8 +127,13 @@ def quantile_scale(candidates: tuple[float, ...], q: float, contributions: int, 
         raise InvalidInput(CALIBRATION_FAILED) from exc
 
 
-def private_quantile(values: np.ndarray, candidates: tuple[float, ...], q: float, scale: float) -> float:
-    """OpenDP's private quantile (exponential mechanism over the candidates) of ``values``."""
+def private_quantiles(
+    cells: list[np.ndarray], candidates: tuple[float, ...], q: float, scale: float
+) -> list[float]:
+    """OpenDP's private quantile (exponential mechanism over the candidates) of each cell's values.
+
+    The measurement is built once and invoked per cell (building it costs more than a small cell).
+    """
     domain = dp.vector_domain(dp.atom_domain(T=float, nan=False))
     measurement = dp.m.make_private_quantile(
         domain,
@@ -138,4 +143,4 @@ def private_quantile(values: np.ndarray, candidates: tuple[float, ...], q: float
         alpha=q,
         scale=scale,
     )
-    return float(measurement([float(v) for v in values]))
+    return [float(measurement(values.astype(float).tolist())) for values in cells]

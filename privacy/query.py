@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from typing import Any
+from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -64,12 +64,31 @@ class Query(BaseModel):
 
     def canonical_hash(self) -> str:
         """A stable hash of the question asked (what a repeat must match to reuse a release)."""
-        payload = self.model_dump(mode="json", exclude={"program"})  # the resolved one keys repeats
-        payload["measures"] = [m.key() for m in self.measures]
-        payload["group_by"] = list(payload["group_by"])
-        payload["filters"] = {k: sorted(v) for k, v in sorted(payload["filters"].items())}
+        payload = {"purpose": self.purpose, "epsilon": self.epsilon, **question(self)}
         text = json.dumps(payload, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(text.encode()).hexdigest()
+
+
+class Asked(Protocol):
+    """A query or an extract's table: cells and measures."""
+
+    group_by: list[str]
+    filters: dict[str, list[str]]
+    measures: list[Measure]
+
+
+def question(table: Asked) -> dict[str, Any]:
+    """What a query (or an extract's table) asks, for its repeat key: its cells and measures.
+
+    Left out: the program named (the one resolved keys repeats), alpha (it only changes how the same
+    noisy values are stated) and the order of the grouped columns and of the filter values (they ask
+    nothing new).
+    """
+    return {
+        "group_by": sorted(table.group_by),
+        "filters": {k: sorted(v) for k, v in sorted(table.filters.items())},
+        "measures": [m.key() for m in table.measures],
+    }
 
 
 def _repeated(items: list[str]) -> list[str]:
@@ -118,6 +137,15 @@ def check_query(query: Query, *, policy: AccessPolicy, schema: dict[str, str]) -
             cells *= len(keys)
     if cells > MAX_CELLS:
         bad("group_by", f"{cells} cells is more than the {MAX_CELLS} a query may ask for")
+    else:
+        # a histogram releases a noisy value per bin in every cell: those count towards the cap
+        widest = max(m.values_per_cell for m in query.measures)
+        if cells * widest > MAX_CELLS:
+            bad(
+                "measures",
+                f"{cells} cells x {widest} bins = {cells * widest} noisy values is more than the "
+                f"{MAX_CELLS} a query may ask for",
+            )
     for column, values in query.filters.items():
         if check_dimension(f"filters.{column}", column):
             unknown = sorted(set(values) - set(dims[column]))

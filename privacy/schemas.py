@@ -33,6 +33,7 @@ class NoisyPart(BaseModel):
     sensitivity: float
     scale: float
     ci_halfwidth: float | None
+    shared: bool = Field(False, description="The record count a mean shares with the query's other measures")
 
 
 class MeasureInfo(BaseModel):
@@ -41,8 +42,16 @@ class MeasureInfo(BaseModel):
     name: str
     op: str
     column: str | None
-    epsilon: float
+    epsilon: float = Field(description="The epsilon of its own noisy parts (a shared count is not repeated)")
     alpha: float
+    ci_halfwidth: float | None = Field(
+        None, description="The half-width of the measure's interval, where the data does not decide it"
+    )
+    ci_halfwidth_by_records: dict[str, float | None] | None = Field(
+        None,
+        description="A mean's interval half-width in a cell of 10, 100 or 1000 records (null: no "
+        "bound tighter than the bounds)",
+    )
     parts: list[NoisyPart]
 
 

@@ -33,7 +33,7 @@ from datacommons.db import transaction, utcnow
 from datacommons.errors import Conflict, Forbidden, InvalidInput, NotFound, Unavailable
 from datacommons.storage import ParquetStore
 from privacy import ledger
-from privacy.engine import Plan, describe, plan_query, release_cells
+from privacy.engine import Plan, describe, plan_query, release_cells, restate
 from privacy.frames import load_frame
 from privacy.models import Release
 from privacy.query import Query, check_query
@@ -136,12 +136,19 @@ def find_release(
 Answer = TypeVar("Answer", QueryAnswer, ExtractAnswer)
 
 
-def answer_of(release: Release, *, repeat: bool, budget: dict[str, Any], answer: type[Answer]) -> Answer:
-    """A stored release as the typed answer of its kind."""
+def answer_of(
+    release: Release,
+    *,
+    repeat: bool,
+    budget: dict[str, Any],
+    answer: type[Answer],
+    result: dict[str, Any] | None = None,
+) -> Answer:
+    """A stored release as the typed answer of its kind (``result``: its result stated again)."""
     return answer.model_validate(
         {
             "release_id": release.id,
-            **release.result,
+            **(result if result is not None else release.result),
             "repeat": repeat,
             "epsilon_spent": 0.0 if repeat else release.epsilon,
             "created_at": release.created_at.isoformat(),
@@ -171,6 +178,10 @@ class Ask(Generic[Answer]):
     check: Callable[[Target], None]
     #: The released result over the frame, restricted to the included donors.
     compute: Callable[[Target, pl.DataFrame, frozenset[str]], dict[str, Any]]
+    #: The alpha the answer's intervals are asked at (not part of the repeat key).
+    alpha: float
+    #: A stored result stated at ``alpha`` from its stored noisy values (no new noise).
+    restate: Callable[[Target, dict[str, Any]], dict[str, Any]]
 
 
 def coverage(cap: float) -> dict[str, Any]:
@@ -212,9 +223,14 @@ def stored(session: Session, ask: Ask[Answer], tgt: Target, organisation_id: int
     )
     if existing is None:
         return None
-    return answer_of(
-        existing, repeat=True, budget=budget_body(session, tgt, organisation_id), answer=ask.answer
-    )
+    budget = budget_body(session, tgt, organisation_id)
+    result = existing.result
+    if result.get("alpha") != ask.alpha:
+        try:
+            result = ask.restate(tgt, result)
+        except (KeyError, ValueError):  # made before releases kept their noisy values: as it was
+            result = existing.result
+    return answer_of(existing, repeat=True, budget=budget, answer=ask.answer, result=result)
 
 
 def run(
@@ -420,6 +436,12 @@ def release(
         query=query.model_dump(mode="json"),
         check=check,
         compute=compute,
+        alpha=query.alpha,
+        restate=lambda tgt, result: {
+            **result,
+            "alpha": query.alpha,
+            **restate(query, result, policy=tgt.policy, schema=tgt.schema),
+        },
     )
     return run(factory, store=store, ask=ask, principal=principal, epsilon_per_person=epsilon_per_person)
 

@@ -196,6 +196,7 @@ TEXTS: dict[str, dict[str, str]] = {
     "budget_query": {"it": "per domanda", "en": "per query"},
     "budget_per_org": {"it": "per organizzazione", "en": "per organisation"},
     "left": {"it": "rimasto", "en": "left"},
+    "records_word": {"it": "record", "en": "records"},
     "of": {"it": "su", "en": "of"},
     "spent": {"it": "Speso", "en": "Spent"},
     "repeat": {"it": "domanda ripetuta, nessun costo", "en": "repeated question, no cost"},

@@ -41,6 +41,12 @@ QUERY = {
 }
 
 
+def distinct_question(i: int) -> dict:  # type: ignore[type-arg]
+    """The i-th of 200 different questions of QUERY's shape (one cell each: neither alpha nor the
+    order of the columns makes a question different)."""
+    return {**QUERY, "filters": {"comune": [COMUNI[i % 40]], "age_band": [AGE_BANDS[i // 40 % 5]]}}
+
+
 def publish_private(
     sessions,
     settings: Settings,
@@ -146,9 +152,11 @@ def test_answers_hold_only_public_keys_and_no_rows(client: TestClient, tokens, p
             "comune",
             "age_band",
             "count",
+            "count_raw",
             "count_ci",
             "count_unreliable",
             "mean_monthly_wage",
+            "mean_monthly_wage_raw",
             "mean_monthly_wage_ci",
             "mean_monthly_wage_unreliable",
         }
@@ -185,7 +193,7 @@ def test_concurrent_releases_never_overspend(sessions, settings: Settings, app) 
     store = ParquetStore(settings.store_dir)
 
     def attempt(i: int) -> str:
-        query = Query.model_validate({**QUERY, "epsilon": 0.1, "alpha": 0.01 + i / 1000})
+        query = Query.model_validate({**distinct_question(i), "epsilon": 0.1})
         try:
             service.release(
                 sessions,
@@ -302,7 +310,14 @@ def test_extracts_release_tables_together(client: TestClient, tokens, private) -
             ).read("by_sex.parquet")
         )
     )
-    assert table.column_names == ["sex", "count", "count_ci_low", "count_ci_high", "count_unreliable"]
+    assert table.column_names == [
+        "sex",
+        "count",
+        "count_raw",
+        "count_ci_low",
+        "count_ci_high",
+        "count_unreliable",
+    ]
 
     repeat = client.post("/api/v1/extracts", json=request, headers=headers).json()
     assert (repeat["repeat"], repeat["epsilon_spent"]) == (True, 0.0)

@@ -29,7 +29,15 @@ from privacy.frames import RANK
 from privacy.models import Release
 from privacy.query import Query
 from tests.conftest import bearer
-from tests.privacy.test_api import DATASET, QUERY, RESEARCH, URL, make_frame, publish_private
+from tests.privacy.test_api import (
+    DATASET,
+    QUERY,
+    RESEARCH,
+    URL,
+    distinct_question,
+    make_frame,
+    publish_private,
+)
 
 CAP = 1.0
 
@@ -274,7 +282,7 @@ def test_concurrent_releases_never_overspend_any_person(sessions, settings: Sett
     store = ParquetStore(settings.store_dir)
 
     def attempt(i: int) -> str:
-        query = Query.model_validate({**QUERY, "epsilon": 0.1, "alpha": 0.01 + i / 1000})
+        query = Query.model_validate({**distinct_question(i), "epsilon": 0.1})
         try:
             service.release(
                 sessions,

@@ -69,11 +69,17 @@ function showBudget(texts, budget) {
 function showPreview(texts, preview) {
   const body = document.querySelector("#preview-out tbody");
   body.replaceChildren();
+  // one line per measure, with the precision of the measure itself (a mean's depends on how many
+  // records a cell holds: shown for 10, 100 and 1000)
   for (const m of preview.measures) {
-    for (const part of m.parts) {
-      body.append(el("tr", {}, el("td", {}, `${m.name} (${part.statistic})`), el("td", {}, fmt(part.epsilon)),
-        el("td", {}, fmt(part.scale)), el("td", {}, part.ci_halfwidth == null ? "—" : "± " + fmt(part.ci_halfwidth))));
+    let precision = m.ci_halfwidth == null ? "—" : "± " + fmt(m.ci_halfwidth);
+    if (m.ci_halfwidth_by_records) {
+      precision = Object.entries(m.ci_halfwidth_by_records)
+        .map(([n, h]) => `${h == null ? "—" : "± " + fmt(h)} (${n} ${texts.records})`).join(", ");
     }
+    const scales = m.parts.map((part) => fmt(part.scale)).join(" / ");
+    body.append(el("tr", {"data-measure": m.name}, el("td", {}, m.name), el("td", {}, fmt(m.epsilon)),
+      el("td", {}, scales), el("td", {}, precision)));
   }
   document.getElementById("preview-out").hidden = false;
   showBudget(texts, preview.budget);
@@ -108,7 +114,9 @@ function barChart(rows, label, value) {
 
 function showResult(texts, answer) {
   const section = document.getElementById("result-out");
-  const columns = answer.rows.length ? Object.keys(answer.rows[0]) : [...answer.group_by];
+  // the raw (unbiased, possibly negative) values are for re-aggregation: in the API and extracts
+  const columns = (answer.rows.length ? Object.keys(answer.rows[0]) : [...answer.group_by])
+    .filter((c) => !c.endsWith("_raw"));
   section.querySelector("thead").replaceChildren(
     el("tr", {}, ...columns.map((c) => el("th", {scope: "col"}, c))));
   section.querySelector("tbody").replaceChildren(...answer.rows.map(
