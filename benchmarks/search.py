@@ -26,7 +26,7 @@ from datacommons import auth, registry  # noqa: E402
 from datacommons.config import Settings  # noqa: E402
 from datacommons.db import make_engine, make_sessionmaker, transaction  # noqa: E402
 from datacommons.migrations import upgrade  # noqa: E402
-from datacommons.registry import DatasetMeta  # noqa: E402
+from datacommons.specs import DatasetMeta  # noqa: E402
 from tests.support.live_server import data_dir, percentile, server  # noqa: E402
 
 TOPICS = [

@@ -32,7 +32,7 @@ from connectors.file import inserimento_lavorativo_schema  # noqa: E402
 from connectors.istat_comuni import read_comuni, reference_path, turin_subset  # noqa: E402
 from datacommons.quality.engine import run_checks, to_frame  # noqa: E402
 from datacommons.quality.suite import derive_checks  # noqa: E402
-from datacommons.registry import SchemaSpec  # noqa: E402
+from datacommons.specs import SchemaSpec  # noqa: E402
 from datacommons.storage import WRITE_OPTIONS  # noqa: E402
 
 AGE_BANDS = ["15-24", "25-34", "35-44", "45-54", "55-64"]

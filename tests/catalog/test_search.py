@@ -159,7 +159,7 @@ def test_bad_parameters_are_422(client: TestClient, tokens, catalog) -> None:  #
 def test_index_follows_changes(client: TestClient, tokens, catalog, sessions) -> None:  # type: ignore[no-untyped-def]
     from datacommons import registry
     from datacommons.db import transaction
-    from datacommons.registry import DatasetMeta
+    from datacommons.specs import DatasetMeta
 
     headers = bearer(tokens["analyst"])
     assert client.get("/api/v1/datasets", params={"q": "povertà"}, headers=headers).json()["count"] == 0

@@ -25,7 +25,7 @@ CHILD = textwrap.dedent(
     import pyarrow as pa
     from datacommons import registry, storage
     from datacommons.db import make_engine, make_sessionmaker, transaction
-    from datacommons.registry import DatasetMeta
+    from datacommons.specs import DatasetMeta
 
     url, store_dir, marker, phase = sys.argv[1:5]
     ready = pathlib.Path(marker)
