@@ -35,9 +35,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from connectors import synthetic  # noqa: E402
 from connectors.istat_comuni import turin_codes  # noqa: E402
 from consent import privacy_loss  # noqa: E402
+from datacommons.datasets import AccessPolicy  # noqa: E402
 from datacommons.db import make_engine, make_sessionmaker, transaction, utcnow  # noqa: E402
 from datacommons.migrations import upgrade  # noqa: E402
-from datacommons.datasets import AccessPolicy  # noqa: E402
 from datacommons.storage import ParquetStore  # noqa: E402
 from privacy.engine import plan_query, release_cells  # noqa: E402
 from privacy.frames import eligible_series, load_frame  # noqa: E402
