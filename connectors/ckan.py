@@ -15,7 +15,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from connectors.base import Connector, ConnectorConfig, Load, Unchanged, dataset_slug
+from connectors.base import Connector, ConnectorConfig, Fetched, Parsed, Source, dataset_slug
 from connectors.tabular import Delimiter, Encoding, infer_types, read_table
 from datacommons.errors import InvalidInput
 from datacommons.specs import ColumnSpec, DatasetMeta, SchemaSpec
@@ -75,6 +75,7 @@ class CkanConnector(Connector[CkanConfig]):
     version = "1"
     config_type = CkanConfig
     summary = "A CSV or XLSX resource from any CKAN portal (e.g. dati.gov.it)"
+    unchanged_reason = "CKAN resource last modified {last_update} unchanged; not downloaded"
 
     def action_url(self, action: str) -> str:
         """The URL of a CKAN action."""
@@ -157,58 +158,41 @@ class CkanConnector(Connector[CkanConfig]):
         table = table.rename_columns(_unique([snake(c) for c in table.column_names]))
         return infer_types(table)
 
-    def extract(self, *, file: Path | None) -> Iterator[Load | Unchanged]:
-        """The chosen resource as one dataset (or the given file, described by the package)."""
-        if file is not None:
-            package = self.find_package() if (self.config.package or self.config.query) else None
-            table = self._table(file, file.name, None)
-            url, retrieved, digest = self.local_source(file)
-            yield Load(
-                meta=self.meta_for(package, table),
-                table=table,
-                provenance=self.provenance(source_url=url, retrieved_at=retrieved, sha256=digest),
-            )
-            return
+    def sources(self) -> Iterator[Source]:
+        """The chosen resource of the package (not downloaded again while its ``last_modified`` holds)."""
         package = self.find_package()
         resource = self.pick_resource(package)
         url = str(resource.get("url") or "")
         if not url:
             raise InvalidInput(f"ckan: resource {resource.get('id')} has no download URL")
-        updated = (
-            resource.get("last_modified")
-            or resource.get("metadata_modified")
-            or package.get("metadata_modified")
-        )
-        dataset_id = self.config.dataset or dataset_slug(str(package.get("name")), prefix="ckan-")
-        latest = self.context.latest_provenance(dataset_id)
-        if (
-            latest
-            and updated
-            and latest.get("source_url") == url
-            and latest.get("upstream_last_update") == updated
-        ):
-            yield Unchanged(dataset_id, f"CKAN resource last modified {updated} unchanged; not downloaded")
-            return
-        download = self.context.http.download(
-            url,
+        yield Source(
+            dataset_id=self.config.dataset or dataset_slug(str(package.get("name")), prefix="ckan-"),
+            url=url,
             source=f"ckan {package.get('name')}",
-            dest_dir=self.context.work_dir,
-            progress=self.context.progress,
-        )
-        fmt = str(resource.get("format", "")).lower().lstrip(".")
-        table = self._table(
-            download.path, f"ckan {package.get('name')} ({url})", fmt if fmt in FORMATS else None
-        )
-        yield Load(
-            meta=self.meta_for(package, table),
-            table=table,
-            provenance=self.provenance(
-                source_url=url,
-                retrieved_at=download.retrieved_at,
-                sha256=download.sha256,
-                upstream_last_update=updated,
-                portal=self.config.base_url,
-                package=package.get("name"),
-                resource_id=resource.get("id"),
+            last_update=(
+                resource.get("last_modified")
+                or resource.get("metadata_modified")
+                or package.get("metadata_modified")
             ),
+            same_url=True,
+            extra={
+                "portal": self.config.base_url,
+                "package": package.get("name"),
+                "resource_id": resource.get("id"),
+            },
+            ref=(package, resource),
         )
+
+    def parse(self, fetched: Fetched) -> Iterator[Parsed]:
+        """The resource as one dataset (or the given file, described by the package if one is named)."""
+        source = fetched.source
+        if source is None:
+            package = self.find_package() if (self.config.package or self.config.query) else None
+            table = self._table(fetched.path, fetched.name, None)
+        else:
+            package, resource = source.ref
+            fmt = str(resource.get("format", "")).lower().lstrip(".")
+            table = self._table(
+                fetched.path, f"{source.source} ({source.url})", fmt if fmt in FORMATS else None
+            )
+        yield Parsed(meta=self.meta_for(package, table), table=table)

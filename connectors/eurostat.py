@@ -11,12 +11,12 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
+from functools import partial
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from connectors.base import Connector, ConnectorConfig, Load, Unchanged, dataset_slug
+from connectors.base import Connector, ConnectorConfig, Fetched, Parsed, Source, dataset_slug
 from connectors.http import SourceRejected, SourceUnavailable
 from connectors.sdmx import SdmxData, flow_id, parse_last_update, read_sdmx_csv, tidy_columns
 from datacommons.errors import InvalidInput
@@ -128,6 +128,7 @@ class EurostatConnector(Connector[EurostatConfig]):
     version = "1"
     config_type = EurostatConfig
     summary = "Eurostat regional indicators (SDMX 2.1, SDMX-CSV) for Italy and Piedmont"
+    unchanged_reason = "Eurostat last update {last_update} unchanged; not downloaded"
 
     def data_url(self, flow: str) -> str:
         """The URL of a flow's observations for the configured areas."""
@@ -158,53 +159,43 @@ class EurostatConnector(Connector[EurostatConfig]):
                 return parse_last_update(title)
         return None
 
-    def extract(self, *, file: Path | None) -> Iterator[Load | Unchanged]:
-        """Each configured flow (or the one SDMX-CSV file given) as a tidy dataset."""
-        if file is not None:
-            with self.converting(file.name):
-                data = read_sdmx_csv(file, source=file.name)
-            flow = flow_id(data.dataflow)
-            url, retrieved, digest = self.local_source(file)
-            yield self._load(flow, data, url, retrieved, digest)
-            return
+    def sources(self) -> Iterator[Source]:
+        """Each configured flow, skipped when its ``UPDATE_DATA`` is the newest version's."""
         for raw_flow in self.config.flows:
             flow = raw_flow.strip().lower()
-            latest = self.context.latest_provenance(dataset_id(flow))
-            if latest and latest.get("upstream_last_update"):
-                upstream = self.upstream_update(flow)
-                if upstream and upstream == latest["upstream_last_update"]:
-                    yield Unchanged(
-                        dataset_id(flow), f"Eurostat last update {upstream} unchanged; not downloaded"
-                    )
-                    continue
-            download = self.context.http.download(
-                self.data_url(flow),
+            yield Source(
+                dataset_id=dataset_id(flow),
+                url=self.data_url(flow),
                 source=f"eurostat {flow}",
                 params=self.data_params(),
-                dest_dir=self.context.work_dir,
-                progress=self.context.progress,
+                last_update=partial(self.upstream_update, flow),
+                ref=flow,
             )
-            with self.converting(f"eurostat {flow}"):
-                data = read_sdmx_csv(download.path, source=f"eurostat {flow} ({download.url})")
-            if flow_id(data.dataflow) != flow:
-                raise InvalidInput(f"eurostat {flow}: the answer is flow {data.dataflow}")
-            yield self._load(flow, data, download.url, download.retrieved_at, download.sha256)
 
-    def _load(self, flow: str, data: SdmxData, url: str, retrieved: str, digest: str) -> Load:
+    def parse(self, fetched: Fetched) -> Iterator[Parsed]:
+        """A flow's SDMX-CSV answer (or the one SDMX-CSV file given) as a tidy dataset."""
+        source = fetched.source
+        if source is None:
+            with self.converting(fetched.name):
+                data = read_sdmx_csv(fetched.path, source=fetched.name)
+            yield self._parsed(flow_id(data.dataflow), data)
+            return
+        flow = source.ref
+        with self.converting(source.source):
+            data = read_sdmx_csv(fetched.path, source=f"{source.source} ({fetched.url})")
+        if flow_id(data.dataflow) != flow:
+            raise InvalidInput(f"eurostat {flow}: the answer is flow {data.dataflow}")
+        yield self._parsed(flow, data)
+
+    def _parsed(self, flow: str, data: SdmxData) -> Parsed:
         table = data.table
         if "geo" in table.column_names:  # whatever the key asked for, keep the configured areas
             table = table.filter(pc.is_in(table["geo"], pa.array(self.config.geo)))
         if table.num_rows == 0:
             raise InvalidInput(f"eurostat {flow}: no observation for geo {','.join(self.config.geo)}")
-        return Load(
+        return Parsed(
             meta=meta_for(flow, data),
             table=table,
-            provenance=self.provenance(
-                source_url=url,
-                retrieved_at=retrieved,
-                sha256=digest,
-                upstream_last_update=data.last_update,
-                dataflow=data.dataflow,
-                attribution="Source: Eurostat",
-            ),
+            upstream_last_update=data.last_update,
+            extra={"dataflow": data.dataflow, "attribution": "Source: Eurostat"},
         )

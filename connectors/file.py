@@ -14,14 +14,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any, Literal
 
 import pyarrow as pa
 import pyarrow.compute as pc
 from pydantic import BaseModel, Field, field_validator, model_validator
 
-from connectors.base import Connector, ConnectorConfig, Load, Unchanged
+from connectors.base import Connector, ConnectorConfig, Fetched, Parsed, Source
 from connectors.istat_comuni import TURIN_ID, turin_codes
 from connectors.tabular import ColumnType, Delimiter, Encoding, convert_column, read_table
 from datacommons.errors import InvalidInput
@@ -301,31 +300,27 @@ class FileConnector(Connector[FileConfig]):
     summary = "A donated CSV, XLSX or Parquet file with a declared schema (e.g. inserimento-lavorativo)"
     requires_file = True
 
-    def extract(self, *, file: Path | None) -> Iterator[Load | Unchanged]:
+    def sources(self) -> Iterator[Source]:
+        """Nothing to download: a donation is always a file."""
+        raise InvalidInput("file: give the donated file with --file PATH")
+
+    def parse(self, fetched: Fetched) -> Iterator[Parsed]:
         """The donated file, checked against its declaration, as one dataset."""
-        if file is None:
-            raise InvalidInput("file: give the donated file with --file PATH")
         decl = self.config.schema_
-        source = file.name
+        source = fetched.name
         with self.converting(source):
             raw = read_table(
-                file,
+                fetched.path,
                 source=source,
                 fmt=self.config.format,
                 encoding=self.config.encoding,
                 delimiter=self.config.delimiter,
             )
             table, dropped = check_table(raw, decl, source)
-        _url, retrieved, digest = self.local_source(file)
-        yield Load(
+        yield Parsed(
             meta=decl.meta(),
             table=table,
             policy=decl.policy(),
-            provenance=self.provenance(
-                source_url=f"donation:{source}",
-                retrieved_at=retrieved,
-                sha256=digest,
-                source_file=source,
-                dropped_columns=dropped,
-            ),
+            source_url=f"donation:{source}",
+            extra={"source_file": source, "dropped_columns": dropped},
         )

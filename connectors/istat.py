@@ -9,12 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from connectors.base import Connector, ConnectorConfig, Load, Unchanged
+from connectors.base import Connector, ConnectorConfig, Fetched, Parsed, Source
 from connectors.sdmx import SdmxData, flow_id, read_sdmx_csv, tidy_columns
 from datacommons.errors import InvalidInput
 from datacommons.specs import ColumnSpec, DatasetMeta, SchemaSpec
@@ -134,54 +133,43 @@ class IstatConnector(Connector[IstatConfig]):
         key = self.config.key or flow_key(flow, self.config.areas)
         return f"{self.config.base_url}/data/{flow}/{key}"
 
-    def extract(self, *, file: Path | None) -> Iterator[Load | Unchanged]:
-        """Each configured flow (or the one SDMX-CSV file given) as a tidy dataset."""
-        if file is not None:
-            with self.converting(file.name):
-                data = read_sdmx_csv(file, source=file.name)
-            url, retrieved, digest = self.local_source(file)
-            yield self._load(flow_id(data.dataflow), data, url, retrieved, digest, None)
-            return
+    def sources(self) -> Iterator[Source]:
+        """Each configured flow, as SDMX-CSV (its ``Last-Modified`` recorded, if any)."""
         params = {"startPeriod": self.config.start_period} if self.config.start_period else None
         for flow in self.config.flows:
-            download = self.context.http.download(
-                self.data_url(flow),
+            yield Source(
+                dataset_id=dataset_id(flow),
+                url=self.data_url(flow),
                 source=f"istat {flow}",
                 params=params,
                 headers={"Accept": ACCEPT_CSV},
-                dest_dir=self.context.work_dir,
-                progress=self.context.progress,
-            )
-            with self.converting(f"istat {flow}"):
-                data = read_sdmx_csv(download.path, source=f"istat {flow} ({download.url})")
-            if flow_id(data.dataflow) != flow.lower():
-                raise InvalidInput(f"istat {flow}: the answer is flow {data.dataflow}")
-            yield self._load(
-                flow,
-                data,
-                download.url,
-                download.retrieved_at,
-                download.sha256,
-                download.headers.get("last-modified"),
+                last_update_header="last-modified",
+                ref=flow,
             )
 
-    def _load(
-        self, flow: str, data: SdmxData, url: str, retrieved: str, digest: str, last_modified: str | None
-    ) -> Load:
+    def parse(self, fetched: Fetched) -> Iterator[Parsed]:
+        """A flow's SDMX-CSV answer (or the one SDMX-CSV file given) as a tidy dataset."""
+        source = fetched.source
+        if source is None:
+            with self.converting(fetched.name):
+                data = read_sdmx_csv(fetched.path, source=fetched.name)
+            yield self._parsed(flow_id(data.dataflow), data)
+            return
+        flow = source.ref
+        with self.converting(source.source):
+            data = read_sdmx_csv(fetched.path, source=f"{source.source} ({fetched.url})")
+        if flow_id(data.dataflow) != flow.lower():
+            raise InvalidInput(f"istat {flow}: the answer is flow {data.dataflow}")
+        yield self._parsed(flow, data)
+
+    def _parsed(self, flow: str, data: SdmxData) -> Parsed:
         table = data.table
         if "ref_area" in table.column_names:  # whatever the key asked for, keep the areas
             table = table.filter(pc.is_in(table["ref_area"], pa.array(self.config.areas)))
         if table.num_rows == 0:
             raise InvalidInput(f"istat {flow}: no observation for {','.join(self.config.areas)}")
-        return Load(
+        return Parsed(
             meta=meta_for(flow, data, self.config.areas),
             table=table,
-            provenance=self.provenance(
-                source_url=url,
-                retrieved_at=retrieved,
-                sha256=digest,
-                upstream_last_update=last_modified,
-                dataflow=data.dataflow,
-                attribution="Fonte: ISTAT",
-            ),
+            extra={"dataflow": data.dataflow, "attribution": "Fonte: ISTAT"},
         )

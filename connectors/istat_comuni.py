@@ -17,7 +17,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
-from connectors.base import Connector, ConnectorConfig, Load, Unchanged, sniff
+from connectors.base import Connector, ConnectorConfig, Fetched, Parsed, Source, sniff
 from datacommons.errors import InvalidInput
 from datacommons.specs import ColumnSpec, DatasetMeta, SchemaSpec
 
@@ -275,50 +275,24 @@ class IstatComuniConnector(Connector[IstatComuniConfig]):
     config_type = IstatComuniConfig
     summary = "ISTAT's list of comuni: every comune with NUTS codes, and the Turin reference (312)"
 
-    def extract(self, *, file: Path | None) -> Iterator[Load | Unchanged]:
+    def sources(self) -> Iterator[Source]:
+        """The list at ``url`` (its ``Last-Modified`` recorded, if any)."""
+        yield Source(
+            dataset_id=ITALY_ID,
+            url=self.config.url,
+            source="istat-comuni",
+            last_update_header="last-modified",
+        )
+
+    def parse(self, fetched: Fetched) -> Iterator[Parsed]:
         """Both datasets from one copy of the list (the given file, or a download)."""
-        if file is None:
-            download = self.context.http.download(
-                self.config.url,
-                source="istat-comuni",
-                dest_dir=self.context.work_dir,
-                progress=self.context.progress,
-            )
-            path, url, retrieved, digest = (
-                download.path,
-                download.url,
-                download.retrieved_at,
-                download.sha256,
-            )
-            last = download.headers.get("last-modified")
-            shown = Path(self.config.url).name
-        else:
-            path = file
-            url, retrieved, digest = self.local_source(file)
-            last, shown = None, file.name
-        sniff(path, source=shown)
+        shown = fetched.path.name if fetched.source is None else Path(self.config.url).name
+        sniff(fetched.path, source=shown)
         with self.converting(shown):
-            every = read_comuni(path, source=shown)
+            every = read_comuni(fetched.path, source=shown)
         turin = turin_subset(every)
         if turin.num_rows == 0:
             raise InvalidInput(f"{shown}: no comune has NUTS3 {TURIN_NUTS3} (not ISTAT's list?)")
         extra = {"source_file": shown, "source_page": SOURCE_PAGE, "attribution": "Fonte: ISTAT"}
-        yield Load(
-            meta=italy_meta(every),
-            table=every.sort_by("codice_comune"),
-            provenance=self.provenance(
-                source_url=url, retrieved_at=retrieved, sha256=digest, upstream_last_update=last, **extra
-            ),
-        )
-        yield Load(
-            meta=turin_meta(turin),
-            table=turin,
-            provenance=self.provenance(
-                source_url=url,
-                retrieved_at=retrieved,
-                sha256=digest,
-                upstream_last_update=last,
-                **extra,
-                filter=f"nuts3 = {TURIN_NUTS3}",
-            ),
-        )
+        yield Parsed(meta=italy_meta(every), table=every.sort_by("codice_comune"), extra=extra)
+        yield Parsed(meta=turin_meta(turin), table=turin, extra={**extra, "filter": f"nuts3 = {TURIN_NUTS3}"})

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
-from connectors.base import Connector, ConnectorConfig, Load, Unchanged
+from connectors.base import Connector, ConnectorConfig, Fetched, Load, Parsed, Unchanged
 from connectors.file import DeclaredColumn, DonationSchema, check_table
 from connectors.tabular import read_table
 from datacommons.specs import ColumnSpec, DatasetMeta, SchemaSpec
@@ -108,18 +108,16 @@ class Plan2030Connector(Connector[Plan2030Config]):
     summary = "The figures of the Turin metropolitan plan for the social economy, with sources"
 
     def extract(self, *, file: Path | None) -> Iterator[Load | Unchanged]:
-        """The curated figures (the bundled file, or a revised copy given with ``--file``)."""
-        path = file or reference_path()
-        table, _ = check_table(read_table(path, source=path.name), DECLARATION, path.name)
-        _url, retrieved, digest = self.local_source(path)
-        yield Load(
+        """The curated figures: the bundled file, or a revised copy given with ``--file``."""
+        return super().extract(file=file or reference_path())
+
+    def parse(self, fetched: Fetched) -> Iterator[Parsed]:
+        """The figures, each row checked (one per figure and area, with its source)."""
+        name = fetched.path.name
+        table, _ = check_table(read_table(fetched.path, source=name), DECLARATION, name)
+        yield Parsed(
             meta=META,
             table=table,
-            provenance=self.provenance(
-                source_url=SOURCE_URL,
-                retrieved_at=retrieved,
-                sha256=digest,
-                source_file=path.name,
-                sources=sorted(set(table["source"].to_pylist())),
-            ),
+            source_url=SOURCE_URL,
+            extra={"source_file": name, "sources": sorted(set(table["source"].to_pylist()))},
         )
