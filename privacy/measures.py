@@ -270,11 +270,9 @@ class Mean(_OfColumn):
     def halfwidth_at(self, own: list[Part], alpha: float, *, records: list[Part], n: int) -> float | None:
         """The interval's half-width in a cell of ``n`` records whose mean is the bounds' midpoint
         (``None`` where the count's noise could reach zero records: no bound but the bounds)."""
-        a_s = (own[0].accuracy(alpha / 2) or 0.0) if own else 0.0
-        a_c = (records[0].accuracy(alpha / 2) or 0.0) if records else 0.0
-        if n - a_c < 1:
+        if not own or not records or n - (records[0].accuracy(alpha) or 0.0) < 1:
             return None
-        return min(a_s / (n - a_c), self._span / 2)
+        return min(mechanisms.pair_accuracy(own[0].scale * own[0].unit, 0.0, alpha) / n, self._span / 2)
 
     @property
     def _span(self) -> float:
@@ -282,15 +280,18 @@ class Mean(_OfColumn):
         return high - low
 
     def finish(self, rows: list[Row], noisy: Noisy, alpha: float, *, records: Noisy) -> None:
-        """Each mean with an interval from both noisy parts: the true centred sum and the true count
-        each lie within their own (1 - alpha/2) interval, so the mean lies within the range of
-        their ratios over that box with probability at least 1 - alpha (the bound is conservative).
-        An interval that reaches past the bounds' width, or whose box lies outside what the
-        records could hold, is flagged unreliable and reported as the bounds themselves."""
+        """Each mean with its (1 - alpha) interval from both noisy parts.
+
+        To first order the mean's error is (Zs - m Zc) / n: the centred sum's Laplace noise Zs less
+        the count's Zc times the centred mean m, over the records n; the interval is that sum of two
+        Laplace noises' exact (1 - alpha) half-width over n. Where the count's own interval reaches
+        zero records, or the interval is as wide as the bounds, or lies wholly outside them, the cell
+        is flagged unreliable (and in the last case its interval is the bounds themselves).
+        """
         (part, sums), (c_part, counts), name = noisy[0], records[0], self.name
-        a_s, a_c = part.accuracy(alpha / 2) or 0.0, c_part.accuracy(alpha / 2) or 0.0
+        a_c = c_part.accuracy(alpha) or 0.0
         low, high, unit = part.low, part.high, part.unit
-        mid = part.centre * unit
+        mid, b_sum, b_count = part.centre * unit, part.scale * unit, c_part.scale
         for row, raw_sum, raw_count in zip(rows, sums.tolist(), counts.tolist(), strict=True):
             centred, n = float(raw_sum) * unit, float(raw_count)
             if n < 1:
@@ -299,19 +300,18 @@ class Mean(_OfColumn):
                 continue
             raw = mid + centred / n
             mean = min(max(raw, low), high)
-            n_low, n_high = n - a_c, n + a_c
-            if n_low < 1:
+            if n - a_c < 1:
                 lo, hi = low, high
             else:
-                ratios = [(centred + d) / m for d in (-a_s, a_s) for m in (n_low, n_high)]
-                lo, hi = mid + min(ratios), mid + max(ratios)
-            unreliable = hi - lo >= high - low or hi <= low or lo >= high
-            if hi <= low or lo >= high:  # no mean the records could have is within the box
-                lo, hi = low, high
+                half = mechanisms.pair_accuracy(b_sum, abs(mean - mid) * b_count, alpha) / n
+                lo, hi = raw - half, raw + half
+            outside = hi <= low or lo >= high  # no mean the records could have is in the interval
             row[name] = round(mean, 2)
             row[f"{name}_raw"] = raw
+            if outside:
+                lo, hi = low, high
             row[f"{name}_ci"] = [_down(max(min(lo, mean), low)), _up(min(max(hi, mean), high))]
-            row[f"{name}_unreliable"] = unreliable
+            row[f"{name}_unreliable"] = outside or n - a_c < 1 or hi - lo >= high - low
 
 
 class Quantile(_OfColumn):

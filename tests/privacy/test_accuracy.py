@@ -212,3 +212,24 @@ def test_an_extract_carries_raw_values_and_names_its_mechanisms(
     meta = client.get(f"/api/v1/extracts/{created.json()['release_id']}", headers=headers).json()
     mechanism = meta["differential_privacy"]["mechanism"]
     assert "discrete Laplace" in mechanism and "private quantile" in mechanism
+
+
+def test_intervals_cover_the_truth_as_often_as_they_say(frame: pl.DataFrame, policy: AccessPolicy) -> None:
+    """Over 30 releases of 40 cells, the 95% intervals of the mean and of the record count hold the
+    exact value about 95% of the time: neither overstated nor understated."""
+    plan = plan_query(
+        query(group_by=["comune"], measures=[{"op": "rows"}, MEAN]), policy=policy, schema=SCHEMA
+    )
+    kept = frame.filter(pl.col("_rank") < 3).group_by("comune").agg(pl.len(), pl.col("monthly_wage").mean())
+    truth = {r["comune"]: r for r in kept.to_dicts()}
+    hits = {"rows": 0, "mean_monthly_wage": 0}
+    total = 0
+    for _ in range(30):
+        for row in release_cells(frame, plan, policy=policy, eligible=None)["rows"]:
+            exact = truth[row["comune"]]
+            total += 1
+            hits["rows"] += row["rows_ci"][0] <= exact["len"] <= row["rows_ci"][1]
+            low, high = row["mean_monthly_wage_ci"]
+            hits["mean_monthly_wage"] += low <= exact["monthly_wage"] <= high
+    assert hits["mean_monthly_wage"] / total == pytest.approx(0.95, abs=0.03)
+    assert hits["rows"] / total == pytest.approx(0.95, abs=0.03)
