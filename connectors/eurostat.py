@@ -18,7 +18,7 @@ import pyarrow.compute as pc
 
 from connectors.base import Connector, ConnectorConfig, Fetched, Parsed, Source, dataset_slug
 from connectors.http import SourceRejected, SourceUnavailable
-from connectors.sdmx import SdmxData, flow_id, parse_last_update, read_sdmx_csv, tidy_columns
+from connectors.sdmx import SdmxData, parse_last_update, read_fetched, tidy_columns
 from datacommons.errors import InvalidInput
 from datacommons.specs import ColumnSpec, DatasetMeta, SchemaSpec
 
@@ -174,18 +174,7 @@ class EurostatConnector(Connector[EurostatConfig]):
 
     def parse(self, fetched: Fetched) -> Iterator[Parsed]:
         """A flow's SDMX-CSV answer (or the one SDMX-CSV file given) as a tidy dataset."""
-        source = fetched.source
-        if source is None:
-            with self.converting(fetched.name):
-                data = read_sdmx_csv(fetched.path, source=fetched.name)
-            yield self._parsed(flow_id(data.dataflow), data)
-            return
-        flow = source.ref
-        with self.converting(source.source):
-            data = read_sdmx_csv(fetched.path, source=f"{source.source} ({fetched.url})")
-        if flow_id(data.dataflow) != flow:
-            raise InvalidInput(f"eurostat {flow}: the answer is flow {data.dataflow}")
-        yield self._parsed(flow, data)
+        yield self._parsed(*read_fetched(self, fetched))
 
     def _parsed(self, flow: str, data: SdmxData) -> Parsed:
         table = data.table

@@ -14,7 +14,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from connectors.base import Connector, ConnectorConfig, Fetched, Parsed, Source
-from connectors.sdmx import SdmxData, flow_id, read_sdmx_csv, tidy_columns
+from connectors.sdmx import SdmxData, read_fetched, tidy_columns
 from datacommons.errors import InvalidInput
 from datacommons.specs import ColumnSpec, DatasetMeta, SchemaSpec
 
@@ -149,18 +149,7 @@ class IstatConnector(Connector[IstatConfig]):
 
     def parse(self, fetched: Fetched) -> Iterator[Parsed]:
         """A flow's SDMX-CSV answer (or the one SDMX-CSV file given) as a tidy dataset."""
-        source = fetched.source
-        if source is None:
-            with self.converting(fetched.name):
-                data = read_sdmx_csv(fetched.path, source=fetched.name)
-            yield self._parsed(flow_id(data.dataflow), data)
-            return
-        flow = source.ref
-        with self.converting(source.source):
-            data = read_sdmx_csv(fetched.path, source=f"{source.source} ({fetched.url})")
-        if flow_id(data.dataflow) != flow.lower():
-            raise InvalidInput(f"istat {flow}: the answer is flow {data.dataflow}")
-        yield self._parsed(flow, data)
+        yield self._parsed(*read_fetched(self, fetched))
 
     def _parsed(self, flow: str, data: SdmxData) -> Parsed:
         table = data.table

@@ -21,7 +21,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
-from connectors.base import line_number, sniff
+from connectors.base import Connector, Fetched, line_number, sniff
 from datacommons.errors import InvalidInput
 from datacommons.specs import ColumnSpec
 
@@ -223,3 +223,19 @@ def tidy_columns(
         value,
         ColumnSpec(name="flag", type="string", role="attribute", nullable=True, description=flag_description),
     ]
+
+
+def read_fetched(connector: Connector[Any], fetched: Fetched) -> tuple[str, SdmxData]:
+    """A fetched flow's SDMX-CSV (or the SDMX-CSV file given, whose flow it names), checked to be
+    the flow that was asked for: ``(flow id, data)``."""
+    source = fetched.source
+    if source is None:
+        with connector.converting(fetched.name):
+            data = read_sdmx_csv(fetched.path, source=fetched.name)
+        return flow_id(data.dataflow), data
+    flow = str(source.ref)
+    with connector.converting(source.source):
+        data = read_sdmx_csv(fetched.path, source=f"{source.source} ({fetched.url})")
+    if flow_id(data.dataflow) != flow.lower():
+        raise InvalidInput(f"{connector.name} {flow}: the answer is flow {data.dataflow}")
+    return flow, data
