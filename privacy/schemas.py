@@ -78,8 +78,8 @@ class Preview(BaseModel):
     coverage: Coverage
 
 
-class QueryAnswer(BaseModel):
-    """A released answer: noisy rows, epsilon spent, budgets left, scales and intervals."""
+class Released(BaseModel):
+    """What every release answers: what was asked, what it spent, the budgets left, whom it covers."""
 
     release_id: str
     dataset: str
@@ -90,14 +90,19 @@ class QueryAnswer(BaseModel):
     epsilon_spent: float
     alpha: float
     repeat: bool
-    group_by: list[str]
-    measures: list[MeasureInfo]
-    rows: list[dict[str, Any]]
     created_at: str
     budget: Budgets
     coverage: Coverage | None = Field(
         None, description="Absent on releases made before the per-person cap existed"
     )
+
+
+class QueryAnswer(Released):
+    """A released answer: noisy rows, epsilon spent, budgets left, scales and intervals."""
+
+    group_by: list[str]
+    measures: list[MeasureInfo]
+    rows: list[dict[str, Any]]
 
 
 class ExtractTableOut(BaseModel):
@@ -111,26 +116,12 @@ class ExtractTableOut(BaseModel):
     rows: list[dict[str, Any]]
 
 
-class ExtractAnswer(BaseModel):
+class ExtractAnswer(Released):
     """A released extract."""
 
-    release_id: str
-    dataset: str
-    version: int
-    purpose: str
-    program: str | None = Field(None, description="The program (data-use agreement) it ran under")
-    epsilon: float
-    epsilon_spent: float
-    alpha: float
-    repeat: bool
     contributions_per_donor: int
     licence: str | None
     tables: list[ExtractTableOut]
-    created_at: str
-    budget: Budgets
-    coverage: Coverage | None = Field(
-        None, description="Absent on extracts made before the per-person cap existed"
-    )
 
 
 class DPParameters(BaseModel):
