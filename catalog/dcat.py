@@ -25,7 +25,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from catalog.distributions import Distribution, dataset_url, distributions_of
-from catalog.vocabularies import (
+from datacommons.datasets import Dataset
+from datacommons.errors import InvalidInput, NotFound
+from datacommons.registry import get_dataset
+from datacommons.vocabularies import (
     ACCESS_RIGHT_SCHEME,
     ACCESS_RIGHTS,
     DATA_THEME_SCHEME,
@@ -38,9 +41,6 @@ from catalog.vocabularies import (
     code_iri,
     nuts_iri,
 )
-from datacommons.datasets import Dataset
-from datacommons.errors import InvalidInput, NotFound
-from datacommons.registry import get_dataset
 
 JSONLD_MEDIA_TYPE = "application/ld+json"
 DEFAULT_PAGE_SIZE = 100

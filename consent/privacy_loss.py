@@ -36,8 +36,8 @@ from typing import Any
 from sqlalchemy import Select, bindparam, event, select, update
 from sqlalchemy.orm import Session, aliased
 
-from consent.dpv import PURPOSES
 from consent.models import LossGroup, LossMember, LossNode, LossState
+from datacommons.vocabularies import PURPOSES
 
 NANO = 10**9
 STATE_ID = 1

@@ -24,12 +24,12 @@ from consent.agreements import (
     check_special_categories,
     recipient_label,
 )
-from consent.dpv import PURPOSES, check_purpose, purpose_iri
 from consent.models import ConsentText, Program, TextDataset
 from datacommons.acts import Act
 from datacommons.acts import record as record_act
 from datacommons.errors import Conflict, InvalidInput, NotFound, validated_by
 from datacommons.specs import Slug, check_slug
+from datacommons.vocabularies import PURPOSES, check_purpose, purpose_iri
 
 #: What a consent form says about the donor's rights, in both languages.
 RIGHTS = {

@@ -17,11 +17,11 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from consent import keys, log_keys, tlog
-from consent.dpv import purpose_iri
 from consent.models import Consent, ConsentEvent, ConsentText, Program, SigningKey
 from datacommons.config import Settings
 from datacommons.db import iso
 from datacommons.errors import CheckFailed
+from datacommons.vocabularies import purpose_iri
 
 SCHEMA_VERSION = "datacommons-consent-receipt/2"
 #: Receipts signed before version 2 still verify (they lack the newer claims).

@@ -12,8 +12,7 @@ from fastapi import Request
 from jinja2 import Environment, pass_context
 from markupsafe import Markup, escape
 
-from catalog.vocabularies import DATA_THEMES, FREQUENCIES, NUTS_LABELS, label_of
-from consent.dpv import PURPOSES
+from datacommons.vocabularies import DATA_THEMES, FREQUENCIES, NUTS_LABELS, PURPOSES, label_of
 from web.texts import TEXTS
 
 

@@ -130,7 +130,7 @@ def test_a_dataset_names_an_eu_data_theme_and_a_frequency_code() -> None:
 
     from pydantic import ValidationError
 
-    from catalog.vocabularies import DATA_THEMES
+    from datacommons.vocabularies import DATA_THEMES
 
     assert set(get_args(specs.Theme)) == set(DATA_THEMES)
     for bad in ({"theme": "soci"}, {"theme": "Social"}, {"frequency": "every year"}):

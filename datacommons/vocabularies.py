@@ -1,13 +1,21 @@
-"""The controlled vocabularies the DCAT-AP export points to, with the labels it shows.
+"""The controlled vocabularies of the commons, with their Italian and English labels.
 
-The EU Publications Office authority tables (data themes, frequencies, access rights, file types,
-languages) and NUTS. Each concept is written into the export with its IRI and a label in Italian and
-English, because DCAT-AP asks every ``skos:Concept`` it meets to carry a ``skos:prefLabel``.
+- The EU Publications Office authority tables the DCAT-AP export points to (data themes, frequencies,
+  access rights, file types, languages) and NUTS: each concept is written into the export with its IRI
+  and a label in both languages, because DCAT-AP asks every ``skos:Concept`` it meets to carry a
+  ``skos:prefLabel``.
+- The purposes of the W3C Data Privacy Vocabulary (DPV 2.0) that data-altruism programs may declare:
+  DGA art. 2(16) lists the objectives of general interest data altruism serves; these are the DPV
+  purposes that name them, labelled for the consent form.
+
+One kernel module, so the catalog, the consent registry and the web front read the same labels.
 """
 
 from __future__ import annotations
 
 import re
+
+from datacommons.errors import InvalidInput
 
 AUTHORITY = "http://publications.europa.eu/resource/authority"
 DATA_THEME_SCHEME = f"{AUTHORITY}/data-theme"
@@ -99,3 +107,30 @@ def nuts_iri(code: str) -> str | None:
     """The NUTS IRI of a NUTS code (IT, ITC1, ITC11); None for anything else (e.g. an ISTAT code)."""
     code = code.strip().upper()
     return f"{NUTS}/{code}" if NUTS_CODE.match(code) else None
+
+
+DPV_NS = "https://w3id.org/dpv#"
+
+#: purpose CURIE → (Italian label, English label)
+PURPOSES: dict[str, tuple[str, str]] = {
+    "dpv:ScientificResearch": ("Ricerca scientifica", "Scientific research"),
+    "dpv:AcademicResearch": ("Ricerca accademica", "Academic research"),
+    "dpv:NonCommercialResearch": ("Ricerca non commerciale", "Non-commercial research"),
+    "dpv:ProvideOfficialStatistics": ("Produzione di statistiche ufficiali", "Provide official statistics"),
+    "dpv:PublicPolicyMaking": ("Definizione di politiche pubbliche", "Public policy making"),
+    "dpv:ImprovePublicServices": ("Miglioramento dei servizi pubblici", "Improve public services"),
+    "dpv:PublicBenefit": ("Interesse pubblico", "Public benefit"),
+    "dpv:ResearchAndDevelopment": ("Ricerca e sviluppo", "Research and development"),
+}
+
+
+def check_purpose(purpose: str) -> str:
+    """``purpose`` if it is a DPV purpose a program may declare, else :class:`InvalidInput`."""
+    if purpose not in PURPOSES:
+        raise InvalidInput(f"unknown purpose {purpose!r}: choose one of {', '.join(PURPOSES)}")
+    return purpose
+
+
+def purpose_iri(purpose: str) -> str:
+    """The full IRI of a ``dpv:`` purpose."""
+    return DPV_NS + purpose.split(":", 1)[1]
