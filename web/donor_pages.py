@@ -16,7 +16,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlalchemy.orm import Session
 
-from consent import donors, ledger, programs
+from consent import donors, portal
 from consent.receipts import Signer
 from datacommons.auth import CSRF_COOKIE, TOKEN_COOKIE, authenticate
 from datacommons.deps import SessionDep, commons_of
@@ -29,25 +29,6 @@ router = APIRouter(include_in_schema=False)
 GUARDS = (Guard("/donor/register", rate=Rate.LOGIN), Guard("/donor/claim", rate=Rate.LOGIN))
 
 
-def portal_data(session: Session, *, donor_id: str, kek: bytes, epsilon_per_person: float) -> dict[str, Any]:
-    """What a signed-in donor sees: their record, every program with its current text and the
-    donor's consent to it, and every release that included their records."""
-    consents = [
-        donors.consent_public(session, c, with_events=False) for c in ledger.list_consents(session, donor_id)
-    ]
-    by_program = {c["program_id"]: c for c in consents}
-    items = [
-        {"program": programs.program_public(session, p), "consent": by_program.get(p.id)}
-        for p in programs.list_programs(session)
-    ]
-    uses = donors.uses_of(session, donor_id)  # only the releases that included this donor
-    return {
-        "profile": donors.profile(session, donor_id=donor_id, kek=kek, epsilon_per_person=epsilon_per_person),
-        "programs": items,
-        "uses": uses,
-    }
-
-
 @router.get("/donor", response_class=HTMLResponse)
 def donor_page(request: Request, session: SessionDep) -> HTMLResponse:
     """The portal of the signed-in donor, or the registration form."""
@@ -55,7 +36,7 @@ def donor_page(request: Request, session: SessionDep) -> HTMLResponse:
     context: dict[str, Any] = {"portal": None, "new_token": None, "error": None}
     if principal is not None and principal.role == "donor" and principal.donor_id:
         kek = Signer.of(commons_of(request).settings).kek
-        context["portal"] = portal_data(
+        context["portal"] = portal.portal(
             session,
             donor_id=principal.donor_id,
             kek=kek,
@@ -121,7 +102,7 @@ def _sign_in(request: Request, act: Callable[[Session], tuple[str, str]]) -> HTM
     csrf = secrets.token_urlsafe(24)
     with commons_of(request).sessions() as session:
         principal = authenticate(session, token)
-        portal = portal_data(
+        data = portal.portal(
             session,
             donor_id=donor_id,
             kek=Signer.of(settings).kek,
@@ -131,7 +112,7 @@ def _sign_in(request: Request, act: Callable[[Session], tuple[str, str]]) -> HTM
     response = render(
         request,
         "donor.html",
-        {"portal": portal, "new_token": token, "error": None},
+        {"portal": data, "new_token": token, "error": None},
         principal=principal,
         status=201,
     )
