@@ -127,15 +127,16 @@ def _number(column: str) -> pl.Expr:
 
 def exact_cells(
     frame: pl.DataFrame, plan: Plan, *, policy: AccessPolicy, eligible: frozenset[str] | None
-) -> list[np.ndarray | list[np.ndarray]]:
+) -> list[np.ndarray]:
     """The exact value of every part in every cell (integer units), before any noise.
 
     Returns, per part, an int64 array over the plan's cells; histograms give a (cells, bins) array and
-    quantiles a list of per-cell value arrays.
+    quantiles a (cells, candidates) uint64 array of OpenDP's quantile scores (:func:`_quantile_scores`).
     """
     lazy = _selected(frame, plan, policy=policy, eligible=eligible)
     by = [_as_string(frame, c) for c in plan.group_by]
     aggs: list[pl.Expr] = []
+    quantiles: list[pl.LazyFrame] = []
     for i, part in enumerate(plan.parts):
         name = f"p{i}"
         if part.kind == "persons":
@@ -153,35 +154,99 @@ def exact_cells(
                 upper = value <= edges[b + 1] if b == len(edges) - 2 else value < edges[b + 1]
                 aggs.append(((value >= edges[b]) & upper).sum().cast(pl.Int64).alias(f"{name}_{b}"))
         else:
-            assert part.column is not None
-            values = _number(part.column).fill_null(part.low).clip(part.low, part.high)
-            # One list of values per cell: agg() makes it per group; without groups, implode().
-            aggs.append((values if plan.group_by else values.implode()).alias(name))
-    if plan.group_by:
-        grouped = lazy.group_by(by).agg(aggs).collect()
-        keys = pl.DataFrame(
-            [list(col) for col in zip(*plan.keys, strict=True)], schema=plan.group_by, orient="col"
-        )
-        cells = keys.join(grouped, on=plan.group_by, how="left", nulls_equal=False, maintain_order="left")
+            quantiles.append(_quantile_counts(lazy, by, part))
+    if not aggs:
+        main = None
+    elif plan.group_by:
+        main = lazy.group_by(by).agg(aggs)
     else:
-        cells = lazy.select(aggs).collect()
-    out: list[np.ndarray | list[np.ndarray]] = []
+        main = lazy.select(aggs)
+    # one collect: the rows are selected once for the aggregates and the quantiles' counts
+    collected = pl.collect_all(([main] if main is not None else []) + quantiles)
+    counts = iter(collected[1:] if main is not None else collected)
+    keys = _keys_frame(plan)
+    cells = pl.DataFrame()
+    if main is not None:
+        grouped = collected[0]
+        if plan.group_by:
+            cells = keys.join(grouped, on=plan.group_by, how="left", nulls_equal=False, maintain_order="left")
+        else:
+            cells = grouped
+    out: list[np.ndarray] = []
     for i, part in enumerate(plan.parts):
         name = f"p{i}"
         if part.kind == "histogram":
             cols = [f"{name}_{b}" for b in range(len(part.candidates) - 1)]
             out.append(cells.select(cols).fill_null(0).to_numpy().astype(np.int64))
         elif part.kind == "quantile":
-            out.append([np.asarray(v if v is not None else [], dtype=float) for v in cells[name].to_list()])
+            out.append(_quantile_scores(next(counts), keys, plan, part))
         else:
             out.append(cells[name].fill_null(0).to_numpy().astype(np.int64))
     return out
 
 
-def _quantiles(part: Part, exact: np.ndarray | list[np.ndarray]) -> np.ndarray:
-    """OpenDP's private quantile of each cell's values."""
-    assert isinstance(exact, list)
-    return np.asarray(mechanisms.private_quantiles(exact, part.candidates, part.q, part.scale), dtype=float)
+def _keys_frame(plan: Plan) -> pl.DataFrame:
+    """The plan's cells, one row each in the plan's order (no columns without a group-by)."""
+    if not plan.group_by:
+        return pl.DataFrame()
+    return pl.DataFrame(
+        [list(col) for col in zip(*plan.keys, strict=True)], schema=plan.group_by, orient="col"
+    )
+
+
+#: Per quantile count: a value's number of candidates below it, and at or below it.
+_BELOW, _AT_MOST, _CELL = "_candidates_below", "_candidates_at_most", "_cell"
+
+
+def _quantile_counts(lazy: pl.LazyFrame, by: list[pl.Expr], part: Part) -> pl.LazyFrame:
+    """How many of each cell's values have each number of candidates below them (and at or below).
+
+    Each value is clamped as a quantile's values always were (missing and NaN as the lower bound).
+    Candidate ``c_j`` then has ``#(x < c_j)`` values below it: those with at most ``j`` candidates at
+    or below them, and ``#(x <= c_j)`` values at or below it: those with at most ``j`` candidates
+    below them. One row per cell and pair of numbers: at most (candidates + 1) x 2 per cell.
+    """
+    assert part.column is not None
+    values = _number(part.column).fill_null(part.low).clip(part.low, part.high)
+    candidates = pl.lit(pl.Series(_ordered(part), dtype=pl.Float64))
+    positions = [
+        candidates.search_sorted(values, side="left").alias(_BELOW),
+        candidates.search_sorted(values, side="right").alias(_AT_MOST),
+    ]
+    return lazy.group_by([*by, *positions]).agg(pl.len().alias("n"))
+
+
+def _ordered(part: Part) -> tuple[float, ...]:
+    """A quantile's candidates in increasing order (OpenDP's private quantile sorts them too)."""
+    return tuple(sorted(part.candidates))
+
+
+def _quantile_scores(counts: pl.DataFrame, keys: pl.DataFrame, plan: Plan, part: Part) -> np.ndarray:
+    """Every cell's OpenDP quantile scores (cells x candidates), from :func:`_quantile_counts`.
+
+    Per-cell work only (no row is looked at again): histograms of the two positions, their running
+    sums over the candidates, and OpenDP's score formula (:func:`mechanisms.quantile_scores`).
+    """
+    width = len(part.candidates) + 1
+    if plan.group_by:
+        counts = counts.join(keys.with_row_index(_CELL), on=plan.group_by, how="inner", nulls_equal=False)
+        cell = counts[_CELL].to_numpy().astype(np.int64)
+    else:
+        cell = np.zeros(counts.height, dtype=np.int64)
+    n = counts["n"].to_numpy().astype(np.uint64)
+    # hist_lo[i, j]: values of cell i with j candidates below them, hist_ro: with j at or below them
+    hist_lo = np.zeros((len(plan.keys), width), dtype=np.uint64)
+    hist_ro = np.zeros((len(plan.keys), width), dtype=np.uint64)
+    np.add.at(hist_lo, (cell, counts[_BELOW].to_numpy().astype(np.int64)), n)
+    np.add.at(hist_ro, (cell, counts[_AT_MOST].to_numpy().astype(np.int64)), n)
+    below = np.cumsum(hist_ro, axis=1, dtype=np.uint64)[:, :-1]
+    at_most = np.cumsum(hist_lo, axis=1, dtype=np.uint64)[:, :-1]
+    return mechanisms.quantile_scores(below, at_most, hist_lo.sum(axis=1, dtype=np.uint64), part.q)
+
+
+def _quantiles(part: Part, scores: np.ndarray) -> np.ndarray:
+    """OpenDP's private quantile of each cell, from its scores."""
+    return mechanisms.private_quantiles(scores, _ordered(part), part.q, part.scale)
 
 
 def _shape(plan: Plan, part: Part) -> tuple[int, ...]:

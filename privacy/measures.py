@@ -75,7 +75,7 @@ class Part:
     @property
     def mechanism(self) -> str:
         if self.kind == "quantile":
-            return "OpenDP private quantile (exponential mechanism)"
+            return "OpenDP private quantile (noisy max, permute-and-flip, over quantile scores)"
         return "OpenDP discrete Laplace"
 
 
@@ -315,7 +315,12 @@ class Mean(_OfColumn):
 
 
 class Quantile(_OfColumn):
-    """A quantile of a column in each cell, by OpenDP's private quantile over a grid of candidates."""
+    """A quantile of a column in each cell, by OpenDP's private quantile over a grid of candidates.
+
+    As ``make_private_quantile`` computes it: OpenDP's quantile scores of the candidates (computed by
+    the engine for all cells at once, see :func:`privacy.mechanisms.quantile_scores`), then OpenDP's
+    noisy max on each cell's scores, at the scale found on ``make_private_quantile`` itself.
+    """
 
     op: Literal["quantile"] = Field(description="quantile: of a column, in each cell")
     q: float | None = Field(None, gt=0, lt=1, description="The quantile to estimate, in (0, 1)")

@@ -9,12 +9,16 @@ measurement's privacy map.
 
 from __future__ import annotations
 
+import ctypes
 import math
 from concurrent.futures import Future, ThreadPoolExecutor
 from functools import lru_cache
+from typing import Any
 
 import numpy as np
+import opendp._lib as opendp_lib  # OpenDP's C API (see invoke_on_rows)
 import opendp.prelude as dp
+from opendp.core import measurement_input_carrier_type
 
 from datacommons.errors import InvalidInput
 
@@ -144,16 +148,21 @@ def pair_accuracy(b1: float, b2: float, alpha: float) -> float:
     return big * table[math.ceil(small / big * PAIR_GRID)]
 
 
+def _float_vectors() -> tuple[dp.Domain, dp.Metric]:
+    """What a quantile is computed on: vectors of non-NaN floats of unknown length, one row apart."""
+    return dp.vector_domain(dp.atom_domain(T=float, nan=False)), dp.symmetric_distance()
+
+
 @lru_cache(maxsize=1024)
 def quantile_scale(candidates: tuple[float, ...], q: float, contributions: int, epsilon: float) -> float:
     """The scale of OpenDP's private quantile so that ``contributions`` rows cost ``epsilon``."""
-    domain = dp.vector_domain(dp.atom_domain(T=float, nan=False))
+    domain, metric = _float_vectors()
     try:
         return float(
             dp.binary_search_param(
                 lambda scale: dp.m.make_private_quantile(
                     domain,
-                    dp.symmetric_distance(),
+                    metric,
                     dp.max_divergence(),
                     candidates=list(candidates),
                     alpha=q,
@@ -167,20 +176,141 @@ def quantile_scale(candidates: tuple[float, ...], q: float, contributions: int, 
         raise InvalidInput(CALIBRATION_FAILED) from exc
 
 
-def private_quantiles(
-    cells: list[np.ndarray], candidates: tuple[float, ...], q: float, scale: float
-) -> list[float]:
-    """OpenDP's private quantile (exponential mechanism over the candidates) of each cell's values.
+def quantile_score_transformation(candidates: tuple[float, ...], q: float) -> dp.Transformation:
+    """OpenDP's ``make_quantile_score_candidates``: the first half of its private quantile."""
+    domain, metric = _float_vectors()
+    return dp.t.make_quantile_score_candidates(domain, metric, candidates=list(candidates), alpha=q)
 
-    The measurement is built once and invoked per cell (building it costs more than a small cell).
+
+@lru_cache(maxsize=1024)
+def quantile_alpha(q: float) -> tuple[int, int]:
+    """``(alpha_num, alpha_den)``: the fraction OpenDP scores the ``q`` quantile with.
+
+    OpenDP's ``score_candidates_constants`` takes ``q`` exactly when its denominator is below 10,000
+    (0.5 is 1/2), else ``round(q * 10,000) / 10,000`` (0.1 is 1,000/10,000), for inputs of unknown
+    size. It is read off OpenDP's own transformation, not recomputed: one value between two
+    candidates scores ``alpha_num`` on the lower one and ``alpha_den - alpha_num`` on the upper one.
     """
-    domain = dp.vector_domain(dp.atom_domain(T=float, nan=False))
-    measurement = dp.m.make_private_quantile(
-        domain,
-        dp.symmetric_distance(),
-        dp.max_divergence(),
-        candidates=list(candidates),
-        alpha=q,
-        scale=scale,
+    lower, upper = quantile_score_transformation((0.0, 1.0), q)([0.5])
+    return int(lower), int(lower) + int(upper)
+
+
+def quantile_scores(below: np.ndarray, at_most: np.ndarray, sizes: np.ndarray, q: float) -> np.ndarray:
+    """OpenDP's quantile scores (``make_quantile_score_candidates``) of many cells at once, from counts.
+
+    ``below[i, j]`` and ``at_most[i, j]`` are the numbers of cell ``i``'s values ``< c_j`` and
+    ``<= c_j`` (candidates increasing), ``sizes[i]`` its number of values. OpenDP's ``score_candidates``
+    gives candidate ``c`` the score ``|(alpha_den - alpha_num) * min(#(x < c), L) - alpha_num *
+    min(#(x > c), L)|`` with ``L = (2**64 - 1) // alpha_den`` (unknown size), in unsigned 64-bit
+    integers: lower is better, and a value equal to ``c`` counts on neither side.
+    """
+    num, den = quantile_alpha(q)
+    limit = np.uint64((2**64 - 1) // den)
+    below, at_most = below.astype(np.uint64), at_most.astype(np.uint64)
+    less = np.minimum(below, limit)
+    more = np.minimum(sizes.astype(np.uint64)[:, None] - at_most, limit)
+    left, right = np.uint64(den - num) * less, np.uint64(num) * more  # each < 2**64: no overflow
+    return np.where(left >= right, left - right, right - left)
+
+
+def quantile_selection(candidates: tuple[float, ...], q: float, scale: float) -> dp.Measurement:
+    """The second half of OpenDP's private quantile: its noisy max on a score vector (the index of
+    the lowest noisy score), exactly as ``make_private_quantile`` builds it, whose noise ``scale`` it
+    multiplies by ``alpha_den`` (the scores are integers ``alpha_den`` times too large)."""
+    scores = quantile_score_transformation(candidates, q)
+    _num, den = quantile_alpha(q)
+    return dp.m.make_noisy_max(
+        scores.output_domain, scores.output_metric, dp.max_divergence(), scale=scale * den, negate=True
     )
-    return [float(measurement(values.astype(float).tolist())) for values in cells]
+
+
+#: Below this many cells per thread, the quantiles are released on one.
+QUANTILES_PARALLEL_FROM = 64
+
+
+def private_quantiles(
+    scores: np.ndarray, candidates: tuple[float, ...], q: float, scale: float
+) -> np.ndarray:
+    """OpenDP's private quantile of each cell, from the cell's quantile scores (:func:`quantile_scores`).
+
+    ``make_private_quantile`` is ``make_quantile_score_candidates`` then ``make_noisy_max`` then the
+    candidate at the index chosen; the scores are computed for all cells at once beforehand, so each
+    cell costs one noisy max over its score vector, whatever its number of rows. The measurement is
+    built once and invoked on each cell's scores (:func:`invoke_on_rows`), on the sampler threads.
+    """
+    measurement = quantile_selection(candidates, q, scale)
+    rows = np.ascontiguousarray(scores, dtype=np.uint64)
+    half = len(rows) // 2 if len(rows) >= 2 * QUANTILES_PARALLEL_FROM else len(rows)
+    chunks = [
+        _SAMPLERS.submit(invoke_on_rows, measurement, part)
+        for part in (rows[:half], rows[half:])
+        if len(part)
+    ]
+    chosen = [index for chunk in chunks for index in chunk.result()]
+    return np.asarray(candidates, dtype=float)[np.asarray(chosen, dtype=np.int64)]
+
+
+def _c_function(name: str, argtypes: list[Any]) -> Any:
+    """A function of OpenDP's C API, with a handle of our own (OpenDP's Python wrappers set the
+    argument types of theirs at every call, so sharing theirs across threads would be unsafe)."""
+    function = opendp_lib.lib[name]
+    function.argtypes, function.restype = argtypes, opendp_lib.FfiResult
+    return function
+
+
+_VOID = ctypes.c_void_p
+_SLICE = ctypes.POINTER(opendp_lib.FfiSlice)
+_SLICE_AS_OBJECT = _c_function("opendp_data__slice_as_object", [_SLICE, ctypes.c_char_p])
+_INVOKE = _c_function("opendp_core__measurement_invoke", [_VOID, _VOID])
+_OBJECT_TYPE = _c_function("opendp_data__object_type", [_VOID])
+_OBJECT_AS_SLICE = _c_function("opendp_data__object_as_slice", [_VOID])
+_OBJECT_FREE = _c_function("opendp_data__object_free", [_VOID])
+_SLICE_FREE = _c_function("opendp_data__slice_free", [_SLICE])
+_STR_FREE = _c_function("opendp_data__str_free", [ctypes.c_char_p])
+
+
+def invoke_on_rows(measurement: dp.Measurement, rows: np.ndarray) -> list[int]:
+    """``measurement(row)`` for each row of a C-ordered uint64 matrix, the measurement's input being a
+    ``Vec<u64>`` and its output a ``usize``: the very calls OpenDP's Python ``Measurement.__call__``
+    makes through its C API (load the row as an ``AnyObject``, ``opendp_core__measurement_invoke``,
+    read the released index, free), without its ~70 us of Python conversions a call.
+
+    OpenDP does all the work, draws all the randomness, and its errors are raised as OpenDP raises
+    them. Its FFI calls release the GIL, so two threads run two rows at once.
+    """
+    if rows.dtype != np.uint64 or rows.ndim != 2 or not rows.flags.c_contiguous:
+        raise TypeError("rows must be a C-ordered 2-d uint64 array")
+    carrier = measurement_input_carrier_type(measurement)
+    if str(carrier) != "Vec<u64>":
+        raise TypeError(f"the measurement takes {carrier}, not Vec<u64>")
+    this = ctypes.cast(measurement, _VOID)
+    base, stride, width = rows.ctypes.data, rows.strides[0], rows.shape[1]
+    released: list[int] = []
+    for i in range(rows.shape[0]):
+        data = opendp_lib.FfiSlice(base + i * stride, width)  # OpenDP copies the row into a Vec<u64>
+        arg = opendp_lib.unwrap(_SLICE_AS_OBJECT(ctypes.byref(data), b"Vec<u64>"), _VOID)
+        try:
+            answer = opendp_lib.unwrap(_INVOKE(this, arg), _VOID)
+        finally:
+            opendp_lib.unwrap(_OBJECT_FREE(arg), _VOID)
+        try:
+            if not released:  # the output type is the measurement's, the same for every row
+                _check_usize(answer)
+            raw = opendp_lib.unwrap(_OBJECT_AS_SLICE(answer), _SLICE)
+            try:
+                released.append(ctypes.cast(raw.contents.ptr, ctypes.POINTER(ctypes.c_size_t)).contents.value)
+            finally:
+                opendp_lib.unwrap(_SLICE_FREE(raw), _VOID)
+        finally:
+            opendp_lib.unwrap(_OBJECT_FREE(answer), _VOID)
+    return released
+
+
+def _check_usize(answer: ctypes.c_void_p) -> None:
+    name = opendp_lib.unwrap(_OBJECT_TYPE(answer), ctypes.c_char_p)
+    try:
+        kind = (name.value or b"").decode()
+    finally:
+        opendp_lib.unwrap(_STR_FREE(name), _VOID)
+    if kind != "usize":
+        raise TypeError(f"the measurement releases {kind}, not usize")
