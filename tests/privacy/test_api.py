@@ -42,9 +42,16 @@ QUERY = {
 
 
 def distinct_question(i: int) -> dict:  # type: ignore[type-arg]
-    """The i-th of 200 different questions of QUERY's shape (one cell each: neither alpha nor the
-    order of the columns makes a question different)."""
-    return {**QUERY, "filters": {"comune": [COMUNI[i % 40]], "age_band": [AGE_BANDS[i // 40 % 5]]}}
+    """The i-th of 1,200 different questions of QUERY's shape, each on one cell of comune x age band
+    for one year and sex (neither alpha nor the order of the columns makes a question different)."""
+    assert 0 <= i < 1200
+    filters = {
+        "comune": [COMUNI[i % 40]],
+        "age_band": [AGE_BANDS[i // 40 % 5]],
+        "year": [("2022", "2023", "2024")[i // 200 % 3]],
+        "sex": [("F", "M")[i // 600]],
+    }
+    return {**QUERY, "filters": filters}
 
 
 def publish_private(

@@ -35,7 +35,7 @@ from datacommons.storage import ParquetStore
 from privacy.ledger import TOTAL, to_nano
 from privacy.models import Release
 from tests.conftest import bearer
-from tests.privacy.test_api import DATASET, QUERY, publish_private
+from tests.privacy.test_api import DATASET, distinct_question, publish_private
 from tests.reliability.checks import (
     check_audit,
     check_budget_ledger,
@@ -279,8 +279,8 @@ def test_kill_during_budget_reservations(settings: Settings, session_factory) ->
     url = f"/api/v1/datasets/{DATASET}/queries"
 
     def lane(token: str) -> Iterator[Job]:
-        for i in range(1000):  # distinct queries (alpha differs), so none is a free repeat
-            query = {**QUERY, "epsilon": epsilon, "alpha": round(0.01 + i / 1000, 3)}
+        for i in range(1000):  # distinct queries (other cells), so none is a free repeat
+            query = {**distinct_question(i), "epsilon": epsilon}
             yield (token, i), lambda client, q=query: client.post(url, json=q, headers=bearer(token))
 
     server = Server(settings, slow=["budget-reserve", "record-use"], delay=DELAY).start()
@@ -309,7 +309,7 @@ def test_kill_during_budget_reservations(settings: Settings, session_factory) ->
                 for token in tokens:
                     if token in refused:
                         continue
-                    query = {**QUERY, "epsilon": epsilon, "alpha": round(0.01 + i / 1000, 3)}
+                    query = {**distinct_question(i), "epsilon": epsilon}
                     answer = client.post(url, json=query, headers=bearer(token))
                     assert answer.status_code in (200, 429), answer.text
                     if answer.status_code == 429:

@@ -18,7 +18,7 @@ from datacommons.config import Settings
 from privacy.ledger import TOTAL, org_scope, to_nano
 from privacy.models import Release
 from tests.conftest import bearer
-from tests.privacy.test_api import DATASET, QUERY, publish_private
+from tests.privacy.test_api import DATASET, distinct_question, publish_private
 from tests.reliability.checks import check_audit, check_budget_ledger, check_consents
 from tests.reliability.driver import Drive, Job
 from tests.reliability.seed import analyst_tokens, grant_body, program_and_donors
@@ -51,7 +51,7 @@ def test_budget_is_exact_across_four_workers(settings: Settings, session_factory
     url = f"/api/v1/datasets/{DATASET}/queries"
 
     def ask(token: str, i: int) -> Callable[[httpx.Client], httpx.Response]:
-        query = {**QUERY, "epsilon": epsilon, "alpha": round(0.01 + i / 1000, 3)}
+        query = {**distinct_question(i), "epsilon": epsilon}
         return lambda client: client.post(url, json=query, headers=bearer(token))
 
     with serving(settings, workers=WORKERS) as server:
