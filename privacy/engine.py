@@ -19,7 +19,7 @@ from datacommons.datasets import AccessPolicy
 from datacommons.errors import InvalidInput
 from privacy import mechanisms
 from privacy.frames import RANK, UNIT_ID, eligible_series, fixed_point
-from privacy.measures import Mean, Part, rows_part
+from privacy.measures import Part, rows_part
 from privacy.query import Query
 
 #: The measure index of the record count that means share when no ``rows`` measure gives it.
@@ -66,7 +66,7 @@ def plan_query(query: Query, *, policy: AccessPolicy, schema: dict[str, str]) ->
         # Never reached after check_query; kept so no caller can ever buy two noisy copies of a cell.
         raise InvalidInput("invalid query: the same cell would be answered twice")
     shared = any(m.needs_records for m in query.measures) and not any(m.gives_records for m in query.measures)
-    per_part = query.epsilon / (sum(m.statistics for m in query.measures) + shared)
+    per_part = query.epsilon / (len(query.measures) + shared)  # one noisy statistic per measure
     parts: list[Part] = []
     for index, measure in enumerate(query.measures):
         parts += measure.parts(index, k=k, cells=len(keys), epsilon=per_part, schema=schema)
@@ -337,14 +337,10 @@ def describe(plan: Plan) -> list[dict[str, Any]]:
             "column": measure.measured,
             "epsilon": sum(p.epsilon for p in own),
             "alpha": alpha,
-            "ci_halfwidth": measure.accuracy(own, alpha, records=records),
+            **measure.precision(own, alpha, records=records),
             "parts": [_part_info(p, alpha, shared=False) for p in own]
             + [_part_info(p, alpha, shared=True) for p in uses],
         }
-        if isinstance(measure, Mean):
-            info["ci_halfwidth_by_records"] = {
-                str(n): measure.halfwidth_at(own, alpha, records=records, n=n) for n in (10, 100, 1000)
-            }
         out.append(info)
     return out
 

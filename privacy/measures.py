@@ -87,8 +87,6 @@ class _Measure(BaseModel):
     """What every measure knows how to do."""
 
     op: str
-    #: How many noisy statistics of its own the measure spends a share of epsilon on.
-    statistics: ClassVar[int] = 1
     #: Whether it divides by the noisy number of records in each cell (one count, shared).
     needs_records: ClassVar[bool] = False
     #: Whether it releases that count itself (the others then share it).
@@ -134,9 +132,10 @@ class _Measure(BaseModel):
         """
         raise NotImplementedError
 
-    def accuracy(self, own: list[Part], alpha: float, *, records: list[Part]) -> float | None:
-        """The half-width of this measure's interval, where it does not depend on the data."""
-        return own[0].accuracy(alpha)
+    def precision(self, own: list[Part], alpha: float, *, records: list[Part]) -> dict[str, Any]:
+        """What the preview states of this measure's interval before any data is read: its
+        half-width (``ci_halfwidth``, None where the data decides it)."""
+        return {"ci_halfwidth": own[0].accuracy(alpha)}
 
 
 class _Counting(_Measure):
@@ -264,8 +263,10 @@ class Mean(_OfColumn):
     def parts(self, index: int, *, k: int, cells: int, epsilon: float, schema: dict[str, str]) -> list[Part]:
         return [self._total(index, k=k, epsilon=epsilon, schema=schema, centred=True)]
 
-    def accuracy(self, own: list[Part], alpha: float, *, records: list[Part]) -> float | None:
-        return None  # it depends on how many records a cell holds: see :meth:`halfwidth_at`
+    def precision(self, own: list[Part], alpha: float, *, records: list[Part]) -> dict[str, Any]:
+        # it depends on how many records a cell holds: stated for 10, 100 and 1000 of them
+        by_records = {str(n): self.halfwidth_at(own, alpha, records=records, n=n) for n in (10, 100, 1000)}
+        return {"ci_halfwidth": None, "ci_halfwidth_by_records": by_records}
 
     def halfwidth_at(self, own: list[Part], alpha: float, *, records: list[Part], n: int) -> float | None:
         """The interval's half-width in a cell of ``n`` records whose mean is the bounds' midpoint
